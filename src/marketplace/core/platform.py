@@ -1,0 +1,98 @@
+"""The infrastructure one process holds: database, cache, broker, metrics.
+
+Built from settings at startup and closed at shutdown. External services when
+their URL is configured; the embedded fallback otherwise.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Literal
+
+from marketplace.core.broker import BrokerProbe
+from marketplace.core.cache import Cache, MemoryCache, RedisCache
+from marketplace.core.db import Database
+from marketplace.core.embedded_postgres import EmbeddedPostgres
+from marketplace.core.logging import get_logger
+from marketplace.core.migrations import upgrade_to_head
+from marketplace.core.redis import create_redis
+from marketplace.settings import Settings
+
+logger = get_logger(__name__)
+
+
+class Platform:
+    def __init__(
+        self,
+        settings: Settings,
+        database: Database,
+        cache: Cache,
+        broker: BrokerProbe | None,
+        embedded_postgres: EmbeddedPostgres | None,
+    ) -> None:
+        self.settings = settings
+        self.database = database
+        self.cache = cache
+        self.broker = broker
+        self.embedded_postgres = embedded_postgres
+        self.started_at = time.monotonic()
+
+    @property
+    def database_mode(self) -> Literal["external", "embedded"]:
+        if self.embedded_postgres is not None:
+            return "embedded"
+        # The CLI starts the embedded server itself and hands its socket address on.
+        embedded_dir = str(self.settings.embedded_postgres_data_dir.expanduser().resolve())
+        return "embedded" if f"host={embedded_dir}" in self.database.url else "external"
+
+    @classmethod
+    async def start(cls, settings: Settings) -> Platform:
+        embedded: EmbeddedPostgres | None = None
+        if settings.database_url is None:
+            # Started here only when the app runs without the CLI (which starts it first
+            # and passes DATABASE_URL on to its workers); migrations follow the same path.
+            embedded = EmbeddedPostgres(
+                settings.embedded_postgres_data_dir, settings.embedded_postgres_database
+            )
+            url = await asyncio.to_thread(embedded.start)
+            await asyncio.to_thread(upgrade_to_head, url)
+        else:
+            url = settings.database_url.get_secret_value()
+
+        database = Database(
+            url,
+            pool_size=settings.database_pool_size,
+            max_overflow=settings.database_max_overflow,
+            pool_timeout=settings.database_pool_timeout,
+            statement_timeout_ms=settings.database_statement_timeout_ms,
+        )
+        cache: Cache
+        if settings.redis_url is not None:
+            cache = RedisCache(
+                create_redis(settings.redis_url.get_secret_value()),
+                prefix=settings.redis_key_prefix,
+            )
+        else:
+            cache = MemoryCache()
+        broker = (
+            BrokerProbe(settings.amqp_url.get_secret_value(), settings.health_check_timeout_seconds)
+            if settings.amqp_url is not None
+            else None
+        )
+        logger.info(
+            "platform.started",
+            database="embedded" if embedded else "external",
+            cache=cache.mode,
+            broker="external" if broker else "embedded",
+        )
+        return cls(settings, database, cache, broker, embedded)
+
+    async def close(self) -> None:
+        if self.broker is not None:
+            await self.broker.close()
+        await self.cache.close()
+        await self.database.dispose()
+        if self.embedded_postgres is not None:
+            await asyncio.to_thread(self.embedded_postgres.stop)
+        logger.info("platform.stopped")

@@ -1,0 +1,63 @@
+"""Alembic environment: async engine, URL from the caller (`marketplace migrate`)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+
+from alembic import context
+from sqlalchemy import pool
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from marketplace.all_models import Base
+from marketplace.core.db import to_async_url
+
+config = context.config
+target_metadata = Base.metadata
+
+
+def _database_url() -> str:
+    url = config.get_main_option("sqlalchemy.url")
+    if not url:
+        # `alembic` run by hand during development: same variable as the service.
+        url = os.environ.get("DATABASE_URL", "")
+    if not url:
+        raise RuntimeError("No database URL: set DATABASE_URL or use `marketplace migrate`")
+    return to_async_url(url)
+
+
+def run_migrations_offline() -> None:
+    context.configure(
+        url=_database_url(),
+        target_metadata=target_metadata,
+        literal_binds=True,
+        compare_type=True,
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+def _run(connection: Connection) -> None:
+    context.configure(connection=connection, target_metadata=target_metadata, compare_type=True)
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+async def run_migrations_online() -> None:
+    engine = create_async_engine(_database_url(), poolclass=pool.NullPool)
+    async with engine.connect() as connection:
+        # Serialise concurrent migrators (several API processes starting at once).
+        await connection.exec_driver_sql("SELECT pg_advisory_lock(727274)")
+        try:
+            await connection.run_sync(_run)
+            await connection.commit()
+        finally:
+            await connection.exec_driver_sql("SELECT pg_advisory_unlock(727274)")
+    await engine.dispose()
+
+
+if context.is_offline_mode():
+    run_migrations_offline()
+else:
+    asyncio.run(run_migrations_online())

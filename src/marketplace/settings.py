@@ -1,0 +1,127 @@
+"""One settings object, read once from the environment and `.env`, then injected."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+MIN_SECRET_KEY_LENGTH = 32
+DEVELOPMENT_SECRET_KEY = "development-only-secret-key-change-me"
+
+
+class Environment(StrEnum):
+    DEVELOPMENT = "development"
+    TEST = "test"
+    PRODUCTION = "production"
+
+
+class LogFormat(StrEnum):
+    AUTO = "auto"
+    JSON = "json"
+    CONSOLE = "console"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        case_sensitive=False,
+    )
+
+    environment: Environment = Environment.DEVELOPMENT
+    debug: bool = False
+    secret_key: SecretStr = SecretStr(DEVELOPMENT_SECRET_KEY)
+
+    # Database: with no DATABASE_URL the service runs its own embedded PostgreSQL.
+    database_url: SecretStr | None = None
+    database_pool_size: int = Field(default=10, ge=1, le=200)
+    database_max_overflow: int = Field(default=10, ge=0, le=200)
+    database_pool_timeout: float = Field(default=10.0, gt=0)
+    database_statement_timeout_ms: int = Field(default=30_000, ge=0)
+    embedded_postgres_data_dir: Path = Path("var/pgdata")
+    embedded_postgres_database: str = "marketplace"
+
+    # Optional infrastructure: absent means in-process fallback.
+    redis_url: SecretStr | None = None
+    redis_key_prefix: str = "mp:"
+    amqp_url: SecretStr | None = None
+
+    trusted_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    sentry_dsn: SecretStr | None = None
+    sentry_traces_sample_rate: float = Field(default=0.0, ge=0.0, le=1.0)
+
+    log_level: str = "INFO"
+    log_format: LogFormat = LogFormat.AUTO
+
+    # Requests whose declared or streamed body exceeds this get 413.
+    max_request_body_bytes: int = Field(default=1_048_576, ge=1024)
+    health_check_timeout_seconds: float = Field(default=2.0, gt=0)
+
+    @field_validator("trusted_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [origin.strip() for origin in value.split(",") if origin.strip()]
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _valid_log_level(cls, value: str) -> str:
+        level = value.upper()
+        if level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+            raise ValueError("must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL")
+        return level
+
+    @model_validator(mode="after")
+    def _production_requires_real_secrets(self) -> Settings:
+        if self.environment is not Environment.DEVELOPMENT:
+            secret = self.secret_key.get_secret_value()
+            if len(secret) < MIN_SECRET_KEY_LENGTH or secret == DEVELOPMENT_SECRET_KEY:
+                raise ValueError(
+                    f"SECRET_KEY must be set to a unique value of at least "
+                    f"{MIN_SECRET_KEY_LENGTH} characters when ENVIRONMENT={self.environment}"
+                )
+        return self
+
+    @property
+    def is_development(self) -> bool:
+        return self.environment is Environment.DEVELOPMENT
+
+    @property
+    def allows_any_origin(self) -> bool:
+        return self.is_development or self.debug
+
+    @property
+    def uses_json_logs(self) -> bool:
+        if self.log_format is LogFormat.AUTO:
+            return self.environment is Environment.PRODUCTION
+        return self.log_format is LogFormat.JSON
+
+    def masked(self) -> dict[str, Any]:
+        """The effective configuration with every secret replaced, for `check-config`."""
+        result: dict[str, Any] = {}
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            if isinstance(value, SecretStr):
+                value = _mask(value.get_secret_value())
+            elif isinstance(value, StrEnum):
+                value = value.value
+            elif isinstance(value, Path):
+                value = str(value)
+            result[name.upper()] = value
+        return result
+
+
+def _mask(secret: str) -> str:
+    """Keep a URL's scheme and host readable; hide credentials and keys."""
+    if "://" in secret:
+        scheme, rest = secret.split("://", 1)
+        if "@" in rest:
+            rest = "***@" + rest.rsplit("@", 1)[1]
+        return f"{scheme}://{rest}"
+    return "***" if secret else ""

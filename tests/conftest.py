@@ -1,0 +1,194 @@
+"""Test infrastructure: real PostgreSQL, Redis and RabbitMQ.
+
+Each test run (each xdist worker) gets its own database, migrated by Alembic once;
+each test runs inside a transaction that is rolled back afterwards. Services are
+found at their default local addresses (override with TEST_DATABASE_URL,
+TEST_REDIS_URL, TEST_AMQP_URL). With CI=true a missing service fails the run;
+elsewhere tests that need it are skipped with the reason, and a machine without
+PostgreSQL falls back to the embedded server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import tempfile
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import asyncpg
+import httpx
+import pytest
+from asgi_lifespan import LifespanManager
+from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
+
+from marketplace.app import create_app
+from marketplace.core.db import to_async_url
+from marketplace.core.deps import get_session
+from marketplace.core.embedded_postgres import EmbeddedPostgres
+from marketplace.core.migrations import upgrade_to_head
+from marketplace.settings import Settings
+
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+SERVER_URL = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+AMQP_URL = os.environ.get("TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
+TEST_SECRET_KEY = "test-secret-key-that-is-long-enough-0123456789"
+
+
+def _port_open(url: str, default_port: int) -> bool:
+    parts = urlsplit(url)
+    try:
+        with socket.create_connection(
+            (parts.hostname or "127.0.0.1", parts.port or default_port), 1
+        ):
+            return True
+    except OSError:
+        return False
+
+
+def require_service(name: str, url: str, default_port: int) -> None:
+    """Skip (or, in CI, fail) a test whose external service is not running."""
+    if _port_open(url, default_port):
+        return
+    message = f"{name} is not reachable at {url}: start it (see README) to run this test"
+    if IN_CI:
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+def _worker_id() -> str:
+    return os.environ.get("PYTEST_XDIST_WORKER", "main")
+
+
+@pytest.fixture(scope="session")
+def postgres_server_url() -> Iterator[str]:
+    """A PostgreSQL server to create test databases on: the machine's, or an embedded one."""
+    if _port_open(SERVER_URL, 5432):
+        yield SERVER_URL
+        return
+    if IN_CI:
+        pytest.fail(f"PostgreSQL is not reachable at {SERVER_URL}")
+    embedded = EmbeddedPostgres(
+        Path(tempfile.gettempdir()) / f"marketplace-test-pg-{_worker_id()}", "postgres"
+    )
+    url = embedded.start()
+    yield url
+    embedded.stop()
+
+
+def _database_url_on(server_url: str, database: str) -> str:
+    parts = urlsplit(server_url)
+    return parts._replace(path=f"/{database}").geturl()
+
+
+async def _asyncpg_connect(url: str) -> asyncpg.Connection:
+    # asyncpg wants plain postgresql:// (with ?host= for sockets).
+    return await asyncpg.connect(url)
+
+
+@pytest.fixture(scope="session")
+def database_url(postgres_server_url: str) -> Iterator[str]:
+    """A fresh database for this test run, migrated to head; dropped afterwards."""
+    name = f"mp_test_{_worker_id()}_{uuid.uuid4().hex[:8]}"
+
+    async def create() -> None:
+        connection = await _asyncpg_connect(postgres_server_url)
+        try:
+            await connection.execute(f'CREATE DATABASE "{name}"')
+        finally:
+            await connection.close()
+
+    async def drop() -> None:
+        connection = await _asyncpg_connect(postgres_server_url)
+        try:
+            await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await connection.close()
+
+    asyncio.run(create())
+    url = _database_url_on(postgres_server_url, name)
+    upgrade_to_head(url)
+    yield url
+    asyncio.run(drop())
+
+
+def make_settings(**overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "environment": "test",
+        "secret_key": TEST_SECRET_KEY,
+        "log_level": "WARNING",
+        "redis_key_prefix": f"mp-test-{uuid.uuid4().hex[:8]}:",
+    }
+    values.update(overrides)
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    return make_settings(database_url=database_url)
+
+
+@pytest.fixture
+async def db_session(database_url: str) -> AsyncIterator[AsyncSession]:
+    """A session inside a transaction that is rolled back after the test.
+
+    Code under test may commit: with `create_savepoint` its commits release savepoints
+    of the outer transaction, so nothing outlives the test.
+    """
+    engine = create_async_engine(to_async_url(database_url))
+    async with engine.connect() as connection:
+        transaction = await connection.begin()
+        factory = async_sessionmaker(
+            bind=connection,
+            expire_on_commit=False,
+            autoflush=False,
+            join_transaction_mode="create_savepoint",
+        )
+        async with factory() as session:
+            yield session
+        await transaction.rollback()
+    await engine.dispose()
+
+
+async def started_app(settings: Settings) -> AsyncIterator[FastAPI]:
+    app = create_app(settings)
+    async with LifespanManager(app, startup_timeout=60, shutdown_timeout=60):
+        yield app
+
+
+@pytest.fixture
+async def app(settings: Settings, db_session: AsyncSession) -> AsyncIterator[FastAPI]:
+    """The application, its request sessions bound to the test's rolled-back transaction."""
+    async for application in started_app(settings):
+
+        async def test_session() -> AsyncIterator[AsyncSession]:
+            # A savepoint per request gives each request the commit-or-roll-back
+            # behaviour of a real transaction, inside the test's outer one.
+            savepoint = await db_session.begin_nested()
+            try:
+                yield db_session
+                await savepoint.commit()
+            except BaseException:
+                await savepoint.rollback()
+                raise
+
+        application.dependency_overrides[get_session] = test_session
+        yield application
+
+
+def client_for(app: FastAPI, **kwargs: Any) -> httpx.AsyncClient:
+    return httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://testserver", **kwargs
+    )
+
+
+@pytest.fixture
+async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    async with client_for(app) as http_client:
+        yield http_client

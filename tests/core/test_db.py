@@ -1,0 +1,80 @@
+"""The request owns the transaction: committed on success, rolled back on error."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+
+import asyncpg
+import httpx
+import pytest
+from fastapi import APIRouter
+from sqlalchemy import text
+
+from marketplace.core.db import to_async_url
+from marketplace.core.deps import SessionDep
+from marketplace.settings import Settings
+from tests.conftest import client_for, started_app
+
+probe = APIRouter(prefix="/api/v1/_probe")
+
+
+@probe.post("/notes/{label}")
+async def write_note(label: str, session: SessionDep) -> dict[str, str]:
+    await session.execute(text("INSERT INTO probe_notes (label) VALUES (:label)"), {"label": label})
+    if label.startswith("fail"):
+        raise RuntimeError("failure after the write")
+    return {"label": label}
+
+
+@pytest.fixture
+async def committing_client(
+    settings: Settings, database_url: str
+) -> AsyncIterator[tuple[httpx.AsyncClient, asyncpg.Connection]]:
+    """The real session dependency (no test transaction), on a scratch table."""
+    raw = await asyncpg.connect(database_url)
+    await raw.execute("CREATE TABLE IF NOT EXISTS probe_notes (label text PRIMARY KEY)")
+    await raw.execute("TRUNCATE probe_notes")
+    async for app in started_app(settings):
+        app.include_router(probe)
+        async with client_for(app) as client:
+            yield client, raw
+    await raw.execute("DROP TABLE probe_notes")
+    await raw.close()
+
+
+async def test_successful_request_commits(committing_client) -> None:  # type: ignore[no-untyped-def]
+    client, raw = committing_client
+    label = f"ok-{uuid.uuid4().hex[:6]}"
+    response = await client.post(f"/api/v1/_probe/notes/{label}")
+    assert response.status_code == 200
+    assert await raw.fetchval("SELECT count(*) FROM probe_notes WHERE label = $1", label) == 1
+
+
+async def test_failed_request_writes_nothing(committing_client) -> None:  # type: ignore[no-untyped-def]
+    client, raw = committing_client
+    response = await client.post("/api/v1/_probe/notes/fail-1")
+    assert response.status_code == 500
+    assert await raw.fetchval("SELECT count(*) FROM probe_notes") == 0
+
+
+async def test_commit_failure_is_an_error_not_a_success(committing_client) -> None:  # type: ignore[no-untyped-def]
+    client, raw = committing_client
+    # A deferred unique constraint fails only at COMMIT, after the handler returned.
+    await raw.execute("ALTER TABLE probe_notes DROP CONSTRAINT probe_notes_pkey")
+    await raw.execute(
+        "ALTER TABLE probe_notes ADD CONSTRAINT probe_notes_pkey UNIQUE (label) "
+        "DEFERRABLE INITIALLY DEFERRED"
+    )
+    await raw.execute("INSERT INTO probe_notes (label) VALUES ('taken')")
+    response = await client.post("/api/v1/_probe/notes/taken")
+    assert response.status_code == 500
+    assert await raw.fetchval("SELECT count(*) FROM probe_notes") == 1
+
+
+def test_database_url_spellings() -> None:
+    assert to_async_url("postgresql://u@h/db") == "postgresql+asyncpg://u@h/db"
+    assert to_async_url("postgres://u@h/db") == "postgresql+asyncpg://u@h/db"
+    assert to_async_url("postgresql+asyncpg://u@h/db") == "postgresql+asyncpg://u@h/db"
+    with pytest.raises(ValueError, match="postgresql"):
+        to_async_url("mysql://u@h/db")
