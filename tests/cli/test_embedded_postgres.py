@@ -1,0 +1,137 @@
+"""The embedded default end to end: start, migrate, serve, stop cleanly, start again."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import asyncpg
+import httpx
+import psutil
+import pytest
+
+pytestmark = pytest.mark.slow
+
+MARKETPLACE = str(Path(sys.executable).parent / "marketplace")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def postgres_processes(data_dir: Path) -> list[psutil.Process]:
+    found = []
+    for process in psutil.process_iter(["name", "cmdline"]):
+        cmdline = process.info.get("cmdline") or []
+        if process.info.get("name") == "postgres" and str(data_dir) in " ".join(cmdline):
+            found.append(process)
+    return found
+
+
+def start_service(workdir: Path, data_dir: Path, port: int) -> subprocess.Popen[bytes]:
+    environment = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in {"DATABASE_URL", "REDIS_URL", "AMQP_URL", "ENVIRONMENT", "SECRET_KEY"}
+    }
+    environment.update(
+        {
+            "EMBEDDED_POSTGRES_DATA_DIR": str(data_dir),
+            "LOG_LEVEL": "WARNING",
+            "ENVIRONMENT": "development",
+        }
+    )
+    return subprocess.Popen(
+        [MARKETPLACE, "serve", "--port", str(port)],
+        cwd=workdir,
+        env=environment,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+
+
+def wait_until_ready(process: subprocess.Popen[bytes], port: int, timeout: float = 90) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            output = process.stdout.read().decode() if process.stdout else ""
+            raise AssertionError(f"service exited with {process.returncode}:\n{output}")
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/health/ready", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.3)
+    process.kill()
+    raise AssertionError("service did not become ready")
+
+
+def stop_service(process: subprocess.Popen[bytes]) -> int:
+    process.send_signal(signal.SIGTERM)
+    try:
+        return process.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        raise
+
+
+def socket_url(data_dir: Path) -> str:
+    return f"postgresql://postgres@/marketplace?host={data_dir}"
+
+
+async def execute(url: str, statement: str) -> object:
+    connection = await asyncpg.connect(url)
+    try:
+        return await connection.fetchval(statement)
+    finally:
+        await connection.close()
+
+
+def test_embedded_postgres_lifecycle(tmp_path: Path) -> None:
+    data_dir = tmp_path / "pgdata"
+    port = free_port()
+
+    first = start_service(tmp_path, data_dir, port)
+    try:
+        wait_until_ready(first, port)
+        health = httpx.get(f"http://127.0.0.1:{port}/health", timeout=5).json()
+        assert health["status"] == "ok"
+        assert health["components"]["database"] == {
+            "status": "ok",
+            "mode": "embedded",
+            "latency_ms": health["components"]["database"]["latency_ms"],
+            "error": None,
+        }
+        assert health["components"]["cache"]["mode"] == "embedded"
+        assert health["components"]["broker"]["mode"] == "embedded"
+        asyncio.run(execute(socket_url(data_dir), "CREATE TABLE survives (note text)"))
+        asyncio.run(execute(socket_url(data_dir), "INSERT INTO survives VALUES ('kept')"))
+    finally:
+        exit_code = stop_service(first)
+    assert exit_code in (0, 128 + signal.SIGTERM)
+    deadline = time.monotonic() + 15
+    while postgres_processes(data_dir) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert postgres_processes(data_dir) == [], "embedded PostgreSQL kept running after exit"
+
+    second = start_service(tmp_path, data_dir, port)
+    try:
+        wait_until_ready(second, port)
+        kept = asyncio.run(execute(socket_url(data_dir), "SELECT note FROM survives"))
+        assert kept == "kept"
+        response = httpx.get(f"http://127.0.0.1:{port}/health", timeout=5)
+        assert response.status_code == 200
+    finally:
+        stop_service(second)
+    deadline = time.monotonic() + 15
+    while postgres_processes(data_dir) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert postgres_processes(data_dir) == []
