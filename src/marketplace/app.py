@@ -18,6 +18,9 @@ from marketplace.core.middleware.body_limit import BodySizeLimitMiddleware
 from marketplace.core.middleware.request_context import REQUEST_ID_HEADER, RequestContextMiddleware
 from marketplace.core.middleware.security_headers import SecurityHeadersMiddleware
 from marketplace.core.platform import Platform
+from marketplace.core.security import TokenSigner
+from marketplace.identity import router as identity_router
+from marketplace.notifications.transports import build_notifier
 from marketplace.settings import Environment, Settings
 
 API_PREFIX = "/api/v1"
@@ -38,11 +41,16 @@ def _init_sentry(settings: Settings) -> None:
 
 def api_router() -> APIRouter:
     """Everything under `/api/v1`; each domain adds its router here."""
-    return APIRouter(prefix=API_PREFIX)
+    router = APIRouter(prefix=API_PREFIX)
+    router.include_router(identity_router.auth_router)
+    router.include_router(identity_router.me_router)
+    router.include_router(identity_router.api_keys_router)
+    return router
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
+    TokenSigner(settings)  # fail at start-up, not at first sign-in, on bad JWT_KEYS
     configure_logging(settings)
     _init_sentry(settings)
     metrics = Metrics()
@@ -68,6 +76,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         debug=False,  # tracebacks never reach a client, whatever DEBUG says
     )
     app.state.settings = settings
+    app.state.notifier = build_notifier(settings)
     app.state.metrics = metrics
     install_exception_handlers(app)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -55,6 +55,44 @@ class Settings(BaseSettings):
     sentry_dsn: SecretStr | None = None
     sentry_traces_sample_rate: float = Field(default=0.0, ge=0.0, le=1.0)
 
+    # Sign-in and tokens.
+    access_token_ttl_seconds: int = Field(default=900, ge=60, le=86_400)
+    refresh_token_ttl_days: int = Field(default=30, ge=1, le=365)
+    jwt_issuer: str = "b2b-marketplace"
+    jwt_audience: str = "b2b-marketplace-api"
+    # "kid:secret,kid:secret": the first signs, all verify (key rotation). Unset: one
+    # key derived from SECRET_KEY.
+    jwt_keys: SecretStr | None = None
+    otp_ttl_seconds: int = Field(default=300, ge=60, le=3600)
+    otp_max_attempts: int = Field(default=5, ge=1, le=20)
+    auth_otp_bypass_code: SecretStr | None = None
+    session_cookie_name: str = "mp_session"
+    csrf_cookie_name: str = "mp_csrf"
+    invitation_ttl_days: int = Field(default=7, ge=1, le=90)
+
+    # Abuse protection ("N/period" strings of the `limits` library).
+    rate_limit_anonymous: str = "120/minute"
+    rate_limit_user: str = "600/minute"
+    rate_limit_api_key: str = "1200/minute"
+    rate_limit_otp_per_destination: str = "5/15minutes"
+    rate_limit_otp_per_ip: str = "30/hour"
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    ip_autoblock_threshold: int = Field(default=20, ge=1)
+    ip_autoblock_window_seconds: int = Field(default=300, ge=1)
+    ip_autoblock_seconds: int = Field(default=900, ge=1)
+
+    # Notification transports: console (log) by default, a JSON-lines file, SMTP.
+    email_transport: Literal["console", "file", "smtp"] = "console"
+    sms_transport: Literal["console", "file"] = "console"
+    notification_file_path: Path = Path("var/notifications.jsonl")
+    smtp_host: str = "localhost"
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_use_tls: bool = False
+    smtp_start_tls: bool = False
+    smtp_from: str = "B2B Marketplace <no-reply@marketplace.local>"
+
     log_level: str = "INFO"
     log_format: LogFormat = LogFormat.AUTO
 
@@ -62,7 +100,7 @@ class Settings(BaseSettings):
     max_request_body_bytes: int = Field(default=1_048_576, ge=1024)
     health_check_timeout_seconds: float = Field(default=2.0, gt=0)
 
-    @field_validator("trusted_origins", mode="before")
+    @field_validator("trusted_origins", "trusted_proxies", mode="before")
     @classmethod
     def _split_origins(cls, value: Any) -> Any:
         if isinstance(value, str):
@@ -86,6 +124,8 @@ class Settings(BaseSettings):
                     f"SECRET_KEY must be set to a unique value of at least "
                     f"{MIN_SECRET_KEY_LENGTH} characters when ENVIRONMENT={self.environment}"
                 )
+        if self.auth_otp_bypass_code is not None and self.environment is Environment.PRODUCTION:
+            raise ValueError("AUTH_OTP_BYPASS_CODE must not be set when ENVIRONMENT=production")
         return self
 
     @property

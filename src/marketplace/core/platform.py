@@ -16,7 +16,9 @@ from marketplace.core.db import Database
 from marketplace.core.embedded_postgres import EmbeddedPostgres
 from marketplace.core.logging import get_logger
 from marketplace.core.migrations import upgrade_to_head
+from marketplace.core.ratelimit import RateLimiter
 from marketplace.core.redis import create_redis
+from marketplace.core.security import SecretHasher, TokenSigner
 from marketplace.settings import Settings
 
 logger = get_logger(__name__)
@@ -30,8 +32,12 @@ class Platform:
         cache: Cache,
         broker: BrokerProbe | None,
         embedded_postgres: EmbeddedPostgres | None,
+        rate_limiter: RateLimiter,
     ) -> None:
         self.settings = settings
+        self.rate_limiter = rate_limiter
+        self.tokens = TokenSigner(settings)
+        self.hasher = SecretHasher(settings)
         self.database = database
         self.cache = cache
         self.broker = broker
@@ -69,12 +75,13 @@ class Platform:
         )
         cache: Cache
         if settings.redis_url is not None:
-            cache = RedisCache(
-                create_redis(settings.redis_url.get_secret_value()),
-                prefix=settings.redis_key_prefix,
-            )
+            redis_url = settings.redis_url.get_secret_value()
+            redis = create_redis(redis_url)
+            cache = RedisCache(redis, prefix=settings.redis_key_prefix)
+            rate_limiter = RateLimiter.for_redis(redis_url, redis, settings.redis_key_prefix)
         else:
             cache = MemoryCache()
+            rate_limiter = RateLimiter.in_memory()
         broker = (
             BrokerProbe(settings.amqp_url.get_secret_value(), settings.health_check_timeout_seconds)
             if settings.amqp_url is not None
@@ -86,7 +93,7 @@ class Platform:
             cache=cache.mode,
             broker="external" if broker else "embedded",
         )
-        return cls(settings, database, cache, broker, embedded)
+        return cls(settings, database, cache, broker, embedded, rate_limiter)
 
     async def close(self) -> None:
         if self.broker is not None:

@@ -1,0 +1,35 @@
+"""Company, membership and verification failures."""
+
+from __future__ import annotations
+
+from marketplace.core.errors import BadRequest, Conflict, NotFound, PermissionDenied
+from marketplace.core.i18n import _
+
+
+class CompanyNotFound(NotFound):
+    message = _("The company does not exist.")
+
+
+class CompanyRequired(BadRequest):
+    code = "company-required"
+    message = _("Name the company you act for in the X-Company-ID header.")
+
+
+class InvalidCompanyHeader(BadRequest):
+    code = "invalid-company-id"
+    message = _("X-Company-ID must be a company id (UUID).")
+
+
+class RoleNotAllowed(PermissionDenied):
+    code = "role-not-allowed"
+    message = _("Your role in this company does not allow this action.")
+
+
+class ScopeNotAllowed(PermissionDenied):
+    code = "scope-not-allowed"
+    message = _("This API key's scopes do not allow this action.")
+
+
+class LastOwner(Conflict):
+    code = "last-owner"
+    message = _("A company must keep at least one owner.")

@@ -1,0 +1,125 @@
+"""Who is calling: resolved once per request from a bearer token, an API key or a
+browser session cookie (with CSRF protection for unsafe methods)."""
+
+from __future__ import annotations
+
+import hmac
+import uuid
+from dataclasses import dataclass
+from typing import Annotated, Literal
+
+from fastapi import Depends, Request
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+
+from marketplace.core.deps import PlatformDep, SessionDep
+from marketplace.identity import service
+from marketplace.identity.errors import (
+    AmbiguousCredentials,
+    CsrfFailed,
+    InvalidCredentials,
+    StaffOnly,
+)
+from marketplace.identity.models import ApiKey, User
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+CSRF_HEADER = "X-CSRF-Token"
+
+# Declared for OpenAPI ("Authorize" in Swagger UI); validation is ours.
+_bearer = HTTPBearer(auto_error=False, description="Access token from /auth/otp/verify")
+_api_key = APIKeyHeader(name="X-API-Key", auto_error=False, description="Company API key")
+
+
+@dataclass(frozen=True)
+class Principal:
+    via: Literal["bearer", "cookie", "api_key"]
+    user: User | None = None
+    session_id: uuid.UUID | None = None
+    api_key: ApiKey | None = None
+
+    @property
+    def is_staff(self) -> bool:
+        return self.user is not None and self.user.is_staff
+
+    @property
+    def rate_limit_identity(self) -> tuple[str, str]:
+        if self.api_key is not None:
+            return "api_key", str(self.api_key.id)
+        assert self.user is not None
+        return "user", str(self.user.id)
+
+
+async def get_optional_principal(
+    request: Request,
+    session: SessionDep,
+    platform: PlatformDep,
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    api_key: Annotated[str | None, Depends(_api_key)],
+) -> Principal | None:
+    """None for anonymous calls; any credential that is present must be valid (401)."""
+    authorization = request.headers.get("authorization")
+    cookie = request.cookies.get(platform.settings.session_cookie_name)
+    if authorization is not None and api_key is not None:
+        raise AmbiguousCredentials()
+    principal: Principal | None = None
+    if authorization is not None:
+        if bearer is None or bearer.scheme.lower() != "bearer" or not bearer.credentials:
+            raise InvalidCredentials()
+        user, session_id = await service.authenticate_access_token(
+            session, platform, bearer.credentials
+        )
+        principal = Principal(via="bearer", user=user, session_id=session_id)
+    elif api_key is not None:
+        key = await service.authenticate_api_key(session, platform, api_key)
+        principal = Principal(via="api_key", api_key=key)
+    elif cookie is not None:
+        user, session_id = await service.authenticate_cookie(session, platform, cookie)
+        if request.method not in SAFE_METHODS:
+            expected = service.csrf_token_for(platform, session_id)
+            presented = request.headers.get(CSRF_HEADER, "")
+            if not hmac.compare_digest(presented.encode(), expected.encode()):
+                raise CsrfFailed()
+        principal = Principal(via="cookie", user=user, session_id=session_id)
+    if principal is not None:
+        request.state.principal = principal
+    return principal
+
+
+OptionalPrincipal = Annotated[Principal | None, Depends(get_optional_principal, scope="function")]
+
+
+async def get_principal(principal: OptionalPrincipal) -> Principal:
+    if principal is None:
+        raise InvalidCredentials()
+    return principal
+
+
+CurrentPrincipal = Annotated[Principal, Depends(get_principal, scope="function")]
+
+
+@dataclass(frozen=True)
+class UserPrincipal:
+    """A person (token or cookie), not an API key."""
+
+    user: User
+    session_id: uuid.UUID
+    principal: Principal
+
+
+async def get_user_principal(principal: CurrentPrincipal) -> UserPrincipal:
+    if principal.user is None or principal.session_id is None:
+        from marketplace.identity.errors import ApiKeyNotAllowed
+
+        raise ApiKeyNotAllowed()
+    return UserPrincipal(principal.user, principal.session_id, principal)
+
+
+CurrentUser = Annotated[UserPrincipal, Depends(get_user_principal, scope="function")]
+
+
+async def get_staff(current: CurrentUser) -> UserPrincipal:
+    if not current.user.is_staff:
+        raise StaffOnly()
+    return current
+
+
+CurrentStaff = Annotated[UserPrincipal, Depends(get_staff, scope="function")]
