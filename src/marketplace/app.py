@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import sentry_sdk
-from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from fastapi.middleware.cors import CORSMiddleware
 
 from marketplace import __version__
@@ -20,6 +20,7 @@ from marketplace.core.middleware.security_headers import SecurityHeadersMiddlewa
 from marketplace.core.platform import Platform
 from marketplace.core.security import TokenSigner
 from marketplace.identity import router as identity_router
+from marketplace.identity.deps import get_optional_principal
 from marketplace.notifications.transports import build_notifier
 from marketplace.settings import Environment, Settings
 
@@ -41,7 +42,11 @@ def _init_sentry(settings: Settings) -> None:
 
 def api_router() -> APIRouter:
     """Everything under `/api/v1`; each domain adds its router here."""
-    router = APIRouter(prefix=API_PREFIX)
+    # Resolving the principal on every API route makes an invalid, expired or revoked
+    # credential a 401 everywhere, public routes included (resolved once per request).
+    router = APIRouter(
+        prefix=API_PREFIX, dependencies=[Depends(get_optional_principal, scope="function")]
+    )
     router.include_router(identity_router.auth_router)
     router.include_router(identity_router.me_router)
     router.include_router(identity_router.api_keys_router)

@@ -259,7 +259,7 @@ async def authenticate_cookie(
 
 
 def _split_api_key(key: str) -> str | None:
-    parts = key.split("_")
+    parts = key.split("_", 2)
     if len(parts) != 3 or parts[0] != "mk" or len(parts[1]) != 12:
         return None
     return parts[1]
