@@ -47,13 +47,11 @@ def _run(connection: Connection) -> None:
 async def run_migrations_online() -> None:
     engine = create_async_engine(_database_url(), poolclass=pool.NullPool)
     async with engine.connect() as connection:
-        # Serialise concurrent migrators (several API processes starting at once).
-        await connection.exec_driver_sql("SELECT pg_advisory_lock(727274)")
-        try:
-            await connection.run_sync(_run)
-            await connection.commit()
-        finally:
-            await connection.exec_driver_sql("SELECT pg_advisory_unlock(727274)")
+        # Serialise concurrent migrators (several API processes starting at once); a
+        # transaction-level lock is released by the commit or the rollback.
+        await connection.exec_driver_sql("SELECT pg_advisory_xact_lock(727274)")
+        await connection.run_sync(_run)
+        await connection.commit()
     await engine.dispose()
 
 
