@@ -81,6 +81,11 @@ class Settings(BaseSettings):
     ip_autoblock_window_seconds: int = Field(default=300, ge=1)
     ip_autoblock_seconds: int = Field(default=900, ge=1)
 
+    # Uploaded files and product images (local directory storage).
+    storage_dir: Path = Path("var/storage")
+    max_image_bytes: int = Field(default=5_242_880, ge=1024)
+    max_import_bytes: int = Field(default=52_428_800, ge=1024)
+
     # Notification transports: console (log) by default, a JSON-lines file, SMTP.
     email_transport: Literal["console", "file", "smtp"] = "console"
     sms_transport: Literal["console", "file"] = "console"

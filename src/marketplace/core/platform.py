@@ -19,6 +19,7 @@ from marketplace.core.migrations import upgrade_to_head
 from marketplace.core.ratelimit import RateLimiter
 from marketplace.core.redis import create_redis
 from marketplace.core.security import SecretHasher, TokenSigner
+from marketplace.core.storage import LocalStorage, Storage
 from marketplace.settings import Settings
 
 logger = get_logger(__name__)
@@ -38,6 +39,7 @@ class Platform:
         self.rate_limiter = rate_limiter
         self.tokens = TokenSigner(settings)
         self.hasher = SecretHasher(settings)
+        self.storage: Storage = LocalStorage(settings.storage_dir)
         self.database = database
         self.cache = cache
         self.broker = broker

@@ -1,0 +1,77 @@
+"""Binary object storage (images, uploaded files) behind one small interface.
+
+`LocalStorage` keeps objects under a directory (the default); an S3-style backend
+plugs in by implementing `Storage`. Keys are relative paths of safe characters.
+File I/O runs in a thread so that it never blocks the event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import shutil
+from pathlib import Path
+from typing import Protocol
+
+_SAFE_KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,250}$")
+
+
+class InvalidStorageKey(ValueError):
+    pass
+
+
+class Storage(Protocol):
+    async def put(self, key: str, data: bytes) -> None: ...
+
+    async def get(self, key: str) -> bytes | None: ...
+
+    async def delete_prefix(self, prefix: str) -> None: ...
+
+    def local_path(self, key: str) -> Path | None: ...
+
+
+class LocalStorage:
+    def __init__(self, root: Path) -> None:
+        self.root = root.expanduser().resolve()
+
+    def _path(self, key: str) -> Path:
+        if not _SAFE_KEY.match(key) or ".." in key.split("/"):
+            raise InvalidStorageKey(key)
+        path = (self.root / key).resolve()
+        if self.root not in path.parents:
+            raise InvalidStorageKey(key)
+        return path
+
+    async def put(self, key: str, data: bytes) -> None:
+        path = self._path(key)
+
+        def write() -> None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            temporary = path.with_name(path.name + ".part")
+            temporary.write_bytes(data)
+            temporary.replace(path)  # readers never see half a file
+
+        await asyncio.to_thread(write)
+
+    async def get(self, key: str) -> bytes | None:
+        path = self._path(key)
+
+        def read() -> bytes | None:
+            return path.read_bytes() if path.is_file() else None
+
+        return await asyncio.to_thread(read)
+
+    async def delete_prefix(self, prefix: str) -> None:
+        path = self._path(prefix.rstrip("/"))
+
+        def remove() -> None:
+            if path.is_dir():
+                shutil.rmtree(path)
+            elif path.is_file():
+                path.unlink()
+
+        await asyncio.to_thread(remove)
+
+    def local_path(self, key: str) -> Path | None:
+        path = self._path(key)
+        return path if path.is_file() else None
