@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from fastapi.middleware.cors import CORSMiddleware
 
 from marketplace import __version__
+from marketplace.companies import router as companies_router
 from marketplace.core import health
 from marketplace.core.errors import install_exception_handlers
 from marketplace.core.logging import configure_logging
@@ -23,6 +24,7 @@ from marketplace.identity import router as identity_router
 from marketplace.identity.deps import get_optional_principal
 from marketplace.notifications.transports import build_notifier
 from marketplace.settings import Environment, Settings
+from marketplace.staff.router import staff_router
 
 API_PREFIX = "/api/v1"
 CORS_MAX_AGE_SECONDS = 3600
@@ -50,6 +52,10 @@ def api_router() -> APIRouter:
     router.include_router(identity_router.auth_router)
     router.include_router(identity_router.me_router)
     router.include_router(identity_router.api_keys_router)
+    router.include_router(companies_router.companies_router)
+    router.include_router(companies_router.invitations_router)
+    router.include_router(companies_router.admin_companies_router)
+    router.include_router(staff_router)
     return router
 
 

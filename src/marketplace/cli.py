@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
@@ -12,10 +13,13 @@ import typer
 import uvicorn
 from pydantic import ValidationError
 
+from marketplace.core.db import Database
 from marketplace.core.embedded_postgres import EmbeddedPostgres
 from marketplace.core.logging import configure_logging, get_logger
 from marketplace.core.migrations import upgrade_to_head
+from marketplace.identity.contacts import Channel, normalize_contact
 from marketplace.settings import Settings
+from marketplace.staff import service as staff
 
 app = typer.Typer(
     help="B2B marketplace: run the service and manage its data.", no_args_is_help=True
@@ -101,6 +105,40 @@ def migrate() -> None:
     finally:
         if embedded is not None:
             embedded.stop()
+
+
+async def _create_staff(url: str, channel: Channel, destination: str) -> str:
+    database = Database(url, pool_size=1, max_overflow=0, application_name="marketplace-cli")
+    try:
+        async for session in database.session():
+            user = await staff.create_staff(session, channel, destination)
+            return str(user.id)
+        raise AssertionError("the session yields once")
+    finally:
+        await database.dispose()
+
+
+@app.command("create-staff")
+def create_staff(
+    email_or_phone: Annotated[
+        str, typer.Argument(help="E-mail address or phone number in E.164 form (+49...).")
+    ],
+) -> None:
+    """Make a user platform staff, creating the user if needed."""
+    try:
+        channel, destination = normalize_contact(email_or_phone)
+    except ValueError as error:
+        typer.echo(f"Invalid e-mail address or phone number: {error}", err=True)
+        raise typer.Exit(code=2) from error
+    settings = load_settings()
+    configure_logging(settings)
+    url, embedded = _database_url(settings)
+    try:
+        user_id = asyncio.run(_create_staff(url, channel, destination))
+    finally:
+        if embedded is not None:
+            embedded.stop()
+    typer.echo(f"{destination} is staff (user {user_id}).")
 
 
 @app.command("check-config")

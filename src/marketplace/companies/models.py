@@ -30,6 +30,10 @@ class Company(UUIDPrimaryKey, Timestamps, Base):
             "verification_status IN ('unverified', 'pending', 'verified', 'rejected')",
             name="verification_status",
         ),
+        # The staff verification queue: companies of one status, oldest first.
+        Index(
+            "ix_companies_verification_status_created", "verification_status", "created_at", "id"
+        ),
     )
 
     name: Mapped[str] = mapped_column(String(200))
@@ -58,6 +62,10 @@ class Membership(UUIDPrimaryKey, Timestamps, Base):
         UniqueConstraint("company_id", "user_id"),
         CheckConstraint("role IN ('owner', 'admin', 'purchaser', 'sales', 'viewer')", name="role"),
         CheckConstraint("spending_limit IS NULL OR spending_limit >= 0", name="spending_limit"),
+        # Only purchasers place orders, so only they carry a spending limit.
+        CheckConstraint(
+            "spending_limit IS NULL OR role = 'purchaser'", name="spending_limit_purchaser"
+        ),
     )
 
     company_id: Mapped[uuid.UUID] = mapped_column(
@@ -75,6 +83,10 @@ class Invitation(UUIDPrimaryKey, Base):
     __table_args__ = (
         CheckConstraint("channel IN ('email', 'phone')", name="channel"),
         CheckConstraint("role IN ('owner', 'admin', 'purchaser', 'sales', 'viewer')", name="role"),
+        CheckConstraint(
+            "spending_limit IS NULL OR (spending_limit >= 0 AND role = 'purchaser')",
+            name="spending_limit",
+        ),
         Index(
             "ix_invitations_pending_destination",
             "destination",
@@ -106,6 +118,15 @@ class Invitation(UUIDPrimaryKey, Base):
 
 class CompanyAddress(UUIDPrimaryKey, Timestamps, Base):
     __tablename__ = "company_addresses"
+    __table_args__ = (
+        # At most one default shipping address per company.
+        Index(
+            "ux_company_addresses_default_shipping",
+            "company_id",
+            unique=True,
+            postgresql_where=text("is_default_shipping"),
+        ),
+    )
 
     company_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("companies.id", ondelete="CASCADE"), index=True

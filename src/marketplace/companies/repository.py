@@ -1,15 +1,45 @@
-"""Every query of the companies domain. Company scoping goes through `membership_of`."""
+"""Every query of the companies domain. Company scoping goes through `membership_of`
+for the caller and through a `company_id` condition on every tenant query.
+
+Lists are keyset-paginated on `(created_at, id)`; `after` is the key of the last item
+of the previous page.
+"""
 
 from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import ColumnElement, delete, func, select, true, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from marketplace.companies.models import Company, Invitation, Membership
+from marketplace.companies.models import (
+    Company,
+    CompanyAddress,
+    Invitation,
+    Membership,
+    VerificationEvent,
+)
+from marketplace.identity.models import User
+
+Keyset = tuple[datetime, uuid.UUID]
+
+
+def _after(created_at: Any, row_id: Any, after: Keyset | None) -> ColumnElement[bool]:
+    if after is None:
+        return true()
+    return tuple_(created_at, row_id) > tuple_(*after)
+
+
+async def add(session: AsyncSession, row: object) -> None:
+    session.add(row)
+    await session.flush()
+
+
+# --- companies and memberships of a user ------------------------------------------
 
 
 async def membership_of(
@@ -41,21 +71,106 @@ async def get_company(session: AsyncSession, company_id: uuid.UUID) -> Company |
     return await session.get(Company, company_id)
 
 
-async def pending_invitations_for(
-    session: AsyncSession, channel: str, destination: str, now: datetime
-) -> list[Invitation]:
+async def lock_company(session: AsyncSession, company_id: uuid.UUID) -> Company | None:
+    """The company row, locked until the end of the transaction and freshly read.
+
+    `FOR NO KEY UPDATE`: serialises changes of the company itself without blocking
+    rows that merely reference it (memberships, addresses).
+    """
     statement = (
-        select(Invitation)
-        .where(
-            Invitation.channel == channel,
-            Invitation.destination == destination,
-            Invitation.accepted_at.is_(None),
-            Invitation.revoked_at.is_(None),
-            Invitation.expires_at > now,
-        )
-        .with_for_update()
+        select(Company)
+        .where(Company.id == company_id)
+        .with_for_update(key_share=True)
+        .execution_options(populate_existing=True)
+    )
+    return (await session.execute(statement)).scalar_one_or_none()
+
+
+async def list_companies(
+    session: AsyncSession, verification_status: str | None, after: Keyset | None, limit: int
+) -> list[Company]:
+    statement = select(Company).where(_after(Company.created_at, Company.id, after))
+    if verification_status is not None:
+        statement = statement.where(Company.verification_status == verification_status)
+    statement = statement.order_by(Company.created_at, Company.id).limit(limit)
+    return list((await session.execute(statement)).scalars())
+
+
+async def verification_history(
+    session: AsyncSession, company_id: uuid.UUID
+) -> list[VerificationEvent]:
+    statement = (
+        select(VerificationEvent)
+        .where(VerificationEvent.company_id == company_id)
+        .order_by(VerificationEvent.created_at, VerificationEvent.id)
     )
     return list((await session.execute(statement)).scalars())
+
+
+# --- members ----------------------------------------------------------------------
+
+
+async def list_members(
+    session: AsyncSession, company_id: uuid.UUID, after: Keyset | None, limit: int
+) -> list[tuple[Membership, User]]:
+    # A read-only join on users: one query per page instead of one per member.
+    statement = (
+        select(Membership, User)
+        .join(User, User.id == Membership.user_id)
+        .where(
+            Membership.company_id == company_id,
+            _after(Membership.created_at, Membership.id, after),
+        )
+        .order_by(Membership.created_at, Membership.id)
+        .limit(limit)
+    )
+    return [(row[0], row[1]) for row in (await session.execute(statement)).all()]
+
+
+async def member_with_user(
+    session: AsyncSession, company_id: uuid.UUID, user_id: uuid.UUID
+) -> tuple[Membership, User] | None:
+    statement = (
+        select(Membership, User)
+        .join(User, User.id == Membership.user_id)
+        .where(Membership.company_id == company_id, Membership.user_id == user_id)
+    )
+    row = (await session.execute(statement)).one_or_none()
+    return (row[0], row[1]) if row else None
+
+
+async def lock_owners(session: AsyncSession, company_id: uuid.UUID) -> list[Membership]:
+    """The company's owner memberships, locked in id order.
+
+    Every change that can take the owner role away locks these rows first and in the
+    same order, so such changes run one after another without deadlocks, and a count
+    taken under the lock stays true until commit (the last owner is never removed).
+    Rows that stopped being owners while we waited are re-checked out by PostgreSQL.
+    """
+    statement = (
+        select(Membership)
+        .where(Membership.company_id == company_id, Membership.role == "owner")
+        .order_by(Membership.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    return list((await session.execute(statement)).scalars())
+
+
+async def lock_membership(
+    session: AsyncSession, company_id: uuid.UUID, user_id: uuid.UUID
+) -> Membership | None:
+    statement = (
+        select(Membership)
+        .where(Membership.company_id == company_id, Membership.user_id == user_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    return (await session.execute(statement)).scalar_one_or_none()
+
+
+async def delete_membership(session: AsyncSession, membership_id: uuid.UUID) -> None:
+    await session.execute(delete(Membership).where(Membership.id == membership_id))
 
 
 async def add_membership_if_absent(
@@ -63,7 +178,7 @@ async def add_membership_if_absent(
     company_id: uuid.UUID,
     user_id: uuid.UUID,
     role: str,
-    spending_limit: object | None,
+    spending_limit: Decimal | None,
 ) -> bool:
     statement = (
         insert(Membership)
@@ -74,6 +189,164 @@ async def add_membership_if_absent(
     return (await session.execute(statement)).scalar_one_or_none() is not None
 
 
+async def count_owners(session: AsyncSession, company_id: uuid.UUID) -> int:
+    statement = select(func.count()).where(
+        Membership.company_id == company_id, Membership.role == "owner"
+    )
+    return int(await session.scalar(statement) or 0)
+
+
+async def has_member_with_contact(
+    session: AsyncSession, company_id: uuid.UUID, channel: str, destination: str
+) -> bool:
+    column = User.email if channel == "email" else User.phone
+    statement = (
+        select(Membership.id)
+        .join(User, User.id == Membership.user_id)
+        .where(Membership.company_id == company_id, column == destination)
+    )
+    return (await session.execute(statement)).first() is not None
+
+
+# --- addresses --------------------------------------------------------------------
+
+
+async def list_addresses(
+    session: AsyncSession, company_id: uuid.UUID, after: Keyset | None, limit: int
+) -> list[CompanyAddress]:
+    statement = (
+        select(CompanyAddress)
+        .where(
+            CompanyAddress.company_id == company_id,
+            _after(CompanyAddress.created_at, CompanyAddress.id, after),
+        )
+        .order_by(CompanyAddress.created_at, CompanyAddress.id)
+        .limit(limit)
+    )
+    return list((await session.execute(statement)).scalars())
+
+
+async def get_address(
+    session: AsyncSession, company_id: uuid.UUID, address_id: uuid.UUID
+) -> CompanyAddress | None:
+    statement = select(CompanyAddress).where(
+        CompanyAddress.company_id == company_id, CompanyAddress.id == address_id
+    )
+    return (await session.execute(statement)).scalar_one_or_none()
+
+
+async def clear_default_shipping(
+    session: AsyncSession, company_id: uuid.UUID, keep_id: uuid.UUID | None
+) -> None:
+    statement = update(CompanyAddress).where(
+        CompanyAddress.company_id == company_id, CompanyAddress.is_default_shipping.is_(True)
+    )
+    if keep_id is not None:
+        statement = statement.where(CompanyAddress.id != keep_id)
+    await session.execute(
+        statement.values(is_default_shipping=False).execution_options(synchronize_session="fetch")
+    )
+
+
+async def delete_address(session: AsyncSession, address_id: uuid.UUID) -> None:
+    await session.execute(delete(CompanyAddress).where(CompanyAddress.id == address_id))
+
+
+# --- invitations ------------------------------------------------------------------
+
+
+def _pending(now: datetime) -> tuple[ColumnElement[bool], ...]:
+    return (
+        Invitation.accepted_at.is_(None),
+        Invitation.revoked_at.is_(None),
+        Invitation.expires_at > now,
+    )
+
+
+async def list_pending_invitations(
+    session: AsyncSession,
+    company_id: uuid.UUID,
+    now: datetime,
+    after: Keyset | None,
+    limit: int,
+) -> list[Invitation]:
+    statement = (
+        select(Invitation)
+        .where(
+            Invitation.company_id == company_id,
+            *_pending(now),
+            _after(Invitation.created_at, Invitation.id, after),
+        )
+        .order_by(Invitation.created_at, Invitation.id)
+        .limit(limit)
+    )
+    return list((await session.execute(statement)).scalars())
+
+
+async def lock_pending_invitation(
+    session: AsyncSession, company_id: uuid.UUID, invitation_id: uuid.UUID, now: datetime
+) -> Invitation | None:
+    statement = (
+        select(Invitation)
+        .where(Invitation.company_id == company_id, Invitation.id == invitation_id, *_pending(now))
+        .with_for_update()
+    )
+    return (await session.execute(statement)).scalar_one_or_none()
+
+
+async def lock_pending_invitation_by_token(
+    session: AsyncSession, token_hash: str, now: datetime
+) -> Invitation | None:
+    statement = (
+        select(Invitation)
+        .where(Invitation.token_hash == token_hash, *_pending(now))
+        .with_for_update()
+    )
+    return (await session.execute(statement)).scalar_one_or_none()
+
+
+async def pending_invitations_for(
+    session: AsyncSession, channel: str, destination: str, now: datetime
+) -> list[Invitation]:
+    statement = (
+        select(Invitation)
+        .where(
+            Invitation.channel == channel,
+            Invitation.destination == destination,
+            *_pending(now),
+        )
+        .order_by(Invitation.id)
+        .with_for_update()
+    )
+    return list((await session.execute(statement)).scalars())
+
+
+async def revoke_pending_invitations_to(
+    session: AsyncSession, company_id: uuid.UUID, channel: str, destination: str, now: datetime
+) -> None:
+    await session.execute(
+        update(Invitation)
+        .where(
+            Invitation.company_id == company_id,
+            Invitation.channel == channel,
+            Invitation.destination == destination,
+            Invitation.accepted_at.is_(None),
+            Invitation.revoked_at.is_(None),
+        )
+        .values(revoked_at=now)
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def revoke_invitation(session: AsyncSession, invitation_id: uuid.UUID, now: datetime) -> None:
+    await session.execute(
+        update(Invitation)
+        .where(Invitation.id == invitation_id)
+        .values(revoked_at=now)
+        .execution_options(synchronize_session=False)
+    )
+
+
 async def mark_invitation_accepted(
     session: AsyncSession, invitation_id: uuid.UUID, user_id: uuid.UUID, now: datetime
 ) -> None:
@@ -81,11 +354,5 @@ async def mark_invitation_accepted(
         update(Invitation)
         .where(Invitation.id == invitation_id)
         .values(accepted_at=now, accepted_by_user_id=user_id)
+        .execution_options(synchronize_session=False)
     )
-
-
-async def count_owners(session: AsyncSession, company_id: uuid.UUID) -> int:
-    statement = select(func.count()).where(
-        Membership.company_id == company_id, Membership.role == "owner"
-    )
-    return int(await session.scalar(statement) or 0)

@@ -1,14 +1,118 @@
-"""Business rules of companies, memberships, invitations and verification."""
+"""Business rules of companies, memberships, invitations and verification.
+
+Functions take the session and the acting principal (`Actor` for tenant routes);
+they flush, never commit: the request owns the transaction.
+"""
 
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from marketplace.companies import repository
-from marketplace.companies.models import Company, Membership
+from marketplace.companies.errors import (
+    AddressNotFound,
+    AlreadyMember,
+    CompanyNotFound,
+    InvitationNotFound,
+    LastOwner,
+    MemberNotFound,
+    OwnerRoleRequired,
+    RoleNotAllowed,
+    SpendingLimitNotAllowed,
+    VerificationStateConflict,
+)
+from marketplace.companies.models import (
+    Company,
+    CompanyAddress,
+    Invitation,
+    Membership,
+    VerificationEvent,
+)
+from marketplace.companies.permissions import Action, Role
+from marketplace.companies.repository import Keyset
+from marketplace.companies.schemas import (
+    AddressCreate,
+    AddressRead,
+    AddressUpdate,
+    CompanyCreate,
+    CompanyPrivate,
+    CompanyPublic,
+    CompanyUpdate,
+    InvitationCreate,
+    InvitationRead,
+    MemberRead,
+    MembershipJoined,
+    MemberUpdate,
+    VerificationDecision,
+    VerificationEventRead,
+    VerificationRead,
+    VerificationStatus,
+    VerificationSubmit,
+)
+from marketplace.core.i18n import _, translate
+from marketplace.core.pagination import InvalidCursor, Page, decode_cursor, encode_cursor
+from marketplace.core.platform import Platform
+from marketplace.core.security import new_secret
+from marketplace.identity.models import User
+from marketplace.notifications.transports import OutgoingMessage
+
+if TYPE_CHECKING:
+    from marketplace.companies.deps import Actor
+    from marketplace.identity.deps import Principal
+
+INVITATION_PURPOSE = "invitation"
+
+# Changing any of these changes who the company legally is: what staff verified.
+LEGAL_IDENTITY_FIELDS = ("legal_name", "registration_number", "tax_id", "country")
+
+ROLE_LABELS: dict[Role, str] = {
+    Role.OWNER: _("owner"),
+    Role.ADMIN: _("administrator"),
+    Role.PURCHASER: _("purchaser"),
+    Role.SALES: _("sales"),
+    Role.VIEWER: _("viewer"),
+}
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+# --- pagination -------------------------------------------------------------------
+
+
+def keyset_from_cursor(cursor: str | None) -> Keyset | None:
+    if cursor is None:
+        return None
+    created_at, row_id = decode_cursor(cursor, 2)
+    try:
+        return datetime.fromisoformat(str(created_at)), uuid.UUID(str(row_id))
+    except ValueError as error:
+        raise InvalidCursor() from error
+
+
+def _page(
+    rows: Sequence[R], limit: int, key: Callable[[R], Keyset], read: Callable[[R], T]
+) -> Page[T]:
+    """`rows` holds up to `limit + 1` rows; the extra one only says a next page exists."""
+    shown = rows[:limit]
+    next_cursor = None
+    if len(rows) > limit and shown:
+        created_at, row_id = key(shown[-1])
+        next_cursor = encode_cursor(created_at.isoformat(), str(row_id))
+    return Page[T](items=[read(row) for row in shown], next_cursor=next_cursor)
+
+
+# --- memberships of a user (used by identity and the acting-company resolution) -----
 
 
 async def memberships_of_user(
@@ -23,20 +127,456 @@ async def membership_of(
     return await repository.membership_of(session, company_id, user_id)
 
 
+async def get_company(session: AsyncSession, company_id: uuid.UUID) -> Company | None:
+    return await repository.get_company(session, company_id)
+
+
+# --- companies --------------------------------------------------------------------
+
+
+async def create_company(session: AsyncSession, user_id: uuid.UUID, body: CompanyCreate) -> Company:
+    """A new, unverified company; its creator is its first owner."""
+    company = Company(
+        id=uuid.uuid4(), verification_status="unverified", **body.model_dump(mode="json")
+    )
+    await repository.add(session, company)
+    await repository.add(session, Membership(company_id=company.id, user_id=user_id, role="owner"))
+    await session.refresh(company)
+    return company
+
+
+async def company_profile(
+    session: AsyncSession, company_id: uuid.UUID, principal: Principal | None
+) -> CompanyPublic | CompanyPrivate:
+    """The public profile; members and platform staff also see the private fields."""
+    company = await repository.get_company(session, company_id)
+    if company is None:
+        raise CompanyNotFound()
+    user = principal.user if principal is not None else None
+    if user is not None and (
+        user.is_staff or await repository.membership_of(session, company_id, user.id) is not None
+    ):
+        return CompanyPrivate.model_validate(company)
+    return CompanyPublic.model_validate(company)
+
+
+async def _record_transition(
+    session: AsyncSession,
+    company: Company,
+    to_status: VerificationStatus,
+    actor_user_id: uuid.UUID | None,
+    reason: str | None,
+) -> None:
+    event = VerificationEvent(
+        company_id=company.id,
+        from_status=company.verification_status,
+        to_status=to_status.value,
+        actor_user_id=actor_user_id,
+        reason=reason,
+        # Set here, not by now(): events of one transaction keep their order.
+        created_at=_now(),
+    )
+    company.verification_status = to_status.value
+    await repository.add(session, event)
+
+
+async def update_company(session: AsyncSession, actor: Actor, body: CompanyUpdate) -> Company:
+    """Change the profile.
+
+    Changing a legal identity field (legal name, registration number, tax id, country)
+    of a pending or verified company sends it back to `unverified`, recorded as a
+    verification event: staff verified (or are checking) the old identity, not the new
+    one, and a verified badge must never vouch for data nobody checked. The company
+    submits again. Other fields (name, description, website, address) change freely.
+    """
+    company = await repository.lock_company(session, actor.company_id)
+    if company is None:
+        raise CompanyNotFound()
+    changes = body.changes()
+    changed_identity = sorted(
+        name
+        for name in LEGAL_IDENTITY_FIELDS
+        if name in changes and changes[name] != getattr(company, name)
+    )
+    for name, value in changes.items():
+        setattr(company, name, value)
+    if changed_identity and company.verification_status in ("pending", "verified"):
+        company.verified_at = None
+        await _record_transition(
+            session,
+            company,
+            VerificationStatus.UNVERIFIED,
+            actor.user_id,
+            "legal identity changed: " + ", ".join(changed_identity),
+        )
+    await session.flush()
+    await session.refresh(company)
+    return company
+
+
+# --- addresses --------------------------------------------------------------------
+
+
+async def list_addresses(
+    session: AsyncSession, company_id: uuid.UUID, limit: int, cursor: str | None
+) -> Page[AddressRead]:
+    rows = await repository.list_addresses(
+        session, company_id, keyset_from_cursor(cursor), limit + 1
+    )
+    return _page(rows, limit, lambda row: (row.created_at, row.id), AddressRead.model_validate)
+
+
+async def _make_default_shipping(
+    session: AsyncSession, company_id: uuid.UUID, address_id: uuid.UUID | None
+) -> None:
+    # The company lock serialises default changes; the partial unique index backs it.
+    await repository.lock_company(session, company_id)
+    await repository.clear_default_shipping(session, company_id, address_id)
+
+
+async def add_address(
+    session: AsyncSession, company_id: uuid.UUID, body: AddressCreate
+) -> CompanyAddress:
+    address = CompanyAddress(id=uuid.uuid4(), company_id=company_id, **body.model_dump(mode="json"))
+    if address.is_default_shipping:
+        await _make_default_shipping(session, company_id, None)
+    await repository.add(session, address)
+    await session.refresh(address)
+    return address
+
+
+async def update_address(
+    session: AsyncSession, company_id: uuid.UUID, address_id: uuid.UUID, body: AddressUpdate
+) -> CompanyAddress:
+    address = await repository.get_address(session, company_id, address_id)
+    if address is None:
+        raise AddressNotFound()
+    changes = body.changes()
+    if changes.get("is_default_shipping"):
+        await _make_default_shipping(session, company_id, address.id)
+    for name, value in changes.items():
+        setattr(address, name, value)
+    await session.flush()
+    await session.refresh(address)
+    return address
+
+
+async def delete_address(
+    session: AsyncSession, company_id: uuid.UUID, address_id: uuid.UUID
+) -> None:
+    address = await repository.get_address(session, company_id, address_id)
+    if address is None:
+        raise AddressNotFound()
+    await repository.delete_address(session, address.id)
+
+
+# --- members ----------------------------------------------------------------------
+
+
+def _member_read(membership: Membership, user: User) -> MemberRead:
+    return MemberRead(
+        user_id=user.id,
+        name=user.name,
+        email=user.email,
+        phone=user.phone,
+        role=Role(membership.role),
+        spending_limit=membership.spending_limit,
+        joined_at=membership.created_at,
+    )
+
+
+async def list_members(
+    session: AsyncSession, company_id: uuid.UUID, limit: int, cursor: str | None
+) -> Page[MemberRead]:
+    rows = await repository.list_members(session, company_id, keyset_from_cursor(cursor), limit + 1)
+    return _page(
+        rows, limit, lambda row: (row[0].created_at, row[0].id), lambda row: _member_read(*row)
+    )
+
+
+@dataclass(frozen=True)
+class _LockedMember:
+    owners: list[Membership]
+    target: Membership
+
+    def other_owners(self) -> list[Membership]:
+        return [owner for owner in self.owners if owner.id != self.target.id]
+
+
+async def _lock_member(session: AsyncSession, actor: Actor, user_id: uuid.UUID) -> _LockedMember:
+    """Owners first (id order), then the target: one lock order for every change."""
+    owners = await repository.lock_owners(session, actor.company_id)
+    target = await repository.lock_membership(session, actor.company_id, user_id)
+    if target is None:
+        raise MemberNotFound()
+    return _LockedMember(owners, target)
+
+
+def _require_owner_rights(actor: Actor, locked: _LockedMember) -> None:
+    """Owner changes need an owner, judged under the lock: an owner demoted a moment
+    ago by a concurrent request has lost that right."""
+    if not actor.can(Action.OWNERS_MANAGE) or actor.user_id not in {
+        owner.user_id for owner in locked.owners
+    }:
+        raise OwnerRoleRequired()
+
+
+async def update_member(
+    session: AsyncSession, actor: Actor, user_id: uuid.UUID, body: MemberUpdate
+) -> MemberRead:
+    """Change a member's role or spending limit.
+
+    A spending limit is kept only for purchasers: setting one on another role is a
+    422, and moving a purchaser to another role drops it.
+    """
+    locked = await _lock_member(session, actor, user_id)
+    target = locked.target
+    new_role = body.role or Role(target.role)
+    if Role.OWNER in (Role(target.role), new_role):
+        _require_owner_rights(actor, locked)
+    if target.role == Role.OWNER and new_role != Role.OWNER and not locked.other_owners():
+        raise LastOwner()
+    if "spending_limit" in body.model_fields_set:
+        if body.spending_limit is not None and new_role != Role.PURCHASER:
+            raise SpendingLimitNotAllowed(
+                errors=[
+                    {
+                        "loc": ["body", "spending_limit"],
+                        "msg": translate(SpendingLimitNotAllowed.message),
+                        "type": "spending_limit_not_allowed",
+                    }
+                ]
+            )
+        target.spending_limit = body.spending_limit
+    if new_role != Role.PURCHASER:
+        target.spending_limit = None
+    target.role = new_role.value
+    await session.flush()
+    found = await repository.member_with_user(session, actor.company_id, user_id)
+    assert found is not None
+    await session.refresh(found[0])
+    return _member_read(*found)
+
+
+async def remove_member(session: AsyncSession, actor: Actor, user_id: uuid.UUID) -> None:
+    """Remove a member (members:manage), or leave the company (yourself).
+
+    Removing an owner needs an owner, and the last owner can never go.
+    """
+    leaving = actor.user_id == user_id
+    if not leaving and not actor.can(Action.MEMBERS_MANAGE):
+        raise RoleNotAllowed()
+    locked = await _lock_member(session, actor, user_id)
+    if locked.target.role == Role.OWNER:
+        if not leaving:
+            _require_owner_rights(actor, locked)
+        if not locked.other_owners():
+            raise LastOwner()
+    await repository.delete_membership(session, locked.target.id)
+
+
+# --- invitations ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class IssuedInvitation:
+    invitation: Invitation
+    message: OutgoingMessage
+
+
+async def list_invitations(
+    session: AsyncSession, company_id: uuid.UUID, limit: int, cursor: str | None
+) -> Page[InvitationRead]:
+    rows = await repository.list_pending_invitations(
+        session, company_id, _now(), keyset_from_cursor(cursor), limit + 1
+    )
+    return _page(rows, limit, lambda row: (row.created_at, row.id), InvitationRead.model_validate)
+
+
+async def invite(
+    session: AsyncSession,
+    platform: Platform,
+    actor: Actor,
+    body: InvitationCreate,
+    language: str,
+) -> IssuedInvitation:
+    """Invite an e-mail address or phone number; inviting it again replaces the
+    pending invitation (a resend with a new code)."""
+    if body.role is Role.OWNER and not actor.can(Action.OWNERS_MANAGE):
+        raise OwnerRoleRequired()
+    channel, destination = ("email", body.email) if body.email else ("phone", body.phone)
+    assert destination is not None
+    company_id = actor.company_id
+    if await repository.has_member_with_contact(session, company_id, channel, destination):
+        raise AlreadyMember()
+    now = _now()
+    await repository.revoke_pending_invitations_to(session, company_id, channel, destination, now)
+    token = new_secret()
+    ttl_days = platform.settings.invitation_ttl_days
+    invitation = Invitation(
+        id=uuid.uuid4(),
+        company_id=company_id,
+        channel=channel,
+        destination=destination,
+        role=body.role.value,
+        spending_limit=body.spending_limit,
+        token_hash=platform.hasher.digest(INVITATION_PURPOSE, token),
+        invited_by_user_id=actor.user_id,
+        created_at=now,
+        expires_at=now + timedelta(days=ttl_days),
+    )
+    await repository.add(session, invitation)
+    company_name = actor.company.name
+    message = OutgoingMessage(
+        channel="email" if channel == "email" else "sms",
+        to=destination,
+        subject=translate(
+            _("You are invited to join {company} on B2B Marketplace"),
+            language,
+            company=company_name,
+        ),
+        body=translate(
+            _(
+                "{company} invites you to join as {role}. Sign in with this address to "
+                "accept, or accept with the invitation code {token}. "
+                "The invitation expires in {days} days."
+            ),
+            language,
+            company=company_name,
+            role=translate(ROLE_LABELS[body.role], language),
+            token=token,
+            days=ttl_days,
+        ),
+    )
+    return IssuedInvitation(invitation, message)
+
+
+async def revoke_invitation(session: AsyncSession, actor: Actor, invitation_id: uuid.UUID) -> None:
+    invitation = await repository.lock_pending_invitation(
+        session, actor.company_id, invitation_id, _now()
+    )
+    if invitation is None:
+        raise InvitationNotFound()
+    if invitation.role == Role.OWNER and not actor.can(Action.OWNERS_MANAGE):
+        raise OwnerRoleRequired()
+    await repository.revoke_invitation(session, invitation.id, _now())
+
+
+async def accept_invitation(
+    session: AsyncSession, platform: Platform, user: User, token: str
+) -> MembershipJoined:
+    """Join with an invitation code. Only the invited person may use it: the user's
+    verified e-mail address or phone must be the invitation's destination; any other
+    case (unknown, expired, revoked, used, someone else's) is the same 404."""
+    now = _now()
+    invitation = await repository.lock_pending_invitation_by_token(
+        session, platform.hasher.digest(INVITATION_PURPOSE, token), now
+    )
+    contact = user.email if invitation is not None and invitation.channel == "email" else user.phone
+    if invitation is None or contact != invitation.destination:
+        raise InvitationNotFound()
+    await _accept(session, invitation, user.id, now)
+    found = await repository.membership_of(session, invitation.company_id, user.id)
+    assert found is not None
+    membership, company = found
+    return MembershipJoined(
+        company_id=company.id,
+        company_name=company.name,
+        role=Role(membership.role),
+        spending_limit=membership.spending_limit,
+        joined_at=membership.created_at,
+    )
+
+
+async def _accept(
+    session: AsyncSession, invitation: Invitation, user_id: uuid.UUID, now: datetime
+) -> None:
+    # An existing membership is kept as it is: an invitation never demotes anyone.
+    await repository.add_membership_if_absent(
+        session, invitation.company_id, user_id, invitation.role, invitation.spending_limit
+    )
+    await repository.mark_invitation_accepted(session, invitation.id, user_id, now)
+
+
 async def accept_invitations_on_sign_in(
     session: AsyncSession, user_id: uuid.UUID, channel: str, destination: str
 ) -> int:
     """A signed-in user joins every company that invited their verified contact."""
-    now = datetime.now(UTC)
+    now = _now()
     accepted = 0
     for invitation in await repository.pending_invitations_for(session, channel, destination, now):
-        await repository.add_membership_if_absent(
-            session, invitation.company_id, user_id, invitation.role, invitation.spending_limit
-        )
-        await repository.mark_invitation_accepted(session, invitation.id, user_id, now)
+        await _accept(session, invitation, user_id, now)
         accepted += 1
     return accepted
 
 
-async def get_company(session: AsyncSession, company_id: uuid.UUID) -> Company | None:
-    return await repository.get_company(session, company_id)
+# --- verification -----------------------------------------------------------------
+
+
+async def submit_verification(
+    session: AsyncSession, actor: Actor, body: VerificationSubmit
+) -> Company:
+    """Ask staff to verify the company's legal identity: unverified or rejected only."""
+    company = await repository.lock_company(session, actor.company_id)
+    if company is None:
+        raise CompanyNotFound()
+    if company.verification_status not in ("unverified", "rejected"):
+        raise VerificationStateConflict(status=company.verification_status)
+    for name, value in body.model_dump(mode="json").items():
+        setattr(company, name, value)
+    company.verification_note = None
+    await _record_transition(session, company, VerificationStatus.PENDING, actor.user_id, None)
+    await session.flush()
+    return company
+
+
+async def verification_of(session: AsyncSession, company: Company) -> VerificationRead:
+    history = await repository.verification_history(session, company.id)
+    return VerificationRead(
+        status=VerificationStatus(company.verification_status),
+        note=company.verification_note,
+        verified_at=company.verified_at,
+        history=[VerificationEventRead.model_validate(event) for event in history],
+    )
+
+
+async def companies_for_staff(
+    session: AsyncSession,
+    verification_status: VerificationStatus | None,
+    limit: int,
+    cursor: str | None,
+) -> Page[CompanyPrivate]:
+    rows = await repository.list_companies(
+        session,
+        verification_status.value if verification_status is not None else None,
+        keyset_from_cursor(cursor),
+        limit + 1,
+    )
+    return _page(rows, limit, lambda row: (row.created_at, row.id), CompanyPrivate.model_validate)
+
+
+async def decide_verification(
+    session: AsyncSession,
+    staff_user_id: uuid.UUID,
+    company_id: uuid.UUID,
+    decision: VerificationDecision,
+) -> Company:
+    """Staff approve or reject a pending request; the decision is recorded with them."""
+    company = await repository.lock_company(session, company_id)
+    if company is None:
+        raise CompanyNotFound()
+    if company.verification_status != "pending":
+        raise VerificationStateConflict(status=company.verification_status)
+    approved = decision.decision == "approve"
+    company.verification_note = decision.reason
+    company.verified_at = _now() if approved else None
+    await _record_transition(
+        session,
+        company,
+        VerificationStatus.VERIFIED if approved else VerificationStatus.REJECTED,
+        staff_user_id,
+        decision.reason,
+    )
+    await session.flush()
+    await session.refresh(company)
+    return company

@@ -1,0 +1,391 @@
+"""Request and response bodies of companies, addresses, members, invitations and
+verification.
+
+Inputs forbid unknown fields, so a client can never set what it may not (status,
+ids, ownership): mass assignment is impossible by construction.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+from functools import cache
+from typing import Annotated, Any, ClassVar, Literal
+
+from babel import Locale
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    HttpUrl,
+    StringConstraints,
+    UrlConstraints,
+    model_validator,
+)
+
+from marketplace.companies.permissions import Role
+from marketplace.identity.contacts import normalize_email, normalize_phone
+
+# Babel lists CLDR territories; these are not ISO 3166-1 alpha-2 assignments
+# (exceptional or user-assigned codes, and groupings such as EU and UN).
+_NOT_ISO_3166 = frozenset(
+    {"AC", "CP", "CQ", "DG", "EA", "EU", "EZ", "IC", "QO", "TA", "UN", "XA", "XB", "XK", "ZZ"}
+)
+
+
+class CompanyKind(StrEnum):
+    BUYER = "buyer"
+    SUPPLIER = "supplier"
+    BOTH = "both"
+
+
+class VerificationStatus(StrEnum):
+    UNVERIFIED = "unverified"
+    PENDING = "pending"
+    VERIFIED = "verified"
+    REJECTED = "rejected"
+
+
+@cache
+def iso_countries() -> frozenset[str]:
+    """The 249 ISO 3166-1 alpha-2 codes."""
+    territories = Locale("en").territories
+    return frozenset(
+        code
+        for code in map(str, territories)
+        if len(code) == 2 and code.isalpha() and code not in _NOT_ISO_3166
+    )
+
+
+def _country(value: str) -> str:
+    code = value.strip().upper()
+    if code not in iso_countries():
+        raise ValueError("not an ISO 3166-1 alpha-2 country code")
+    return code
+
+
+def _single_line(value: str) -> str:
+    if any(ord(character) < 0x20 or ord(character) == 0x7F for character in value):
+        raise ValueError("must not contain control characters")
+    return value
+
+
+def _multi_line(value: str) -> str:
+    if any(
+        (ord(character) < 0x20 and character not in "\n\r\t") or ord(character) == 0x7F
+        for character in value
+    ):
+        raise ValueError("must not contain control characters")
+    return value
+
+
+def _identifier(value: str) -> str:
+    if not all(character.isalnum() or character in " ./-" for character in value):
+        raise ValueError("may contain only letters, digits, spaces and . / -")
+    return value
+
+
+Country = Annotated[str, StringConstraints(max_length=8), AfterValidator(_country)]
+CompanyName = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
+    AfterValidator(_single_line),
+]
+Line200 = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
+    AfterValidator(_single_line),
+]
+Line100 = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=100),
+    AfterValidator(_single_line),
+]
+PostalCode = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=20),
+    AfterValidator(_single_line),
+]
+Identifier = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=64),
+    AfterValidator(_identifier),
+]
+Description = Annotated[str, StringConstraints(max_length=5000), AfterValidator(_multi_line)]
+Reason = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=2000),
+    AfterValidator(_multi_line),
+]
+Website = Annotated[HttpUrl, UrlConstraints(max_length=300, allowed_schemes=["http", "https"])]
+# Money: a decimal string in responses, never a float; two places at most.
+SpendingLimit = Annotated[Decimal, Field(ge=0, max_digits=18, decimal_places=2)]
+Email = Annotated[str, StringConstraints(max_length=254), AfterValidator(normalize_email)]
+Phone = Annotated[str, StringConstraints(max_length=32), AfterValidator(normalize_phone)]
+InvitationToken = Annotated[
+    str, StringConstraints(min_length=20, max_length=100, pattern=r"^[A-Za-z0-9_-]+$")
+]
+
+
+class Input(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class PartialUpdate(Input):
+    """PATCH bodies: absent fields stay as they are; `null` clears only nullable fields."""
+
+    _required: ClassVar[tuple[str, ...]] = ()
+
+    @model_validator(mode="after")
+    def _no_null_for_required(self) -> PartialUpdate:
+        for name in self._required:
+            if name in self.model_fields_set and getattr(self, name) is None:
+                raise ValueError(f"{name} cannot be null")
+        return self
+
+    def changes(self) -> dict[str, Any]:
+        """The fields the client sent, as column values."""
+        return self.model_dump(mode="json", include=self.model_fields_set)
+
+
+# --- companies --------------------------------------------------------------------
+
+
+class CompanyCreate(Input):
+    name: CompanyName
+    kind: CompanyKind
+    country: Country
+    legal_name: Line200 | None = None
+    registration_number: Identifier | None = None
+    tax_id: Identifier | None = None
+    website: Website | None = None
+    description: Description = ""
+    address_line1: Line200 | None = None
+    address_line2: Line200 | None = None
+    city: Line100 | None = None
+    postal_code: PostalCode | None = None
+    region: Line100 | None = None
+
+
+class CompanyUpdate(PartialUpdate):
+    _required: ClassVar[tuple[str, ...]] = ("name", "kind", "country", "description")
+
+    name: CompanyName | None = None
+    kind: CompanyKind | None = None
+    country: Country | None = None
+    legal_name: Line200 | None = None
+    registration_number: Identifier | None = None
+    tax_id: Identifier | None = None
+    website: Website | None = None
+    description: Description | None = None
+    address_line1: Line200 | None = None
+    address_line2: Line200 | None = None
+    city: Line100 | None = None
+    postal_code: PostalCode | None = None
+    region: Line100 | None = None
+
+
+class CompanyPublic(BaseModel):
+    """What anyone, anonymous visitors included, may see of a company."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    name: str
+    kind: CompanyKind
+    country: str
+    verification_status: VerificationStatus
+    description: str
+    website: str | None
+    created_at: datetime
+
+
+class CompanyPrivate(CompanyPublic):
+    """The full profile, for the company's members (and platform staff)."""
+
+    legal_name: str | None
+    registration_number: str | None
+    tax_id: str | None
+    address_line1: str | None
+    address_line2: str | None
+    city: str | None
+    postal_code: str | None
+    region: str | None
+    verification_note: str | None
+    verified_at: datetime | None
+    updated_at: datetime
+
+
+# --- addresses --------------------------------------------------------------------
+
+
+class AddressCreate(Input):
+    label: Line100
+    recipient: Line200 | None = None
+    line1: Line200
+    line2: Line200 | None = None
+    city: Line100
+    postal_code: PostalCode
+    region: Line100 | None = None
+    country: Country
+    is_default_shipping: bool = False
+    is_billing: bool = False
+
+
+class AddressUpdate(PartialUpdate):
+    _required: ClassVar[tuple[str, ...]] = (
+        "label",
+        "line1",
+        "city",
+        "postal_code",
+        "country",
+        "is_default_shipping",
+        "is_billing",
+    )
+
+    label: Line100 | None = None
+    recipient: Line200 | None = None
+    line1: Line200 | None = None
+    line2: Line200 | None = None
+    city: Line100 | None = None
+    postal_code: PostalCode | None = None
+    region: Line100 | None = None
+    country: Country | None = None
+    is_default_shipping: bool | None = None
+    is_billing: bool | None = None
+
+
+class AddressRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    label: str
+    recipient: str | None
+    line1: str
+    line2: str | None
+    city: str
+    postal_code: str
+    region: str | None
+    country: str
+    is_default_shipping: bool
+    is_billing: bool
+    created_at: datetime
+    updated_at: datetime
+
+
+# --- members ----------------------------------------------------------------------
+
+
+class MemberRead(BaseModel):
+    user_id: uuid.UUID
+    name: str
+    email: str | None
+    phone: str | None
+    role: Role
+    spending_limit: Decimal | None
+    joined_at: datetime
+
+
+class MemberUpdate(Input):
+    """`spending_limit` applies to purchasers only; a role change away from purchaser
+    drops it."""
+
+    role: Role | None = None
+    spending_limit: SpendingLimit | None = None
+
+    @model_validator(mode="after")
+    def _role_not_null(self) -> MemberUpdate:
+        if "role" in self.model_fields_set and self.role is None:
+            raise ValueError("role cannot be null")
+        return self
+
+
+# --- invitations ------------------------------------------------------------------
+
+
+class InvitationCreate(Input):
+    email: Email | None = None
+    phone: Phone | None = None
+    role: Role
+    spending_limit: SpendingLimit | None = None
+
+    @model_validator(mode="after")
+    def _valid(self) -> InvitationCreate:
+        if (self.email is None) == (self.phone is None):
+            raise ValueError("give exactly one of email or phone")
+        if self.spending_limit is not None and self.role is not Role.PURCHASER:
+            raise ValueError("only purchasers carry a spending limit")
+        return self
+
+
+class InvitationRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    channel: Literal["email", "phone"]
+    destination: str
+    role: Role
+    spending_limit: Decimal | None
+    invited_by_user_id: uuid.UUID | None
+    created_at: datetime
+    expires_at: datetime
+
+
+class InvitationAccept(Input):
+    token: InvitationToken
+
+
+class MembershipJoined(BaseModel):
+    company_id: uuid.UUID
+    company_name: str
+    role: Role
+    spending_limit: Decimal | None
+    joined_at: datetime
+
+
+# --- verification -----------------------------------------------------------------
+
+
+class VerificationSubmit(Input):
+    """The legal identity staff check; it replaces the company's legal fields."""
+
+    legal_name: Line200
+    registration_number: Identifier
+    tax_id: Identifier
+    address_line1: Line200
+    address_line2: Line200 | None = None
+    city: Line100
+    postal_code: PostalCode
+    region: Line100 | None = None
+    country: Country
+
+
+class VerificationEventRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    from_status: VerificationStatus
+    to_status: VerificationStatus
+    actor_user_id: uuid.UUID | None
+    reason: str | None
+    created_at: datetime
+
+
+class VerificationRead(BaseModel):
+    status: VerificationStatus
+    note: str | None
+    verified_at: datetime | None
+    history: list[VerificationEventRead]
+
+
+class VerificationDecision(Input):
+    decision: Literal["approve", "reject"]
+    reason: Reason | None = None
+
+    @model_validator(mode="after")
+    def _reason_for_rejection(self) -> VerificationDecision:
+        if self.decision == "reject" and self.reason is None:
+            raise ValueError("a rejection needs a reason")
+        return self

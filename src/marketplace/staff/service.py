@@ -1,0 +1,36 @@
+"""Platform staff: who may verify companies, moderate and administer the platform.
+
+The staff flag lives on the user (identity); this domain decides who may change it.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from marketplace.identity import service as identity
+from marketplace.identity.contacts import Channel
+from marketplace.identity.errors import UserNotFound
+from marketplace.identity.models import User
+from marketplace.staff.errors import CannotRevokeOwnStaff
+
+
+async def set_staff(
+    session: AsyncSession, acting_user_id: uuid.UUID, user_id: uuid.UUID, is_staff: bool
+) -> None:
+    """Grant or revoke staff access. Nobody revokes their own: the platform can never
+    lock itself out by accident, and removing a staff member takes a second person."""
+    if not is_staff and user_id == acting_user_id:
+        raise CannotRevokeOwnStaff()
+    if await identity.get_user(session, user_id) is None:
+        raise UserNotFound()
+    await identity.set_staff(session, user_id, is_staff)
+
+
+async def create_staff(session: AsyncSession, channel: Channel, destination: str) -> User:
+    """Find or create the user with this (normalised) e-mail address or phone number
+    and make them staff: the `create-staff` command, the way to the first staff member."""
+    user = await identity.find_or_create_user(session, channel, destination)
+    await identity.set_staff(session, user.id, True)
+    return user
