@@ -1,8 +1,9 @@
 """Imports every domain's models so that `Base.metadata` knows all tables (Alembic)."""
 
 from marketplace.abuse import models as abuse_models
+from marketplace.catalog import models as catalog_models
 from marketplace.companies import models as companies_models
 from marketplace.core.db import Base
 from marketplace.identity import models as identity_models
 
-__all__ = ["Base", "abuse_models", "companies_models", "identity_models"]
+__all__ = ["Base", "abuse_models", "catalog_models", "companies_models", "identity_models"]
