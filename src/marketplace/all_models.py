@@ -3,7 +3,15 @@
 from marketplace.abuse import models as abuse_models
 from marketplace.catalog import models as catalog_models
 from marketplace.companies import models as companies_models
+from marketplace.core import outbox as outbox_models
 from marketplace.core.db import Base
 from marketplace.identity import models as identity_models
 
-__all__ = ["Base", "abuse_models", "catalog_models", "companies_models", "identity_models"]
+__all__ = [
+    "Base",
+    "abuse_models",
+    "catalog_models",
+    "companies_models",
+    "identity_models",
+    "outbox_models",
+]

@@ -20,6 +20,7 @@ from marketplace.core.middleware.request_context import REQUEST_ID_HEADER, Reque
 from marketplace.core.middleware.security_headers import SecurityHeadersMiddleware
 from marketplace.core.platform import Platform
 from marketplace.core.security import TokenSigner
+from marketplace.event_delivery import EventDelivery
 from marketplace.identity import router as identity_router
 from marketplace.identity.deps import get_optional_principal
 from marketplace.notifications.transports import build_notifier
@@ -71,9 +72,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         platform = await Platform.start(settings)
         app.state.platform = platform
         metrics.watch_pool(platform.database.pool_status)
+        events = EventDelivery(platform)
+        if settings.outbox_relay_enabled:
+            events.start()
+        app.state.events = events
         try:
             yield
         finally:
+            await events.stop()
             await platform.close()
 
     app = FastAPI(

@@ -141,6 +141,43 @@ def create_staff(
     typer.echo(f"{destination} is staff (user {user_id}).")
 
 
+@app.command()
+def worker(
+    health_host: Annotated[
+        str, typer.Option(help="Interface of /health and /metrics.")
+    ] = "127.0.0.1",
+    health_port: Annotated[int, typer.Option(help="Port of /health and /metrics.")] = 8001,
+) -> None:
+    """Run the event consumers from RabbitMQ (needs AMQP_URL) and an outbox relay."""
+    settings = load_settings()
+    configure_logging(settings)
+    if settings.amqp_url is None:
+        typer.echo(
+            "AMQP_URL is not set: without a broker, events are delivered in-process.", err=True
+        )
+        raise typer.Exit(code=2)
+    url, embedded = _database_url(settings)
+    try:
+        asyncio.run(_run_worker(settings, url, health_host, health_port))
+    finally:
+        if embedded is not None:
+            embedded.stop()
+
+
+async def _run_worker(settings: Settings, url: str, health_host: str, health_port: int) -> None:
+    from pydantic import SecretStr
+
+    from marketplace.consumers import build_registry
+    from marketplace.core.platform import Platform
+    from marketplace.worker import run_worker
+
+    platform = await Platform.start(settings.model_copy(update={"database_url": SecretStr(url)}))
+    try:
+        await run_worker(platform, build_registry(), health_host, health_port)
+    finally:
+        await platform.close()
+
+
 @app.command("check-config")
 def check_config() -> None:
     """Validate the settings and print the effective configuration, secrets masked."""

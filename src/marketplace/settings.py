@@ -81,6 +81,10 @@ class Settings(BaseSettings):
     ip_autoblock_window_seconds: int = Field(default=300, ge=1)
     ip_autoblock_seconds: int = Field(default=900, ge=1)
 
+    # Events: the outbox relay runs in every API process unless disabled.
+    outbox_relay_enabled: bool = True
+    outbox_poll_interval_seconds: float = Field(default=1.0, gt=0, le=60)
+
     # Uploaded files and product images (local directory storage).
     storage_dir: Path = Path("var/storage")
     max_image_bytes: int = Field(default=5_242_880, ge=1024)

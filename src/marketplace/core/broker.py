@@ -1,11 +1,16 @@
-"""RabbitMQ connectivity for health checks; the outbox relay builds on it later."""
+"""RabbitMQ: connectivity for health checks and the outbox relay's publisher."""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import aio_pika
-from aio_pika.abc import AbstractConnection
+from aio_pika.abc import AbstractChannel, AbstractConnection, AbstractExchange
+
+if TYPE_CHECKING:
+    from marketplace.core.events import EventEnvelope
 
 
 class BrokerProbe:
@@ -30,3 +35,64 @@ class BrokerProbe:
         if self._connection is not None and not self._connection.is_closed:
             await self._connection.close()
         self._connection = None
+
+
+EVENTS_EXCHANGE = "marketplace.events"
+
+
+class AmqpPublisher:
+    """Publishes events to the topic exchange, persistent, with publisher confirms:
+    `publish` returns only once RabbitMQ has taken responsibility for every message."""
+
+    mode = "external"
+
+    def __init__(self, url: str, timeout_seconds: float = 10.0) -> None:
+        self.url = url
+        self.timeout_seconds = timeout_seconds
+        self._connection: AbstractConnection | None = None
+        self._channel: AbstractChannel | None = None
+        self._exchange: AbstractExchange | None = None
+        self._lock = asyncio.Lock()
+
+    async def _ready(self) -> AbstractExchange:
+        if (
+            self._exchange is not None
+            and self._channel is not None
+            and not self._channel.is_closed
+            and self._connection is not None
+            and not self._connection.is_closed
+        ):
+            return self._exchange
+        await self.close()
+        self._connection = await aio_pika.connect(self.url, timeout=self.timeout_seconds)
+        self._channel = await self._connection.channel(publisher_confirms=True)
+        self._exchange = await self._channel.declare_exchange(
+            EVENTS_EXCHANGE, aio_pika.ExchangeType.TOPIC, durable=True
+        )
+        return self._exchange
+
+    async def publish(self, envelopes: Sequence[EventEnvelope]) -> None:
+        async with self._lock:
+            exchange = await self._ready()
+            for envelope in envelopes:
+                message = aio_pika.Message(
+                    body=envelope.model_dump_json().encode(),
+                    content_type="application/json",
+                    delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+                    message_id=str(envelope.id),
+                    type=envelope.type,
+                    timestamp=envelope.occurred_at,
+                    headers={"x-event-version": envelope.version},
+                )
+                # With confirms on, this awaits the broker's ack (or raises).
+                await asyncio.wait_for(
+                    exchange.publish(message, routing_key=envelope.type),
+                    self.timeout_seconds,
+                )
+
+    async def close(self) -> None:
+        connection, self._connection = self._connection, None
+        self._channel = None
+        self._exchange = None
+        if connection is not None and not connection.is_closed:
+            await connection.close()

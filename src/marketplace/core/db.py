@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import datetime
 from typing import Any
 
@@ -85,6 +85,8 @@ class Database:
         self.session_factory: async_sessionmaker[AsyncSession] = async_sessionmaker(
             self.engine, expire_on_commit=False, autoflush=False
         )
+        # Set by the event delivery: called after a commit that wrote outbox events.
+        self.after_commit_with_events: Callable[[], None] | None = None
 
     async def session(self) -> AsyncIterator[AsyncSession]:
         """One session and one transaction per unit of work: commit on success, else roll back."""
@@ -95,6 +97,8 @@ class Database:
             except BaseException:
                 await session.rollback()
                 raise
+            if session.info.pop("outbox_dirty", False) and self.after_commit_with_events:
+                self.after_commit_with_events()
 
     def pool_status(self) -> dict[str, int]:
         pool: Any = self.engine.pool

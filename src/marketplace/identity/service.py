@@ -12,6 +12,7 @@ from marketplace.abuse import service as abuse
 from marketplace.companies import service as companies
 from marketplace.companies.permissions import Role, Scope
 from marketplace.core.errors import DomainError
+from marketplace.core.events import emit
 from marketplace.core.i18n import _, translate
 from marketplace.core.platform import Platform
 from marketplace.core.security import InvalidToken, keyed_hash, new_numeric_code, new_secret
@@ -24,6 +25,7 @@ from marketplace.identity.errors import (
     RefreshTokenReused,
     SessionNotFound,
 )
+from marketplace.identity.events import ApiKeyCreated, ApiKeyRevoked
 from marketplace.identity.models import ApiKey, AuthSession, OtpChallenge, RefreshToken, User
 from marketplace.identity.schemas import MembershipRead, MeRead
 from marketplace.notifications.transports import OutgoingMessage
@@ -308,6 +310,17 @@ async def create_api_key(
         created_at=_now(),
     )
     await repository.add(session, api_key)
+    await emit(
+        session,
+        ApiKeyCreated(
+            api_key_id=api_key.id,
+            company_id=company_id,
+            name=name,
+            prefix=prefix,
+            scopes=api_key.scopes,
+            expires_at=expires_at,
+        ),
+    )
     return api_key, key
 
 
@@ -319,7 +332,17 @@ async def revoke_api_key(session: AsyncSession, company_id: uuid.UUID, key_id: u
     api_key = await repository.get_company_api_key(session, company_id, key_id)
     if api_key is None:
         raise ApiKeyNotFound()
-    await repository.revoke_api_key(session, key_id, _now())
+    if api_key.revoked_at is None:
+        await repository.revoke_api_key(session, key_id, _now())
+        await emit(
+            session,
+            ApiKeyRevoked(
+                api_key_id=api_key.id,
+                company_id=company_id,
+                name=api_key.name,
+                prefix=api_key.prefix,
+            ),
+        )
 
 
 async def get_user(session: AsyncSession, user_id: uuid.UUID) -> User | None:

@@ -191,7 +191,13 @@ def upgrade() -> None:
             "search_vector",
             postgresql.TSVECTOR(),
             sa.Computed(
-                "setweight(to_tsvector('simple', coalesce(sku, '')), 'A') || setweight(to_tsvector('simple', coalesce(name, '')), 'A') || setweight(jsonb_to_tsvector('simple', coalesce(attributes, '{}'::jsonb), '[\"string\"]'), 'B') || setweight(to_tsvector('simple', coalesce(description, '')), 'C')",
+                (
+                    "setweight(to_tsvector('simple', coalesce(sku, '')), 'A') || "
+                    "setweight(to_tsvector('simple', coalesce(name, '')), 'A') || "
+                    "setweight(jsonb_to_tsvector('simple', coalesce(attributes, '{}'::jsonb), "
+                    "'[\"string\"]'), 'B') || "
+                    "setweight(to_tsvector('simple', coalesce(description, '')), 'C')"
+                ),
                 persisted=True,
             ),
             nullable=False,

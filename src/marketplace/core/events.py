@@ -1,0 +1,130 @@
+"""Typed, versioned domain events and the one way to emit them.
+
+A domain declares its events as subclasses of `DomainEvent` in its `events.py` and
+calls `emit(session, event)` in the same transaction as the change. The event is
+written to the outbox table; the relay publishes it after commit. Who caused it
+(user or API key), the request id and the client address are taken from the
+request context, so that every event carries them without each caller passing them.
+"""
+
+from __future__ import annotations
+
+import uuid
+from contextvars import ContextVar
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+import structlog
+from pydantic import BaseModel, ConfigDict
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from marketplace.core.outbox import OutboxEvent, partition_of
+
+
+@dataclass(frozen=True)
+class EventActor:
+    user_id: uuid.UUID | None = None
+    api_key_id: uuid.UUID | None = None
+    is_staff: bool = False
+
+
+_current_actor: ContextVar[EventActor | None] = ContextVar("current_event_actor", default=None)
+_current_ip: ContextVar[str | None] = ContextVar("current_client_ip", default=None)
+
+
+def set_event_context(actor: EventActor | None = None, ip: str | None = None) -> None:
+    """Called once the request's principal (and address) are known."""
+    if actor is not None:
+        _current_actor.set(actor)
+    if ip is not None:
+        _current_ip.set(ip)
+
+
+class DomainEvent(BaseModel):
+    """Base of every event. Subclasses set `type` (e.g. "order.placed"), `version`
+    and `aggregate_type`, and implement `aggregate_id()` and `company_ids()`: the
+    companies entitled to receive the event (webhooks, notifications, live updates,
+    their own audit log). An event no company may see returns [] (staff-only)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    type: ClassVar[str]
+    version: ClassVar[int] = 1
+    aggregate_type: ClassVar[str]
+
+    def aggregate_id(self) -> uuid.UUID:
+        raise NotImplementedError
+
+    def company_ids(self) -> list[uuid.UUID]:
+        raise NotImplementedError
+
+
+class EventEnvelope(BaseModel):
+    """What is stored, published and handed to consumers."""
+
+    id: uuid.UUID
+    type: str
+    version: int
+    aggregate_type: str
+    aggregate_id: uuid.UUID
+    company_ids: list[uuid.UUID]
+    actor_user_id: uuid.UUID | None
+    actor_api_key_id: uuid.UUID | None
+    actor_is_staff: bool
+    request_id: str | None
+    ip: str | None
+    occurred_at: datetime
+    payload: dict[str, Any]
+
+    @classmethod
+    def from_row(cls, row: OutboxEvent) -> EventEnvelope:
+        return cls(
+            id=row.id,
+            type=row.type,
+            version=row.version,
+            aggregate_type=row.aggregate_type,
+            aggregate_id=row.aggregate_id,
+            company_ids=list(row.company_ids),
+            actor_user_id=row.actor_user_id,
+            actor_api_key_id=row.actor_api_key_id,
+            actor_is_staff=row.actor_is_staff,
+            request_id=row.request_id,
+            ip=row.ip,
+            occurred_at=row.occurred_at,
+            payload=row.payload,
+        )
+
+
+def _request_id() -> str | None:
+    value = structlog.contextvars.get_contextvars().get("request_id")
+    return str(value) if value is not None else None
+
+
+async def emit(
+    session: AsyncSession, event: DomainEvent, *, actor: EventActor | None = None
+) -> EventEnvelope:
+    """Write `event` to the outbox in the caller's transaction. Nothing leaves the
+    process before that transaction commits; a rollback discards the event."""
+    who = actor or _current_actor.get() or EventActor()
+    aggregate_id = event.aggregate_id()
+    row = OutboxEvent(
+        id=uuid.uuid4(),
+        type=event.type,
+        version=event.version,
+        aggregate_type=event.aggregate_type,
+        aggregate_id=aggregate_id,
+        partition=partition_of(aggregate_id),
+        company_ids=event.company_ids(),
+        actor_user_id=who.user_id,
+        actor_api_key_id=who.api_key_id,
+        actor_is_staff=who.is_staff,
+        request_id=_request_id(),
+        ip=_current_ip.get(),
+        occurred_at=datetime.now(UTC),
+        payload=event.model_dump(mode="json"),
+    )
+    session.add(row)
+    await session.flush()
+    session.info["outbox_dirty"] = True
+    return EventEnvelope.from_row(row)

@@ -1,0 +1,255 @@
+"""The transactional outbox and its relay.
+
+Events are rows of `outbox_events`, written in the transaction of the change. The
+relay publishes committed rows in order per aggregate and marks them published
+only after the publisher confirmed them, so a broker outage delays events but
+never loses them; a crash between confirm and mark republishes, and consumers are
+idempotent (`processed_events`).
+
+Ordering and scale-out: every aggregate hashes to one of `PARTITIONS` partitions;
+a relay publishes a partition only while holding that partition's advisory lock,
+oldest first, so any number of relays can run without reordering an aggregate's
+events.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, Protocol
+
+from sqlalchemy import (
+    ARRAY,
+    BigInteger,
+    Boolean,
+    DateTime,
+    Identity,
+    Index,
+    Integer,
+    String,
+    Text,
+    func,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.types import Uuid
+
+from marketplace.core.db import Base, Database
+from marketplace.core.logging import get_logger
+
+if TYPE_CHECKING:
+    from marketplace.core.events import EventEnvelope
+
+logger = get_logger(__name__)
+
+PARTITIONS = 16
+ADVISORY_LOCK_BASE = 7_270_000
+MAX_PUBLISH_ATTEMPTS = 20
+
+
+class PublishFailed(Exception):
+    pass
+
+
+def partition_of(aggregate_id: uuid.UUID) -> int:
+    return aggregate_id.int % PARTITIONS
+
+
+class OutboxEvent(Base):
+    __tablename__ = "outbox_events"
+    __table_args__ = (
+        Index(
+            "ix_outbox_events_unpublished",
+            "partition",
+            "seq",
+            postgresql_where=text("published_at IS NULL"),
+        ),
+        Index("ix_outbox_events_aggregate", "aggregate_id", "seq"),
+    )
+
+    seq: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, unique=True)
+    type: Mapped[str] = mapped_column(String(100), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    aggregate_type: Mapped[str] = mapped_column(String(50))
+    aggregate_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    partition: Mapped[int] = mapped_column(Integer)
+    company_ids: Mapped[list[uuid.UUID]] = mapped_column(ARRAY(Uuid))
+    actor_user_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    actor_api_key_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    actor_is_staff: Mapped[bool] = mapped_column(Boolean, default=False)
+    request_id: Mapped[str | None] = mapped_column(String(128))
+    ip: Mapped[str | None] = mapped_column(String(45))
+    occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class ProcessedEvent(Base):
+    """The inbox: one row per (consumer, event) handled, so redeliveries are no-ops."""
+
+    __tablename__ = "processed_events"
+
+    consumer: Mapped[str] = mapped_column(String(64), primary_key=True)
+    event_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    processed_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+
+
+class Publisher(Protocol):
+    mode: str
+
+    async def publish(self, envelopes: Sequence[EventEnvelope]) -> None:
+        """Deliver in order; return only when every one is confirmed, else raise."""
+
+    async def close(self) -> None: ...
+
+
+class OutboxRelay:
+    def __init__(
+        self,
+        database: Database,
+        publisher: Publisher,
+        *,
+        batch_size: int = 200,
+        poll_interval_seconds: float = 1.0,
+        max_backoff_seconds: float = 30.0,
+    ) -> None:
+        self.database = database
+        self.publisher = publisher
+        self.batch_size = batch_size
+        self.poll_interval_seconds = poll_interval_seconds
+        self.max_backoff_seconds = max_backoff_seconds
+        self._wake = asyncio.Event()
+        self._stopping = asyncio.Event()
+
+    def wake(self) -> None:
+        """Publish soon: called after a commit that wrote events."""
+        self._wake.set()
+
+    async def pending_partitions(self) -> list[int]:
+        async with self.database.session_factory() as session:
+            rows = await session.execute(
+                select(OutboxEvent.partition).where(OutboxEvent.published_at.is_(None)).distinct()
+            )
+            return sorted(row[0] for row in rows)
+
+    async def run_once(self) -> int:
+        """Publish every committed, unpublished event this relay can lock now."""
+        published = 0
+        for partition in await self.pending_partitions():
+            while True:
+                count = await self._publish_partition(partition)
+                published += count
+                if count < self.batch_size:
+                    break
+        return published
+
+    async def _publish_partition(self, partition: int) -> int:
+        async with self.database.session_factory() as session, session.begin():
+            locked = await session.scalar(
+                select(func.pg_try_advisory_xact_lock(ADVISORY_LOCK_BASE + partition))
+            )
+            if not locked:
+                return 0  # another relay owns this partition right now
+            rows = list(
+                (
+                    await session.execute(
+                        select(OutboxEvent)
+                        .where(
+                            OutboxEvent.partition == partition,
+                            OutboxEvent.published_at.is_(None),
+                        )
+                        .order_by(OutboxEvent.seq)
+                        .limit(self.batch_size)
+                    )
+                ).scalars()
+            )
+            if not rows:
+                return 0
+            failure = await self._publish_rows(session, rows)
+        if failure is not None:
+            raise PublishFailed(str(failure)) from failure
+        return len(rows)
+
+    async def _publish_rows(
+        self, session: AsyncSession, rows: list[OutboxEvent]
+    ) -> Exception | None:
+        """Publish and mark; on failure record the attempt (committed with the
+        transaction) and return the error instead of raising, so the record stays."""
+        from marketplace.core.events import EventEnvelope
+
+        envelopes = [EventEnvelope.from_row(row) for row in rows]
+        try:
+            await self.publisher.publish(envelopes)
+        except Exception as error:
+            # Left unpublished (the broker is down or a consumer failed). The attempt is
+            # counted on the oldest event, which holds up its partition; after many
+            # tries it is given up so that one poisoned event cannot stall the rest.
+            head = rows[0]
+            attempts = head.attempts + 1
+            gave_up = attempts >= MAX_PUBLISH_ATTEMPTS
+            await session.execute(
+                update(OutboxEvent)
+                .where(OutboxEvent.seq == head.seq)
+                .values(
+                    attempts=attempts,
+                    last_error=repr(error)[:2000],
+                    published_at=datetime.now(UTC) if gave_up else None,
+                )
+            )
+            log = logger.error if gave_up else logger.warning
+            log(
+                "outbox.publish_failed",
+                event_id=str(head.id),
+                type=head.type,
+                attempts=attempts,
+                dead_lettered=gave_up,
+                error=repr(error),
+            )
+            return error
+        await session.execute(
+            update(OutboxEvent)
+            .where(OutboxEvent.seq.in_([row.seq for row in rows]))
+            .values(published_at=datetime.now(UTC))
+        )
+        return None
+
+    async def run(self) -> None:
+        """Loop until `stop()`: publish, then sleep until woken or the poll interval."""
+        backoff = self.poll_interval_seconds
+        while not self._stopping.is_set():
+            self._wake.clear()
+            try:
+                await self.run_once()
+                backoff = self.poll_interval_seconds
+            except Exception as error:  # keep relaying: the next round retries
+                logger.warning("outbox.relay_round_failed", error=repr(error), retry_in=backoff)
+                await self._sleep(backoff)
+                backoff = min(backoff * 2, self.max_backoff_seconds)
+                continue
+            await self._sleep(self.poll_interval_seconds)
+
+    async def _sleep(self, seconds: float) -> None:
+        wake = asyncio.ensure_future(self._wake.wait())
+        stop = asyncio.ensure_future(self._stopping.wait())
+        try:
+            await asyncio.wait({wake, stop}, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in (wake, stop):
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+
+    def stop(self) -> None:
+        self._stopping.set()

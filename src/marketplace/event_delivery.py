@@ -1,0 +1,52 @@
+"""Starts and stops event delivery in a process: the outbox relay and its publisher
+(RabbitMQ when AMQP_URL is set, in-process consumers otherwise)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+from marketplace.consumers import build_registry
+from marketplace.core.broker import AmqpPublisher
+from marketplace.core.consumers import ConsumerRegistry, InProcessPublisher
+from marketplace.core.logging import get_logger
+from marketplace.core.outbox import OutboxRelay, Publisher
+from marketplace.core.platform import Platform
+
+logger = get_logger(__name__)
+
+
+class EventDelivery:
+    def __init__(self, platform: Platform, registry: ConsumerRegistry | None = None) -> None:
+        self.platform = platform
+        self.registry = registry or build_registry()
+        settings = platform.settings
+        self.publisher: Publisher
+        if settings.amqp_url is not None:
+            self.publisher = AmqpPublisher(settings.amqp_url.get_secret_value())
+        else:
+            self.publisher = InProcessPublisher(platform, self.registry)
+        self.relay = OutboxRelay(
+            platform.database,
+            self.publisher,
+            poll_interval_seconds=settings.outbox_poll_interval_seconds,
+        )
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        # Wake the relay as soon as a transaction that wrote events commits.
+        self.platform.database.after_commit_with_events = self.relay.wake
+        self._task = asyncio.create_task(self.relay.run(), name="outbox-relay")
+        logger.info("events.delivery_started", mode=self.publisher.mode)
+
+    async def stop(self) -> None:
+        self.platform.database.after_commit_with_events = None
+        self.relay.stop()
+        if self._task is not None:
+            try:
+                await asyncio.wait_for(self._task, timeout=10)
+            except TimeoutError:
+                self._task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await self._task
+        await self.publisher.close()

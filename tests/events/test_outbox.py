@@ -1,0 +1,240 @@
+"""The outbox: atomic with the change, published once, in order, through outages."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+
+import aio_pika
+import asyncpg
+import pytest
+
+from marketplace.core.broker import EVENTS_EXCHANGE, AmqpPublisher
+from marketplace.core.consumers import ConsumerRegistry, InProcessPublisher
+from marketplace.core.events import EventActor, EventEnvelope, emit
+from marketplace.core.outbox import OutboxRelay, PublishFailed
+from marketplace.core.platform import Platform
+from tests.conftest import AMQP_URL, require_service
+from tests.events.conftest import RECORDER, ProbeHappened, TcpProxy
+
+
+class RecordingPublisher:
+    mode = "test"
+
+    def __init__(self) -> None:
+        self.published: list[EventEnvelope] = []
+
+    async def publish(self, envelopes: Sequence[EventEnvelope]) -> None:
+        self.published.extend(envelopes)
+
+    async def close(self) -> None:
+        return None
+
+
+async def emit_probe(
+    platform: Platform, *, commit: bool, note: str = "", probe_id: uuid.UUID | None = None
+) -> uuid.UUID:
+    event = ProbeHappened(probe_id=probe_id or uuid.uuid4(), company_id=uuid.uuid4(), note=note)
+    async with platform.database.session_factory() as session:
+        envelope = await emit(session, event, actor=EventActor(user_id=uuid.uuid4()))
+        if commit:
+            await session.commit()
+        else:
+            await session.rollback()
+    return envelope.id
+
+
+async def eventually(
+    probe: Callable[[], Awaitable[int]], expected: int, within_seconds: float
+) -> bool:
+    """Poll until `probe()` returns `expected` (state in another process or task)."""
+    deadline = asyncio.get_running_loop().time() + within_seconds
+    while asyncio.get_running_loop().time() < deadline:
+        if await probe() == expected:
+            return True
+        await asyncio.sleep(0.1)
+    return await probe() == expected
+
+
+async def unpublished(connection: asyncpg.Connection) -> int:
+    return int(
+        await connection.fetchval("SELECT count(*) FROM outbox_events WHERE published_at IS NULL")
+    )
+
+
+async def test_rolled_back_transaction_emits_nothing(
+    platform: Platform, effects: asyncpg.Connection
+) -> None:
+    await emit_probe(platform, commit=False)
+    assert await effects.fetchval("SELECT count(*) FROM outbox_events") == 0
+    publisher = RecordingPublisher()
+    assert await OutboxRelay(platform.database, publisher).run_once() == 0
+    assert publisher.published == []
+
+
+async def test_committed_event_is_published_exactly_once(
+    platform: Platform, effects: asyncpg.Connection
+) -> None:
+    event_id = await emit_probe(platform, commit=True, note="hello")
+    publisher = RecordingPublisher()
+    relay = OutboxRelay(platform.database, publisher)
+    assert await relay.run_once() == 1
+    assert await relay.run_once() == 0
+    assert [envelope.id for envelope in publisher.published] == [event_id]
+    envelope = publisher.published[0]
+    assert envelope.type == "probe.happened"
+    assert envelope.payload["note"] == "hello"
+    assert envelope.actor_user_id is not None
+    assert await unpublished(effects) == 0
+
+
+async def test_events_of_one_aggregate_keep_their_order(
+    platform: Platform, effects: asyncpg.Connection
+) -> None:
+    probe_id = uuid.uuid4()
+    for index in range(25):
+        await emit_probe(platform, commit=True, note=str(index), probe_id=probe_id)
+    publisher = RecordingPublisher()
+    await OutboxRelay(platform.database, publisher, batch_size=7).run_once()
+    assert [envelope.payload["note"] for envelope in publisher.published] == [
+        str(i) for i in range(25)
+    ]
+
+
+async def test_two_relays_never_publish_an_event_twice(
+    platform: Platform, effects: asyncpg.Connection
+) -> None:
+    for _ in range(60):
+        await emit_probe(platform, commit=True)
+    first, second = RecordingPublisher(), RecordingPublisher()
+    await asyncio.gather(
+        OutboxRelay(platform.database, first, batch_size=5).run_once(),
+        OutboxRelay(platform.database, second, batch_size=5).run_once(),
+    )
+    await OutboxRelay(platform.database, first).run_once()  # whatever a lock skipped
+    ids = [envelope.id for envelope in first.published + second.published]
+    assert len(ids) == 60
+    assert len(set(ids)) == 60
+
+
+async def test_in_process_delivery_runs_consumers_once(
+    platform: Platform, effects: asyncpg.Connection
+) -> None:
+    event_id = await emit_probe(platform, commit=True, note="local")
+    publisher = InProcessPublisher(platform, ConsumerRegistry([RECORDER]))
+    relay = OutboxRelay(platform.database, publisher)
+    await relay.run_once()
+    # Even if the same envelope is delivered again, the inbox makes it a no-op.
+    row = await effects.fetchrow("SELECT * FROM outbox_events WHERE id = $1", event_id)
+    assert row is not None
+    await effects.execute("UPDATE outbox_events SET published_at = NULL WHERE id = $1", event_id)
+    await relay.run_once()
+    assert (
+        await effects.fetchval("SELECT count(*) FROM probe_effects WHERE event_id = $1", event_id)
+        == 1
+    )
+
+
+async def test_failing_consumer_keeps_the_event_for_a_retry(
+    platform: Platform, effects: asyncpg.Connection
+) -> None:
+    from marketplace.core.consumers import Consumer
+
+    calls = 0
+
+    async def flaky(session, platform, event):  # type: ignore[no-untyped-def]
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise RuntimeError("temporary failure")
+        await RECORDER.handler(session, platform, event)
+
+    registry = ConsumerRegistry(
+        [Consumer(name="flaky", handler=flaky, event_types=frozenset({"probe.happened"}))]
+    )
+    event_id = await emit_probe(platform, commit=True)
+    relay = OutboxRelay(platform.database, InProcessPublisher(platform, registry))
+    with pytest.raises(PublishFailed):
+        await relay.run_once()
+    assert await unpublished(effects) == 1
+    assert await effects.fetchval("SELECT attempts FROM outbox_events WHERE id = $1", event_id) == 1
+    assert await relay.run_once() == 1
+    assert await effects.fetchval("SELECT count(*) FROM probe_effects") == 1
+
+
+@pytest.fixture
+async def event_queue() -> AsyncIterator[aio_pika.abc.AbstractQueue]:
+    require_service("RabbitMQ", AMQP_URL, 5672)
+    connection = await aio_pika.connect(AMQP_URL)
+    channel = await connection.channel()
+    exchange = await channel.declare_exchange(
+        EVENTS_EXCHANGE, aio_pika.ExchangeType.TOPIC, durable=True
+    )
+    queue = await channel.declare_queue(f"test.{uuid.uuid4().hex}", exclusive=True)
+    await queue.bind(exchange, routing_key="probe.#")
+    yield queue
+    await connection.close()
+
+
+async def drain(
+    queue: aio_pika.abc.AbstractQueue, expected: int, within_seconds: float = 10
+) -> list[EventEnvelope]:
+    received: list[EventEnvelope] = []
+    deadline = asyncio.get_running_loop().time() + within_seconds
+    while len(received) < expected and asyncio.get_running_loop().time() < deadline:
+        message = await queue.get(fail=False)
+        if message is None:
+            await asyncio.sleep(0.05)
+            continue
+        await message.ack()
+        received.append(EventEnvelope.model_validate_json(message.body))
+    await asyncio.sleep(0.2)
+    while (extra := await queue.get(fail=False)) is not None:
+        await extra.ack()
+        received.append(EventEnvelope.model_validate_json(extra.body))
+    return received
+
+
+async def test_relay_publishes_persistent_confirmed_messages_to_rabbitmq(
+    platform: Platform, effects: asyncpg.Connection, event_queue: aio_pika.abc.AbstractQueue
+) -> None:
+    event_id = await emit_probe(platform, commit=True, note="to-rabbit")
+    publisher = AmqpPublisher(AMQP_URL)
+    try:
+        assert await OutboxRelay(platform.database, publisher).run_once() == 1
+    finally:
+        await publisher.close()
+    received = await drain(event_queue, 1)
+    assert [envelope.id for envelope in received] == [event_id]
+    assert received[0].payload["note"] == "to-rabbit"
+
+
+async def test_broker_outage_loses_nothing_and_duplicates_nothing(
+    platform: Platform,
+    effects: asyncpg.Connection,
+    event_queue: aio_pika.abc.AbstractQueue,
+    broker_proxy: TcpProxy,
+) -> None:
+    """The drill: cut the broker while changes keep being committed, restore it, and
+    every event arrives exactly once."""
+    publisher = AmqpPublisher(broker_proxy.url(), timeout_seconds=2)
+    relay = OutboxRelay(
+        platform.database, publisher, poll_interval_seconds=0.05, max_backoff_seconds=0.2
+    )
+    running = asyncio.create_task(relay.run())
+    try:
+        before = [await emit_probe(platform, commit=True) for _ in range(5)]
+        await broker_proxy.cut()
+        during = [await emit_probe(platform, commit=True) for _ in range(10)]
+        await asyncio.sleep(0.5)
+        assert await unpublished(effects) >= 1  # held back while the broker is gone
+        await broker_proxy.restore()
+        after = [await emit_probe(platform, commit=True) for _ in range(5)]
+        assert await eventually(lambda: unpublished(effects), 0, within_seconds=20)
+    finally:
+        relay.stop()
+        await running
+        await publisher.close()
+    received = await drain(event_queue, 20)
+    assert sorted(str(e.id) for e in received) == sorted(str(i) for i in before + during + after)

@@ -1,0 +1,221 @@
+"""The RabbitMQ worker: idempotent consumers, retries with backoff, dead letters,
+redelivery after a crash mid-message."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+
+import aio_pika
+import asyncpg
+import httpx
+import pytest
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from marketplace.core.broker import AmqpPublisher
+from marketplace.core.consumers import Consumer, ConsumerRegistry
+from marketplace.core.events import EventEnvelope, emit
+from marketplace.core.outbox import OutboxRelay
+from marketplace.core.platform import Platform
+from marketplace.worker import Worker
+from tests.conftest import AMQP_URL, make_settings, require_service
+from tests.events.conftest import ProbeHappened, record_effect
+from tests.events.test_outbox import eventually
+
+
+@pytest.fixture
+async def amqp_platform(database_url: str) -> AsyncIterator[Platform]:
+    require_service("RabbitMQ", AMQP_URL, 5672)
+    started = await Platform.start(make_settings(database_url=database_url, amqp_url=AMQP_URL))
+    yield started
+    await started.close()
+
+
+def unique_consumer(handler, name: str = "probe") -> Consumer:  # type: ignore[no-untyped-def]
+    # A fresh queue per test: no leftovers from earlier runs.
+    return Consumer(
+        name=f"test-{name}-{uuid.uuid4().hex[:8]}",
+        handler=handler,
+        event_types=frozenset({"probe.happened"}),
+    )
+
+
+async def publish_probe(platform: Platform, note: str = "") -> uuid.UUID:
+    async with platform.database.session_factory() as session:
+        envelope = await emit(
+            session, ProbeHappened(probe_id=uuid.uuid4(), company_id=uuid.uuid4(), note=note)
+        )
+        await session.commit()
+    publisher = AmqpPublisher(AMQP_URL)
+    try:
+        await OutboxRelay(platform.database, publisher).run_once()
+    finally:
+        await publisher.close()
+    return envelope.id
+
+
+async def delete_queues(consumer: Consumer, retries: int) -> None:
+    connection = await aio_pika.connect(AMQP_URL)
+    channel = await connection.channel()
+    base = f"mp.{consumer.name}"
+    for name in [base, f"{base}.dead", *(f"{base}.retry.{i}" for i in range(retries))]:
+        await channel.queue_delete(name)
+    await connection.close()
+
+
+async def count_effects(effects: asyncpg.Connection, event_id: uuid.UUID) -> int:
+    return int(
+        await effects.fetchval("SELECT count(*) FROM probe_effects WHERE event_id = $1", event_id)
+    )
+
+
+async def test_worker_consumes_and_acknowledges(
+    amqp_platform: Platform, effects: asyncpg.Connection
+) -> None:
+    consumer = unique_consumer(record_effect)
+    worker = Worker(amqp_platform, ConsumerRegistry([consumer]), run_relay=False)
+    await worker.start()
+    try:
+        event_id = await publish_probe(amqp_platform, "work")
+        assert await eventually(lambda: count_effects(effects, event_id), 1, within_seconds=10)
+    finally:
+        await worker.stop()
+        await delete_queues(consumer, len(worker.retry_delays))
+
+
+async def test_failing_handler_is_retried_with_backoff_then_succeeds(
+    amqp_platform: Platform, effects: asyncpg.Connection
+) -> None:
+    attempts = 0
+
+    async def fails_twice(session: AsyncSession, platform: Platform, event: EventEnvelope) -> None:
+        nonlocal attempts
+        attempts += 1
+        if attempts <= 2:
+            raise RuntimeError("downstream unavailable")
+        await record_effect(session, platform, event)
+
+    consumer = unique_consumer(fails_twice, "flaky")
+    worker = Worker(
+        amqp_platform, ConsumerRegistry([consumer]), run_relay=False, retry_delays=(1, 1, 1)
+    )
+    await worker.start()
+    try:
+        event_id = await publish_probe(amqp_platform)
+        assert await eventually(lambda: count_effects(effects, event_id), 1, within_seconds=15)
+        assert attempts == 3
+    finally:
+        await worker.stop()
+        await delete_queues(consumer, 3)
+
+
+async def test_message_failing_every_try_is_dead_lettered(
+    amqp_platform: Platform, effects: asyncpg.Connection
+) -> None:
+    async def always_fails(session: AsyncSession, platform: Platform, event: EventEnvelope) -> None:
+        raise RuntimeError("poison")
+
+    consumer = unique_consumer(always_fails, "poison")
+    worker = Worker(
+        amqp_platform, ConsumerRegistry([consumer]), run_relay=False, retry_delays=(1, 1)
+    )
+    await worker.start()
+    connection = await aio_pika.connect(AMQP_URL)
+    try:
+        event_id = await publish_probe(amqp_platform)
+        channel = await connection.channel()
+        dead = await channel.declare_queue(f"mp.{consumer.name}.dead", durable=True)
+
+        async def dead_count() -> int:
+            declared = await channel.declare_queue(dead.name, durable=True, passive=True)
+            return int(declared.declaration_result.message_count or 0)
+
+        assert await eventually(dead_count, 1, within_seconds=15)
+        message = await dead.get()
+        assert EventEnvelope.model_validate_json(message.body).id == event_id
+        assert message.headers["x-attempt"] == 3
+        await message.ack()
+        assert await count_effects(effects, event_id) == 0
+    finally:
+        await connection.close()
+        await worker.stop()
+        await delete_queues(consumer, 2)
+
+
+async def test_worker_killed_mid_message_is_redelivered_and_handled_once(
+    amqp_platform: Platform, effects: asyncpg.Connection
+) -> None:
+    entered = asyncio.Event()
+    release = asyncio.Event()
+
+    async def slow(session: AsyncSession, platform: Platform, event: EventEnvelope) -> None:
+        await record_effect(session, platform, event)
+        entered.set()
+        await release.wait()  # the first worker dies here, before its commit and ack
+
+    consumer = unique_consumer(slow, "slow")
+    first = Worker(amqp_platform, ConsumerRegistry([consumer]), run_relay=False)
+    await first.start()
+    event_id = await publish_probe(amqp_platform)
+    await asyncio.wait_for(entered.wait(), 10)
+    # Kill: drop the broker connection without acking; the handler never commits.
+    assert first._connection is not None
+    await first._connection.close()
+
+    healthy = Consumer(name=consumer.name, handler=record_effect, event_types=consumer.event_types)
+    second = Worker(amqp_platform, ConsumerRegistry([healthy]), run_relay=False)
+    await second.start()
+    try:
+        assert await eventually(lambda: count_effects(effects, event_id), 1, within_seconds=10)
+        release.set()
+        await asyncio.sleep(0.5)
+        assert await count_effects(effects, event_id) == 1
+    finally:
+        release.set()
+        await second.stop()
+        await delete_queues(consumer, len(second.retry_delays))
+
+
+async def test_duplicate_delivery_has_one_effect(
+    amqp_platform: Platform, effects: asyncpg.Connection
+) -> None:
+    consumer = unique_consumer(record_effect)
+    worker = Worker(amqp_platform, ConsumerRegistry([consumer]), run_relay=False)
+    await worker.start()
+    try:
+        event_id = await publish_probe(amqp_platform)
+        assert await eventually(lambda: count_effects(effects, event_id), 1, within_seconds=10)
+        # The relay crashed after the confirm but before marking: it publishes again.
+        await effects.execute(
+            "UPDATE outbox_events SET published_at = NULL WHERE id = $1", event_id
+        )
+        publisher = AmqpPublisher(AMQP_URL)
+        try:
+            await OutboxRelay(amqp_platform.database, publisher).run_once()
+        finally:
+            await publisher.close()
+        await asyncio.sleep(1)
+        assert await count_effects(effects, event_id) == 1
+    finally:
+        await worker.stop()
+        await delete_queues(consumer, len(worker.retry_delays))
+
+
+async def test_worker_health_and_metrics_endpoint(amqp_platform: Platform) -> None:
+    consumer = unique_consumer(record_effect)
+    worker = Worker(amqp_platform, ConsumerRegistry([consumer]), run_relay=False)
+    await worker.start()
+    server = await worker.serve_health("127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
+            health = await client.get("/health")
+            metrics = await client.get("/metrics")
+        assert health.status_code == 200
+        assert health.json()["broker"] == "connected"
+        assert "worker_messages_total" in metrics.text
+    finally:
+        server.close()
+        await worker.stop()
+        await delete_queues(consumer, len(worker.retry_delays))
