@@ -29,16 +29,28 @@ class EventActor:
     is_staff: bool = False
 
 
-_current_actor: ContextVar[EventActor | None] = ContextVar("current_event_actor", default=None)
-_current_ip: ContextVar[str | None] = ContextVar("current_client_ip", default=None)
+@dataclass(frozen=True)
+class _EventContext:
+    request_id: str | None
+    actor: EventActor
+    ip: str | None
 
 
-def set_event_context(actor: EventActor | None = None, ip: str | None = None) -> None:
+# Keyed by request id: a keep-alive connection serves many requests in one task, and
+# a context left by the previous request must never be attributed to the next one.
+_context: ContextVar[_EventContext | None] = ContextVar("event_context", default=None)
+
+
+def set_event_context(actor: EventActor, ip: str | None = None) -> None:
     """Called once the request's principal (and address) are known."""
-    if actor is not None:
-        _current_actor.set(actor)
-    if ip is not None:
-        _current_ip.set(ip)
+    _context.set(_EventContext(_request_id(), actor, ip))
+
+
+def _current_context() -> _EventContext | None:
+    context = _context.get()
+    if context is None or context.request_id != _request_id():
+        return None
+    return context
 
 
 class DomainEvent(BaseModel):
@@ -106,7 +118,8 @@ async def emit(
 ) -> EventEnvelope:
     """Write `event` to the outbox in the caller's transaction. Nothing leaves the
     process before that transaction commits; a rollback discards the event."""
-    who = actor or _current_actor.get() or EventActor()
+    context = _current_context()
+    who = actor or (context.actor if context else EventActor())
     aggregate_id = event.aggregate_id()
     row = OutboxEvent(
         id=uuid.uuid4(),
@@ -120,7 +133,7 @@ async def emit(
         actor_api_key_id=who.api_key_id,
         actor_is_staff=who.is_staff,
         request_id=_request_id(),
-        ip=_current_ip.get(),
+        ip=context.ip if context else None,
         occurred_at=datetime.now(UTC),
         payload=event.model_dump(mode="json"),
     )

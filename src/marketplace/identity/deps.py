@@ -11,7 +11,9 @@ from typing import Annotated, Literal
 from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
+from marketplace.core.client_ip import client_ip
 from marketplace.core.deps import PlatformDep, SessionDep
+from marketplace.core.events import EventActor, set_event_context
 from marketplace.identity import service
 from marketplace.identity.errors import (
     AmbiguousCredentials,
@@ -87,9 +89,18 @@ async def get_optional_principal(
 OptionalPrincipal = Annotated[Principal | None, Depends(get_optional_principal, scope="function")]
 
 
-async def get_principal(principal: OptionalPrincipal) -> Principal:
+async def get_principal(request: Request, principal: OptionalPrincipal) -> Principal:
     if principal is None:
         raise InvalidCredentials()
+    # Events emitted while handling this request name who caused them and from where.
+    set_event_context(
+        EventActor(
+            user_id=principal.user.id if principal.user else None,
+            api_key_id=principal.api_key.id if principal.api_key else None,
+            is_staff=principal.is_staff,
+        ),
+        ip=client_ip(request.scope),
+    )
     return principal
 
 
