@@ -109,13 +109,14 @@ def migrate() -> None:
 
 async def _create_staff(url: str, channel: Channel, destination: str) -> str:
     database = Database(url, pool_size=1, max_overflow=0, application_name="marketplace-cli")
+    user_id = ""
     try:
+        # Run the loop to its end: the session commits when the generator resumes.
         async for session in database.session():
-            user = await staff.create_staff(session, channel, destination)
-            return str(user.id)
-        raise AssertionError("the session yields once")
+            user_id = str((await staff.create_staff(session, channel, destination)).id)
     finally:
         await database.dispose()
+    return user_id
 
 
 @app.command("create-staff")

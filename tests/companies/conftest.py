@@ -54,11 +54,14 @@ def settings(database_url: str, outbox: Path) -> Settings:
     )
 
 
-def messages_to(outbox: Path, to: str) -> list[dict[str, Any]]:
+def sent(outbox: Path) -> list[dict[str, Any]]:
     if not outbox.exists():
         return []
-    messages = [json.loads(line) for line in outbox.read_text().splitlines()]
-    return [message for message in messages if message["to"] == to]
+    return [json.loads(line) for line in outbox.read_text().splitlines()]
+
+
+def messages_to(outbox: Path, to: str) -> list[dict[str, Any]]:
+    return [message for message in sent(outbox) if message["to"] == to]
 
 
 def token_in(message: dict[str, Any]) -> str:

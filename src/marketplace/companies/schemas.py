@@ -121,8 +121,13 @@ Reason = Annotated[
     AfterValidator(_multi_line),
 ]
 Website = Annotated[HttpUrl, UrlConstraints(max_length=300, allowed_schemes=["http", "https"])]
+CENT = Decimal("0.01")
 # Money: a decimal string in responses, never a float; two places at most.
-SpendingLimit = Annotated[Decimal, Field(ge=0, max_digits=18, decimal_places=2)]
+SpendingLimit = Annotated[
+    Decimal,
+    Field(ge=0, max_digits=18, decimal_places=2),
+    AfterValidator(lambda value: value.quantize(CENT)),
+]
 Email = Annotated[str, StringConstraints(max_length=254), AfterValidator(normalize_email)]
 Phone = Annotated[str, StringConstraints(max_length=32), AfterValidator(normalize_phone)]
 InvitationToken = Annotated[
