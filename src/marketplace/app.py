@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from fastapi.middleware.cors import CORSMiddleware
 
 from marketplace import __version__
+from marketplace.catalog import router as catalog_router
 from marketplace.companies import router as companies_router
 from marketplace.core import health
 from marketplace.core.errors import install_exception_handlers
@@ -57,6 +58,8 @@ def api_router() -> APIRouter:
     router.include_router(companies_router.invitations_router)
     router.include_router(companies_router.admin_companies_router)
     router.include_router(staff_router)
+    router.include_router(catalog_router.products_router)
+    router.include_router(catalog_router.admin_products_router)
     return router
 
 

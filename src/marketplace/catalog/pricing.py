@@ -19,6 +19,7 @@ from marketplace.catalog.errors import (
     QuantityBelowMinimum,
     QuantityNotMultiple,
     QuantityNotPositive,
+    QuantityNotWhole,
 )
 
 CENT = Decimal("0.01")
@@ -77,9 +78,19 @@ def validate_tiers(tiers: Sequence[Tier], moq: Decimal) -> None:
         raise InvalidPriceTiers(errors=errors)
 
 
-def check_quantity(quantity: Decimal, moq: Decimal, order_multiple: Decimal | None) -> None:
+def check_quantity(
+    quantity: Decimal,
+    moq: Decimal,
+    order_multiple: Decimal | None,
+    *,
+    whole_unit: str | None = None,
+) -> None:
+    """Raise the 422 problem for a quantity that cannot be ordered. `whole_unit` names
+    a countable unit (piece, box) whose quantities must be whole numbers."""
     if quantity <= 0:
         raise QuantityNotPositive()
+    if whole_unit is not None and quantity != quantity.to_integral_value():
+        raise QuantityNotWhole(quantity=_plain(quantity), unit=whole_unit)
     if quantity < moq:
         raise QuantityBelowMinimum(quantity=_plain(quantity), moq=_plain(moq))
     if order_multiple is not None and quantity % order_multiple != 0:
@@ -102,10 +113,12 @@ def quote(
     order_multiple: Decimal | None,
     tiers: Sequence[Tier],
     price_list: PriceListTiers | None = None,
+    whole_unit: str | None = None,
 ) -> PriceQuote:
     """Price `quantity` units for one buyer. Raises a 422 problem for a quantity that
-    cannot be ordered (below MOQ, off the pack size, not positive)."""
-    check_quantity(quantity, moq, order_multiple)
+    cannot be ordered (below MOQ, off the pack size, not positive, a fraction of a
+    countable `whole_unit`)."""
+    check_quantity(quantity, moq, order_multiple, whole_unit=whole_unit)
     if price_list is not None:
         listed = tier_for(price_list.tiers, quantity)
         if listed is not None:

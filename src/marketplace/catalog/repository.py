@@ -10,17 +10,22 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass
 
-from sqlalchemy import Select, and_, or_, select
+from sqlalchemy import Select, and_, delete, func, insert, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from marketplace.catalog.models import (
+    BuyerGroup,
     BuyerGroupMember,
+    Category,
     PriceList,
     PriceListAssignment,
     PriceListTier,
     PriceTier,
     Product,
+    ProductImage,
 )
 from marketplace.catalog.pricing import PriceListTiers, Tier
 from marketplace.companies.models import Company
@@ -106,3 +111,415 @@ async def price_lists_for_buyer(
         product_id: PriceListTiers(price_list_id=chosen[product_id], tiers=product_tiers)
         for product_id, product_tiers in tiers.items()
     }
+
+
+# --- products ---------------------------------------------------------------------
+
+
+def supplier_products(supplier_id: uuid.UUID) -> Select[Product]:
+    """A supplier's own products, whatever their status: the one tenant scope of
+    catalog writes (another supplier's product is simply not found)."""
+    return select(Product).where(Product.supplier_id == supplier_id)
+
+
+async def supplier_product(
+    session: AsyncSession, supplier_id: uuid.UUID, product_id: uuid.UUID, *, lock: bool = False
+) -> Product | None:
+    statement = supplier_products(supplier_id).where(Product.id == product_id)
+    if lock:
+        statement = statement.with_for_update()
+    return (await session.execute(statement)).scalar_one_or_none()
+
+
+async def supplier_product_by_sku(
+    session: AsyncSession, supplier_id: uuid.UUID, sku: str, *, lock: bool = False
+) -> Product | None:
+    statement = supplier_products(supplier_id).where(Product.sku == sku)
+    if lock:
+        statement = statement.with_for_update()
+    return (await session.execute(statement)).scalar_one_or_none()
+
+
+async def lock_supplier_products(
+    session: AsyncSession, supplier_id: uuid.UUID, product_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, Product]:
+    """Lock several of a supplier's products in id order (a fixed order: no deadlock)."""
+    rows = await session.execute(
+        supplier_products(supplier_id)
+        .where(Product.id.in_(sorted(set(product_ids))))
+        .order_by(Product.id)
+        .with_for_update()
+    )
+    return {product.id: product for product in rows.scalars()}
+
+
+async def has_variants(session: AsyncSession, product_id: uuid.UUID) -> bool:
+    found = await session.scalar(select(Product.id).where(Product.parent_id == product_id).limit(1))
+    return found is not None
+
+
+async def family_ids(session: AsyncSession, product_ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
+    """The products and every member of their families (head and variants)."""
+    if not product_ids:
+        return set()
+    ids = set(product_ids)
+    heads = select(func.coalesce(Product.parent_id, Product.id)).where(Product.id.in_(ids))
+    rows = await session.execute(
+        select(Product.id).where(or_(Product.id.in_(heads), Product.parent_id.in_(heads)))
+    )
+    ids.update(rows.scalars())
+    return ids
+
+
+async def replace_tiers(
+    session: AsyncSession, product_id: uuid.UUID, tiers: Sequence[Tier]
+) -> None:
+    await session.execute(delete(PriceTier).where(PriceTier.product_id == product_id))
+    if tiers:
+        await session.execute(
+            insert(PriceTier),
+            [
+                {"product_id": product_id, "min_qty": tier.min_qty, "unit_price": tier.unit_price}
+                for tier in tiers
+            ],
+        )
+
+
+@dataclass(frozen=True)
+class ProductRow:
+    product: Product
+    supplier: Company
+    category: Category | None
+
+
+async def product_row(
+    session: AsyncSession, product_id: uuid.UUID, *, visible_only: bool
+) -> ProductRow | None:
+    """The product with its supplier and category; `visible_only` applies the public
+    visibility rule of `visible_products()`."""
+    if visible_only:
+        statement = (
+            visible_products()
+            .add_columns(Company, Category)
+            .outerjoin(Category, Category.id == Product.category_id)
+        )
+    else:
+        statement = (
+            select(Product, Company, Category)
+            .join(Company, Company.id == Product.supplier_id)
+            .outerjoin(Category, Category.id == Product.category_id)
+        )
+    row = (await session.execute(statement.where(Product.id == product_id))).one_or_none()
+    if row is None:
+        return None
+    return ProductRow(product=row[0], supplier=row[1], category=row[2])
+
+
+async def family_of(
+    session: AsyncSession, product: Product, *, visible_only: bool
+) -> list[Product]:
+    """The other members of the product's family (its head and its siblings, or its
+    variants when it is the head), head first then by SKU."""
+    head_id = product.parent_id or product.id
+    base = visible_products() if visible_only else select(Product)
+    rows = await session.execute(
+        base.where(
+            or_(Product.id == head_id, Product.parent_id == head_id),
+            Product.id != product.id,
+        ).order_by((Product.id != head_id), Product.sku)
+    )
+    return list(rows.scalars())
+
+
+async def images_of(session: AsyncSession, product_id: uuid.UUID) -> list[ProductImage]:
+    rows = await session.execute(
+        select(ProductImage)
+        .where(ProductImage.product_id == product_id)
+        .order_by(ProductImage.position, ProductImage.created_at, ProductImage.id)
+    )
+    return list(rows.scalars())
+
+
+async def product_ids_in_categories(
+    session: AsyncSession, category_ids: Sequence[uuid.UUID]
+) -> list[uuid.UUID]:
+    if not category_ids:
+        return []
+    rows = await session.execute(select(Product.id).where(Product.category_id.in_(category_ids)))
+    return list(rows.scalars())
+
+
+async def set_blocked(
+    session: AsyncSession, product_id: uuid.UUID, *, blocked: bool, reason: str | None
+) -> Product | None:
+    row = await session.execute(
+        update(Product)
+        .where(Product.id == product_id)
+        .values(is_blocked=blocked, blocked_reason=reason, updated_at=func.now())
+        .returning(Product)
+    )
+    return row.scalar_one_or_none()
+
+
+# --- images -----------------------------------------------------------------------
+
+
+async def image_of(
+    session: AsyncSession, product_id: uuid.UUID, image_id: uuid.UUID
+) -> ProductImage | None:
+    return (
+        await session.execute(
+            select(ProductImage).where(
+                ProductImage.id == image_id, ProductImage.product_id == product_id
+            )
+        )
+    ).scalar_one_or_none()
+
+
+async def count_images(session: AsyncSession, product_id: uuid.UUID) -> int:
+    return int(
+        await session.scalar(
+            select(func.count())
+            .select_from(ProductImage)
+            .where(ProductImage.product_id == product_id)
+        )
+        or 0
+    )
+
+
+async def is_visible(session: AsyncSession, product_id: uuid.UUID) -> bool:
+    found = await session.scalar(
+        visible_products().with_only_columns(Product.id).where(Product.id == product_id)
+    )
+    return found is not None
+
+
+# --- categories -------------------------------------------------------------------
+
+
+async def all_categories(session: AsyncSession) -> list[Category]:
+    rows = await session.execute(select(Category).order_by(Category.position, Category.name))
+    return list(rows.scalars())
+
+
+async def category_by_ref(
+    session: AsyncSession, ref: str, *, lock: bool = False
+) -> Category | None:
+    """A category named by its slug or its id."""
+    try:
+        condition = Category.id == uuid.UUID(ref)
+    except ValueError:
+        condition = Category.slug == ref
+    statement = select(Category).where(condition)
+    if lock:
+        statement = statement.with_for_update()
+    return (await session.execute(statement)).scalar_one_or_none()
+
+
+async def categories_by_path_prefix(
+    session: AsyncSession, path: str, *, lock: bool = False
+) -> list[Category]:
+    """The category at `path` and all its descendants."""
+    statement = (
+        select(Category)
+        .where(or_(Category.path == path, Category.path.startswith(path + "/", autoescape=True)))
+        .order_by(Category.path)
+    )
+    if lock:
+        statement = statement.with_for_update()
+    return list((await session.execute(statement)).scalars())
+
+
+async def category_has_children(session: AsyncSession, category_id: uuid.UUID) -> bool:
+    found = await session.scalar(
+        select(Category.id).where(Category.parent_id == category_id).limit(1)
+    )
+    return found is not None
+
+
+async def category_has_products(session: AsyncSession, category_id: uuid.UUID) -> bool:
+    found = await session.scalar(
+        select(Product.id).where(Product.category_id == category_id).limit(1)
+    )
+    return found is not None
+
+
+async def ancestors_of(session: AsyncSession, category: Category) -> list[Category]:
+    parts = category.path.split("/")
+    paths = ["/".join(parts[:depth]) for depth in range(1, len(parts))]
+    if not paths:
+        return []
+    rows = await session.execute(select(Category).where(Category.path.in_(paths)))
+    by_path = {found.path: found for found in rows.scalars()}
+    return [by_path[path] for path in paths if path in by_path]
+
+
+async def children_of(session: AsyncSession, category_id: uuid.UUID) -> list[Category]:
+    rows = await session.execute(
+        select(Category)
+        .where(Category.parent_id == category_id)
+        .order_by(Category.position, Category.name)
+    )
+    return list(rows.scalars())
+
+
+# --- buyer groups -----------------------------------------------------------------
+
+
+async def buyer_groups(
+    session: AsyncSession, supplier_id: uuid.UUID
+) -> list[tuple[BuyerGroup, list[uuid.UUID]]]:
+    groups = list(
+        (
+            await session.execute(
+                select(BuyerGroup)
+                .where(BuyerGroup.supplier_id == supplier_id)
+                .order_by(BuyerGroup.name)
+            )
+        ).scalars()
+    )
+    members = await _group_members(session, [group.id for group in groups])
+    return [(group, members.get(group.id, [])) for group in groups]
+
+
+async def _group_members(
+    session: AsyncSession, group_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, list[uuid.UUID]]:
+    members: dict[uuid.UUID, list[uuid.UUID]] = defaultdict(list)
+    if group_ids:
+        rows = await session.execute(
+            select(BuyerGroupMember.group_id, BuyerGroupMember.buyer_id)
+            .where(BuyerGroupMember.group_id.in_(group_ids))
+            .order_by(BuyerGroupMember.buyer_id)
+        )
+        for group_id, buyer_id in rows:
+            members[group_id].append(buyer_id)
+    return members
+
+
+async def buyer_group(
+    session: AsyncSession, supplier_id: uuid.UUID, group_id: uuid.UUID
+) -> tuple[BuyerGroup, list[uuid.UUID]] | None:
+    group = (
+        await session.execute(
+            select(BuyerGroup).where(
+                BuyerGroup.id == group_id, BuyerGroup.supplier_id == supplier_id
+            )
+        )
+    ).scalar_one_or_none()
+    if group is None:
+        return None
+    return group, (await _group_members(session, [group.id])).get(group.id, [])
+
+
+async def add_group_member(session: AsyncSession, group_id: uuid.UUID, buyer_id: uuid.UUID) -> None:
+    await session.execute(
+        pg_insert(BuyerGroupMember)
+        .values(group_id=group_id, buyer_id=buyer_id)
+        .on_conflict_do_nothing()
+    )
+
+
+async def remove_group_member(
+    session: AsyncSession, group_id: uuid.UUID, buyer_id: uuid.UUID
+) -> bool:
+    result = await session.execute(
+        delete(BuyerGroupMember)
+        .where(BuyerGroupMember.group_id == group_id, BuyerGroupMember.buyer_id == buyer_id)
+        .returning(BuyerGroupMember.buyer_id)
+    )
+    return result.scalar_one_or_none() is not None
+
+
+async def is_buyer_company(session: AsyncSession, company_id: uuid.UUID) -> bool:
+    found = await session.scalar(
+        select(Company.id).where(Company.id == company_id, Company.kind.in_(("buyer", "both")))
+    )
+    return found is not None
+
+
+# --- price lists ------------------------------------------------------------------
+
+
+async def price_lists(session: AsyncSession, supplier_id: uuid.UUID) -> list[PriceList]:
+    rows = await session.execute(
+        select(PriceList)
+        .where(PriceList.supplier_id == supplier_id)
+        .order_by(PriceList.priority.desc(), PriceList.name)
+    )
+    return list(rows.scalars())
+
+
+async def price_list(
+    session: AsyncSession, supplier_id: uuid.UUID, price_list_id: uuid.UUID
+) -> PriceList | None:
+    return (
+        await session.execute(
+            select(PriceList).where(
+                PriceList.id == price_list_id, PriceList.supplier_id == supplier_id
+            )
+        )
+    ).scalar_one_or_none()
+
+
+async def price_list_products(
+    session: AsyncSession, price_list_id: uuid.UUID
+) -> list[tuple[Product, list[Tier]]]:
+    rows = await session.execute(
+        select(Product, PriceListTier.min_qty, PriceListTier.unit_price)
+        .join(PriceListTier, PriceListTier.product_id == Product.id)
+        .where(PriceListTier.price_list_id == price_list_id)
+        .order_by(Product.sku, PriceListTier.min_qty)
+    )
+    products: dict[uuid.UUID, tuple[Product, list[Tier]]] = {}
+    for product, min_qty, unit_price in rows:
+        products.setdefault(product.id, (product, []))[1].append(Tier(min_qty, unit_price))
+    return list(products.values())
+
+
+async def replace_price_list_tiers(
+    session: AsyncSession, price_list_id: uuid.UUID, product_id: uuid.UUID, tiers: Sequence[Tier]
+) -> None:
+    await session.execute(
+        delete(PriceListTier).where(
+            PriceListTier.price_list_id == price_list_id, PriceListTier.product_id == product_id
+        )
+    )
+    if tiers:
+        await session.execute(
+            insert(PriceListTier),
+            [
+                {
+                    "price_list_id": price_list_id,
+                    "product_id": product_id,
+                    "min_qty": tier.min_qty,
+                    "unit_price": tier.unit_price,
+                }
+                for tier in tiers
+            ],
+        )
+
+
+async def assignments_of(
+    session: AsyncSession, price_list_id: uuid.UUID
+) -> list[PriceListAssignment]:
+    rows = await session.execute(
+        select(PriceListAssignment)
+        .where(PriceListAssignment.price_list_id == price_list_id)
+        .order_by(PriceListAssignment.id)
+    )
+    return list(rows.scalars())
+
+
+async def delete_assignment(
+    session: AsyncSession, price_list_id: uuid.UUID, assignment_id: uuid.UUID
+) -> bool:
+    result = await session.execute(
+        delete(PriceListAssignment)
+        .where(
+            PriceListAssignment.id == assignment_id,
+            PriceListAssignment.price_list_id == price_list_id,
+        )
+        .returning(PriceListAssignment.id)
+    )
+    return result.scalar_one_or_none() is not None

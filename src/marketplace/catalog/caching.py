@@ -1,0 +1,125 @@
+"""Shared cache entries of the catalog's hot public reads, and their invalidation.
+
+Cached: the public part of a product's detail (never a buyer's price) and the
+category tree. Every write that changes what an entry shows deletes it explicitly,
+twice: at once (so that the writer reads its own write) and again after the
+transaction commits, because a reader that loaded the old row between the first
+delete and the commit may have put it back. A time-to-live bounds what neither can
+see (a supplier's verification or profile changing in the companies domain).
+
+A cache that is down never fails a read (it is served from the database) nor a
+write (the entry expires by its time-to-live); both are logged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Coroutine, Iterable, Sequence
+from typing import Any, Final
+
+from redis.exceptions import RedisError
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from marketplace.catalog import repository
+from marketplace.core.cache import Cache
+from marketplace.core.logging import get_logger
+
+logger = get_logger(__name__)
+
+PRODUCT_DETAIL_TTL_SECONDS: Final = 300.0
+CATEGORY_TREE_TTL_SECONDS: Final = 3600.0
+CATEGORY_TREE_KEY: Final = "catalog:categories:v1"
+_DELETE_CHUNK: Final = 500
+_PENDING_KEYS: Final = "catalog.cache_keys"
+_LISTENING: Final = "catalog.cache_listening"
+_CACHE_ERRORS = (RedisError, OSError, asyncio.TimeoutError)
+
+# Deletions scheduled after commit; held so that they are not garbage-collected.
+_after_commit_tasks: set[asyncio.Task[None]] = set()
+
+
+def product_key(product_id: uuid.UUID) -> str:
+    return f"catalog:product:v1:{product_id}"
+
+
+async def read(cache: Cache, key: str) -> bytes | None:
+    try:
+        return await cache.get(key)
+    except _CACHE_ERRORS as error:
+        logger.warning("catalog.cache.read_failed", key=key, error=repr(error))
+        return None
+
+
+async def store(cache: Cache, key: str, value: bytes, ttl_seconds: float) -> None:
+    try:
+        await cache.set(key, value, ttl_seconds)
+    except _CACHE_ERRORS as error:
+        logger.warning("catalog.cache.write_failed", key=key, error=repr(error))
+
+
+async def _delete(cache: Cache, keys: Sequence[str]) -> None:
+    try:
+        for start in range(0, len(keys), _DELETE_CHUNK):
+            await cache.delete(*keys[start : start + _DELETE_CHUNK])
+    except _CACHE_ERRORS as error:
+        logger.error("catalog.cache.invalidation_failed", keys=len(keys), error=repr(error))
+
+
+async def invalidate(session: AsyncSession, cache: Cache, keys: Iterable[str]) -> None:
+    """Delete the entries now and again once the session's transaction commits."""
+    unique = sorted(set(keys))
+    if not unique:
+        return
+    await _delete(cache, unique)
+    pending: set[str] = session.info.setdefault(_PENDING_KEYS, set())
+    pending.update(unique)
+    if not session.info.get(_LISTENING):
+        session.info[_LISTENING] = True
+        _listen(session, cache)
+
+
+def _listen(session: AsyncSession, cache: Cache) -> None:
+    sync_session = session.sync_session
+
+    @event.listens_for(sync_session, "after_commit")
+    def _after_commit(_session: Any) -> None:
+        keys = sorted(session.info.pop(_PENDING_KEYS, set()))
+        if keys:
+            _spawn(_delete(cache, keys))
+
+    @event.listens_for(sync_session, "after_rollback")
+    def _after_rollback(_session: Any) -> None:
+        # The writes are undone; the entries deleted at once are simply refilled.
+        session.info.pop(_PENDING_KEYS, None)
+
+
+def _spawn(deletion: Coroutine[Any, Any, None]) -> None:
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:  # committed outside an event loop: nothing left to race with
+        deletion.close()
+        return
+    task = loop.create_task(deletion)
+    _after_commit_tasks.add(task)
+    task.add_done_callback(_after_commit_tasks.discard)
+
+
+async def drain() -> None:
+    """Wait for the deletions scheduled after commits (tests, shutdown)."""
+    while _after_commit_tasks:
+        await asyncio.gather(*list(_after_commit_tasks))
+
+
+async def invalidate_products(
+    session: AsyncSession, cache: Cache, product_ids: Iterable[uuid.UUID]
+) -> None:
+    """The products' entries and those of their families: a product's detail lists
+    the other members of its family."""
+    ids = await repository.family_ids(session, list(set(product_ids)))
+    await invalidate(session, cache, (product_key(product_id) for product_id in ids))
+
+
+async def invalidate_category_tree(session: AsyncSession, cache: Cache) -> None:
+    await invalidate(session, cache, [CATEGORY_TREE_KEY])

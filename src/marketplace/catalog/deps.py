@@ -1,0 +1,60 @@
+"""Typed dependencies of the catalog routes: who reads, who writes the catalog."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import Depends, Header
+
+from marketplace.catalog.service import Viewer, ensure_supplier
+from marketplace.companies import service as companies
+from marketplace.companies.deps import Actor, acting, resolve_actor
+from marketplace.companies.errors import InvalidCompanyHeader
+from marketplace.companies.permissions import Action
+from marketplace.core.deps import SessionDep
+from marketplace.identity.deps import OptionalPrincipal
+
+
+async def get_viewer(
+    session: SessionDep,
+    principal: OptionalPrincipal,
+    x_company_id: Annotated[
+        str | None,
+        Header(description="The company you act for: its prices apply (optional with one)."),
+    ] = None,
+) -> Viewer:
+    """Anonymous visitors need nothing. A signed-in reader acts for the company of
+    `X-Company-ID`, its only company, or (several and no header) none; an API key for
+    its own company. A company named that the caller does not belong to is 404."""
+    if principal is None:
+        return Viewer()
+    company_id: uuid.UUID | None = None
+    if x_company_id is not None:
+        try:
+            company_id = uuid.UUID(x_company_id)
+        except ValueError as error:
+            raise InvalidCompanyHeader() from error
+    is_staff = principal.is_staff
+    if principal.api_key is None and company_id is None:
+        assert principal.user is not None
+        memberships = await companies.memberships_of_user(session, principal.user.id)
+        if len(memberships) != 1:
+            return Viewer(is_staff=is_staff)
+        company_id = memberships[0][1].id
+    actor = await resolve_actor(session, principal, company_id)
+    return Viewer(actor=actor, is_staff=is_staff)
+
+
+ViewerDep = Annotated[Viewer, Depends(get_viewer, scope="function")]
+
+CatalogWriter = Annotated[Actor, acting(Action.CATALOG_WRITE)]
+
+
+async def get_supplier_id(actor: CatalogWriter) -> uuid.UUID:
+    """The acting company, allowed to write the catalog and a supplier (else 403)."""
+    return ensure_supplier(actor)
+
+
+# The supplier whose catalog, price lists and buyer groups a write concerns.
+SupplierId = Annotated[uuid.UUID, Depends(get_supplier_id, scope="function")]

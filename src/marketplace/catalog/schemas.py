@@ -1,0 +1,527 @@
+"""Request and response bodies of the catalog: categories, products, prices, images.
+
+Inputs forbid unknown fields, so that a client can never set what it may not
+(`supplier_id`, `is_blocked`, `base_price`): mass assignment is impossible by
+construction. Amounts and quantities are `Decimal` end to end. JSON numbers are
+accepted only when their decimal text is certain (see `_exact_decimal`); responses
+always carry decimal strings.
+"""
+
+from __future__ import annotations
+
+import math
+import uuid
+from datetime import UTC, datetime
+from decimal import Decimal
+from enum import StrEnum
+from functools import cache
+from typing import Annotated, Any, ClassVar, Literal
+
+from babel.numbers import get_territory_currencies
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    StringConstraints,
+    model_validator,
+)
+
+from marketplace.companies.schemas import iso_countries
+
+# --- scalar types -----------------------------------------------------------------
+
+# A double carries 15 significant decimal digits faithfully: a JSON number with more
+# may already differ from what the client wrote, so it must come as a string.
+MAX_EXACT_FLOAT_DIGITS = 15
+MAX_TIERS = 20
+MAX_ATTRIBUTES = 50
+MAX_ATTRIBUTE_KEY_CHARACTERS = 64
+MAX_ATTRIBUTE_VALUE_CHARACTERS = 500
+MAX_QUANTITY = Decimal("999999999999999")  # Numeric(18, 3)
+MAX_UNIT_PRICE = Decimal("99999999999999")  # Numeric(18, 4)
+
+
+def _exact_decimal(value: Any) -> Any:
+    """JSON numbers arrive as floats; take their shortest decimal text (0.1 -> "0.1"),
+    never their binary value, and refuse those whose text may have been rounded."""
+    if isinstance(value, bool):
+        raise ValueError("must be a number or a decimal string")
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValueError("must be a finite number")
+        exact = Decimal(repr(value))
+        if len(exact.as_tuple().digits) > MAX_EXACT_FLOAT_DIGITS:
+            raise ValueError(
+                f"send numbers with more than {MAX_EXACT_FLOAT_DIGITS} digits as a decimal string"
+            )
+        return exact
+    return value
+
+
+def plain_decimal(value: Decimal) -> str:
+    """12.000 -> "12", 2.500 -> "2.5", 1E+2 -> "100": never scientific notation."""
+    return format(value.normalize(), "f")
+
+
+def money_text(value: Decimal) -> str:
+    """Unit prices and totals: at least two decimals ("12.50", "0.0125")."""
+    normalized = value.normalize()
+    exponent = normalized.as_tuple().exponent
+    if isinstance(exponent, int) and exponent > -2:
+        normalized = normalized.quantize(Decimal("0.01"))
+    return format(normalized, "f")
+
+
+QuantityIn = Annotated[
+    Decimal,
+    BeforeValidator(_exact_decimal),
+    Field(gt=0, le=MAX_QUANTITY, decimal_places=3, allow_inf_nan=False),
+]
+StockIn = Annotated[
+    Decimal,
+    BeforeValidator(_exact_decimal),
+    Field(ge=0, le=MAX_QUANTITY, decimal_places=3, allow_inf_nan=False),
+]
+UnitPriceIn = Annotated[
+    Decimal,
+    BeforeValidator(_exact_decimal),
+    Field(gt=0, le=MAX_UNIT_PRICE, decimal_places=4, allow_inf_nan=False),
+]
+QuantityOut = Annotated[Decimal, PlainSerializer(plain_decimal, return_type=str)]
+MoneyOut = Annotated[Decimal, PlainSerializer(money_text, return_type=str)]
+
+
+def _single_line(value: str) -> str:
+    if any(ord(character) < 0x20 or ord(character) == 0x7F for character in value):
+        raise ValueError("must not contain control characters")
+    return value
+
+
+def _multi_line(value: str) -> str:
+    if any(
+        (ord(character) < 0x20 and character not in "\n\r\t") or ord(character) == 0x7F
+        for character in value
+    ):
+        raise ValueError("must not contain control characters")
+    return value
+
+
+Sku = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=64),
+    AfterValidator(_single_line),
+]
+ProductName = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=300),
+    AfterValidator(_single_line),
+]
+ProductDescription = Annotated[
+    str, StringConstraints(max_length=20_000), AfterValidator(_multi_line)
+]
+AttributeKey = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_ATTRIBUTE_KEY_CHARACTERS),
+    AfterValidator(_single_line),
+]
+AttributeValue = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, max_length=MAX_ATTRIBUTE_VALUE_CHARACTERS),
+    AfterValidator(_single_line),
+]
+Attributes = Annotated[dict[AttributeKey, AttributeValue], Field(max_length=MAX_ATTRIBUTES)]
+# A category is named by its slug or its id.
+CategoryRef = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+Slug = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True, min_length=1, max_length=100, pattern=r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
+    ),
+]
+CategoryName = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=150),
+    AfterValidator(_single_line),
+]
+Reason = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=2000),
+    AfterValidator(_multi_line),
+]
+GroupName = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=100),
+    AfterValidator(_single_line),
+]
+AltText = Annotated[
+    str, StringConstraints(strip_whitespace=True, max_length=300), AfterValidator(_single_line)
+]
+
+
+class Unit(StrEnum):
+    """Units of sale. Countable units are sold in whole numbers only."""
+
+    PIECE = "piece"
+    PAIR = "pair"
+    SET = "set"
+    DOZEN = "dozen"
+    PACK = "pack"
+    BOX = "box"
+    CARTON = "carton"
+    BAG = "bag"
+    ROLL = "roll"
+    SHEET = "sheet"
+    PALLET = "pallet"
+    KG = "kg"
+    G = "g"
+    T = "t"
+    LB = "lb"
+    M = "m"
+    CM = "cm"
+    MM = "mm"
+    M2 = "m2"
+    M3 = "m3"
+    L = "l"
+    ML = "ml"
+
+    @property
+    def is_countable(self) -> bool:
+        return self not in _MEASURED_UNITS
+
+
+_MEASURED_UNITS = frozenset(
+    {Unit.KG, Unit.G, Unit.T, Unit.LB, Unit.M, Unit.CM, Unit.MM, Unit.M2, Unit.M3, Unit.L, Unit.ML}
+)
+
+
+class ProductStatus(StrEnum):
+    DRAFT = "draft"
+    ACTIVE = "active"
+    ARCHIVED = "archived"
+
+
+@cache
+def iso_currencies() -> frozenset[str]:
+    """ISO 4217 codes of currencies that are legal tender somewhere today (CLDR)."""
+    today = datetime.now(UTC).date()
+    codes: set[str] = set()
+    for territory in iso_countries():
+        codes.update(get_territory_currencies(territory, today, tender=True))
+    return frozenset(codes)
+
+
+def _currency(value: str) -> str:
+    code = value.strip().upper()
+    if code not in iso_currencies():
+        raise ValueError("not an ISO 4217 currency code in use")
+    return code
+
+
+Currency = Annotated[str, StringConstraints(max_length=8), AfterValidator(_currency)]
+
+
+class Input(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+# --- prices -----------------------------------------------------------------------
+
+
+class TierIn(Input):
+    min_qty: QuantityIn
+    unit_price: UnitPriceIn
+
+
+class TierRead(BaseModel):
+    min_qty: QuantityOut
+    unit_price: MoneyOut
+
+
+class PriceQuoteRead(BaseModel):
+    """What `quantity` units cost the acting buyer: from its price list or the tiers."""
+
+    quantity: QuantityOut
+    unit_price: MoneyOut
+    line_total: MoneyOut
+    currency: str
+    source: Literal["tiers", "price_list"]
+    tier_min_qty: QuantityOut
+    price_list_id: uuid.UUID | None = None
+
+
+# --- products ---------------------------------------------------------------------
+
+Tiers = Annotated[list[TierIn], Field(min_length=1, max_length=MAX_TIERS)]
+
+
+class ProductCreate(Input):
+    sku: Sku
+    name: ProductName
+    description: ProductDescription = ""
+    category: CategoryRef | None = None
+    unit: Unit
+    currency: Currency
+    price_tiers: Tiers
+    moq: QuantityIn = Decimal(1)
+    order_multiple: QuantityIn | None = None
+    stock: StockIn = Decimal(0)
+    lead_time_days: Annotated[int, Field(ge=0, le=365)] = 0
+    attributes: Attributes = Field(default_factory=dict)
+    status: ProductStatus = ProductStatus.DRAFT
+    parent_id: uuid.UUID | None = None
+
+
+class ProductUpdate(Input):
+    """PATCH: absent fields stay; `price_tiers` replaces the whole table; `null` clears
+    only `category`, `order_multiple` and `parent_id`."""
+
+    _required: ClassVar[tuple[str, ...]] = (
+        "sku",
+        "name",
+        "description",
+        "unit",
+        "currency",
+        "price_tiers",
+        "moq",
+        "stock",
+        "lead_time_days",
+        "attributes",
+        "status",
+    )
+
+    sku: Sku | None = None
+    name: ProductName | None = None
+    description: ProductDescription | None = None
+    category: CategoryRef | None = None
+    unit: Unit | None = None
+    currency: Currency | None = None
+    price_tiers: Tiers | None = None
+    moq: QuantityIn | None = None
+    order_multiple: QuantityIn | None = None
+    stock: StockIn | None = None
+    lead_time_days: Annotated[int, Field(ge=0, le=365)] | None = None
+    attributes: Attributes | None = None
+    status: ProductStatus | None = None
+    parent_id: uuid.UUID | None = None
+
+    @model_validator(mode="after")
+    def _no_null_for_required(self) -> ProductUpdate:
+        for name in self._required:
+            if name in self.model_fields_set and getattr(self, name) is None:
+                raise ValueError(f"{name} cannot be null")
+        return self
+
+
+class ProductCategory(BaseModel):
+    id: uuid.UUID
+    slug: str
+    name: str
+    path: str
+
+
+class SupplierSummary(BaseModel):
+    id: uuid.UUID
+    name: str
+    country: str
+    verification_status: str
+
+
+class ImageUrls(BaseModel):
+    thumb: str
+    medium: str
+    large: str
+
+
+class ImageRead(BaseModel):
+    id: uuid.UUID
+    position: int
+    alt_text: str
+    content_type: str
+    width: int
+    height: int
+    urls: ImageUrls
+
+
+class VariantRead(BaseModel):
+    id: uuid.UUID
+    sku: str
+    name: str
+    attributes: dict[str, str]
+    status: ProductStatus
+    is_family_head: bool
+
+
+class Moderation(BaseModel):
+    is_blocked: bool
+    blocked_reason: str | None
+
+
+class ProductRead(BaseModel):
+    """A product's detail. `your_price` is the acting buyer's price at the MOQ;
+    `moderation` is shown only to the supplier's members and staff."""
+
+    id: uuid.UUID
+    sku: str
+    name: str
+    description: str
+    category: ProductCategory | None
+    unit: Unit
+    currency: str
+    price_tiers: list[TierRead]
+    base_price: MoneyOut | None
+    moq: QuantityOut
+    order_multiple: QuantityOut | None
+    stock: QuantityOut
+    in_stock: bool
+    lead_time_days: int
+    attributes: dict[str, str]
+    status: ProductStatus
+    parent_id: uuid.UUID | None
+    variants: list[VariantRead]
+    images: list[ImageRead]
+    supplier: SupplierSummary
+    published_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+    your_price: PriceQuoteRead | None = None
+    moderation: Moderation | None = None
+
+
+class BlockRequest(Input):
+    reason: Reason
+
+
+# --- categories -------------------------------------------------------------------
+
+
+class CategoryRead(BaseModel):
+    id: uuid.UUID
+    slug: str
+    name: str
+    parent_id: uuid.UUID | None
+    position: int
+    path: str
+
+
+class CategoryNode(CategoryRead):
+    children: list[CategoryNode] = Field(default_factory=list)
+
+
+class CategoryDetail(CategoryRead):
+    """A category with its ancestors (root first) and direct children."""
+
+    ancestors: list[CategoryRead]
+    children: list[CategoryRead]
+
+
+class CategoryCreate(Input):
+    slug: Slug
+    name: CategoryName
+    parent: CategoryRef | None = None
+    position: Annotated[int, Field(ge=0, le=10_000)] = 0
+
+
+class CategoryUpdate(Input):
+    """PATCH: `parent: null` moves the category to the top level."""
+
+    slug: Slug | None = None
+    name: CategoryName | None = None
+    parent: CategoryRef | None = None
+    position: Annotated[int, Field(ge=0, le=10_000)] | None = None
+
+    @model_validator(mode="after")
+    def _no_null_for_required(self) -> CategoryUpdate:
+        for name in ("slug", "name", "position"):
+            if name in self.model_fields_set and getattr(self, name) is None:
+                raise ValueError(f"{name} cannot be null")
+        return self
+
+
+# --- buyer groups and price lists -------------------------------------------------
+
+
+class BuyerGroupCreate(Input):
+    name: GroupName
+
+
+class BuyerGroupUpdate(Input):
+    name: GroupName
+
+
+class BuyerGroupRead(BaseModel):
+    id: uuid.UUID
+    name: str
+    member_ids: list[uuid.UUID]
+    created_at: datetime
+
+
+class BuyerGroupMemberAdd(Input):
+    buyer_id: uuid.UUID
+
+
+class PriceListCreate(Input):
+    name: GroupName
+    priority: Annotated[int, Field(ge=0, le=1000)] = 0
+    is_active: bool = True
+
+
+class PriceListUpdate(Input):
+    name: GroupName | None = None
+    priority: Annotated[int, Field(ge=0, le=1000)] | None = None
+    is_active: bool | None = None
+
+    @model_validator(mode="after")
+    def _no_null(self) -> PriceListUpdate:
+        for name in ("name", "priority", "is_active"):
+            if name in self.model_fields_set and getattr(self, name) is None:
+                raise ValueError(f"{name} cannot be null")
+        return self
+
+
+class PriceListRead(BaseModel):
+    id: uuid.UUID
+    name: str
+    priority: int
+    is_active: bool
+    created_at: datetime
+    updated_at: datetime
+
+
+class PriceListTiersIn(Input):
+    """The list's tiers for one product; an empty list removes the product from it."""
+
+    tiers: Annotated[list[TierIn], Field(max_length=MAX_TIERS)]
+
+
+class PriceListProductRead(BaseModel):
+    product_id: uuid.UUID
+    sku: str
+    currency: str
+    tiers: list[TierRead]
+
+
+class AssignmentCreate(Input):
+    """Assign the list to one buyer company or to one of your buyer groups."""
+
+    buyer_id: uuid.UUID | None = None
+    group_id: uuid.UUID | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> AssignmentCreate:
+        if (self.buyer_id is None) == (self.group_id is None):
+            raise ValueError("give exactly one of buyer_id and group_id")
+        return self
+
+
+class AssignmentRead(BaseModel):
+    id: uuid.UUID
+    buyer_id: uuid.UUID | None
+    group_id: uuid.UUID | None
+
+
+class PriceListDetail(PriceListRead):
+    products: list[PriceListProductRead]
+    assignments: list[AssignmentRead]

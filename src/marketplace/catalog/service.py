@@ -1,0 +1,583 @@
+"""Business rules of products: writes with their validation, visibility-aware reads,
+buyer prices and staff moderation.
+
+Every product write, from the API or from a CSV import, goes through `create_product`,
+`update_product` or `upsert_product`, so that both validate identically. Functions
+take the session; they flush, never commit (the request owns the transaction).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any, Final
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from marketplace.catalog import caching, pricing, repository
+from marketplace.catalog.errors import (
+    DuplicateSku,
+    ProductInvalid,
+    ProductNotFound,
+    SupplierRequired,
+)
+from marketplace.catalog.models import Product, ProductImage
+from marketplace.catalog.pricing import Tier
+from marketplace.catalog.repository import ProductRow
+from marketplace.catalog.schemas import (
+    ImageRead,
+    ImageUrls,
+    Moderation,
+    PriceQuoteRead,
+    ProductCategory,
+    ProductCreate,
+    ProductRead,
+    ProductStatus,
+    ProductUpdate,
+    SupplierSummary,
+    TierRead,
+    Unit,
+    VariantRead,
+)
+from marketplace.companies.deps import Actor
+from marketplace.companies.permissions import Action
+from marketplace.core.cache import Cache
+from marketplace.core.errors import ValidationFailed
+from marketplace.core.logging import get_logger
+
+logger = get_logger(__name__)
+
+SUPPLIER_KINDS: Final = frozenset({"supplier", "both"})
+IMAGE_SIZES: Final = ("thumb", "medium", "large")
+API_PREFIX: Final = "/api/v1"
+_SKU_CONSTRAINT: Final = "uq_products_supplier_id_sku"
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def ensure_supplier(actor: Actor) -> uuid.UUID:
+    """The acting company's id, if it is a supplier (a buyer company has no catalog)."""
+    if actor.company.kind not in SUPPLIER_KINDS:
+        raise SupplierRequired()
+    return actor.company_id
+
+
+# --- validation -------------------------------------------------------------------
+
+
+def _error(field: str | Sequence[str | int], message: str) -> dict[str, Any]:
+    location = [field] if isinstance(field, str) else list(field)
+    return {"loc": ["body", *map(str, location)], "msg": message, "type": "value_error"}
+
+
+def _is_whole(value: Decimal) -> bool:
+    return value == value.to_integral_value()
+
+
+def rule_errors(values: Mapping[str, Any], tiers: Sequence[Tier]) -> list[dict[str, Any]]:
+    """Rules that span several fields of a complete product (`values` as columns)."""
+    # Locations as strings, like those of request validation ("price_tiers", "0").
+    errors: list[dict[str, Any]] = [
+        {**error, "loc": [str(part) for part in error["loc"]]}  # type: ignore[attr-defined]
+        for error in pricing.tier_errors(tiers, values["moq"])
+    ]
+    moq: Decimal = values["moq"]
+    multiple: Decimal | None = values["order_multiple"]
+    if multiple is not None and moq % multiple != 0:
+        errors.append(
+            _error("moq", "the minimum order quantity must be a multiple of order_multiple")
+        )
+    unit = Unit(values["unit"])
+    if unit.is_countable:
+        message = f"must be a whole number: {unit.value} is counted in whole units"
+        for field in ("moq", "order_multiple", "stock"):
+            value = values[field]
+            if value is not None and not _is_whole(value):
+                errors.append(_error(field, message))
+        for index, tier in enumerate(tiers):
+            if not _is_whole(tier.min_qty):
+                errors.append(_error(("price_tiers", index, "min_qty"), message))
+    return errors
+
+
+# --- writes -----------------------------------------------------------------------
+
+# Columns a client may set; everything else (supplier, base price, moderation) is ours.
+_COLUMNS: Final = (
+    "sku",
+    "name",
+    "description",
+    "category_id",
+    "unit",
+    "currency",
+    "moq",
+    "order_multiple",
+    "stock",
+    "lead_time_days",
+    "attributes",
+    "status",
+    "parent_id",
+)
+
+
+@dataclass
+class _Changes:
+    columns: dict[str, Any]
+    tiers: list[Tier] | None
+
+
+async def _changes_from(
+    session: AsyncSession, fields: Mapping[str, Any], errors: list[dict[str, Any]]
+) -> _Changes:
+    """Client fields (already type-checked by the schema) as column values."""
+    columns: dict[str, Any] = {}
+    tiers: list[Tier] | None = None
+    for name, value in fields.items():
+        if name == "price_tiers":
+            tiers = [Tier(min_qty=tier["min_qty"], unit_price=tier["unit_price"]) for tier in value]
+        elif name == "category":
+            columns["category_id"] = None
+            if value is not None:
+                category = await repository.category_by_ref(session, value)
+                if category is None:
+                    errors.append(_error("category", f"there is no category {value!r}"))
+                else:
+                    columns["category_id"] = category.id
+        elif name in ("unit", "status"):
+            columns[name] = str(value.value if hasattr(value, "value") else value)
+        else:
+            columns[name] = value
+    return _Changes(columns=columns, tiers=tiers)
+
+
+async def _check_family(
+    session: AsyncSession,
+    supplier_id: uuid.UUID,
+    product_id: uuid.UUID | None,
+    parent_id: uuid.UUID,
+    errors: list[dict[str, Any]],
+) -> None:
+    """A variant's head is another product of the same supplier that is no variant
+    itself, and a product that heads a family cannot become a variant. The rows are
+    locked in id order, so concurrent re-parenting cannot build a deeper tree."""
+    if parent_id == product_id:
+        errors.append(_error("parent_id", "a product cannot be its own family head"))
+        return
+    ids = [parent_id] if product_id is None else [parent_id, product_id]
+    locked = await repository.lock_supplier_products(session, supplier_id, ids)
+    parent = locked.get(parent_id)
+    if parent is None:
+        errors.append(_error("parent_id", "there is no product of yours with this id"))
+    elif parent.parent_id is not None:
+        errors.append(_error("parent_id", "this product is itself a variant of another"))
+    if product_id is not None and await repository.has_variants(session, product_id):
+        errors.append(_error("parent_id", "this product heads a family of variants"))
+
+
+def _stored_columns(product: Product) -> dict[str, Any]:
+    return {name: getattr(product, name) for name in _COLUMNS}
+
+
+async def _write(
+    session: AsyncSession,
+    supplier_id: uuid.UUID,
+    product: Product | None,
+    fields: Mapping[str, Any],
+    cache: Cache | None,
+) -> tuple[Product, bool]:
+    """Validate the whole resulting product and write it. Returns (product, changed)."""
+    errors: list[dict[str, Any]] = []
+    changes = await _changes_from(session, fields, errors)
+    if product is None:
+        merged = {**_DEFAULTS, **changes.columns}
+        stored_tiers: list[Tier] = []
+    else:
+        merged = {**_stored_columns(product), **changes.columns}
+        stored_tiers = (await repository.tiers_for(session, [product.id]))[product.id]
+    tiers = changes.tiers if changes.tiers is not None else stored_tiers
+    parent_id = merged["parent_id"]
+    old_parent_id = product.parent_id if product is not None else None
+    if parent_id is not None and (product is None or parent_id != old_parent_id):
+        await _check_family(
+            session, supplier_id, product.id if product else None, parent_id, errors
+        )
+    if not errors:
+        errors = rule_errors(merged, tiers)
+    if errors:
+        raise ProductInvalid(errors=errors)
+
+    tiers_changed = tiers != stored_tiers
+    if product is not None and not tiers_changed and merged == _stored_columns(product):
+        return product, False
+    try:
+        async with session.begin_nested():
+            if product is None:
+                product = Product(id=uuid.uuid4(), supplier_id=supplier_id, **merged)
+                session.add(product)
+            else:
+                for name, value in merged.items():
+                    if getattr(product, name) != value:
+                        setattr(product, name, value)
+            product.base_price = tiers[0].unit_price
+            if product.status == ProductStatus.ACTIVE and product.published_at is None:
+                product.published_at = _now()
+            product.updated_at = _now()
+            await session.flush()
+            if tiers_changed:
+                await repository.replace_tiers(session, product.id, tiers)
+    except IntegrityError as error:
+        if _SKU_CONSTRAINT in str(error.orig):
+            raise DuplicateSku(sku=merged["sku"]) from error
+        raise
+    await session.refresh(product)
+    if cache is not None:
+        affected = {product.id, *(pid for pid in (old_parent_id, parent_id) if pid is not None)}
+        await caching.invalidate_products(session, cache, affected)
+    return product, True
+
+
+_DEFAULTS: Final[dict[str, Any]] = {
+    "description": "",
+    "category_id": None,
+    "moq": Decimal(1),
+    "order_multiple": None,
+    "stock": Decimal(0),
+    "lead_time_days": 0,
+    "attributes": {},
+    "status": ProductStatus.DRAFT.value,
+    "parent_id": None,
+}
+
+
+async def create_product(
+    session: AsyncSession, cache: Cache | None, supplier_id: uuid.UUID, data: ProductCreate
+) -> Product:
+    """A new product of the supplier; 409 when the SKU is taken, 422 when invalid."""
+    product, _changed = await _write(
+        session, supplier_id, None, data.model_dump(exclude_unset=False), cache
+    )
+    return product
+
+
+async def update_product(
+    session: AsyncSession,
+    cache: Cache | None,
+    supplier_id: uuid.UUID,
+    product_id: uuid.UUID,
+    data: ProductUpdate,
+) -> Product:
+    """Change the fields sent; the whole resulting product is validated again."""
+    product = await repository.supplier_product(session, supplier_id, product_id, lock=True)
+    if product is None:
+        raise ProductNotFound()
+    product, _changed = await _write(
+        session, supplier_id, product, data.model_dump(include=data.model_fields_set), cache
+    )
+    return product
+
+
+async def upsert_product(
+    session: AsyncSession, supplier_id: uuid.UUID, data: ProductCreate, *, cache: Cache | None
+) -> tuple[Product, bool]:
+    """Create the supplier's product with `data.sku`, or update it: fields that `data`
+    was not given explicitly (`model_fields_set`) keep their stored values. Returns
+    `(product, created)`. Validation is exactly that of the API (`ProductInvalid`, a
+    422 whose `errors[].loc` name the fields); an unchanged product is not written.
+
+    `cache=None` leaves cache invalidation to the caller (batch writers invalidate
+    once per batch with `caching.invalidate_products`)."""
+    product = await repository.supplier_product_by_sku(session, supplier_id, data.sku, lock=True)
+    if product is None:
+        created, _changed = await _write(
+            session, supplier_id, None, data.model_dump(exclude_unset=False), cache
+        )
+        return created, True
+    fields = data.model_dump(include=data.model_fields_set - {"sku"})
+    updated, _changed = await _write(session, supplier_id, product, fields, cache)
+    return updated, False
+
+
+async def archive_product(
+    session: AsyncSession, cache: Cache, supplier_id: uuid.UUID, product_id: uuid.UUID
+) -> None:
+    """Archiving hides the product from buyers; its SKU, orders and history stay."""
+    product = await repository.supplier_product(session, supplier_id, product_id, lock=True)
+    if product is None:
+        raise ProductNotFound()
+    if product.status != ProductStatus.ARCHIVED:
+        product.status = ProductStatus.ARCHIVED.value
+        product.updated_at = _now()
+        await session.flush()
+        await caching.invalidate_products(session, cache, [product.id])
+
+
+# --- reads ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """Who reads the catalog: anonymous, staff, or someone acting for a company."""
+
+    actor: Actor | None = None
+    is_staff: bool = False
+
+    @property
+    def is_anonymous(self) -> bool:
+        return self.actor is None and not self.is_staff
+
+    def owns(self, supplier_id: uuid.UUID) -> bool:
+        return (
+            self.actor is not None
+            and self.actor.company_id == supplier_id
+            and self.actor.can(Action.CATALOG_READ)
+        )
+
+    def sees_private(self, supplier_id: uuid.UUID) -> bool:
+        return self.is_staff or self.owns(supplier_id)
+
+    @property
+    def buyer_id(self) -> uuid.UUID | None:
+        """The company whose prices apply: the acting company, if it may read them."""
+        if self.actor is not None and self.actor.can(Action.CATALOG_READ):
+            return self.actor.company_id
+        return None
+
+
+def image_url(product_id: uuid.UUID, image_id: uuid.UUID, size: str) -> str:
+    return f"{API_PREFIX}/products/{product_id}/images/{image_id}/{size}"
+
+
+def image_read(image: ProductImage) -> ImageRead:
+    urls = {size: image_url(image.product_id, image.id, size) for size in IMAGE_SIZES}
+    return ImageRead(
+        id=image.id,
+        position=image.position,
+        alt_text=image.alt_text,
+        content_type=image.content_type,
+        width=image.width,
+        height=image.height,
+        urls=ImageUrls(**urls),
+    )
+
+
+async def _build_detail(session: AsyncSession, row: ProductRow, *, public: bool) -> ProductRead:
+    product = row.product
+    tiers = (await repository.tiers_for(session, [product.id]))[product.id]
+    images = await repository.images_of(session, product.id)
+    family = await repository.family_of(session, product, visible_only=public)
+    head_id = product.parent_id or product.id
+    category = row.category
+    return ProductRead(
+        id=product.id,
+        sku=product.sku,
+        name=product.name,
+        description=product.description,
+        category=(
+            ProductCategory(
+                id=category.id, slug=category.slug, name=category.name, path=category.path
+            )
+            if category is not None
+            else None
+        ),
+        unit=Unit(product.unit),
+        currency=product.currency,
+        price_tiers=[TierRead(min_qty=t.min_qty, unit_price=t.unit_price) for t in tiers],
+        base_price=product.base_price,
+        moq=product.moq,
+        order_multiple=product.order_multiple,
+        stock=product.stock,
+        in_stock=product.stock > 0,
+        lead_time_days=product.lead_time_days,
+        attributes={str(key): str(value) for key, value in product.attributes.items()},
+        status=ProductStatus(product.status),
+        parent_id=product.parent_id,
+        variants=[
+            VariantRead(
+                id=member.id,
+                sku=member.sku,
+                name=member.name,
+                attributes={str(key): str(value) for key, value in member.attributes.items()},
+                status=ProductStatus(member.status),
+                is_family_head=member.id == head_id,
+            )
+            for member in family
+        ],
+        images=[image_read(image) for image in images],
+        supplier=SupplierSummary(
+            id=row.supplier.id,
+            name=row.supplier.name,
+            country=row.supplier.country,
+            verification_status=row.supplier.verification_status,
+        ),
+        published_at=product.published_at,
+        created_at=product.created_at,
+        updated_at=product.updated_at,
+        moderation=(
+            None
+            if public
+            else Moderation(is_blocked=product.is_blocked, blocked_reason=product.blocked_reason)
+        ),
+    )
+
+
+async def _public_detail(
+    session: AsyncSession, cache: Cache, product_id: uuid.UUID
+) -> tuple[ProductRead, bytes] | None:
+    """The public detail from the database, stored in the shared cache."""
+    row = await repository.product_row(session, product_id, visible_only=True)
+    if row is None:
+        return None
+    detail = await _build_detail(session, row, public=True)
+    encoded = detail.model_dump_json().encode()
+    await caching.store(
+        cache, caching.product_key(product_id), encoded, caching.PRODUCT_DETAIL_TTL_SECONDS
+    )
+    return detail, encoded
+
+
+async def private_detail(
+    session: AsyncSession, product_id: uuid.UUID, viewer: Viewer
+) -> ProductRead | None:
+    """Everything about the product, for its supplier's members and staff."""
+    row = await repository.product_row(session, product_id, visible_only=False)
+    if row is None or not viewer.sees_private(row.product.supplier_id):
+        return None
+    return await _build_detail(session, row, public=False)
+
+
+async def supplier_detail(
+    session: AsyncSession, supplier_id: uuid.UUID, product_id: uuid.UUID
+) -> ProductRead:
+    """The detail a supplier's writer gets back after a write."""
+    row = await repository.product_row(session, product_id, visible_only=False)
+    if row is None or row.product.supplier_id != supplier_id:
+        raise ProductNotFound()
+    return await _build_detail(session, row, public=False)
+
+
+async def _detail_for(
+    session: AsyncSession, cache: Cache, viewer: Viewer, product_id: uuid.UUID
+) -> tuple[ProductRead | None, bytes | None]:
+    """The detail this viewer may see: (model, None) or, when the shared public entry
+    can be served as it is, (None, bytes). 404 when the viewer may not see it."""
+    cached = await caching.read(cache, caching.product_key(product_id))
+    if cached is not None:
+        if viewer.is_anonymous:
+            return None, cached
+        detail = ProductRead.model_validate_json(cached)
+        if not viewer.sees_private(detail.supplier.id):
+            return detail, cached
+    if not viewer.is_anonymous:
+        private = await private_detail(session, product_id, viewer)
+        if private is not None:
+            return private, None
+    public = await _public_detail(session, cache, product_id)
+    if public is None:
+        raise ProductNotFound()
+    return public
+
+
+async def your_price(
+    session: AsyncSession, buyer_id: uuid.UUID, detail: ProductRead, quantity: Decimal
+) -> PriceQuoteRead:
+    """The one pricing function applied to this buyer: its price list, then the tiers."""
+    lists = await repository.price_lists_for_buyer(session, buyer_id, [detail.id])
+    return _quote(detail, quantity, lists.get(detail.id))
+
+
+def _quote(
+    detail: ProductRead, quantity: Decimal, price_list: pricing.PriceListTiers | None
+) -> PriceQuoteRead:
+    result = pricing.quote(
+        quantity,
+        moq=detail.moq,
+        order_multiple=detail.order_multiple,
+        tiers=[Tier(min_qty=t.min_qty, unit_price=t.unit_price) for t in detail.price_tiers],
+        price_list=price_list,
+        whole_unit=detail.unit.value if detail.unit.is_countable else None,
+    )
+    return PriceQuoteRead(
+        quantity=result.quantity,
+        unit_price=result.unit_price,
+        line_total=result.line_total,
+        currency=detail.currency,
+        source=result.source,
+        tier_min_qty=result.tier_min_qty,
+        price_list_id=result.price_list_id,
+    )
+
+
+async def product_detail(
+    session: AsyncSession, cache: Cache, viewer: Viewer, product_id: uuid.UUID
+) -> ProductRead | bytes:
+    """The product as this viewer may see it (404 otherwise). Anonymous visitors get
+    the shared cached entry as it is (bytes); a buyer gets it with `your_price`, its
+    own price at the MOQ, computed per request and never cached."""
+    detail, encoded = await _detail_for(session, cache, viewer, product_id)
+    if detail is None:
+        assert encoded is not None
+        return encoded
+    buyer_id = viewer.buyer_id
+    if buyer_id is not None and not viewer.owns(detail.supplier.id):
+        try:
+            detail.your_price = await your_price(session, buyer_id, detail, detail.moq)
+        except ValidationFailed:
+            # Data older than today's rules (e.g. a MOQ off the pack size): no price
+            # at the MOQ rather than a failed page; the price endpoint says why.
+            logger.warning("catalog.your_price_unavailable", product_id=str(product_id))
+    return detail
+
+
+async def price_quote(
+    session: AsyncSession,
+    cache: Cache,
+    viewer: Viewer,
+    product_id: uuid.UUID,
+    quantity: Decimal,
+) -> PriceQuoteRead:
+    """What `quantity` units cost this viewer (the public tiers when anonymous)."""
+    detail, encoded = await _detail_for(session, cache, viewer, product_id)
+    if detail is None:
+        assert encoded is not None
+        detail = ProductRead.model_validate_json(encoded)
+    buyer_id = viewer.buyer_id
+    if buyer_id is None or viewer.owns(detail.supplier.id):
+        return _quote(detail, quantity, None)
+    return await your_price(session, buyer_id, detail, quantity)
+
+
+# --- moderation -------------------------------------------------------------------
+
+
+async def set_blocked(
+    session: AsyncSession,
+    cache: Cache,
+    staff_user_id: uuid.UUID,
+    product_id: uuid.UUID,
+    *,
+    blocked: bool,
+    reason: str | None,
+) -> ProductRead:
+    """Staff block (with a reason) or unblock a product; a blocked product disappears
+    from every public read at once."""
+    product = await repository.set_blocked(
+        session, product_id, blocked=blocked, reason=reason if blocked else None
+    )
+    if product is None:
+        raise ProductNotFound()
+    await caching.invalidate_products(session, cache, [product_id])
+    logger.info(
+        "catalog.product.blocked" if blocked else "catalog.product.unblocked",
+        product_id=str(product_id),
+        staff_user_id=str(staff_user_id),
+        reason=reason,
+    )
+    detail = await private_detail(session, product_id, Viewer(is_staff=True))
+    assert detail is not None
+    return detail
