@@ -580,3 +580,10 @@ async def decide_verification(
     await session.flush()
     await session.refresh(company)
     return company
+
+
+async def get_address(
+    session: AsyncSession, company_id: uuid.UUID, address_id: uuid.UUID
+) -> CompanyAddress | None:
+    """One of the company's addresses (trade snapshots it as a shipping address)."""
+    return await repository.get_address(session, company_id, address_id)
