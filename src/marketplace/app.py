@@ -10,13 +10,18 @@ from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from fastapi.middleware.cors import CORSMiddleware
 
 from marketplace import __version__
+from marketplace.abuse import router as abuse_router
+from marketplace.abuse import service as abuse
 from marketplace.catalog import router as catalog_router
 from marketplace.companies import router as companies_router
 from marketplace.core import health
+from marketplace.core.client_ip import parse_networks
 from marketplace.core.errors import install_exception_handlers
 from marketplace.core.logging import configure_logging
 from marketplace.core.metrics import CONTENT_TYPE_LATEST, Metrics, MetricsMiddleware
+from marketplace.core.middleware.abuse import IpFilterMiddleware, RateLimitMiddleware
 from marketplace.core.middleware.body_limit import BodySizeLimitMiddleware
+from marketplace.core.middleware.client_address import ClientAddressMiddleware
 from marketplace.core.middleware.request_context import REQUEST_ID_HEADER, RequestContextMiddleware
 from marketplace.core.middleware.security_headers import SecurityHeadersMiddleware
 from marketplace.core.platform import Platform
@@ -60,12 +65,14 @@ def api_router() -> APIRouter:
     router.include_router(staff_router)
     router.include_router(catalog_router.products_router)
     router.include_router(catalog_router.admin_products_router)
+    router.include_router(abuse_router.admin_router)
     return router
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     TokenSigner(settings)  # fail at start-up, not at first sign-in, on bad JWT_KEYS
+    trusted_proxies = parse_networks(settings.trusted_proxies)  # and on bad TRUSTED_PROXIES
     configure_logging(settings)
     _init_sentry(settings)
     metrics = Metrics()
@@ -106,6 +113,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     # Added innermost first: the request-context middleware wraps everything else.
     app.add_middleware(BodySizeLimitMiddleware, max_body_bytes=settings.max_request_body_bytes)
+    # Abuse protection runs inside CORS, so that browsers can read its 403 and 429
+    # answers, and after the client address is resolved.
+    app.add_middleware(
+        RateLimitMiddleware,
+        limit=settings.rate_limit_anonymous,
+        credentialed_prefix=API_PREFIX + "/",
+        session_cookie=settings.session_cookie_name,
+        on_rate_limited=_record_rate_limit_offence,
+    )
+    app.add_middleware(IpFilterMiddleware, check=abuse.IpGuard().verdict)
+    app.add_middleware(ClientAddressMiddleware, trusted_proxies=trusted_proxies)
     app.add_middleware(
         CORSMiddleware,
         allow_origins=[] if settings.allows_any_origin else settings.trusted_origins,
@@ -137,6 +155,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     app.add_middleware(RequestContextMiddleware)
     return app
+
+
+async def _record_rate_limit_offence(platform: Platform, ip: str) -> None:
+    await abuse.record_offence(platform, ip, "rate_limit")
 
 
 async def _metrics_endpoint(request: Request) -> Response:

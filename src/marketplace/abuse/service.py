@@ -1,33 +1,421 @@
-"""Automatic temporary blocking of addresses that keep failing or hitting limits."""
+"""Abuse protection: staff-managed IP rules, automatic temporary blocks of addresses
+that keep failing or hitting limits, and the limits per user and per API key.
+
+Precedence for an address: an active `allow` rule exempts it from deny rules,
+automatic blocks and the per-address limit; otherwise an active `deny` rule refuses
+it; otherwise an automatic block refuses it until the block expires.
+
+Rules live in PostgreSQL and are read through the shared cache (a short TTL, and
+dropped on every change so that changes apply at once on every instance). Blocks and
+offence counters live only in the shared cache and the rate limiter: they are
+temporary by nature. When the shared cache is unreachable the rules last read (or
+re-read from the database) keep applying, blocks are not enforced, and the limits
+fail open; see `core.ratelimit`.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import ipaddress
+import math
+import time
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.types import Scope
+
+from marketplace.abuse import repository
+from marketplace.abuse.errors import (
+    IpBlocked,
+    IpBlockNotFound,
+    IpDenied,
+    IpRuleNotFound,
+    RuleLocksOutRequester,
+)
+from marketplace.abuse.models import IpRule
+from marketplace.abuse.schemas import IpBlockRead, IpRuleCreate, IpRuleRead, RuleAction
+from marketplace.core.client_ip import Address, Network, client_ip, limit_key, parse_address
+from marketplace.core.errors import ServiceUnavailable
 from marketplace.core.logging import get_logger
+from marketplace.core.middleware.abuse import (
+    IP_EXEMPT_STATE,
+    RATE_LIMIT_STATE,
+    IpVerdict,
+    hit_address_limit,
+)
+from marketplace.core.pagination import InvalidCursor, Page, decode_cursor, encode_cursor
 from marketplace.core.platform import Platform
+from marketplace.core.ratelimit import SHARED_STORE_ERRORS, StoreOutage
+from marketplace.settings import Settings
 
 logger = get_logger(__name__)
 
 BLOCK_KEY = "ipblock:"
+RULES_KEY = "ip-rules"
+RULES_CACHE_SECONDS = 60.0
+PRINCIPAL_LIMITED_STATE = "principal_rate_limited"
+
+
+# --- Automatic blocks -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Block:
+    address: str
+    reason: str
+    until: float
+
+    def seconds_left(self) -> int:
+        return max(math.ceil(self.until - time.time()), 1)
+
+
+def _offence_limit(settings: Settings) -> str:
+    return f"{settings.ip_autoblock_threshold}/{settings.ip_autoblock_window_seconds}seconds"
 
 
 async def record_offence(platform: Platform, ip: str | None, kind: str) -> bool:
-    """Count one auth failure or rate-limit hit; block the address past the threshold.
-    True when this offence caused a block."""
+    """Count one auth failure or rate-limit hit; the offence that reaches the threshold
+    within the window blocks the address. True when this offence caused a block."""
     if ip is None:
         return False
     settings = platform.settings
-    expression = f"{settings.ip_autoblock_threshold}/{settings.ip_autoblock_window_seconds}seconds"
-    result = await platform.rate_limiter.hit(expression, "offence", ip)
-    if result.allowed:
+    address = limit_key(ip)
+    expression = _offence_limit(settings)
+    counted = await platform.rate_limiter.hit(expression, "offence", address)
+    if not counted.counted or counted.remaining > 0:
         return False
-    await platform.cache.set(BLOCK_KEY + ip, kind.encode(), settings.ip_autoblock_seconds)
-    logger.warning("abuse.ip_blocked", ip=ip, reason=kind, seconds=settings.ip_autoblock_seconds)
+    seconds = settings.ip_autoblock_seconds
+    value = orjson.dumps({"reason": kind, "until": time.time() + seconds})
+    try:
+        await platform.cache.set(BLOCK_KEY + address, value, seconds)
+        # A lifted or expired block starts from a clean count.
+        await platform.rate_limiter.clear(expression, "offence", address)
+    except SHARED_STORE_ERRORS as error:
+        logger.warning("abuse.block_not_stored", address=address, error=type(error).__name__)
+        return False
+    logger.warning("abuse.ip_blocked", address=address, reason=kind, seconds=seconds)
     return True
 
 
-async def is_blocked(platform: Platform, ip: str) -> bool:
-    return await platform.cache.get(BLOCK_KEY + ip) is not None
+async def block_of(platform: Platform, ip: str) -> Block | None:
+    address = limit_key(ip)
+    raw = await platform.cache.get(BLOCK_KEY + address)
+    if raw is None:
+        return None
+    try:
+        data = orjson.loads(raw)
+        return Block(address, str(data["reason"]), float(data["until"]))
+    except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
+        return Block(address, "unknown", time.time() + platform.settings.ip_autoblock_seconds)
 
 
-async def unblock(platform: Platform, ip: str) -> None:
-    await platform.cache.delete(BLOCK_KEY + ip)
+async def _block_or_unavailable(platform: Platform, ip: str) -> Block | None:
+    try:
+        return await block_of(platform, ip)
+    except SHARED_STORE_ERRORS as error:
+        raise ServiceUnavailable() from error
+
+
+async def describe_block(platform: Platform, ip: str) -> IpBlockRead:
+    block = await _block_or_unavailable(platform, ip)
+    if block is None:
+        raise IpBlockNotFound()
+    return IpBlockRead(address=block.address, reason=block.reason, expires_in=block.seconds_left())
+
+
+async def unblock(platform: Platform, ip: str, staff_user_id: uuid.UUID | None = None) -> None:
+    """Lift an automatic block and forget the address's offences."""
+    block = await _block_or_unavailable(platform, ip)
+    if block is None:
+        raise IpBlockNotFound()
+    try:
+        await platform.cache.delete(BLOCK_KEY + block.address)
+        await platform.rate_limiter.clear(
+            _offence_limit(platform.settings), "offence", block.address
+        )
+    except SHARED_STORE_ERRORS as error:
+        raise ServiceUnavailable() from error
+    logger.info("abuse.ip_unblocked", address=block.address, by=str(staff_user_id))
+
+
+# --- Rules --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Rule:
+    network: Network
+    allow: bool
+    expires_at: float | None
+
+
+class RuleSet:
+    """Active rules in the form checked on every request."""
+
+    def __init__(self, rules: Sequence[_Rule]) -> None:
+        self.rules = tuple(rules)
+
+    @classmethod
+    def from_models(cls, rules: Sequence[IpRule]) -> RuleSet:
+        return cls.from_json(_rules_json(rules))
+
+    @classmethod
+    def from_json(cls, raw: bytes) -> RuleSet:
+        return cls(
+            [
+                _Rule(ipaddress.ip_network(cidr), action == "allow", expires_at)
+                for cidr, action, expires_at in orjson.loads(raw)
+            ]
+        )
+
+    def action_for(self, address: Address, now: float) -> RuleAction | None:
+        denied = False
+        for rule in self.rules:
+            if rule.expires_at is not None and rule.expires_at <= now:
+                continue
+            if address in rule.network:
+                if rule.allow:
+                    return "allow"
+                denied = True
+        return "deny" if denied else None
+
+
+def _rules_json(rules: Sequence[IpRule]) -> bytes:
+    return orjson.dumps(
+        [
+            [
+                str(rule.cidr),
+                rule.action,
+                rule.expires_at.timestamp() if rule.expires_at is not None else None,
+            ]
+            for rule in rules
+        ]
+    )
+
+
+async def _read_rules(platform: Platform) -> bytes:
+    # The middleware has no request session: a short read-only one of its own.
+    async with platform.database.session_factory() as session:
+        return _rules_json(await repository.active_rules(session, datetime.now(UTC)))
+
+
+class IpGuard:
+    """Decides what each request's address may do; the application holds one.
+
+    It keeps only derived copies: the parsed form of the cached rules (parsed again
+    only when the cached bytes change) and, while the shared cache is unreachable,
+    the rules last read, re-read from the database at most once per cache TTL.
+    """
+
+    def __init__(self) -> None:
+        self._raw: bytes | None = None
+        self._rules = RuleSet(())
+        self._fresh_at = -math.inf
+        self._load_lock = asyncio.Lock()
+        self._loads = 0
+        self.cache_outage = StoreOutage("abuse cache")
+        self.database_outage = StoreOutage("ip rules database")
+
+    async def _load(self, platform: Platform) -> bytes | None:
+        """One database read at a time per process; waiters take its result."""
+        if self.database_outage.active:
+            return None
+        loads_before = self._loads
+        async with self._load_lock:
+            if self._loads != loads_before and self._raw is not None:
+                return self._raw
+            try:
+                raw = await _read_rules(platform)
+            except (SQLAlchemyError, OSError) as error:
+                self.database_outage.failed(error)
+                return None
+            self.database_outage.succeeded()
+            self._loads += 1
+            return raw
+
+    async def _cached_rules(self, platform: Platform) -> bytes | None:
+        if self.cache_outage.active:
+            return None
+        try:
+            raw = await platform.cache.get(RULES_KEY)
+            if raw is None:
+                raw = await self._load(platform)
+                if raw is not None:
+                    await platform.cache.set(RULES_KEY, raw, RULES_CACHE_SECONDS)
+        except SHARED_STORE_ERRORS as error:
+            self.cache_outage.failed(error)
+            return None
+        self.cache_outage.succeeded()
+        return raw
+
+    async def rules(self, platform: Platform) -> RuleSet:
+        raw = await self._cached_rules(platform)
+        if raw is None and time.monotonic() - self._fresh_at >= RULES_CACHE_SECONDS:
+            raw = await self._load(platform)
+        if raw is None:
+            return self._rules  # the last rules known; nothing better is reachable
+        if raw != self._raw:
+            self._rules = RuleSet.from_json(raw)
+            self._raw = raw
+        self._fresh_at = time.monotonic()
+        return self._rules
+
+    async def verdict(self, platform: Platform, ip: str) -> IpVerdict:
+        address = parse_address(ip)
+        if address is None:
+            return IpVerdict()
+        action = (await self.rules(platform)).action_for(address, time.time())
+        if action == "allow":
+            return IpVerdict(exempt=True)
+        if action == "deny":
+            return IpVerdict(refusal=IpDenied())
+        if self.cache_outage.active:
+            return IpVerdict()
+        try:
+            block = await block_of(platform, ip)
+        except SHARED_STORE_ERRORS as error:
+            self.cache_outage.failed(error)
+            return IpVerdict()
+        if block is None:
+            return IpVerdict()
+        seconds = block.seconds_left()
+        return IpVerdict(
+            refusal=IpBlocked(retry_after=seconds, headers={"Retry-After": str(seconds)})
+        )
+
+
+async def invalidate_rules(platform: Platform) -> None:
+    """Drop the cached rules so that every instance reads them again. Called before
+    the change is committed and once more after it (the router's background task), so
+    that a read racing the commit cannot keep the old rules cached for a whole TTL."""
+    try:
+        await platform.cache.delete(RULES_KEY)
+    except SHARED_STORE_ERRORS as error:
+        logger.warning("abuse.rules_not_invalidated", error=type(error).__name__)
+
+
+def _rule_read(rule: IpRule) -> IpRuleRead:
+    return IpRuleRead(
+        id=rule.id,
+        cidr=str(rule.cidr),
+        action="allow" if rule.action == "allow" else "deny",
+        note=rule.note,
+        created_by_user_id=rule.created_by_user_id,
+        created_at=rule.created_at,
+        expires_at=rule.expires_at,
+    )
+
+
+async def list_rules(session: AsyncSession, limit: int, cursor: str | None) -> Page[IpRuleRead]:
+    after: tuple[datetime, uuid.UUID] | None = None
+    if cursor is not None:
+        created_at, rule_id = decode_cursor(cursor, 2)
+        try:
+            after = (datetime.fromisoformat(created_at), uuid.UUID(rule_id))
+        except (TypeError, ValueError) as error:
+            raise InvalidCursor() from error
+    rules = await repository.list_rules(session, limit + 1, after)
+    page = [_rule_read(rule) for rule in rules[:limit]]
+    next_cursor = (
+        encode_cursor(page[-1].created_at.isoformat(), str(page[-1].id))
+        if len(rules) > limit
+        else None
+    )
+    return Page[IpRuleRead](items=page, next_cursor=next_cursor)
+
+
+async def _ensure_requester_keeps_access(session: AsyncSession, requester_ip: str | None) -> None:
+    """Staff cannot deny their own address through the API (nobody could undo it)."""
+    address = parse_address(requester_ip) if requester_ip else None
+    if address is None:
+        return
+    rules = RuleSet.from_models(await repository.active_rules(session, datetime.now(UTC)))
+    if rules.action_for(address, time.time()) == "deny":
+        raise RuleLocksOutRequester(ip=str(address))
+
+
+async def create_rule(
+    session: AsyncSession,
+    platform: Platform,
+    data: IpRuleCreate,
+    staff_user_id: uuid.UUID,
+    requester_ip: str | None,
+) -> IpRuleRead:
+    rule = await repository.add_rule(
+        session,
+        IpRule(
+            id=uuid.uuid4(),
+            cidr=data.cidr,
+            action=data.action,
+            note=data.note,
+            expires_at=data.expires_at,
+            created_by_user_id=staff_user_id,
+        ),
+    )
+    await _ensure_requester_keeps_access(session, requester_ip)
+    await invalidate_rules(platform)
+    logger.info(
+        "abuse.ip_rule_created",
+        rule_id=str(rule.id),
+        cidr=data.cidr,
+        action=data.action,
+        by=str(staff_user_id),
+    )
+    return _rule_read(rule)
+
+
+async def delete_rule(
+    session: AsyncSession,
+    platform: Platform,
+    rule_id: uuid.UUID,
+    staff_user_id: uuid.UUID,
+    requester_ip: str | None,
+) -> None:
+    rule = await repository.delete_rule(session, rule_id)
+    if rule is None:
+        raise IpRuleNotFound()
+    await _ensure_requester_keeps_access(session, requester_ip)
+    await invalidate_rules(platform)
+    logger.info(
+        "abuse.ip_rule_deleted",
+        rule_id=str(rule_id),
+        cidr=str(rule.cidr),
+        action=rule.action,
+        by=str(staff_user_id),
+    )
+
+
+# --- Limits per principal ----------------------------------------------------------
+
+
+async def limit_principal(platform: Platform, scope: Scope, kind: str, identity: str) -> None:
+    """Count the request against the user's or API key's limit (429 beyond it); its
+    result becomes the `RateLimit-*` headers of the response."""
+    state: dict[str, Any] = scope.setdefault("state", {})
+    if state.get(PRINCIPAL_LIMITED_STATE):
+        return
+    state[PRINCIPAL_LIMITED_STATE] = True
+    settings = platform.settings
+    expression = settings.rate_limit_api_key if kind == "api_key" else settings.rate_limit_user
+    result = await platform.rate_limiter.hit(expression, kind, identity)
+    state[RATE_LIMIT_STATE] = result
+    result.raise_if_exceeded()
+
+
+async def count_address_if_uncounted(platform: Platform, scope: Scope) -> None:
+    """Requests to the API that carry a credential skip the per-address limit at the
+    edge, to be limited per principal. When no principal comes out (a wrong or empty
+    credential), the request is counted against the address here, so that made-up
+    credentials do not buy unlimited requests. No-op for a request already counted."""
+    state: dict[str, Any] = scope.setdefault("state", {})
+    ip = client_ip(scope)
+    if ip is None or state.get(IP_EXEMPT_STATE) or RATE_LIMIT_STATE in state:
+        return
+    result = await hit_address_limit(platform, platform.settings.rate_limit_anonymous, ip)
+    state[RATE_LIMIT_STATE] = result
+    result.raise_if_exceeded()

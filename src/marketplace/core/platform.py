@@ -80,7 +80,7 @@ class Platform:
             redis_url = settings.redis_url.get_secret_value()
             redis = create_redis(redis_url)
             cache = RedisCache(redis, prefix=settings.redis_key_prefix)
-            rate_limiter = RateLimiter.for_redis(redis_url, redis, settings.redis_key_prefix)
+            rate_limiter = RateLimiter.for_redis(redis, settings.redis_key_prefix)
         else:
             cache = MemoryCache()
             rate_limiter = RateLimiter.in_memory()

@@ -11,8 +11,10 @@ from typing import Annotated, Literal
 from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
+from marketplace.abuse import service as abuse
 from marketplace.core.client_ip import client_ip
 from marketplace.core.deps import PlatformDep, SessionDep
+from marketplace.core.errors import DomainError
 from marketplace.core.events import EventActor, set_event_context
 from marketplace.identity import service
 from marketplace.identity.errors import (
@@ -57,7 +59,30 @@ async def get_optional_principal(
     bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     api_key: Annotated[str | None, Depends(_api_key)],
 ) -> Principal | None:
-    """None for anonymous calls; any credential that is present must be valid (401)."""
+    """None for anonymous calls; any credential that is present must be valid (401).
+    Counts the request against the user's or API key's rate limit (429 beyond it)."""
+    try:
+        principal = await _resolve_principal(request, session, platform, bearer, api_key)
+    except DomainError:
+        # Requests with a credential skip the per-address limit at the edge; one whose
+        # credential fails is counted against the address instead.
+        await abuse.count_address_if_uncounted(platform, request.scope)
+        raise
+    if principal is None:
+        await abuse.count_address_if_uncounted(platform, request.scope)
+        return None
+    request.state.principal = principal
+    await abuse.limit_principal(platform, request.scope, *principal.rate_limit_identity)
+    return principal
+
+
+async def _resolve_principal(
+    request: Request,
+    session: SessionDep,
+    platform: PlatformDep,
+    bearer: HTTPAuthorizationCredentials | None,
+    api_key: str | None,
+) -> Principal | None:
     authorization = request.headers.get("authorization")
     cookie = request.cookies.get(platform.settings.session_cookie_name)
     if authorization is not None and api_key is not None:
@@ -81,8 +106,6 @@ async def get_optional_principal(
             if not hmac.compare_digest(presented.encode(), expected.encode()):
                 raise CsrfFailed()
         principal = Principal(via="cookie", user=user, session_id=session_id)
-    if principal is not None:
-        request.state.principal = principal
     return principal
 
 

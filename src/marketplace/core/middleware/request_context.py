@@ -13,6 +13,7 @@ import structlog
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from marketplace.core.client_ip import client_ip
 from marketplace.core.errors import internal_error_response
 from marketplace.core.i18n import negotiate_language, set_language
 from marketplace.core.logging import get_logger
@@ -73,13 +74,13 @@ class RequestContextMiddleware:
             await response(scope, receive, send_with_request_id)
         finally:
             if scope["type"] == "http":
-                client = scope.get("client")
                 access_logger.info(
                     "request",
                     method=scope["method"],
                     path=scope["path"],
                     status=status_code,
                     duration_ms=round((time.perf_counter() - started) * 1000, 2),
-                    client=client[0] if client else None,
+                    # As resolved by the client-address middleware (proxies honoured).
+                    client=client_ip(scope),
                 )
             structlog.contextvars.clear_contextvars()

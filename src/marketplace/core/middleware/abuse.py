@@ -1,0 +1,169 @@
+"""Abuse protection at the edge: address rules and blocks, and the per-address limit.
+
+Both middlewares are pure ASGI and run after the client-address middleware. They hold
+no business rules: what an address may do is decided by a callable the application
+wires in (the `abuse` domain), so that `core` imports no domain.
+
+- `IpFilterMiddleware` asks that callable for a verdict per request: exempt (an allow
+  rule: no deny rules, blocks or per-address limit), refused (a deny rule or an
+  automatic block, answered with the problem it returns), or neither.
+- `RateLimitMiddleware` counts every request without credentials against the
+  per-address limit (one round trip to the shared store), adds the `RateLimit-*`
+  headers of the most specific limit applied to each response (the per-user or
+  per-API-key limit, when the principal dependency applied one, stores its result
+  in the same place), and reports every `429` of the request, wherever it came
+  from, as an offence towards an automatic block.
+
+Requests to the API that carry a credential skip the per-address limit here: they
+are counted per user or per API key once the credential is resolved, so that many
+people behind one office address are not limited together. A credential that fails
+to resolve is charged to the address by the principal dependency instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from http.cookies import SimpleCookie
+
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from marketplace.core.client_ip import client_ip, limit_key
+from marketplace.core.errors import DomainError, problem_response_for
+from marketplace.core.platform import Platform
+from marketplace.core.ratelimit import RateLimitResult
+
+# Keys in `scope["state"]`.
+IP_EXEMPT_STATE = "ip_exempt"
+RATE_LIMIT_STATE = "rate_limit"
+
+# Probes and scrapes must never be refused: a blocked load balancer address would
+# otherwise take every instance out of service.
+EXEMPT_PATHS = ("/health", "/metrics")
+
+POLICY_VIOLATION = 1008  # WebSocket close code
+
+
+@dataclass(frozen=True)
+class IpVerdict:
+    exempt: bool = False
+    refusal: DomainError | None = None
+
+
+IpCheck = Callable[[Platform, str], Awaitable[IpVerdict]]
+OffenceRecorder = Callable[[Platform, str], Awaitable[object]]
+
+
+def platform_from_scope(scope: Scope) -> Platform:
+    platform: Platform = scope["app"].state.platform
+    return platform
+
+
+async def hit_address_limit(platform: Platform, limit: str, ip: str) -> RateLimitResult:
+    """Count one request against the per-address limit (IPv6 counted per /64)."""
+    return await platform.rate_limiter.hit(limit, "ip", limit_key(ip))
+
+
+def is_exempt_path(path: str) -> bool:
+    return any(path == exempt or path.startswith(exempt + "/") for exempt in EXEMPT_PATHS)
+
+
+async def _send_problem(error: DomainError, scope: Scope, receive: Receive, send: Send) -> None:
+    headers = Headers(scope=scope)
+    response = problem_response_for(
+        error,
+        path=scope["path"],
+        accept_language=headers.get("accept-language"),
+        request_id=scope.get("state", {}).get("request_id"),
+    )
+    await response(scope, receive, send)
+
+
+class IpFilterMiddleware:
+    def __init__(self, app: ASGIApp, *, check: IpCheck) -> None:
+        self.app = app
+        self.check = check
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket") or is_exempt_path(scope["path"]):
+            await self.app(scope, receive, send)
+            return
+        ip = client_ip(scope)
+        if ip is not None:
+            verdict = await self.check(platform_from_scope(scope), ip)
+            if verdict.exempt:
+                scope.setdefault("state", {})[IP_EXEMPT_STATE] = True
+            elif verdict.refusal is not None:
+                if scope["type"] == "http":
+                    await _send_problem(verdict.refusal, scope, receive, send)
+                else:
+                    await send({"type": "websocket.close", "code": POLICY_VIOLATION})
+                return
+        await self.app(scope, receive, send)
+
+
+def carries_credentials(headers: Headers, session_cookie: str) -> bool:
+    if "authorization" in headers or "x-api-key" in headers:
+        return True
+    cookie = headers.get("cookie")
+    if cookie is None or session_cookie not in cookie:
+        return False
+    return session_cookie in SimpleCookie(cookie)
+
+
+class RateLimitMiddleware:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        limit: str,
+        credentialed_prefix: str,
+        session_cookie: str,
+        on_rate_limited: OffenceRecorder,
+    ) -> None:
+        self.app = app
+        self.limit = limit
+        self.credentialed_prefix = credentialed_prefix
+        self.session_cookie = session_cookie
+        self.on_rate_limited = on_rate_limited
+
+    def _counts_address(self, scope: Scope) -> bool:
+        if scope["state"].get(IP_EXEMPT_STATE):
+            return False
+        if not scope["path"].startswith(self.credentialed_prefix):
+            return True
+        return not carries_credentials(Headers(scope=scope), self.session_cookie)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or is_exempt_path(scope["path"]):
+            await self.app(scope, receive, send)
+            return
+        state = scope.setdefault("state", {})
+        ip = client_ip(scope)
+        platform = platform_from_scope(scope)
+        if ip is not None and self._counts_address(scope):
+            result = await hit_address_limit(platform, self.limit, ip)
+            state[RATE_LIMIT_STATE] = result
+            if not result.allowed:
+                await _send_problem(result.error(), scope, receive, send)
+                await self.on_rate_limited(platform, ip)
+                return
+
+        status = 0
+
+        async def send_with_limit_headers(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                applied: RateLimitResult | None = state.get(RATE_LIMIT_STATE)
+                if applied is not None:
+                    headers = MutableHeaders(scope=message)
+                    if "ratelimit-limit" not in headers:
+                        for name, value in applied.headers().items():
+                            headers[name] = value
+            await send(message)
+
+        await self.app(scope, receive, send_with_limit_headers)
+        if status == 429 and ip is not None:
+            await self.on_rate_limited(platform, ip)

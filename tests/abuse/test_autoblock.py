@@ -1,0 +1,123 @@
+"""Addresses that keep hitting limits or failing sign-in are blocked for a while."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+
+import httpx
+
+from marketplace.settings import Settings
+from tests.abuse.conftest import Sessions, client_from, running, signed_in_user
+
+PUBLIC = "/api/openapi.json"
+REFRESH = "/api/v1/auth/refresh"
+FORGED_REFRESH = {"refresh_token": "forged-refresh-token-0123456789"}
+
+
+def assert_blocked(response: httpx.Response, max_seconds: int) -> None:
+    assert response.status_code == 403
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["type"] == "urn:marketplace:problem:ip-blocked"
+    assert 0 < int(response.headers["retry-after"]) <= max_seconds
+
+
+async def test_repeated_rate_limit_hits_block_the_address(
+    abuse_settings: Callable[..., Settings], sessions: Sessions
+) -> None:
+    settings = abuse_settings(rate_limit_anonymous="2/hour", ip_autoblock_threshold=3)
+    async with running(settings) as app, client_from(app, "203.0.113.70") as client:
+        responses = [await client.get(PUBLIC) for _ in range(6)]
+        assert [response.status_code for response in responses] == [200, 200, 429, 429, 429, 403]
+        assert_blocked(responses[-1], max_seconds=900)
+        # A blocked address is refused everywhere but health checks; others are unaffected.
+        assert (await client.post(REFRESH, json=FORGED_REFRESH)).status_code == 403
+        assert (await client.get("/health/live")).status_code == 200
+        async with client_from(app, "203.0.113.71") as neighbour:
+            assert (await neighbour.get(PUBLIC)).status_code == 200
+
+
+async def test_failed_sign_ins_block_the_address(
+    abuse_settings: Callable[..., Settings], sessions: Sessions
+) -> None:
+    settings = abuse_settings(ip_autoblock_threshold=3)
+    async with running(settings) as app, client_from(app, "203.0.113.72") as client:
+        statuses = [(await client.post(REFRESH, json=FORGED_REFRESH)).status_code for _ in range(3)]
+        assert statuses == [401, 401, 401]
+        assert_blocked(await client.get(PUBLIC), max_seconds=900)
+
+
+async def test_a_block_expires_by_itself(
+    abuse_settings: Callable[..., Settings], sessions: Sessions
+) -> None:
+    settings = abuse_settings(ip_autoblock_threshold=2, ip_autoblock_seconds=2)
+    async with running(settings) as app, client_from(app, "203.0.113.73") as client:
+        for _ in range(2):
+            assert (await client.post(REFRESH, json=FORGED_REFRESH)).status_code == 401
+        assert_blocked(await client.get(PUBLIC), max_seconds=2)
+        deadline = time.monotonic() + 10
+        while (response := await client.get(PUBLIC)).status_code == 403:
+            assert time.monotonic() < deadline, "the block did not expire"
+            await asyncio.sleep(0.2)
+        assert response.status_code == 200
+        # The count starts again from zero: one more failure does not block.
+        assert (await client.post(REFRESH, json=FORGED_REFRESH)).status_code == 401
+        assert (await client.get(PUBLIC)).status_code == 200
+
+
+async def test_ipv6_clients_are_blocked_per_64_network(
+    abuse_settings: Callable[..., Settings], sessions: Sessions
+) -> None:
+    settings = abuse_settings(ip_autoblock_threshold=2)
+    async with running(settings) as app:
+        async with client_from(app, "2001:db8:7:7::1") as first:
+            assert (await first.post(REFRESH, json=FORGED_REFRESH)).status_code == 401
+        async with client_from(app, "2001:db8:7:7::2") as second:
+            assert (await second.post(REFRESH, json=FORGED_REFRESH)).status_code == 401
+        async with client_from(app, "2001:db8:7:7:ffff::9") as same_network:
+            assert_blocked(await same_network.get(PUBLIC), max_seconds=900)
+        async with client_from(app, "2001:db8:7:8::1") as other_network:
+            assert (await other_network.get(PUBLIC)).status_code == 200
+
+
+async def test_staff_can_inspect_and_lift_a_block(
+    abuse_settings: Callable[..., Settings], sessions: Sessions
+) -> None:
+    settings = abuse_settings(ip_autoblock_threshold=2)
+    blocks = "/api/v1/admin/ip-blocks"
+    async with running(settings) as app, client_from(app) as staff_client:
+        staff = await signed_in_user(app, sessions, is_staff=True)
+        user = await signed_in_user(app, sessions)
+        async with client_from(app, "203.0.113.74") as offender:
+            for _ in range(2):
+                await offender.post(REFRESH, json=FORGED_REFRESH)
+            assert_blocked(await offender.get(PUBLIC), max_seconds=900)
+
+            assert (await staff_client.get(f"{blocks}/203.0.113.74")).status_code == 401
+            assert (
+                await staff_client.get(f"{blocks}/203.0.113.74", headers=user)
+            ).status_code == 403
+            assert (
+                await staff_client.delete(f"{blocks}/203.0.113.74", headers=user)
+            ).status_code == 403
+            assert_blocked(await offender.get(PUBLIC), max_seconds=900)
+
+            shown = await staff_client.get(f"{blocks}/203.0.113.74", headers=staff)
+            assert shown.status_code == 200
+            assert shown.json()["address"] == "203.0.113.74"
+            assert shown.json()["reason"] == "auth_failure"
+            assert 0 < shown.json()["expires_in"] <= 900
+
+            lifted = await staff_client.delete(f"{blocks}/203.0.113.74", headers=staff)
+            assert lifted.status_code == 204
+            assert (await offender.get(PUBLIC)).status_code == 200
+            # The offences were forgotten with the block.
+            await offender.post(REFRESH, json=FORGED_REFRESH)
+            assert (await offender.get(PUBLIC)).status_code == 200
+
+        again = await staff_client.delete(f"{blocks}/203.0.113.74", headers=staff)
+        assert again.status_code == 404
+        assert (await staff_client.get(f"{blocks}/203.0.113.74", headers=staff)).status_code == 404
+        bad = await staff_client.delete(f"{blocks}/not-an-address", headers=staff)
+        assert bad.status_code == 422
