@@ -13,6 +13,7 @@ from marketplace import __version__
 from marketplace.abuse import router as abuse_router
 from marketplace.abuse import service as abuse
 from marketplace.catalog import router as catalog_router
+from marketplace.catalog.imports import router as catalog_imports_router
 from marketplace.companies import router as companies_router
 from marketplace.core import health
 from marketplace.core.client_ip import parse_networks
@@ -63,6 +64,8 @@ def api_router() -> APIRouter:
     router.include_router(companies_router.invitations_router)
     router.include_router(companies_router.admin_companies_router)
     router.include_router(staff_router)
+    # Before the product routes, whose /products/{id} would take /products/export.
+    router.include_router(catalog_imports_router.router)
     router.include_router(catalog_router.products_router)
     router.include_router(catalog_router.admin_products_router)
     router.include_router(abuse_router.admin_router)
@@ -112,7 +115,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_route("/metrics", _metrics_endpoint, include_in_schema=False)
 
     # Added innermost first: the request-context middleware wraps everything else.
-    app.add_middleware(BodySizeLimitMiddleware, max_body_bytes=settings.max_request_body_bytes)
+    app.add_middleware(
+        BodySizeLimitMiddleware,
+        max_body_bytes=settings.max_request_body_bytes,
+        path_limits=catalog_imports_router.body_limits(API_PREFIX, settings.max_import_bytes),
+    )
     # Abuse protection runs inside CORS, so that browsers can read its 403 and 429
     # answers, and after the client address is resolved.
     app.add_middleware(

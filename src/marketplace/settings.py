@@ -89,6 +89,10 @@ class Settings(BaseSettings):
     storage_dir: Path = Path("var/storage")
     max_image_bytes: int = Field(default=5_242_880, ge=1024)
     max_import_bytes: int = Field(default=52_428_800, ge=1024)
+    # Catalog imports: rows per transaction, and how long a running job may go without
+    # a heartbeat before another process takes it over (its runner is presumed dead).
+    import_batch_rows: int = Field(default=500, ge=1, le=10_000)
+    import_job_stale_seconds: int = Field(default=60, ge=5)
 
     # Notification transports: console (log) by default, a JSON-lines file, SMTP.
     email_transport: Literal["console", "file", "smtp"] = "console"

@@ -1,6 +1,14 @@
-"""Refuse request bodies above the configured size with `413`, declared or streamed."""
+"""Refuse request bodies above the configured size with `413`, declared or streamed.
+
+One limit for every route, except the upload routes given their own (a catalog CSV or
+an image is larger than any JSON body): `path_limits` maps a path pattern (a regular
+expression matched against the whole path) to its limit.
+"""
 
 from __future__ import annotations
+
+import re
+from collections.abc import Mapping
 
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -19,24 +27,36 @@ class _BodyTooLarge(StarletteHTTPException):
 
 
 class BodySizeLimitMiddleware:
-    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
+    def __init__(
+        self, app: ASGIApp, max_body_bytes: int, path_limits: Mapping[str, int] | None = None
+    ) -> None:
         self.app = app
-        self.max_body_bytes = max_body_bytes
+        self.default_max_body_bytes = max_body_bytes
+        self.path_limits = [
+            (re.compile(pattern), limit) for pattern, limit in (path_limits or {}).items()
+        ]
+
+    def _limit_for(self, path: str) -> int:
+        for pattern, limit in self.path_limits:
+            if pattern.fullmatch(path):
+                return limit
+        return self.default_max_body_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
             await self.app(scope, receive, send)
             return
+        limit = self._limit_for(scope["path"])
 
         headers = Headers(scope=scope)
         declared = headers.get("content-length")
         if declared is not None:
             try:
-                too_large = int(declared) > self.max_body_bytes
+                too_large = int(declared) > limit
             except ValueError:
                 too_large = False
             if too_large:
-                await self._reject(scope, receive, send, headers)
+                await self._reject(scope, receive, send, headers, limit)
                 return
 
         received = 0
@@ -47,8 +67,8 @@ class BodySizeLimitMiddleware:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_body_bytes:
-                    raise _BodyTooLarge(self.max_body_bytes)
+                if received > limit:
+                    raise _BodyTooLarge(limit)
             return message
 
         async def tracking_send(message: Message) -> None:
@@ -62,11 +82,13 @@ class BodySizeLimitMiddleware:
         except _BodyTooLarge:
             if response_started:
                 raise
-            await self._reject(scope, receive, send, headers)
+            await self._reject(scope, receive, send, headers, limit)
 
-    async def _reject(self, scope: Scope, receive: Receive, send: Send, headers: Headers) -> None:
+    async def _reject(
+        self, scope: Scope, receive: Receive, send: Send, headers: Headers, limit: int
+    ) -> None:
         response = problem_response_for(
-            PayloadTooLarge(limit=self.max_body_bytes),
+            PayloadTooLarge(limit=limit),
             path=scope["path"],
             accept_language=headers.get("accept-language"),
             request_id=scope.get("state", {}).get("request_id"),

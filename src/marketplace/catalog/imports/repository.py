@@ -1,0 +1,312 @@
+"""Every query of catalog imports and exports.
+
+Job ownership: a job is read through `supplier_job()` (the one tenant gate). The
+runner's writes are conditional updates: a batch is claimed with the
+`processed_rows` it expects, so two runners can never both apply the same batch.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import ARRAY, String, Table, delete, func, insert, literal, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from marketplace.catalog.imports.csv_format import COLUMNS
+from marketplace.catalog.models import Category, ImportJob, ImportRowError, PriceTier, Product
+
+# Transaction-level advisory locks of one supplier's catalog writes by imports.
+_SUPPLIER_IMPORT_LOCK = 0x1A0C
+
+
+async def add_job(session: AsyncSession, job: ImportJob) -> ImportJob:
+    session.add(job)
+    await session.flush()
+    await session.refresh(job)
+    return job
+
+
+async def supplier_job(
+    session: AsyncSession, supplier_id: uuid.UUID, job_id: uuid.UUID
+) -> ImportJob | None:
+    statement = select(ImportJob).where(
+        ImportJob.id == job_id, ImportJob.supplier_id == supplier_id
+    )
+    return (await session.execute(statement)).scalar_one_or_none()
+
+
+async def get_job(session: AsyncSession, job_id: uuid.UUID) -> ImportJob | None:
+    statement = (
+        select(ImportJob).where(ImportJob.id == job_id).execution_options(populate_existing=True)
+    )
+    return (await session.execute(statement)).scalar_one_or_none()
+
+
+async def claim_job(
+    session: AsyncSession, job_id: uuid.UUID, stale_after: timedelta, *, fresh: bool
+) -> ImportJob | None:
+    """Take the job to run it: a queued job (`fresh`: just launched, at any age), or a
+    queued or running one whose heartbeat is older than `stale_after` (its runner died).
+    Returns the claimed job, or None when someone else runs it or it has ended."""
+    stale = ImportJob.status.in_(("queued", "running")) & (
+        ImportJob.updated_at < func.now() - stale_after
+    )
+    condition = or_(ImportJob.status == "queued", stale) if fresh else stale
+    statement = (
+        update(ImportJob)
+        .where(ImportJob.id == job_id, condition)
+        .values(
+            status="running",
+            started_at=func.coalesce(ImportJob.started_at, func.now()),
+            updated_at=func.clock_timestamp(),
+        )
+        .returning(ImportJob)
+        .execution_options(populate_existing=True)
+    )
+    return (await session.execute(statement)).scalar_one_or_none()
+
+
+async def stale_job_ids(
+    session: AsyncSession, stale_after: timedelta, limit: int = 100
+) -> list[uuid.UUID]:
+    """Jobs nobody is running: queued or running with a heartbeat older than
+    `stale_after` (the process that held them stopped)."""
+    stale_before = func.now() - stale_after
+    statement = (
+        select(ImportJob.id)
+        .where(ImportJob.status.in_(("queued", "running")), ImportJob.updated_at < stale_before)
+        .order_by(ImportJob.created_at)
+        .limit(limit)
+    )
+    return list((await session.execute(statement)).scalars())
+
+
+async def claim_batch(session: AsyncSession, job_id: uuid.UUID, processed_rows: int) -> bool:
+    """Start a batch: beat the heartbeat and lock the job row for this transaction, if
+    the job is still running at `processed_rows` (else another runner took it over)."""
+    statement = (
+        update(ImportJob)
+        .where(
+            ImportJob.id == job_id,
+            ImportJob.status == "running",
+            ImportJob.processed_rows == processed_rows,
+        )
+        .values(updated_at=func.clock_timestamp())
+        .returning(ImportJob.id)
+    )
+    return (await session.execute(statement)).scalar_one_or_none() is not None
+
+
+async def lock_supplier_catalog(session: AsyncSession, supplier_id: uuid.UUID) -> None:
+    """Serialise the import batches of one supplier (until the transaction ends), so
+    that two imports of the same catalog never lock its products in opposite orders."""
+    await session.execute(
+        select(func.pg_advisory_xact_lock(_SUPPLIER_IMPORT_LOCK, func.hashtext(str(supplier_id))))
+    )
+
+
+async def record_batch(
+    session: AsyncSession,
+    job_id: uuid.UUID,
+    *,
+    rows: int,
+    created: int,
+    updated: int,
+    failed: int,
+) -> None:
+    await session.execute(
+        update(ImportJob)
+        .where(ImportJob.id == job_id)
+        .values(
+            processed_rows=ImportJob.processed_rows + rows,
+            created_count=ImportJob.created_count + created,
+            updated_count=ImportJob.updated_count + updated,
+            failed_count=ImportJob.failed_count + failed,
+            updated_at=func.clock_timestamp(),
+        )
+    )
+
+
+async def add_row_errors(
+    session: AsyncSession, job_id: uuid.UUID, errors: Sequence[tuple[int, str, str]]
+) -> None:
+    if not errors:
+        return
+    await session.execute(
+        insert(ImportRowError),
+        [
+            {"job_id": job_id, "row_number": row, "column": column, "message": message}
+            for row, column, message in errors
+        ],
+    )
+
+
+async def finish_job(
+    session: AsyncSession,
+    job_id: uuid.UUID,
+    status: str,
+    *,
+    error: str | None = None,
+    only_if_processed: int | None = None,
+) -> bool:
+    statement = update(ImportJob).where(
+        ImportJob.id == job_id, ImportJob.status.in_(("queued", "running"))
+    )
+    if only_if_processed is not None:
+        statement = statement.where(ImportJob.processed_rows == only_if_processed)
+    result = await session.execute(
+        statement.values(
+            status=status, error=error, finished_at=func.now(), updated_at=func.clock_timestamp()
+        ).returning(ImportJob.id)
+    )
+    return result.scalar_one_or_none() is not None
+
+
+async def last_error_row(session: AsyncSession, job_id: uuid.UUID) -> int:
+    statement = select(func.coalesce(func.max(ImportRowError.row_number), 0)).where(
+        ImportRowError.job_id == job_id
+    )
+    return int((await session.execute(statement)).scalar_one())
+
+
+async def row_errors_between(
+    session: AsyncSession, job_id: uuid.UUID, first_row: int, last_row: int
+) -> list[ImportRowError]:
+    """The errors of rows `first_row..last_row`, by row, then in the file format's
+    column order (row-wide errors first)."""
+    column_order = func.array_position(
+        literal(list(COLUMNS), ARRAY(String())), ImportRowError.column
+    )
+    statement = (
+        select(ImportRowError)
+        .where(
+            ImportRowError.job_id == job_id,
+            ImportRowError.row_number.between(first_row, last_row),
+        )
+        .order_by(ImportRowError.row_number, column_order.nulls_first(), ImportRowError.message)
+    )
+    return list((await session.execute(statement)).scalars())
+
+
+# --- products --------------------------------------------------------------------------
+
+
+async def category_ids_by_slug(session: AsyncSession) -> dict[str, uuid.UUID]:
+    rows = await session.execute(select(Category.slug, Category.id))
+    return {row.slug: row.id for row in rows}
+
+
+async def category_slugs_by_id(session: AsyncSession) -> dict[uuid.UUID, str]:
+    rows = await session.execute(select(Category.id, Category.slug))
+    return {row.id: row.slug for row in rows}
+
+
+async def products_by_sku(
+    session: AsyncSession, supplier_id: uuid.UUID, skus: Sequence[str]
+) -> dict[str, Product]:
+    if not skus:
+        return {}
+    statement = select(Product).where(Product.supplier_id == supplier_id, Product.sku.in_(skus))
+    return {product.sku: product for product in (await session.execute(statement)).scalars()}
+
+
+async def products_page(
+    session: AsyncSession, supplier_id: uuid.UUID, after_sku: str | None, limit: int
+) -> list[Product]:
+    """One page of the supplier's catalog in SKU order (the unique (supplier_id, sku)
+    index serves it)."""
+    statement = select(Product).where(Product.supplier_id == supplier_id)
+    if after_sku is not None:
+        statement = statement.where(Product.sku > after_sku)
+    statement = statement.order_by(Product.sku).limit(limit)
+    return list((await session.execute(statement)).scalars())
+
+
+async def tiers_of(
+    session: AsyncSession, product_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, list[PriceTier]]:
+    tiers: dict[uuid.UUID, list[PriceTier]] = {product_id: [] for product_id in product_ids}
+    if not product_ids:
+        return tiers
+    statement = (
+        select(PriceTier)
+        .where(PriceTier.product_id.in_(product_ids))
+        .order_by(PriceTier.product_id, PriceTier.min_qty)
+    )
+    for tier in (await session.execute(statement)).scalars():
+        tiers[tier.product_id].append(tier)
+    return tiers
+
+
+# Product columns an import writes (besides supplier_id and sku).
+UPSERT_COLUMNS = (
+    "name",
+    "description",
+    "category_id",
+    "unit",
+    "currency",
+    "moq",
+    "order_multiple",
+    "stock",
+    "lead_time_days",
+    "status",
+    "attributes",
+    "base_price",
+)
+
+
+async def upsert_products(
+    session: AsyncSession, supplier_id: uuid.UUID, products: Sequence[dict[str, Any]]
+) -> dict[str, uuid.UUID]:
+    """Insert or update products by (supplier, SKU) in one statement; returns their ids
+    by SKU. `products` hold `sku` and every column of `UPSERT_COLUMNS`; a product is
+    published the first time it is written `active`."""
+    if not products:
+        return {}
+    now = datetime.now(UTC)
+    values = [
+        {
+            "id": uuid.uuid4(),
+            "supplier_id": supplier_id,
+            **product,
+            "published_at": now if product["status"] == "active" else None,
+        }
+        for product in products
+    ]
+    # One compiled statement, its rows sent as multi-row VALUES by the driver layer
+    # ("insertmanyvalues"): no per-batch SQL compilation.
+    table: Table = Product.__table__  # type: ignore[assignment]
+    insert_statement = pg_insert(table)
+    excluded = insert_statement.excluded
+    statement = insert_statement.on_conflict_do_update(
+        index_elements=[table.c.supplier_id, table.c.sku],
+        set_={
+            **{column: excluded[column] for column in UPSERT_COLUMNS},
+            "published_at": func.coalesce(table.c.published_at, excluded.published_at),
+            "updated_at": func.now(),
+        },
+    ).returning(table.c.sku, table.c.id)
+    rows = await session.execute(statement, values)
+    return {row.sku: row.id for row in rows}
+
+
+async def replace_tiers(
+    session: AsyncSession, tiers: dict[uuid.UUID, Sequence[tuple[Decimal, Decimal]]]
+) -> None:
+    """Replace the price tiers of these products (each by its whole new table)."""
+    if not tiers:
+        return
+    await session.execute(delete(PriceTier).where(PriceTier.product_id.in_(list(tiers))))
+    await session.execute(
+        insert(PriceTier),
+        [
+            {"id": uuid.uuid4(), "product_id": product_id, "min_qty": min_qty, "unit_price": price}
+            for product_id, product_tiers in tiers.items()
+            for min_qty, price in product_tiers
+        ],
+    )
