@@ -2,6 +2,7 @@
 
 from marketplace.abuse import models as abuse_models
 from marketplace.catalog import models as catalog_models
+from marketplace.catalog.search import models as catalog_search_models
 from marketplace.companies import models as companies_models
 from marketplace.core import outbox as outbox_models
 from marketplace.core.db import Base
@@ -11,6 +12,7 @@ __all__ = [
     "Base",
     "abuse_models",
     "catalog_models",
+    "catalog_search_models",
     "companies_models",
     "identity_models",
     "outbox_models",

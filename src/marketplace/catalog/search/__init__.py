@@ -1,0 +1,1 @@
+"""Public catalog search: full text with typo tolerance, filters, facets, keyset pages."""
