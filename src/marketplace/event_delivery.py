@@ -1,5 +1,6 @@
-"""Starts and stops event delivery in a process: the outbox relay and its publisher
-(RabbitMQ when AMQP_URL is set, in-process consumers otherwise)."""
+"""Starts and stops the background work of a process: the outbox relay and its
+publisher (RabbitMQ when AMQP_URL is set, in-process consumers otherwise) and the
+periodic jobs."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ from marketplace.core.consumers import ConsumerRegistry, InProcessPublisher
 from marketplace.core.logging import get_logger
 from marketplace.core.outbox import OutboxRelay, Publisher
 from marketplace.core.platform import Platform
+from marketplace.core.scheduler import Scheduler
+from marketplace.jobs import build_jobs
 
 logger = get_logger(__name__)
 
@@ -31,16 +34,19 @@ class EventDelivery:
             self.publisher,
             poll_interval_seconds=settings.outbox_poll_interval_seconds,
         )
+        self.scheduler = Scheduler(platform, build_jobs())
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
         # Wake the relay as soon as a transaction that wrote events commits.
         self.platform.database.after_commit_with_events = self.relay.wake
         self._task = asyncio.create_task(self.relay.run(), name="outbox-relay")
+        self.scheduler.start()
         logger.info("events.delivery_started", mode=self.publisher.mode)
 
     async def stop(self) -> None:
         self.platform.database.after_commit_with_events = None
+        await self.scheduler.stop()
         self.relay.stop()
         if self._task is not None:
             try:
