@@ -69,6 +69,10 @@ def api_router() -> APIRouter:
     router.include_router(catalog_router.products_router)
     router.include_router(catalog_router.admin_products_router)
     router.include_router(abuse_router.admin_router)
+    router.include_router(catalog_router.categories_router)
+    router.include_router(catalog_router.admin_categories_router)
+    router.include_router(catalog_router.buyer_groups_router)
+    router.include_router(catalog_router.price_lists_router)
     return router
 
 

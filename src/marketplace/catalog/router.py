@@ -9,20 +9,42 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
 
-from marketplace.catalog import service
+from marketplace.catalog import categories, price_lists, service
 from marketplace.catalog.deps import SupplierId, ViewerDep
 from marketplace.catalog.schemas import (
+    AssignmentCreate,
+    AssignmentRead,
     BlockRequest,
+    BuyerGroupCreate,
+    BuyerGroupMemberAdd,
+    BuyerGroupRead,
+    BuyerGroupUpdate,
+    CategoryCreate,
+    CategoryDetail,
+    CategoryRead,
+    CategoryTree,
+    CategoryUpdate,
+    PriceListCreate,
+    PriceListDetail,
+    PriceListProductRead,
+    PriceListRead,
+    PriceListTiersIn,
+    PriceListUpdate,
     PriceQuoteRead,
     ProductCreate,
     ProductRead,
     ProductUpdate,
 )
 from marketplace.core.deps import CacheDep, SessionDep
+from marketplace.core.pagination import Page
 from marketplace.identity.deps import CurrentStaff
 
 products_router = APIRouter(prefix="/products", tags=["catalog"])
 admin_products_router = APIRouter(prefix="/admin/products", tags=["admin"])
+categories_router = APIRouter(prefix="/categories", tags=["catalog"])
+buyer_groups_router = APIRouter(prefix="/buyer-groups", tags=["price lists"])
+price_lists_router = APIRouter(prefix="/price-lists", tags=["price lists"])
+admin_categories_router = APIRouter(prefix="/admin/categories", tags=["admin"])
 
 # `:uuid` keeps /products/export, /products/import etc. out of these routes.
 PRODUCT = "/{product_id:uuid}"
@@ -113,3 +135,182 @@ async def unblock_product(
     return await service.set_blocked(
         session, cache, staff.user.id, product_id, blocked=False, reason=None
     )
+
+
+# --- categories -------------------------------------------------------------------
+
+
+@categories_router.get("", response_model=CategoryTree)
+async def category_tree(session: SessionDep, cache: CacheDep) -> Response:
+    """The whole category tree, top-level categories first, each with its children."""
+    return Response(content=await categories.tree(session, cache), media_type=JSON)
+
+
+@categories_router.get("/{ref}", response_model=CategoryDetail)
+async def get_category(ref: str, session: SessionDep) -> CategoryDetail:
+    """A category by slug (or id), with its ancestors and direct children."""
+    return await categories.detail(session, ref)
+
+
+@admin_categories_router.post("", status_code=status.HTTP_201_CREATED, response_model=CategoryRead)
+async def create_category(
+    body: CategoryCreate, staff: CurrentStaff, session: SessionDep, cache: CacheDep
+) -> CategoryRead:
+    """Add a category (staff); `parent` is a slug or id, none for a top-level one."""
+    return await categories.create(session, cache, staff.user.id, body)
+
+
+@admin_categories_router.patch("/{ref}", response_model=CategoryRead)
+async def update_category(
+    ref: str, body: CategoryUpdate, staff: CurrentStaff, session: SessionDep, cache: CacheDep
+) -> CategoryRead:
+    """Rename, re-slug, reorder or move a category (staff); its descendants move along."""
+    return await categories.update_category(session, cache, staff.user.id, ref, body)
+
+
+@admin_categories_router.delete("/{ref}", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_category(
+    ref: str, staff: CurrentStaff, session: SessionDep, cache: CacheDep
+) -> None:
+    """Delete an empty category (staff): 409 while it has sub-categories or products."""
+    await categories.delete_category(session, cache, staff.user.id, ref)
+
+
+# --- buyer groups (supplier side) -------------------------------------------------
+
+
+@buyer_groups_router.get("", response_model=Page[BuyerGroupRead])
+async def list_buyer_groups(supplier_id: SupplierId, session: SessionDep) -> Page[BuyerGroupRead]:
+    """Your named groups of buyer companies, by name."""
+    return Page(items=await price_lists.list_groups(session, supplier_id))
+
+
+@buyer_groups_router.post("", status_code=status.HTTP_201_CREATED, response_model=BuyerGroupRead)
+async def create_buyer_group(
+    body: BuyerGroupCreate, supplier_id: SupplierId, session: SessionDep
+) -> BuyerGroupRead:
+    """Create a buyer group (e.g. "Distributors") to give a price list to at once."""
+    return await price_lists.create_group(session, supplier_id, body)
+
+
+@buyer_groups_router.get("/{group_id}", response_model=BuyerGroupRead)
+async def get_buyer_group(
+    group_id: uuid.UUID, supplier_id: SupplierId, session: SessionDep
+) -> BuyerGroupRead:
+    """One of your buyer groups with its members."""
+    return await price_lists.get_group(session, supplier_id, group_id)
+
+
+@buyer_groups_router.patch("/{group_id}", response_model=BuyerGroupRead)
+async def rename_buyer_group(
+    group_id: uuid.UUID, body: BuyerGroupUpdate, supplier_id: SupplierId, session: SessionDep
+) -> BuyerGroupRead:
+    """Rename a buyer group."""
+    return await price_lists.rename_group(session, supplier_id, group_id, body)
+
+
+@buyer_groups_router.delete("/{group_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_buyer_group(
+    group_id: uuid.UUID, supplier_id: SupplierId, session: SessionDep
+) -> None:
+    """Delete a buyer group; price lists assigned to it no longer apply to its members."""
+    await price_lists.delete_group(session, supplier_id, group_id)
+
+
+@buyer_groups_router.post("/{group_id}/members", response_model=BuyerGroupRead)
+async def add_buyer_group_member(
+    group_id: uuid.UUID, body: BuyerGroupMemberAdd, supplier_id: SupplierId, session: SessionDep
+) -> BuyerGroupRead:
+    """Add a buyer company to the group (idempotent)."""
+    return await price_lists.add_member(session, supplier_id, group_id, body.buyer_id)
+
+
+@buyer_groups_router.delete(
+    "/{group_id}/members/{buyer_id}", status_code=status.HTTP_204_NO_CONTENT
+)
+async def remove_buyer_group_member(
+    group_id: uuid.UUID, buyer_id: uuid.UUID, supplier_id: SupplierId, session: SessionDep
+) -> None:
+    """Take a buyer company out of the group."""
+    await price_lists.remove_member(session, supplier_id, group_id, buyer_id)
+
+
+# --- price lists (supplier side) --------------------------------------------------
+
+
+@price_lists_router.get("", response_model=Page[PriceListRead])
+async def list_price_lists(supplier_id: SupplierId, session: SessionDep) -> Page[PriceListRead]:
+    """Your price lists, highest priority first."""
+    return Page(items=await price_lists.list_price_lists(session, supplier_id))
+
+
+@price_lists_router.post("", status_code=status.HTTP_201_CREATED, response_model=PriceListRead)
+async def create_price_list(
+    body: PriceListCreate, supplier_id: SupplierId, session: SessionDep
+) -> PriceListRead:
+    """Create a price list. Where several active lists of yours apply to a buyer and a
+    product, the highest `priority` wins."""
+    return await price_lists.create_price_list(session, supplier_id, body)
+
+
+@price_lists_router.get("/{price_list_id}", response_model=PriceListDetail)
+async def get_price_list(
+    price_list_id: uuid.UUID, supplier_id: SupplierId, session: SessionDep
+) -> PriceListDetail:
+    """A price list with its products' tiers and its assignments."""
+    return await price_lists.get_price_list(session, supplier_id, price_list_id)
+
+
+@price_lists_router.patch("/{price_list_id}", response_model=PriceListRead)
+async def update_price_list(
+    price_list_id: uuid.UUID, body: PriceListUpdate, supplier_id: SupplierId, session: SessionDep
+) -> PriceListRead:
+    """Rename, re-prioritise, activate or deactivate a price list."""
+    return await price_lists.update_price_list(session, supplier_id, price_list_id, body)
+
+
+@price_lists_router.delete("/{price_list_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_price_list(
+    price_list_id: uuid.UUID, supplier_id: SupplierId, session: SessionDep
+) -> None:
+    """Delete a price list with its tiers and assignments."""
+    await price_lists.delete_price_list(session, supplier_id, price_list_id)
+
+
+@price_lists_router.put(
+    "/{price_list_id}/products/{product_id}", response_model=PriceListProductRead
+)
+async def set_price_list_tiers(
+    price_list_id: uuid.UUID,
+    product_id: uuid.UUID,
+    body: PriceListTiersIn,
+    supplier_id: SupplierId,
+    session: SessionDep,
+) -> PriceListProductRead:
+    """Set the list's tiers for one of your products (ascending, positive); below the
+    first tier the product's own tiers apply. Empty `tiers` takes it off the list."""
+    return await price_lists.set_product_tiers(
+        session, supplier_id, price_list_id, product_id, body
+    )
+
+
+@price_lists_router.post(
+    "/{price_list_id}/assignments",
+    status_code=status.HTTP_201_CREATED,
+    response_model=AssignmentRead,
+)
+async def assign_price_list(
+    price_list_id: uuid.UUID, body: AssignmentCreate, supplier_id: SupplierId, session: SessionDep
+) -> AssignmentRead:
+    """Give the list to a buyer company (`buyer_id`) or a buyer group (`group_id`)."""
+    return await price_lists.assign(session, supplier_id, price_list_id, body)
+
+
+@price_lists_router.delete(
+    "/{price_list_id}/assignments/{assignment_id}", status_code=status.HTTP_204_NO_CONTENT
+)
+async def unassign_price_list(
+    price_list_id: uuid.UUID, assignment_id: uuid.UUID, supplier_id: SupplierId, session: SessionDep
+) -> None:
+    """End an assignment."""
+    await price_lists.unassign(session, supplier_id, price_list_id, assignment_id)

@@ -410,6 +410,12 @@ class CategoryNode(CategoryRead):
     children: list[CategoryNode] = Field(default_factory=list)
 
 
+class CategoryTree(BaseModel):
+    """The whole tree: top-level categories, each with its children, by position."""
+
+    items: list[CategoryNode]
+
+
 class CategoryDetail(CategoryRead):
     """A category with its ancestors (root first) and direct children."""
 

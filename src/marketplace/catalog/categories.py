@@ -1,0 +1,198 @@
+"""Business rules of the category tree (staff-managed), and its cached public read.
+
+A category's `path` is the slug path from its root ("industrial-supplies/fasteners"),
+so that descendants are found by prefix; moving or renaming a category rewrites the
+paths of its whole subtree in one statement, under row locks.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import func, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from marketplace.catalog import caching, repository
+from marketplace.catalog.errors import (
+    CategoryCycle,
+    CategoryInUse,
+    CategoryNotFound,
+    DuplicateCategorySlug,
+)
+from marketplace.catalog.models import Category
+from marketplace.catalog.schemas import (
+    CategoryCreate,
+    CategoryDetail,
+    CategoryNode,
+    CategoryRead,
+    CategoryTree,
+    CategoryUpdate,
+)
+from marketplace.core.cache import Cache
+from marketplace.core.logging import get_logger
+
+logger = get_logger(__name__)
+
+_SLUG_CONSTRAINT = "uq_categories_slug"
+
+
+def category_read(category: Category) -> CategoryRead:
+    return CategoryRead(
+        id=category.id,
+        slug=category.slug,
+        name=category.name,
+        parent_id=category.parent_id,
+        position=category.position,
+        path=category.path,
+    )
+
+
+def build_tree(categories: list[Category]) -> CategoryTree:
+    """Nest the categories (already ordered by position, then name)."""
+    nodes = {
+        category.id: CategoryNode(**category_read(category).model_dump()) for category in categories
+    }
+    roots: list[CategoryNode] = []
+    for category in categories:
+        node = nodes[category.id]
+        parent = nodes.get(category.parent_id) if category.parent_id else None
+        (parent.children if parent is not None else roots).append(node)
+    return CategoryTree(items=roots)
+
+
+async def tree(session: AsyncSession, cache: Cache) -> bytes:
+    """The whole tree as JSON, from the shared cache when it holds it."""
+    cached = await caching.read(cache, caching.CATEGORY_TREE_KEY)
+    if cached is not None:
+        return cached
+    encoded = build_tree(await repository.all_categories(session)).model_dump_json().encode()
+    await caching.store(
+        cache, caching.CATEGORY_TREE_KEY, encoded, caching.CATEGORY_TREE_TTL_SECONDS
+    )
+    return encoded
+
+
+async def _get(session: AsyncSession, ref: str, *, lock: bool = False) -> Category:
+    category = await repository.category_by_ref(session, ref, lock=lock)
+    if category is None:
+        raise CategoryNotFound()
+    return category
+
+
+async def detail(session: AsyncSession, ref: str) -> CategoryDetail:
+    category = await _get(session, ref)
+    ancestors = await repository.ancestors_of(session, category)
+    children = await repository.children_of(session, category.id)
+    return CategoryDetail(
+        **category_read(category).model_dump(),
+        ancestors=[category_read(found) for found in ancestors],
+        children=[category_read(found) for found in children],
+    )
+
+
+async def _flush_checking_slug(session: AsyncSession, slug: str) -> None:
+    try:
+        async with session.begin_nested():
+            await session.flush()
+    except IntegrityError as error:
+        if _SLUG_CONSTRAINT in str(error.orig):
+            raise DuplicateCategorySlug(slug=slug) from error
+        raise
+
+
+async def create(
+    session: AsyncSession, cache: Cache, staff_user_id: uuid.UUID, data: CategoryCreate
+) -> CategoryRead:
+    parent = await _get(session, data.parent, lock=True) if data.parent else None
+    category = Category(
+        id=uuid.uuid4(),
+        slug=data.slug,
+        name=data.name,
+        parent_id=parent.id if parent else None,
+        position=data.position,
+        path=f"{parent.path}/{data.slug}" if parent else data.slug,
+    )
+    session.add(category)
+    await _flush_checking_slug(session, data.slug)
+    await caching.invalidate_category_tree(session, cache)
+    logger.info("catalog.category.created", slug=data.slug, staff_user_id=str(staff_user_id))
+    return category_read(category)
+
+
+async def update_category(
+    session: AsyncSession,
+    cache: Cache,
+    staff_user_id: uuid.UUID,
+    ref: str,
+    data: CategoryUpdate,
+) -> CategoryRead:
+    """Rename, re-slug, reorder or move a category; moving or re-slugging rewrites the
+    paths of its descendants. Products keep their category."""
+    category = await _get(session, ref, lock=True)
+    fields = data.model_fields_set
+    new_parent_id = category.parent_id
+    parent_path: str | None = category.path.rpartition("/")[0] or None
+    if "parent" in fields:
+        if data.parent is None:
+            new_parent_id, parent_path = None, None
+        else:
+            parent = await _get(session, data.parent, lock=True)
+            if parent.id == category.id or parent.path.startswith(category.path + "/"):
+                raise CategoryCycle()
+            new_parent_id, parent_path = parent.id, parent.path
+    slug = data.slug if data.slug is not None else category.slug
+    old_path = category.path
+    new_path = f"{parent_path}/{slug}" if parent_path else slug
+
+    subtree = await repository.categories_by_path_prefix(session, old_path, lock=True)
+    if data.name is not None:
+        category.name = data.name
+    if data.position is not None:
+        category.position = data.position
+    category.slug = slug
+    category.parent_id = new_parent_id
+    await _flush_checking_slug(session, slug)
+    if new_path != old_path:
+        # One statement for the subtree: the category itself and every descendant.
+        await session.execute(
+            update(Category)
+            .where(Category.id.in_([found.id for found in subtree]))
+            .values(
+                path=func.concat(new_path, func.substr(Category.path, len(old_path) + 1)),
+                updated_at=func.now(),
+            )
+            .execution_options(synchronize_session=False)
+        )
+        for found in subtree:
+            await session.refresh(found)
+    else:
+        await session.refresh(category)
+    # Products show their category's slug, name and path.
+    affected = [found.id for found in subtree] if new_path != old_path else [category.id]
+    product_ids = await repository.product_ids_in_categories(session, affected)
+    await caching.invalidate_products(session, cache, product_ids)
+    await caching.invalidate_category_tree(session, cache)
+    logger.info(
+        "catalog.category.updated",
+        slug=slug,
+        old_path=old_path,
+        new_path=new_path,
+        staff_user_id=str(staff_user_id),
+    )
+    return category_read(category)
+
+
+async def delete_category(
+    session: AsyncSession, cache: Cache, staff_user_id: uuid.UUID, ref: str
+) -> None:
+    """Only an empty category goes: no sub-categories, no products (409 otherwise)."""
+    category = await _get(session, ref, lock=True)
+    if await repository.category_has_children(
+        session, category.id
+    ) or await repository.category_has_products(session, category.id):
+        raise CategoryInUse()
+    await session.delete(category)
+    await session.flush()
+    await caching.invalidate_category_tree(session, cache)
+    logger.info("catalog.category.deleted", slug=category.slug, staff_user_id=str(staff_user_id))

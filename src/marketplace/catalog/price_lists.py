@@ -1,0 +1,310 @@
+"""Business rules of a supplier's buyer groups and price lists.
+
+Everything here is scoped to the acting supplier: another supplier's group, list or
+product is not found (404). Price lists never enter a shared cache: a buyer's price
+is computed per request from `repository.price_lists_for_buyer`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal
+from typing import Any, cast
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from marketplace.catalog import pricing, repository
+from marketplace.catalog.errors import (
+    AssignmentNotFound,
+    BuyerGroupNotFound,
+    BuyerNotFound,
+    DuplicateAssignment,
+    DuplicateBuyerGroup,
+    DuplicatePriceList,
+    InvalidPriceTiers,
+    PriceListNotFound,
+    ProductNotFound,
+)
+from marketplace.catalog.models import BuyerGroup, PriceList, PriceListAssignment
+from marketplace.catalog.pricing import Tier
+from marketplace.catalog.schemas import (
+    AssignmentCreate,
+    AssignmentRead,
+    BuyerGroupCreate,
+    BuyerGroupRead,
+    BuyerGroupUpdate,
+    PriceListCreate,
+    PriceListDetail,
+    PriceListProductRead,
+    PriceListRead,
+    PriceListTiersIn,
+    PriceListUpdate,
+    TierRead,
+    Unit,
+)
+
+# Price-list tiers need not start at the MOQ: below their first tier the product's
+# own tiers apply (pricing.quote falls back).
+_NO_MOQ = Decimal("Infinity")
+
+
+async def _flush_unique(session: AsyncSession, constraint: str, error: Exception) -> None:
+    try:
+        async with session.begin_nested():
+            await session.flush()
+    except IntegrityError as failure:
+        if constraint in str(failure.orig):
+            raise error from failure
+        raise
+
+
+# --- buyer groups -----------------------------------------------------------------
+
+
+def _group_read(group: BuyerGroup, member_ids: list[uuid.UUID]) -> BuyerGroupRead:
+    return BuyerGroupRead(
+        id=group.id, name=group.name, member_ids=member_ids, created_at=group.created_at
+    )
+
+
+async def list_groups(session: AsyncSession, supplier_id: uuid.UUID) -> list[BuyerGroupRead]:
+    return [
+        _group_read(group, members)
+        for group, members in await repository.buyer_groups(session, supplier_id)
+    ]
+
+
+async def _group(
+    session: AsyncSession, supplier_id: uuid.UUID, group_id: uuid.UUID
+) -> tuple[BuyerGroup, list[uuid.UUID]]:
+    found = await repository.buyer_group(session, supplier_id, group_id)
+    if found is None:
+        raise BuyerGroupNotFound()
+    return found
+
+
+async def get_group(
+    session: AsyncSession, supplier_id: uuid.UUID, group_id: uuid.UUID
+) -> BuyerGroupRead:
+    return _group_read(*await _group(session, supplier_id, group_id))
+
+
+async def create_group(
+    session: AsyncSession, supplier_id: uuid.UUID, data: BuyerGroupCreate
+) -> BuyerGroupRead:
+    group = BuyerGroup(id=uuid.uuid4(), supplier_id=supplier_id, name=data.name)
+    session.add(group)
+    await _flush_unique(session, "uq_buyer_groups_supplier_id_name", DuplicateBuyerGroup())
+    await session.refresh(group)
+    return _group_read(group, [])
+
+
+async def rename_group(
+    session: AsyncSession, supplier_id: uuid.UUID, group_id: uuid.UUID, data: BuyerGroupUpdate
+) -> BuyerGroupRead:
+    group, members = await _group(session, supplier_id, group_id)
+    group.name = data.name
+    await _flush_unique(session, "uq_buyer_groups_supplier_id_name", DuplicateBuyerGroup())
+    return _group_read(group, members)
+
+
+async def delete_group(session: AsyncSession, supplier_id: uuid.UUID, group_id: uuid.UUID) -> None:
+    """Deleting a group also ends the price lists' assignments to it."""
+    group, _members = await _group(session, supplier_id, group_id)
+    await session.delete(group)
+    await session.flush()
+
+
+async def _require_buyer(
+    session: AsyncSession, supplier_id: uuid.UUID, buyer_id: uuid.UUID
+) -> None:
+    if buyer_id == supplier_id or not await repository.is_buyer_company(session, buyer_id):
+        raise BuyerNotFound()
+
+
+async def add_member(
+    session: AsyncSession, supplier_id: uuid.UUID, group_id: uuid.UUID, buyer_id: uuid.UUID
+) -> BuyerGroupRead:
+    group, _members = await _group(session, supplier_id, group_id)
+    await _require_buyer(session, supplier_id, buyer_id)
+    await repository.add_group_member(session, group.id, buyer_id)
+    return await get_group(session, supplier_id, group_id)
+
+
+async def remove_member(
+    session: AsyncSession, supplier_id: uuid.UUID, group_id: uuid.UUID, buyer_id: uuid.UUID
+) -> None:
+    group, _members = await _group(session, supplier_id, group_id)
+    if not await repository.remove_group_member(session, group.id, buyer_id):
+        raise BuyerNotFound()
+
+
+# --- price lists ------------------------------------------------------------------
+
+
+def _list_read(price_list: PriceList) -> PriceListRead:
+    return PriceListRead(
+        id=price_list.id,
+        name=price_list.name,
+        priority=price_list.priority,
+        is_active=price_list.is_active,
+        created_at=price_list.created_at,
+        updated_at=price_list.updated_at,
+    )
+
+
+def _assignment_read(assignment: PriceListAssignment) -> AssignmentRead:
+    return AssignmentRead(
+        id=assignment.id, buyer_id=assignment.buyer_id, group_id=assignment.group_id
+    )
+
+
+async def _price_list(
+    session: AsyncSession, supplier_id: uuid.UUID, price_list_id: uuid.UUID
+) -> PriceList:
+    found = await repository.price_list(session, supplier_id, price_list_id)
+    if found is None:
+        raise PriceListNotFound()
+    return found
+
+
+async def list_price_lists(session: AsyncSession, supplier_id: uuid.UUID) -> list[PriceListRead]:
+    return [_list_read(found) for found in await repository.price_lists(session, supplier_id)]
+
+
+async def get_price_list(
+    session: AsyncSession, supplier_id: uuid.UUID, price_list_id: uuid.UUID
+) -> PriceListDetail:
+    price_list = await _price_list(session, supplier_id, price_list_id)
+    products = await repository.price_list_products(session, price_list.id)
+    assignments = await repository.assignments_of(session, price_list.id)
+    return PriceListDetail(
+        **_list_read(price_list).model_dump(),
+        products=[
+            PriceListProductRead(
+                product_id=product.id,
+                sku=product.sku,
+                currency=product.currency,
+                tiers=[TierRead(min_qty=t.min_qty, unit_price=t.unit_price) for t in tiers],
+            )
+            for product, tiers in products
+        ],
+        assignments=[_assignment_read(assignment) for assignment in assignments],
+    )
+
+
+async def create_price_list(
+    session: AsyncSession, supplier_id: uuid.UUID, data: PriceListCreate
+) -> PriceListRead:
+    price_list = PriceList(id=uuid.uuid4(), supplier_id=supplier_id, **data.model_dump())
+    session.add(price_list)
+    await _flush_unique(session, "uq_price_lists_supplier_id_name", DuplicatePriceList())
+    await session.refresh(price_list)
+    return _list_read(price_list)
+
+
+async def update_price_list(
+    session: AsyncSession,
+    supplier_id: uuid.UUID,
+    price_list_id: uuid.UUID,
+    data: PriceListUpdate,
+) -> PriceListRead:
+    price_list = await _price_list(session, supplier_id, price_list_id)
+    for name, value in data.model_dump(include=data.model_fields_set).items():
+        setattr(price_list, name, value)
+    await _flush_unique(session, "uq_price_lists_supplier_id_name", DuplicatePriceList())
+    await session.refresh(price_list)
+    return _list_read(price_list)
+
+
+async def delete_price_list(
+    session: AsyncSession, supplier_id: uuid.UUID, price_list_id: uuid.UUID
+) -> None:
+    price_list = await _price_list(session, supplier_id, price_list_id)
+    await session.delete(price_list)
+    await session.flush()
+
+
+def _tier_errors(tiers: list[Tier], unit: Unit) -> list[dict[str, Any]]:
+    errors: list[dict[str, Any]] = []
+    for error in pricing.tier_errors(tiers, _NO_MOQ):
+        location = cast(list[object], error["loc"])
+        errors.append(
+            {
+                "loc": ["body", "tiers", *(str(part) for part in location[2:])],
+                "msg": error["msg"],
+                "type": "value_error",
+            }
+        )
+    if unit.is_countable:
+        for index, tier in enumerate(tiers):
+            if tier.min_qty != tier.min_qty.to_integral_value():
+                errors.append(
+                    {
+                        "loc": ["body", "tiers", str(index), "min_qty"],
+                        "msg": f"must be a whole number: {unit.value} is counted in whole units",
+                        "type": "value_error",
+                    }
+                )
+    return errors
+
+
+async def set_product_tiers(
+    session: AsyncSession,
+    supplier_id: uuid.UUID,
+    price_list_id: uuid.UUID,
+    product_id: uuid.UUID,
+    data: PriceListTiersIn,
+) -> PriceListProductRead:
+    """Replace the list's tiers for one of your products (empty: take it off the list)."""
+    price_list = await _price_list(session, supplier_id, price_list_id)
+    product = await repository.supplier_product(session, supplier_id, product_id)
+    if product is None:
+        raise ProductNotFound()
+    tiers = [Tier(min_qty=tier.min_qty, unit_price=tier.unit_price) for tier in data.tiers]
+    if tiers:
+        errors = _tier_errors(tiers, Unit(product.unit))
+        if errors:
+            raise InvalidPriceTiers(errors=errors)
+    await repository.replace_price_list_tiers(session, price_list.id, product.id, tiers)
+    return PriceListProductRead(
+        product_id=product.id,
+        sku=product.sku,
+        currency=product.currency,
+        tiers=[TierRead(min_qty=t.min_qty, unit_price=t.unit_price) for t in tiers],
+    )
+
+
+async def assign(
+    session: AsyncSession,
+    supplier_id: uuid.UUID,
+    price_list_id: uuid.UUID,
+    data: AssignmentCreate,
+) -> AssignmentRead:
+    """Give the list to a buyer company or to one of your buyer groups."""
+    price_list = await _price_list(session, supplier_id, price_list_id)
+    if data.buyer_id is not None:
+        await _require_buyer(session, supplier_id, data.buyer_id)
+    if data.group_id is not None:
+        await _group(session, supplier_id, data.group_id)
+    assignment = PriceListAssignment(
+        id=uuid.uuid4(),
+        price_list_id=price_list.id,
+        buyer_id=data.buyer_id,
+        group_id=data.group_id,
+    )
+    session.add(assignment)
+    await _flush_unique(session, "uq_price_list_assignments", DuplicateAssignment())
+    return _assignment_read(assignment)
+
+
+async def unassign(
+    session: AsyncSession,
+    supplier_id: uuid.UUID,
+    price_list_id: uuid.UUID,
+    assignment_id: uuid.UUID,
+) -> None:
+    price_list = await _price_list(session, supplier_id, price_list_id)
+    if not await repository.delete_assignment(session, price_list.id, assignment_id):
+        raise AssignmentNotFound()
