@@ -4,9 +4,12 @@ from marketplace.abuse import models as abuse_models
 from marketplace.catalog import models as catalog_models
 from marketplace.catalog.search import models as catalog_search_models
 from marketplace.companies import models as companies_models
+from marketplace.core import idempotency as idempotency_models
 from marketplace.core import outbox as outbox_models
 from marketplace.core.db import Base
 from marketplace.identity import models as identity_models
+from marketplace.messaging import models as messaging_models
+from marketplace.trade import models as trade_models
 
 __all__ = [
     "Base",
@@ -14,6 +17,9 @@ __all__ = [
     "catalog_models",
     "catalog_search_models",
     "companies_models",
+    "idempotency_models",
     "identity_models",
+    "messaging_models",
     "outbox_models",
+    "trade_models",
 ]

@@ -33,6 +33,7 @@ from marketplace.identity.deps import get_optional_principal
 from marketplace.notifications.transports import build_notifier
 from marketplace.settings import Environment, Settings
 from marketplace.staff.router import staff_router
+from marketplace.trade.orders import router as trade_orders_router
 
 API_PREFIX = "/api/v1"
 CORS_MAX_AGE_SECONDS = 3600
@@ -64,6 +65,7 @@ def api_router() -> APIRouter:
     router.include_router(companies_router.invitations_router)
     router.include_router(companies_router.admin_companies_router)
     router.include_router(staff_router)
+    router.include_router(trade_orders_router.orders_router)
     # Before the product routes, whose /products/{id} would take /products/export.
     router.include_router(catalog_imports_router.router)
     router.include_router(catalog_router.products_router)

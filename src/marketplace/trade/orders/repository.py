@@ -1,0 +1,241 @@
+"""Every query of orders, carts and purchasing policies."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import Select, and_, delete, or_, select, text, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from marketplace.trade.models import (
+    Cart,
+    CartLine,
+    Order,
+    OrderLine,
+    OrderTransition,
+    PurchasingPolicy,
+)
+
+
+async def next_order_number(session: AsyncSession, year: int) -> str:
+    """ORD-<year>-<6 digits> from a per-year sequence: unique without a hot lock row
+    (a rolled-back order leaves a gap, which is fine for numbering)."""
+    sequence = f"order_number_{year}"
+    try:
+        async with session.begin_nested():
+            value = await session.scalar(text(f"SELECT nextval('{sequence}')"))
+    except Exception:  # the year's sequence does not exist yet: create it once
+        async with session.begin_nested():
+            await session.execute(text(f"CREATE SEQUENCE IF NOT EXISTS {sequence}"))
+        value = await session.scalar(text(f"SELECT nextval('{sequence}')"))
+    return f"ORD-{year}-{int(value or 0):06d}"
+
+
+async def add_all(session: AsyncSession, rows: list[object]) -> None:
+    session.add_all(rows)
+    await session.flush()
+
+
+def orders_of(company_id: uuid.UUID) -> Select[Order]:
+    """The one tenant gate of orders: the company must be the buyer or the supplier."""
+    return select(Order).where(or_(Order.buyer_id == company_id, Order.supplier_id == company_id))
+
+
+async def get_order_for(
+    session: AsyncSession, company_id: uuid.UUID | None, order_id: uuid.UUID, *, lock: bool = False
+) -> Order | None:
+    statement = (orders_of(company_id) if company_id else select(Order)).where(Order.id == order_id)
+    if lock:
+        statement = statement.with_for_update()
+    return (await session.execute(statement)).scalar_one_or_none()
+
+
+async def list_orders(
+    session: AsyncSession,
+    company_id: uuid.UUID,
+    *,
+    side: str | None,
+    status: str | None,
+    after: tuple[datetime, uuid.UUID] | None,
+    limit: int,
+) -> list[Order]:
+    statement = orders_of(company_id)
+    if side == "buying":
+        statement = statement.where(Order.buyer_id == company_id)
+    elif side == "selling":
+        statement = statement.where(Order.supplier_id == company_id)
+    if status is not None:
+        statement = statement.where(Order.status == status)
+    if after is not None:
+        created_at, order_id = after
+        statement = statement.where(
+            or_(
+                Order.created_at < created_at,
+                and_(Order.created_at == created_at, Order.id < order_id),
+            )
+        )
+    statement = statement.order_by(Order.created_at.desc(), Order.id.desc()).limit(limit)
+    return list((await session.execute(statement)).scalars())
+
+
+async def lines_of(
+    session: AsyncSession, order_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, list[OrderLine]]:
+    result: dict[uuid.UUID, list[OrderLine]] = {order_id: [] for order_id in order_ids}
+    rows = await session.execute(
+        select(OrderLine).where(OrderLine.order_id.in_(order_ids)).order_by(OrderLine.position)
+    )
+    for line in rows.scalars():
+        result[line.order_id].append(line)
+    return result
+
+
+async def history_of(
+    session: AsyncSession, order_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, list[OrderTransition]]:
+    result: dict[uuid.UUID, list[OrderTransition]] = {order_id: [] for order_id in order_ids}
+    rows = await session.execute(
+        select(OrderTransition)
+        .where(OrderTransition.order_id.in_(order_ids))
+        .order_by(OrderTransition.created_at, OrderTransition.id)
+    )
+    for transition in rows.scalars():
+        result[transition.order_id].append(transition)
+    return result
+
+
+async def move_status(
+    session: AsyncSession,
+    order_id: uuid.UUID,
+    sources: frozenset[str],
+    target: str,
+    **values: object,
+) -> bool:
+    """Conditional update: only one concurrent transition out of a status can win."""
+    moved = await session.scalar(
+        update(Order)
+        .where(Order.id == order_id, Order.status.in_(sources))
+        .values(status=target, **values)
+        .returning(Order.id)
+        .execution_options(synchronize_session=False)
+    )
+    return moved is not None
+
+
+async def reserved_quantities(
+    session: AsyncSession, order_id: uuid.UUID
+) -> dict[uuid.UUID, Decimal]:
+    rows = await session.execute(
+        select(OrderLine.product_id, OrderLine.reserved_quantity).where(
+            OrderLine.order_id == order_id, OrderLine.reserved_quantity > 0
+        )
+    )
+    totals: dict[uuid.UUID, Decimal] = {}
+    for product_id, quantity in rows:
+        if product_id is not None:
+            totals[product_id] = totals.get(product_id, Decimal(0)) + quantity
+    return totals
+
+
+async def zero_reservations(session: AsyncSession, order_id: uuid.UUID) -> None:
+    await session.execute(
+        update(OrderLine)
+        .where(OrderLine.order_id == order_id)
+        .values(reserved_quantity=0)
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def policy_of(session: AsyncSession, company_id: uuid.UUID) -> PurchasingPolicy | None:
+    return await session.get(PurchasingPolicy, company_id)
+
+
+async def set_policy(
+    session: AsyncSession, company_id: uuid.UUID, threshold: Decimal | None
+) -> None:
+    await session.execute(
+        insert(PurchasingPolicy)
+        .values(company_id=company_id, approval_threshold=threshold)
+        .on_conflict_do_update(
+            index_elements=["company_id"],
+            set_={"approval_threshold": threshold, "updated_at": text("now()")},
+        )
+    )
+
+
+async def cart_of(
+    session: AsyncSession, user_id: uuid.UUID, buyer_id: uuid.UUID, *, create: bool
+) -> Cart | None:
+    if create:
+        await session.execute(
+            insert(Cart)
+            .values(id=uuid.uuid4(), user_id=user_id, buyer_id=buyer_id)
+            .on_conflict_do_nothing(index_elements=["user_id", "buyer_id"])
+        )
+    return (
+        await session.execute(
+            select(Cart).where(Cart.user_id == user_id, Cart.buyer_id == buyer_id)
+        )
+    ).scalar_one_or_none()
+
+
+async def cart_lines(
+    session: AsyncSession, cart_id: uuid.UUID, *, lock: bool = False
+) -> list[CartLine]:
+    statement = (
+        select(CartLine)
+        .where(CartLine.cart_id == cart_id)
+        .order_by(CartLine.created_at, CartLine.id)
+    )
+    if lock:
+        statement = statement.with_for_update()
+    return list((await session.execute(statement)).scalars())
+
+
+async def upsert_cart_line(
+    session: AsyncSession,
+    cart_id: uuid.UUID,
+    product_id: uuid.UUID,
+    quantity: Decimal,
+    unit_price: Decimal,
+) -> None:
+    await session.execute(
+        insert(CartLine)
+        .values(
+            id=uuid.uuid4(),
+            cart_id=cart_id,
+            product_id=product_id,
+            quantity=quantity,
+            quoted_unit_price=unit_price,
+        )
+        .on_conflict_do_update(
+            index_elements=["cart_id", "product_id"],
+            set_={
+                "quantity": quantity,
+                "quoted_unit_price": unit_price,
+                "updated_at": text("now()"),
+            },
+        )
+    )
+
+
+async def set_quoted_price(session: AsyncSession, line_id: uuid.UUID, unit_price: Decimal) -> None:
+    await session.execute(
+        update(CartLine)
+        .where(CartLine.id == line_id)
+        .values(quoted_unit_price=unit_price)
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def delete_cart_lines(
+    session: AsyncSession, cart_id: uuid.UUID, product_id: uuid.UUID | None = None
+) -> int:
+    statement = delete(CartLine).where(CartLine.cart_id == cart_id)
+    if product_id is not None:
+        statement = statement.where(CartLine.product_id == product_id)
+    result = await session.execute(statement.returning(CartLine.id))
+    return len(result.all())

@@ -1,0 +1,640 @@
+"""Placing orders (direct, checkout, RFQ award), their state machine, carts.
+
+Every order goes through `place_orders`: prices from the catalog's one pricing
+function (never from the client), MOQ and pack sizes enforced, stock reserved
+atomically for all lines at once (product-id order), one order per supplier, the
+buyer's approval rules applied, the history recorded and `order.placed` emitted,
+all in the caller's transaction: all or nothing.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any, Literal
+
+import structlog
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from marketplace.catalog import stock
+from marketplace.catalog.pricing import CENT, PriceQuote, quote
+from marketplace.companies import service as companies
+from marketplace.companies.deps import Actor
+from marketplace.companies.permissions import Role
+from marketplace.core.errors import DomainError
+from marketplace.core.events import emit
+from marketplace.core.i18n import translate
+from marketplace.core.pagination import Page, decode_cursor, encode_cursor
+from marketplace.trade.events import OrderPlaced, OrderStatusChanged
+from marketplace.trade.models import Order, OrderLine, OrderTransition
+from marketplace.trade.orders import repository
+from marketplace.trade.orders.errors import (
+    AddressNotFound,
+    EmptyOrder,
+    IllegalTransition,
+    InsufficientStock,
+    InvalidOrderLines,
+    MixedCurrencies,
+    NotABuyer,
+    OrderNotFound,
+    PriceChanged,
+    ProductsUnavailable,
+    TransitionNotAllowed,
+)
+from marketplace.trade.orders.schemas import (
+    CartLineRead,
+    CartRead,
+    CheckoutTerms,
+    OrderDetail,
+    OrderLineRead,
+    OrderRead,
+    SupplierSubtotal,
+    TransitionRead,
+    TransitionRequest,
+)
+from marketplace.trade.orders.state_machine import TRANSITIONS, OrderAction
+
+NET_DAYS = {"prepaid": 0, "net_15": 15, "net_30": 30, "net_60": 60}
+
+
+@dataclass(frozen=True)
+class LineRequest:
+    """One wanted line. `product_id` lines are priced by the catalog; RFQ lines carry
+    their awarded price (`agreed_unit_price`) and may be free text."""
+
+    quantity: Decimal
+    product_id: uuid.UUID | None = None
+    expected_unit_price: Decimal | None = None  # cart: the price the buyer saw
+    agreed_unit_price: Decimal | None = None  # RFQ award: the quoted price
+    supplier_id: uuid.UUID | None = None  # RFQ free-text lines name their supplier
+    currency: str | None = None
+    name: str | None = None
+    unit: str | None = None
+    rfq_item_id: uuid.UUID | None = None
+    lead_time_days: int = 0
+
+
+@dataclass
+class _PricedLine:
+    request: LineRequest
+    supplier_id: uuid.UUID
+    currency: str
+    sku: str | None
+    name: str
+    unit: str
+    unit_price: Decimal
+    line_total: Decimal
+    lead_time_days: int
+    reserve: bool
+
+
+@dataclass
+class _SupplierGroup:
+    supplier_id: uuid.UUID
+    currency: str
+    lines: list[_PricedLine] = field(default_factory=list)
+
+
+def _line_error(index: int, field_name: str, message: str, kind: str) -> dict[str, object]:
+    return {"loc": ["body", "lines", index, field_name], "msg": message, "type": kind}
+
+
+def _translated(error: DomainError) -> str:
+    return translate(error.message_key, None, **error.params)
+
+
+async def _price_lines(
+    session: AsyncSession, buyer_id: uuid.UUID, requests: Sequence[LineRequest]
+) -> list[_PricedLine]:
+    product_ids = [request.product_id for request in requests if request.product_id]
+    if len(set(product_ids)) != len(product_ids):
+        raise InvalidOrderLines(
+            errors=[
+                _line_error(index, "product_id", "the same product appears twice", "duplicate")
+                for index, request in enumerate(requests)
+                if request.product_id and product_ids.count(request.product_id) > 1
+            ]
+        )
+    products = await stock.orderable_products(session, buyer_id, product_ids)
+    unavailable = [
+        _line_error(
+            index, "product_id", "unknown product, or not available to order", "unavailable"
+        )
+        for index, request in enumerate(requests)
+        if request.product_id is not None and request.product_id not in products
+    ]
+    if unavailable:
+        raise ProductsUnavailable(errors=unavailable)
+
+    priced: list[_PricedLine] = []
+    problems: list[dict[str, object]] = []
+    changed: list[dict[str, object]] = []
+    for index, request in enumerate(requests):
+        if request.product_id is None or request.agreed_unit_price is not None:
+            product = products.get(request.product_id) if request.product_id else None
+            unit_price = request.agreed_unit_price or Decimal(0)
+            priced.append(
+                _PricedLine(
+                    request=request,
+                    supplier_id=request.supplier_id
+                    or (product.supplier_id if product else uuid.UUID(int=0)),
+                    currency=request.currency or (product.currency if product else ""),
+                    sku=product.sku if product else None,
+                    name=request.name or (product.name if product else ""),
+                    unit=request.unit or (product.unit if product else "piece"),
+                    unit_price=unit_price,
+                    line_total=(unit_price * request.quantity).quantize(CENT),
+                    lead_time_days=request.lead_time_days,
+                    reserve=product is not None,
+                )
+            )
+            continue
+        product = products[request.product_id]
+        try:
+            price: PriceQuote = quote(
+                request.quantity,
+                moq=product.moq,
+                order_multiple=product.order_multiple,
+                tiers=product.tiers,
+                price_list=product.price_list,
+            )
+        except DomainError as error:
+            problems.append(_line_error(index, "quantity", _translated(error), error.code))
+            continue
+        if (
+            request.expected_unit_price is not None
+            and price.unit_price != request.expected_unit_price
+        ):
+            changed.append(
+                {
+                    "loc": ["lines", index, "unit_price"],
+                    "msg": f"now {price.unit_price} (was {request.expected_unit_price})",
+                    "type": "price_changed",
+                    "product_id": str(product.id),
+                    "previous_unit_price": str(request.expected_unit_price),
+                    "unit_price": str(price.unit_price),
+                }
+            )
+        priced.append(
+            _PricedLine(
+                request=request,
+                supplier_id=product.supplier_id,
+                currency=product.currency,
+                sku=product.sku,
+                name=product.name,
+                unit=product.unit,
+                unit_price=price.unit_price,
+                line_total=price.line_total,
+                lead_time_days=product.lead_time_days,
+                reserve=True,
+            )
+        )
+    if problems:
+        raise InvalidOrderLines(errors=problems)
+    if changed:
+        raise PriceChanged(errors=changed)
+    return priced
+
+
+def _group(lines: list[_PricedLine]) -> list[_SupplierGroup]:
+    groups: dict[uuid.UUID, _SupplierGroup] = {}
+    for line in lines:
+        group = groups.setdefault(line.supplier_id, _SupplierGroup(line.supplier_id, line.currency))
+        if group.currency != line.currency:
+            raise MixedCurrencies()
+        group.lines.append(line)
+    return sorted(groups.values(), key=lambda group: str(group.supplier_id))
+
+
+async def _needs_approval(session: AsyncSession, actor: Actor, total: Decimal) -> bool:
+    """Above the purchaser's own limit or the company's threshold: an owner or admin
+    must approve. Owners and admins approve their own orders by placing them."""
+    if actor.role in (Role.OWNER, Role.ADMIN):
+        return False
+    limit = actor.membership.spending_limit if actor.membership is not None else None
+    if limit is not None and total > limit:
+        return True
+    policy = await repository.policy_of(session, actor.company_id)
+    return bool(
+        policy and policy.approval_threshold is not None and total > policy.approval_threshold
+    )
+
+
+async def resolve_shipping_address(
+    session: AsyncSession, buyer_id: uuid.UUID, terms: CheckoutTerms
+) -> dict[str, Any]:
+    if terms.shipping_address is not None:
+        return terms.shipping_address.model_dump(mode="json")
+    assert terms.shipping_address_id is not None
+    address = await companies.get_address(session, buyer_id, terms.shipping_address_id)
+    if address is None:
+        raise AddressNotFound()
+    return {
+        "recipient": address.recipient,
+        "line1": address.line1,
+        "line2": address.line2,
+        "city": address.city,
+        "postal_code": address.postal_code,
+        "region": address.region,
+        "country": address.country,
+    }
+
+
+def _record_transition(
+    order: Order,
+    action: str,
+    from_status: str | None,
+    to_status: str,
+    actor: Actor,
+    reason: str | None = None,
+    details: dict[str, Any] | None = None,
+) -> OrderTransition:
+    request_id = structlog.contextvars.get_contextvars().get("request_id")
+    return OrderTransition(
+        id=uuid.uuid4(),
+        order_id=order.id,
+        action=action,
+        from_status=from_status,
+        to_status=to_status,
+        actor_user_id=actor.user_id,
+        actor_api_key_id=actor.principal.api_key.id if actor.principal.api_key else None,
+        actor_company_id=actor.company_id,
+        reason=reason,
+        details=details or {},
+        request_id=str(request_id) if request_id else None,
+        # Python's clock, not now(): several transitions in one transaction stay ordered.
+        created_at=datetime.now(UTC),
+    )
+
+
+async def place_orders(
+    session: AsyncSession,
+    actor: Actor,
+    requests: Sequence[LineRequest],
+    terms: CheckoutTerms,
+    *,
+    source: Literal["checkout", "direct", "rfq"],
+    rfq_id: uuid.UUID | None = None,
+) -> list[Order]:
+    if actor.company.kind not in ("buyer", "both"):
+        raise NotABuyer()
+    if not requests:
+        raise EmptyOrder()
+    lines = await _price_lines(session, actor.company_id, requests)
+    groups = _group(lines)
+    shipping_address = await resolve_shipping_address(session, actor.company_id, terms)
+
+    wanted: dict[uuid.UUID, Decimal] = defaultdict(Decimal)
+    for line in lines:
+        if line.reserve and line.request.product_id is not None:
+            wanted[line.request.product_id] += line.request.quantity
+    short = await stock.reserve(session, wanted)
+    if short:
+        raise InsufficientStock(
+            errors=[
+                _line_error(index, "quantity", "not enough stock", "insufficient_stock")
+                | {"product_id": str(request.product_id)}
+                for index, request in enumerate(requests)
+                if request.product_id in short
+            ]
+        )
+
+    now = datetime.now(UTC)
+    orders: list[Order] = []
+    for group in groups:
+        subtotal = sum((line.line_total for line in group.lines), Decimal(0))
+        status = "pending_approval" if await _needs_approval(session, actor, subtotal) else "placed"
+        order = Order(
+            id=uuid.uuid4(),
+            number=await repository.next_order_number(session, now.year),
+            buyer_id=actor.company_id,
+            supplier_id=group.supplier_id,
+            placed_by_user_id=actor.user_id,
+            placed_by_api_key_id=actor.principal.api_key.id if actor.principal.api_key else None,
+            source=source,
+            rfq_id=rfq_id,
+            status=status,
+            currency=group.currency,
+            subtotal=subtotal,
+            total=subtotal,
+            payment_terms=terms.payment_terms.value,
+            po_number=terms.po_number,
+            notes=terms.notes,
+            shipping_address=shipping_address,
+            placed_at=now,
+            due_date=now.date() + timedelta(days=NET_DAYS[terms.payment_terms.value]),
+            promised_by=now.date()
+            + timedelta(days=max((line.lead_time_days for line in group.lines), default=0)),
+        )
+        rows: list[object] = [order]
+        for position, line in enumerate(group.lines, start=1):
+            rows.append(
+                OrderLine(
+                    id=uuid.uuid4(),
+                    order_id=order.id,
+                    position=position,
+                    product_id=line.request.product_id,
+                    rfq_item_id=line.request.rfq_item_id,
+                    sku=line.sku,
+                    name=line.name,
+                    unit=line.unit,
+                    quantity=line.request.quantity,
+                    unit_price=line.unit_price,
+                    line_total=line.line_total,
+                    reserved_quantity=line.request.quantity if line.reserve else Decimal(0),
+                )
+            )
+        rows.append(
+            _record_transition(order, "place", None, status, actor, details={"source": source})
+        )
+        await repository.add_all(session, rows)
+        await emit(
+            session,
+            OrderPlaced(
+                order_id=order.id,
+                number=order.number,
+                buyer_id=order.buyer_id,
+                supplier_id=order.supplier_id,
+                status=status,
+                currency=order.currency,
+                total=order.total,
+                source=source,
+            ),
+        )
+        orders.append(order)
+    return orders
+
+
+def _side(actor: Actor, order: Order) -> Literal["buyer", "supplier"] | None:
+    if actor.company_id == order.buyer_id:
+        return "buyer"
+    if actor.company_id == order.supplier_id:
+        return "supplier"
+    return None
+
+
+async def transition(
+    session: AsyncSession, actor: Actor, order_id: uuid.UUID, request: TransitionRequest
+) -> Order:
+    order = await repository.get_order_for(session, actor.company_id, order_id, lock=True)
+    if order is None:
+        raise OrderNotFound()
+    rule = TRANSITIONS[request.action]
+    if _side(actor, order) != rule.side or not actor.can(rule.permission):
+        raise TransitionNotAllowed(action=request.action.value)
+    if order.status not in rule.sources:
+        raise IllegalTransition(status=order.status, action=request.action.value)
+    now = datetime.now(UTC)
+    values: dict[str, object] = {}
+    if request.action is OrderAction.SHIP:
+        values = {
+            "carrier": request.carrier,
+            "tracking_number": request.tracking_number,
+            "shipped_at": now,
+        }
+    elif request.action is OrderAction.DELIVER:
+        values = {"delivered_at": now}
+    elif request.action is OrderAction.COMPLETE:
+        values = {"completed_at": now}
+    elif request.action is OrderAction.APPROVE:
+        values = {"approved_by_user_id": actor.user_id}
+    previous = order.status
+    if not await repository.move_status(session, order.id, rule.sources, rule.target, **values):
+        raise IllegalTransition(status=order.status, action=request.action.value)
+    if rule.releases_stock:
+        reserved = await repository.reserved_quantities(session, order.id)
+        await stock.release(session, reserved)
+        await repository.zero_reservations(session, order.id)
+    details = {
+        key: str(value) for key, value in values.items() if key in ("carrier", "tracking_number")
+    }
+    await repository.add_all(
+        session,
+        [
+            _record_transition(
+                order, request.action.value, previous, rule.target, actor, request.reason, details
+            )
+        ],
+    )
+    await emit(
+        session,
+        OrderStatusChanged(
+            order_id=order.id,
+            number=order.number,
+            buyer_id=order.buyer_id,
+            supplier_id=order.supplier_id,
+            action=request.action.value,
+            from_status=previous,
+            to_status=rule.target,
+            reason=request.reason,
+        ),
+    )
+    await session.refresh(order)
+    return order
+
+
+async def describe(session: AsyncSession, orders: Sequence[Order]) -> list[OrderDetail]:
+    ids = [order.id for order in orders]
+    lines = await repository.lines_of(session, ids)
+    history = await repository.history_of(session, ids)
+    return [
+        OrderDetail(
+            **OrderRead.model_validate(order).model_dump(),
+            lines=[OrderLineRead.model_validate(line) for line in lines[order.id]],
+            history=[TransitionRead.model_validate(item) for item in history[order.id]],
+        )
+        for order in orders
+    ]
+
+
+async def get_order(session: AsyncSession, actor: Actor, order_id: uuid.UUID) -> OrderDetail:
+    order = await repository.get_order_for(session, actor.company_id, order_id)
+    if order is None:
+        raise OrderNotFound()
+    return (await describe(session, [order]))[0]
+
+
+async def list_orders(
+    session: AsyncSession,
+    actor: Actor,
+    *,
+    side: str | None,
+    status: str | None,
+    limit: int,
+    cursor: str | None,
+) -> Page[OrderRead]:
+    after = None
+    if cursor is not None:
+        created_at, order_id = decode_cursor(cursor, 2)
+        after = (datetime.fromisoformat(created_at), uuid.UUID(order_id))
+    rows = await repository.list_orders(
+        session, actor.company_id, side=side, status=status, after=after, limit=limit + 1
+    )
+    items = [OrderRead.model_validate(order) for order in rows[:limit]]
+    next_cursor = (
+        encode_cursor(rows[limit - 1].created_at.isoformat(), str(rows[limit - 1].id))
+        if len(rows) > limit
+        else None
+    )
+    return Page[OrderRead](items=items, next_cursor=next_cursor)
+
+
+# --- carts ----------------------------------------------------------------------------
+
+
+async def _require_user(actor: Actor) -> uuid.UUID:
+    if actor.user_id is None:
+        from marketplace.identity.errors import ApiKeyNotAllowed
+
+        raise ApiKeyNotAllowed()
+    return actor.user_id
+
+
+async def read_cart(session: AsyncSession, actor: Actor) -> CartRead:
+    """The cart at today's prices. Viewing it is how a buyer sees (and accepts) a new
+    price: the shown prices become the ones checkout expects."""
+    user_id = await _require_user(actor)
+    cart = await repository.cart_of(session, user_id, actor.company_id, create=False)
+    if cart is None:
+        return CartRead(buyer_id=actor.company_id, lines=[], subtotals=[])
+    lines = await repository.cart_lines(session, cart.id)
+    products = await stock.orderable_products(
+        session, actor.company_id, [line.product_id for line in lines]
+    )
+    read: list[CartLineRead] = []
+    subtotals: dict[tuple[uuid.UUID, str], SupplierSubtotal] = {}
+    for line in lines:
+        product = products.get(line.product_id)
+        if product is None:
+            read.append(
+                CartLineRead(
+                    product_id=line.product_id,
+                    sku="",
+                    name="",
+                    supplier_id=uuid.UUID(int=0),
+                    unit="",
+                    currency="",
+                    quantity=line.quantity,
+                    unit_price=line.quoted_unit_price,
+                    line_total=Decimal(0),
+                    price_source="unavailable",
+                    available=False,
+                )
+            )
+            continue
+        try:
+            price = quote(
+                line.quantity,
+                moq=product.moq,
+                order_multiple=product.order_multiple,
+                tiers=product.tiers,
+                price_list=product.price_list,
+            )
+        except DomainError:
+            available = False
+            unit_price, line_total, source = line.quoted_unit_price, Decimal(0), "invalid_quantity"
+        else:
+            available = True
+            unit_price, line_total, source = price.unit_price, price.line_total, price.source
+            if price.unit_price != line.quoted_unit_price:
+                await repository.set_quoted_price(session, line.id, price.unit_price)
+        read.append(
+            CartLineRead(
+                product_id=product.id,
+                sku=product.sku,
+                name=product.name,
+                supplier_id=product.supplier_id,
+                unit=product.unit,
+                currency=product.currency,
+                quantity=line.quantity,
+                unit_price=unit_price,
+                line_total=line_total,
+                price_source=source,
+                available=available,
+            )
+        )
+        if available:
+            key = (product.supplier_id, product.currency)
+            subtotal = subtotals.setdefault(
+                key,
+                SupplierSubtotal(supplier_id=key[0], currency=key[1], subtotal=Decimal(0), lines=0),
+            )
+            subtotal.subtotal += line_total
+            subtotal.lines += 1
+    return CartRead(buyer_id=actor.company_id, lines=read, subtotals=list(subtotals.values()))
+
+
+async def set_cart_line(
+    session: AsyncSession, actor: Actor, product_id: uuid.UUID, quantity: Decimal
+) -> CartRead:
+    user_id = await _require_user(actor)
+    if actor.company.kind not in ("buyer", "both"):
+        raise NotABuyer()
+    products = await stock.orderable_products(session, actor.company_id, [product_id])
+    product = products.get(product_id)
+    if product is None:
+        raise ProductsUnavailable(
+            errors=[
+                {
+                    "loc": ["path", "product_id"],
+                    "msg": "not available to order",
+                    "type": "unavailable",
+                }
+            ]
+        )
+    price = quote(
+        quantity,
+        moq=product.moq,
+        order_multiple=product.order_multiple,
+        tiers=product.tiers,
+        price_list=product.price_list,
+    )
+    cart = await repository.cart_of(session, user_id, actor.company_id, create=True)
+    assert cart is not None
+    await repository.upsert_cart_line(session, cart.id, product_id, quantity, price.unit_price)
+    return await read_cart(session, actor)
+
+
+async def remove_cart_line(
+    session: AsyncSession, actor: Actor, product_id: uuid.UUID | None
+) -> CartRead:
+    user_id = await _require_user(actor)
+    cart = await repository.cart_of(session, user_id, actor.company_id, create=False)
+    if cart is not None:
+        await repository.delete_cart_lines(session, cart.id, product_id)
+    return await read_cart(session, actor)
+
+
+async def checkout(session: AsyncSession, actor: Actor, terms: CheckoutTerms) -> list[Order]:
+    """The cart becomes one order per supplier, in one transaction, at the prices the
+    buyer was shown (409 with the new prices when they changed)."""
+    user_id = await _require_user(actor)
+    cart = await repository.cart_of(session, user_id, actor.company_id, create=False)
+    lines = await repository.cart_lines(session, cart.id, lock=True) if cart else []
+    if not lines:
+        raise EmptyOrder()
+    requests = [
+        LineRequest(
+            product_id=line.product_id,
+            quantity=line.quantity,
+            expected_unit_price=line.quoted_unit_price,
+        )
+        for line in lines
+    ]
+    orders = await place_orders(session, actor, requests, terms, source="checkout")
+    assert cart is not None
+    await repository.delete_cart_lines(session, cart.id)
+    return orders
+
+
+async def set_policy(session: AsyncSession, actor: Actor, threshold: Decimal | None) -> None:
+    await repository.set_policy(session, actor.company_id, threshold)
+
+
+async def get_policy(session: AsyncSession, actor: Actor) -> Decimal | None:
+    policy = await repository.policy_of(session, actor.company_id)
+    return policy.approval_threshold if policy else None
