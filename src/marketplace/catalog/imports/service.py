@@ -26,15 +26,18 @@ from __future__ import annotations
 import asyncio
 import re
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Final
 
-from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+from pydantic import ValidationError
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from marketplace.catalog import caching
+from marketplace.catalog import service as catalog
 from marketplace.catalog.imports import csv_format, repository
 from marketplace.catalog.imports.errors import (
     ImportFileBrokenCsv,
@@ -45,7 +48,6 @@ from marketplace.catalog.imports.errors import (
     ImportFileTooLarge,
     ImportHeaderInvalid,
     ImportJobNotFound,
-    SupplierRequired,
 )
 from marketplace.catalog.imports.schemas import (
     ImportCounts,
@@ -54,8 +56,9 @@ from marketplace.catalog.imports.schemas import (
     ImportStatus,
 )
 from marketplace.catalog.models import ImportJob, PriceTier, Product
-from marketplace.catalog.pricing import Tier, tier_errors
+from marketplace.catalog.schemas import ProductCreate
 from marketplace.companies.deps import Actor
+from marketplace.core.errors import DomainError
 from marketplace.core.logging import get_logger
 from marketplace.core.platform import Platform
 
@@ -66,13 +69,7 @@ Sessions = async_sessionmaker[AsyncSession]
 EXPORT_PAGE_ROWS: Final = 1000
 ERROR_REPORT_PAGE_ROWS: Final = 5000
 UTF8_BOM: Final = b"\xef\xbb\xbf"
-SUPPLIER_KINDS: Final = frozenset({"supplier", "both"})
 MAX_FILENAME_CHARACTERS: Final = 255
-
-
-def ensure_supplier(actor: Actor) -> None:
-    if actor.company.kind not in SUPPLIER_KINDS:
-        raise SupplierRequired()
 
 
 # --- 1. accepting a file ---------------------------------------------------------------
@@ -133,7 +130,7 @@ async def start_import(
 ) -> ImportJob:
     """Check the file as a whole, store it and queue its job. Raises a 4xx problem, and
     writes nothing, when the file cannot be imported at all."""
-    ensure_supplier(actor)
+    catalog.ensure_supplier(actor)
     limit = platform.settings.max_import_bytes
     if len(data) > limit:
         raise ImportFileTooLarge(limit=limit)
@@ -161,7 +158,7 @@ async def start_import(
 
 
 async def get_job(session: AsyncSession, actor: Actor, job_id: uuid.UUID) -> ImportJob:
-    ensure_supplier(actor)
+    catalog.ensure_supplier(actor)
     job = await repository.supplier_job(session, actor.company_id, job_id)
     if job is None:
         raise ImportJobNotFound()
@@ -218,7 +215,14 @@ async def error_report(sessions: Sessions, job_id: uuid.UUID) -> AsyncIterator[b
             )
 
 
-# --- 2. rows: cells -> product fields ------------------------------------------------
+# --- 2. rows -------------------------------------------------------------------------
+#
+# A row is read in two steps. Its cells are read by the CSV syntax (numbers with a
+# decimal point, `min:price|...` tiers, a JSON object of attributes) into the fields
+# of the API's `ProductCreate`, which checks them exactly as it checks a request
+# body; then `catalog.service.upsert_product`, the API's own write path, applies the
+# product rules that span fields and writes it. Columns a file leaves out are not
+# set, so they keep a stored product's values; an empty cell sets the default.
 
 
 @dataclass(frozen=True)
@@ -230,18 +234,14 @@ class RowError:
 
 @dataclass(frozen=True)
 class ParsedRow:
-    """A row's present cells, read into product fields (not yet checked against the
-    product rules, which need the stored product for the columns a file leaves out)."""
-
     row_number: int
-    sku: str
-    fields: dict[str, Any]
+    product: ProductCreate
 
 
-# Product field defaults, for a new product whose file leaves a column out (or empty).
-DEFAULTS: Final[dict[str, Any]] = {
+# Empty cell -> the value of a new product (the API's defaults).
+EMPTY_CELL: Final[dict[str, Any]] = {
     "description": "",
-    "category_id": None,
+    "category": None,
     "moq": Decimal(1),
     "order_multiple": None,
     "stock": Decimal(0),
@@ -249,76 +249,86 @@ DEFAULTS: Final[dict[str, Any]] = {
     "status": "draft",
     "attributes": {},
 }
-# Column -> product field, where they differ.
-FIELD_OF_COLUMN: Final = {"category": "category_id", "tiers": "tiers"}
+FIELD_OF_COLUMN: Final = {"tiers": "price_tiers"}
 COLUMN_OF_FIELD: Final = {field: column for column, field in FIELD_OF_COLUMN.items()}
-MAX_SKU_CHARACTERS: Final = 64
+_WHOLE_NUMBER = re.compile(r"[+-]?\d{1,9}")
 
 
-def _parse_cell(column: str, value: str, categories: dict[str, uuid.UUID]) -> Any:
-    """One cell to its product field value; raises `csv_format.CellError`."""
-    if column in ("name", "unit", "currency", "description", "status"):
-        return value if value or column not in DEFAULTS else DEFAULTS[column]
-    if column == "category":
-        if not value:
-            return None
-        if value not in categories:
-            raise csv_format.CellError(f"no category with the slug {value!r}")
-        return categories[value]
+def _cell_value(column: str, value: str) -> Any:
+    """One cell as the API field's input; raises `csv_format.CellError`."""
+    if not value and column in EMPTY_CELL:
+        return EMPTY_CELL[column]
     if column in ("moq", "order_multiple", "stock"):
-        return csv_format.parse_decimal(value) if value else DEFAULTS[column]
+        return csv_format.parse_decimal(value)
     if column == "lead_time_days":
-        if not value:
-            return DEFAULTS[column]
-        if not re.fullmatch(r"[+-]?\d{1,9}", value):
+        if not _WHOLE_NUMBER.fullmatch(value):
             raise csv_format.CellError(f"{value!r} is not a whole number of days")
         return int(value)
     if column == "tiers":
         return [
-            Tier(min_qty=min_qty, unit_price=price)
+            {"min_qty": min_qty, "unit_price": price}
             for min_qty, price in csv_format.parse_tiers(value)
         ]
     if column == "attributes":
         return csv_format.parse_attributes(value)
-    raise AssertionError(f"unhandled column {column}")
+    return value
 
 
-def parse_record(
-    record: csv_format.Record, categories: dict[str, uuid.UUID]
-) -> ParsedRow | list[RowError]:
+def _column_of(location: Sequence[Any], message: str) -> tuple[str, str]:
+    """An error location of the API (`("price_tiers", 1, "unit_price")`, maybe after
+    "body") as the CSV column, and the message with what points inside the cell."""
+    parts = [str(part) for part in location if part != "body"]
+    message = message.removeprefix("Value error, ")
+    if not parts:
+        return "", message
+    column = COLUMN_OF_FIELD.get(parts[0], parts[0])
+    if parts[0] == "price_tiers" and len(parts) > 1 and parts[1].isdigit():
+        where = f"tier {int(parts[1]) + 1}"
+        if len(parts) > 2 and not message.startswith(parts[2]):
+            where += f" {parts[2]}"
+        return column, f"{where}: {message}"
+    if parts[0] == "attributes" and len(parts) > 1:
+        return column, f"{parts[1]!r}: {message}"
+    return column, message
+
+
+def row_errors(row_number: int, errors: Sequence[Mapping[str, Any]]) -> list[RowError]:
+    """API problem entries (`loc`, `msg`) as row errors."""
+    return [
+        RowError(row_number, *_column_of(error.get("loc", ()), str(error.get("msg", ""))))
+        for error in errors
+    ]
+
+
+def parse_record(record: csv_format.Record) -> ParsedRow | list[RowError]:
     errors: list[RowError] = []
     fields: dict[str, Any] = {}
     for column, value in record.cells.items():
-        if column == "sku":
-            continue
         try:
-            fields[FIELD_OF_COLUMN.get(column, column)] = _parse_cell(column, value, categories)
+            fields[FIELD_OF_COLUMN.get(column, column)] = _cell_value(column, value)
         except csv_format.CellError as error:
             errors.append(RowError(record.row_number, column, str(error)))
-    sku = record.cells["sku"]
-    if not sku:
-        errors.insert(0, RowError(record.row_number, "sku", "the SKU is required"))
-    elif len(sku) > MAX_SKU_CHARACTERS:
-        errors.insert(
-            0,
-            RowError(
-                record.row_number, "sku", f"the SKU is longer than {MAX_SKU_CHARACTERS} characters"
-            ),
+    if errors:
+        return errors
+    try:
+        return ParsedRow(record.row_number, ProductCreate.model_validate(fields))
+    except ValidationError as error:
+        return row_errors(
+            record.row_number,
+            [{"loc": problem["loc"], "msg": problem["msg"]} for problem in error.errors()],
         )
-    return errors or ParsedRow(record.row_number, sku, fields)
 
 
 class RowSource:
-    """The file's data rows, batch by batch; blocking (CSV parsing is CPU-bound):
-    call `open` and `next_batch` in a thread.
+    """The file's data rows, batch by batch; blocking (CSV parsing and the schema
+    checks are CPU-bound): call it through `asyncio.to_thread`.
 
-    Also the file-wide rule: a SKU appears once. A later row with the same SKU is an
-    error that names the first one."""
+    Also the one file-wide rule: a SKU appears once. A later row with the same SKU is
+    an error that names the first."""
 
-    def __init__(self, data: bytes, categories: dict[str, uuid.UUID]) -> None:
+    def __init__(self, data: bytes) -> None:
         lines = csv_format.open_text(data)
         self._records = csv_format.iter_records(lines, csv_format.read_header(lines))
-        self._categories = categories
         self._first_row_of_sku: dict[str, int] = {}
 
     def skip(self, count: int) -> None:
@@ -340,75 +350,14 @@ class RowSource:
         self, record: csv_format.Record | csv_format.MalformedRecord
     ) -> ParsedRow | list[RowError]:
         if isinstance(record, csv_format.MalformedRecord):
-            return [
-                RowError(
-                    record.row_number,
-                    "",
-                    f"the row has {record.found} cells where the header has {record.expected}",
-                )
-            ]
+            message = f"the row has {record.found} cells where the header has {record.expected}"
+            return [RowError(record.row_number, "", message)]
         sku = record.cells["sku"]
         first = self._first_row_of_sku.setdefault(sku, record.row_number)
         if sku and first != record.row_number:
-            return [
-                RowError(
-                    record.row_number,
-                    "sku",
-                    f"the SKU {sku!r} already appears on row {first}; each SKU once per file",
-                )
-            ]
-        return parse_record(record, self._categories)
-
-
-# --- 2. rows: product rules and writes -------------------------------------------------
-#
-# TODO(catalog core): these rules and writes are the catalog service's; import rows
-# go through `catalog.service` once its upsert is in, so that CSV and API validate
-# identically. Until then they live here, behind `apply_rows`.
-
-PRODUCT_STATUSES: Final = frozenset({"draft", "active", "archived"})
-_UNIT = re.compile(r"^[a-z][a-z0-9_]{0,19}$")
-_CURRENCY = re.compile(r"^[A-Z]{3}$")
-
-
-def _decimal_places(value: Decimal) -> int:
-    exponent = value.normalize().as_tuple().exponent
-    return -exponent if isinstance(exponent, int) and exponent < 0 else 0
-
-
-def _product_errors(values: dict[str, Any]) -> list[tuple[str, str]]:
-    errors: list[tuple[str, str]] = []
-    name = values["name"]
-    if not name:
-        errors.append(("name", "the name is required"))
-    elif len(name) > 300:
-        errors.append(("name", "the name is longer than 300 characters"))
-    if not _UNIT.match(values["unit"]):
-        errors.append(("unit", f"{values['unit']!r} is not a unit such as piece, kg, m, box"))
-    if not _CURRENCY.match(values["currency"]):
-        errors.append(("currency", f"{values['currency']!r} is not an ISO 4217 code like EUR"))
-    for column in ("moq", "order_multiple", "stock"):
-        value = values[column]
-        if value is None:
-            continue
-        if column == "stock" and value < 0:
-            errors.append((column, "must not be negative"))
-        elif column != "stock" and value <= 0:
-            errors.append((column, "must be greater than zero"))
-        elif _decimal_places(value) > 3:
-            errors.append((column, "at most 3 decimal places"))
-    if values["lead_time_days"] < 0:
-        errors.append(("lead_time_days", "must not be negative"))
-    if values["status"] not in PRODUCT_STATUSES:
-        errors.append(("status", "must be draft, active or archived"))
-    tiers: list[Tier] = values["tiers"]
-    for error in tier_errors(tiers, values["moq"]):
-        errors.append(("tiers", str(error["msg"])))
-    for tier in tiers:
-        if _decimal_places(tier.unit_price) > 4:
-            errors.append(("tiers", "a unit price has at most 4 decimal places"))
-            break
-    return errors
+            message = f"the SKU {sku!r} already appears on row {first}; each SKU once per file"
+            return [RowError(record.row_number, "sku", message)]
+        return parse_record(record)
 
 
 @dataclass
@@ -418,129 +367,49 @@ class BatchResult:
     unchanged: int = 0
     failed: int = 0
     errors: list[RowError] = field(default_factory=list)
+    written: list[uuid.UUID] = field(default_factory=list)
 
     def fail(self, errors: Sequence[RowError]) -> None:
         self.failed += 1
         self.errors.extend(errors)
 
 
-def _stored_values(product: Product, tiers: Sequence[PriceTier]) -> dict[str, Any]:
-    return {
-        "name": product.name,
-        "description": product.description,
-        "category_id": product.category_id,
-        "unit": product.unit,
-        "currency": product.currency,
-        "moq": product.moq,
-        "order_multiple": product.order_multiple,
-        "stock": product.stock,
-        "lead_time_days": product.lead_time_days,
-        "status": product.status,
-        "tiers": [Tier(min_qty=tier.min_qty, unit_price=tier.unit_price) for tier in tiers],
-        "attributes": product.attributes,
-    }
-
-
-def _same(stored: dict[str, Any], merged: dict[str, Any]) -> bool:
-    return all(stored[key] == merged[key] for key in stored)
-
-
-@dataclass(frozen=True)
-class _Change:
-    row: ParsedRow
-    values: dict[str, Any]
-    is_new: bool
-    tiers_changed: bool
-
-
-async def _write(session: AsyncSession, supplier_id: uuid.UUID, changes: Sequence[_Change]) -> None:
-    """Products first (one statement), then the tier tables that changed."""
-    ids = await repository.upsert_products(
-        session,
-        supplier_id,
-        [
-            {
-                "sku": change.row.sku,
-                **{key: value for key, value in change.values.items() if key != "tiers"},
-                "base_price": change.values["tiers"][0].unit_price,
-            }
-            for change in changes
-        ],
-    )
-    await repository.replace_tiers(
-        session,
-        {
-            ids[change.row.sku]: [
-                (tier.min_qty, tier.unit_price) for tier in change.values["tiers"]
-            ]
-            for change in changes
-            if change.tiers_changed
-        },
-    )
-
-
 async def apply_rows(
     session: AsyncSession, supplier_id: uuid.UUID, rows: Sequence[ParsedRow | list[RowError]]
 ) -> BatchResult:
-    """Upsert the valid rows by SKU; count and describe the invalid ones.
-
-    The batch's changes are written in a few set-wise statements. Should the database
-    still refuse one (a category deleted meanwhile), they are written again one row
-    per savepoint, so that only the rows at fault fail."""
+    """Upsert the valid rows by SKU through the catalog service; count and describe
+    the others. A row the product rules refuse fails alone: the service writes each
+    product in a savepoint of its own."""
     result = BatchResult()
     parsed = [row for row in rows if isinstance(row, ParsedRow)]
-    existing = await repository.products_by_sku(session, supplier_id, [row.sku for row in parsed])
-    stored_tiers = await repository.tiers_of(session, [product.id for product in existing.values()])
-    changes: list[_Change] = []
+    # The service tells created from not; an update is told from "unchanged" by the
+    # product's write time, which it sets only when it writes.
+    written_at = await repository.updated_at_by_sku(
+        session, supplier_id, [row.product.sku for row in parsed]
+    )
     for row in rows:
         if not isinstance(row, ParsedRow):
             result.fail(row)
             continue
-        product = existing.get(row.sku)
-        stored = _stored_values(product, stored_tiers[product.id]) if product else None
-        # Required columns are always in the file, so a new product lacks none of them.
-        merged = {**(stored if stored is not None else DEFAULTS), **row.fields}
-        problems = _product_errors(merged)
-        if problems:
-            result.fail(
-                [RowError(row.row_number, COLUMN_OF_FIELD.get(f, f), m) for f, m in problems]
-            )
-        elif stored is not None and _same(stored, merged):
-            result.unchanged += 1
-        else:
-            changes.append(
-                _Change(
-                    row=row,
-                    values=merged,
-                    is_new=stored is None,
-                    tiers_changed=stored is None or stored["tiers"] != merged["tiers"],
-                )
-            )
-    written = await _write_all_or_each(session, supplier_id, changes, result)
-    result.created += sum(change.is_new for change in written)
-    result.updated += sum(not change.is_new for change in written)
-    return result
-
-
-async def _write_all_or_each(
-    session: AsyncSession, supplier_id: uuid.UUID, changes: list[_Change], result: BatchResult
-) -> list[_Change]:
-    try:
-        async with session.begin_nested():
-            await _write(session, supplier_id, changes)
-        return changes
-    except DBAPIError as error:
-        logger.warning("catalog.import.batch_refused", error=str(error.orig))
-    written = []
-    for change in changes:
         try:
-            async with session.begin_nested():
-                await _write(session, supplier_id, [change])
-            written.append(change)
-        except DBAPIError as error:
-            logger.warning("catalog.import.row_refused", sku=change.row.sku, error=str(error.orig))
-            result.fail([RowError(change.row.row_number, "", "the database refused this row")])
-    return written
+            product, created = await catalog.upsert_product(
+                session, supplier_id, row.product, cache=None
+            )
+        except DomainError as error:  # the product rules: 409, 422
+            result.fail(
+                row_errors(row.row_number, error.errors)
+                or [RowError(row.row_number, "", str(error))]
+            )
+            continue
+        if created:
+            result.created += 1
+        elif product.updated_at != written_at[product.sku]:
+            result.updated += 1
+        else:
+            result.unchanged += 1
+            continue
+        result.written.append(product.id)
+    return result
 
 
 # --- 2. the job runner -----------------------------------------------------------------
@@ -588,9 +457,7 @@ async def _run_batches(platform: Platform, sessions: Sessions, job: ImportJob, l
     if data is None:
         await _fail(sessions, job.id, "The uploaded file is no longer available.")
         return job.processed_rows
-    async with sessions() as session:
-        categories = await repository.category_ids_by_slug(session)
-    source = await asyncio.to_thread(RowSource, data, categories)
+    source = await asyncio.to_thread(RowSource, data)
     processed = job.processed_rows
     if processed:
         await asyncio.to_thread(source.skip, processed)
@@ -602,6 +469,7 @@ async def _run_batches(platform: Platform, sessions: Sessions, job: ImportJob, l
                 return processed
             await repository.lock_supplier_catalog(session, job.supplier_id)
             result = await apply_rows(session, job.supplier_id, rows)
+            await caching.invalidate_products(session, platform.cache, result.written)
             await repository.add_row_errors(
                 session,
                 job.id,
