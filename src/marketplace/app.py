@@ -124,7 +124,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(
         BodySizeLimitMiddleware,
         max_body_bytes=settings.max_request_body_bytes,
-        path_limits=catalog_imports_router.body_limits(API_PREFIX, settings.max_import_bytes),
+        path_limits={
+            **catalog_imports_router.body_limits(API_PREFIX, settings.max_import_bytes),
+            **catalog_router.body_limits(API_PREFIX, settings.max_image_bytes),
+        },
     )
     # Abuse protection runs inside CORS, so that browsers can read its 403 and 429
     # answers, and after the client address is resolved.

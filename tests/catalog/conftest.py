@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -19,6 +20,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from marketplace.catalog.models import Category
 from marketplace.companies.permissions import Scope
+from marketplace.settings import Settings
+from tests.conftest import make_settings
 from tests.factories import add_member, bearer_headers, make_api_key, make_company, make_user
 
 ROLES = ("owner", "admin", "purchaser", "sales", "viewer")
@@ -48,6 +51,12 @@ async def make_category(
     session.add(category)
     await session.flush()
     return category
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    """Images go to a directory of the test's own."""
+    return make_settings(database_url=database_url, storage_dir=tmp_path / "storage")
 
 
 @pytest.fixture

@@ -7,9 +7,9 @@ import uuid
 from decimal import Decimal
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, File, Form, Header, Query, Response, UploadFile, status
 
-from marketplace.catalog import categories, price_lists, service
+from marketplace.catalog import categories, images, price_lists, service
 from marketplace.catalog.deps import SupplierId, ViewerDep
 from marketplace.catalog.schemas import (
     AssignmentCreate,
@@ -24,6 +24,7 @@ from marketplace.catalog.schemas import (
     CategoryRead,
     CategoryTree,
     CategoryUpdate,
+    ImageRead,
     PriceListCreate,
     PriceListDetail,
     PriceListProductRead,
@@ -35,7 +36,7 @@ from marketplace.catalog.schemas import (
     ProductRead,
     ProductUpdate,
 )
-from marketplace.core.deps import CacheDep, SessionDep
+from marketplace.core.deps import CacheDep, PlatformDep, SessionDep
 from marketplace.core.pagination import Page
 from marketplace.identity.deps import CurrentStaff
 
@@ -49,6 +50,15 @@ admin_categories_router = APIRouter(prefix="/admin/categories", tags=["admin"])
 # `:uuid` keeps /products/export, /products/import etc. out of these routes.
 PRODUCT = "/{product_id:uuid}"
 JSON = "application/json"
+_UUID_PATTERN = "[0-9a-fA-F-]{36}"
+
+
+def body_limits(api_prefix: str, max_image_bytes: int) -> dict[str, int]:
+    """Request body limits of the image upload route, for the body-size middleware."""
+    return {
+        f"{api_prefix}/products/{_UUID_PATTERN}/images": max_image_bytes
+        + images.MULTIPART_ENVELOPE_BYTES
+    }
 
 
 @products_router.post("", status_code=status.HTTP_201_CREATED, response_model=ProductRead)
@@ -111,6 +121,80 @@ async def archive_product(
     """Archive your product: hidden from buyers, kept for orders and history. Set its
     status to `active` again to restore it."""
     await service.archive_product(session, cache, supplier_id, product_id)
+
+
+# --- images -----------------------------------------------------------------------
+
+AltTextForm = Annotated[str, Form(max_length=300, description="Text for screen readers.")]
+
+
+@products_router.post(
+    PRODUCT + "/images", status_code=status.HTTP_201_CREATED, response_model=ImageRead
+)
+async def upload_image(
+    product_id: uuid.UUID,
+    file: Annotated[UploadFile, File(description="JPEG, PNG, WebP or GIF.")],
+    supplier_id: SupplierId,
+    session: SessionDep,
+    cache: CacheDep,
+    platform: PlatformDep,
+    alt_text: AltTextForm = "",
+) -> ImageRead:
+    """Add an image to your product (multipart field `file`). The format is read from
+    the bytes; it is stored in standard sizes (thumb 160, medium 640, large 1280 px)."""
+    limit = platform.settings.max_image_bytes
+    data = await file.read(limit + 1)
+    return await images.upload(
+        session,
+        cache,
+        platform.storage,
+        supplier_id,
+        product_id,
+        data,
+        max_bytes=limit,
+        alt_text=alt_text.strip(),
+    )
+
+
+@products_router.get(
+    PRODUCT + "/images/{image_id}/{size}",
+    response_class=Response,
+    responses={200: {"content": {images.STORED_CONTENT_TYPE: {}}}, 304: {}},
+)
+async def get_image(
+    product_id: uuid.UUID,
+    image_id: uuid.UUID,
+    size: str,
+    viewer: ViewerDep,
+    session: SessionDep,
+    platform: PlatformDep,
+    if_none_match: Annotated[str | None, Header(max_length=1000)] = None,
+) -> Response:
+    """An image in one of the sizes `thumb`, `medium`, `large`, with an ETag (304 when
+    `If-None-Match` names it) and caching headers."""
+    served = await images.serve(
+        session, platform.storage, viewer, product_id, image_id, size, if_none_match
+    )
+    headers = {"ETag": served.etag, "Cache-Control": served.cache_control}
+    if served.content is None:
+        return Response(status_code=status.HTTP_304_NOT_MODIFIED, headers=headers)
+    return Response(served.content, media_type=images.STORED_CONTENT_TYPE, headers=headers)
+
+
+@products_router.delete(PRODUCT + "/images/{image_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_image(
+    product_id: uuid.UUID,
+    image_id: uuid.UUID,
+    supplier_id: SupplierId,
+    session: SessionDep,
+    cache: CacheDep,
+    platform: PlatformDep,
+) -> None:
+    """Remove an image from your product."""
+    await images.delete(session, cache, platform.storage, supplier_id, product_id, image_id)
+
+
+# --- moderation -------------------------------------------------------------------
 
 
 @admin_products_router.post(PRODUCT + "/block", response_model=ProductRead)

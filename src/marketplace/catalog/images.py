@@ -1,0 +1,205 @@
+"""Product images: checked by their bytes, resized to standard sizes, stored through
+`platform.storage`, served with long-lived caching headers.
+
+The declared content type and file name are ignored: Pillow identifies the format
+from the bytes, and only JPEG, PNG, WebP and GIF are accepted. The pixel count is
+checked from the header before anything is decoded (decompression bombs). Decoding
+and resizing are CPU work and run in a thread, never on the event loop. Each size is
+stored as WebP under `products/<product>/images/<image>/<size>.webp`; stored files
+never change, so their ETag is their name.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import uuid
+import warnings
+from dataclasses import dataclass
+from typing import Final
+
+from PIL import Image, ImageOps, UnidentifiedImageError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from marketplace.catalog import caching, repository
+from marketplace.catalog.errors import (
+    ImageInvalid,
+    ImageNotFound,
+    ImageTooLarge,
+    ImageTooManyPixels,
+    ProductNotFound,
+    TooManyImages,
+)
+from marketplace.catalog.models import ProductImage
+from marketplace.catalog.schemas import ImageRead
+from marketplace.catalog.service import Viewer, image_read
+from marketplace.core.cache import Cache
+from marketplace.core.storage import Storage
+
+# Longest side of each standard size, in pixels (never enlarged).
+SIZES: Final = {"thumb": 160, "medium": 640, "large": 1280}
+ACCEPTED_FORMATS: Final = frozenset({"JPEG", "PNG", "WEBP", "GIF"})
+MAX_PIXELS: Final = 40_000_000
+MAX_IMAGES_PER_PRODUCT: Final = 10
+STORED_CONTENT_TYPE: Final = "image/webp"
+STORED_EXTENSION: Final = "webp"
+WEBP_QUALITY: Final = 82
+# Multipart framing and the alt-text field around the file itself.
+MULTIPART_ENVELOPE_BYTES: Final = 64 * 1024
+PUBLIC_MAX_AGE_SECONDS: Final = 86_400
+PRIVATE_MAX_AGE_SECONDS: Final = 300
+
+
+@dataclass(frozen=True)
+class Rendered:
+    width: int
+    height: int
+    sizes: dict[str, bytes]
+
+
+def render(data: bytes, max_pixels: int = MAX_PIXELS) -> Rendered:
+    """Identify, check and resize an uploaded image (blocking: run it in a thread)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        try:
+            with Image.open(io.BytesIO(data)) as probe:
+                if probe.format not in ACCEPTED_FORMATS:
+                    raise ImageInvalid()
+                width, height = probe.size
+                if width * height > max_pixels:
+                    raise ImageTooManyPixels(limit=max_pixels)
+                probe.verify()  # structure and checksums, without decoding pixels
+            with Image.open(io.BytesIO(data)) as opened:
+                opened.load()
+                image = ImageOps.exif_transpose(opened)
+        except (ImageInvalid, ImageTooManyPixels):
+            raise
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
+            raise ImageTooManyPixels(limit=max_pixels) from error
+        except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError) as error:
+            raise ImageInvalid() from error
+    has_alpha = image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info
+    image = image.convert("RGBA" if has_alpha else "RGB")
+    sizes: dict[str, bytes] = {}
+    for name, longest_side in SIZES.items():
+        resized = image.copy()
+        resized.thumbnail((longest_side, longest_side), Image.Resampling.LANCZOS)
+        buffer = io.BytesIO()
+        resized.save(buffer, format="WEBP", quality=WEBP_QUALITY, method=4)
+        sizes[name] = buffer.getvalue()
+    return Rendered(width=image.width, height=image.height, sizes=sizes)
+
+
+def _key(prefix: str, size: str) -> str:
+    return f"{prefix}/{size}.{STORED_EXTENSION}"
+
+
+async def upload(
+    session: AsyncSession,
+    cache: Cache,
+    storage: Storage,
+    supplier_id: uuid.UUID,
+    product_id: uuid.UUID,
+    data: bytes,
+    *,
+    max_bytes: int,
+    alt_text: str,
+) -> ImageRead:
+    """Add an image to one of your products (at most `MAX_IMAGES_PER_PRODUCT`)."""
+    if len(data) > max_bytes:
+        raise ImageTooLarge(limit=max_bytes)
+    product = await repository.supplier_product(session, supplier_id, product_id, lock=True)
+    if product is None:
+        raise ProductNotFound()
+    count = await repository.count_images(session, product.id)
+    if count >= MAX_IMAGES_PER_PRODUCT:
+        raise TooManyImages(limit=MAX_IMAGES_PER_PRODUCT)
+    rendered = await asyncio.to_thread(render, data)
+    image_id = uuid.uuid4()
+    prefix = f"products/{product.id}/images/{image_id}"
+    for size, content in rendered.sizes.items():
+        await storage.put(_key(prefix, size), content)
+    image = ProductImage(
+        id=image_id,
+        product_id=product.id,
+        position=count,
+        storage_key=prefix,
+        content_type=STORED_CONTENT_TYPE,
+        width=rendered.width,
+        height=rendered.height,
+        alt_text=alt_text,
+    )
+    session.add(image)
+    await session.flush()
+    await session.refresh(image)
+    await caching.invalidate_products(session, cache, [product.id])
+    return image_read(image)
+
+
+async def delete(
+    session: AsyncSession,
+    cache: Cache,
+    storage: Storage,
+    supplier_id: uuid.UUID,
+    product_id: uuid.UUID,
+    image_id: uuid.UUID,
+) -> None:
+    product = await repository.supplier_product(session, supplier_id, product_id, lock=True)
+    if product is None:
+        raise ProductNotFound()
+    image = await repository.image_of(session, product.id, image_id)
+    if image is None:
+        raise ImageNotFound()
+    await session.delete(image)
+    await session.flush()
+    await caching.invalidate_products(session, cache, [product.id])
+    # Files go last: a failed transaction leaves the row and its files, and the files
+    # of a deleted row are unreachable (their URL answers 404) even if this fails.
+    await storage.delete_prefix(image.storage_key)
+
+
+def _matches(if_none_match: str, etag: str) -> bool:
+    tags = {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
+    return "*" in tags or etag in tags
+
+
+@dataclass(frozen=True)
+class ServedImage:
+    content: bytes | None  # None: the client's copy is current (304)
+    etag: str
+    cache_control: str
+
+
+async def serve(
+    session: AsyncSession,
+    storage: Storage,
+    viewer: Viewer,
+    product_id: uuid.UUID,
+    image_id: uuid.UUID,
+    size: str,
+    if_none_match: str | None,
+) -> ServedImage:
+    """An image of a product the viewer may see (the detail's rules), with its ETag."""
+    if size not in SIZES:
+        raise ImageNotFound()
+    row = await repository.product_row(session, product_id, visible_only=False)
+    if row is None:
+        raise ImageNotFound()
+    public = await repository.is_visible(session, product_id)
+    if not public and not viewer.sees_private(row.product.supplier_id):
+        raise ImageNotFound()
+    image = await repository.image_of(session, product_id, image_id)
+    if image is None:
+        raise ImageNotFound()
+    etag = f'"{image.id}-{size}"'
+    cache_control = (
+        f"public, max-age={PUBLIC_MAX_AGE_SECONDS}"
+        if public
+        else f"private, max-age={PRIVATE_MAX_AGE_SECONDS}"
+    )
+    if if_none_match is not None and _matches(if_none_match, etag):
+        return ServedImage(content=None, etag=etag, cache_control=cache_control)
+    content = await storage.get(_key(image.storage_key, size))
+    if content is None:
+        raise ImageNotFound()
+    return ServedImage(content=content, etag=etag, cache_control=cache_control)
