@@ -34,6 +34,7 @@ from marketplace.notifications.transports import build_notifier
 from marketplace.settings import Environment, Settings
 from marketplace.staff.router import staff_router
 from marketplace.trade.orders import router as trade_orders_router
+from marketplace.trade.rfqs import router as trade_rfqs_router
 
 API_PREFIX = "/api/v1"
 CORS_MAX_AGE_SECONDS = 3600
@@ -66,6 +67,7 @@ def api_router() -> APIRouter:
     router.include_router(companies_router.admin_companies_router)
     router.include_router(staff_router)
     router.include_router(trade_orders_router.orders_router)
+    router.include_router(trade_rfqs_router.rfqs_router)
     # Before the product routes, whose /products/{id} would take /products/export.
     router.include_router(catalog_imports_router.router)
     router.include_router(catalog_router.products_router)

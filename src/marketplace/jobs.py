@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from marketplace.core.scheduler import PeriodicJob
+from marketplace.trade.rfqs.service import expire_rfqs_and_quotes
 
 
 def build_jobs() -> list[PeriodicJob]:
-    return []
+    return [PeriodicJob(name="rfq-expiry", interval_seconds=60, run=expire_rfqs_and_quotes)]

@@ -6,6 +6,8 @@ import uuid
 from decimal import Decimal
 from typing import ClassVar
 
+from pydantic import Field
+
 from marketplace.core.events import DomainEvent
 
 
@@ -37,3 +39,59 @@ class OrderStatusChanged(OrderEvent):
     from_status: str
     to_status: str
     reason: str | None = None
+
+
+class RfqEvent(DomainEvent):
+    aggregate_type: ClassVar[str] = "rfq"
+    rfq_id: uuid.UUID
+    buyer_id: uuid.UUID
+    title: str
+    # Suppliers entitled to hear about it (invited ones; public RFQs reach the
+    # suppliers through the marketplace, not through their private feeds).
+    supplier_ids: list[uuid.UUID] = Field(default_factory=list)
+
+    def aggregate_id(self) -> uuid.UUID:
+        return self.rfq_id
+
+    def company_ids(self) -> list[uuid.UUID]:
+        return [self.buyer_id, *self.supplier_ids]
+
+
+class RfqPublished(RfqEvent):
+    type: ClassVar[str] = "rfq.published"
+    visibility: str
+    deadline: str
+
+
+class RfqStatusChanged(RfqEvent):
+    type: ClassVar[str] = "rfq.status_changed"
+    status: str
+
+
+class RfqAwarded(RfqEvent):
+    type: ClassVar[str] = "rfq.awarded"
+    order_ids: list[uuid.UUID]
+
+
+class QuoteEvent(DomainEvent):
+    aggregate_type: ClassVar[str] = "quote"
+    quote_id: uuid.UUID
+    rfq_id: uuid.UUID
+    buyer_id: uuid.UUID
+    supplier_id: uuid.UUID
+    revision: int
+
+    def aggregate_id(self) -> uuid.UUID:
+        return self.quote_id
+
+    def company_ids(self) -> list[uuid.UUID]:
+        # A quote concerns its supplier and the buyer only: never other suppliers.
+        return [self.buyer_id, self.supplier_id]
+
+
+class QuoteSubmitted(QuoteEvent):
+    type: ClassVar[str] = "quote.submitted"
+
+
+class QuoteWithdrawn(QuoteEvent):
+    type: ClassVar[str] = "quote.withdrawn"

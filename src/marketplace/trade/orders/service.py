@@ -279,6 +279,7 @@ async def place_orders(
     *,
     source: Literal["checkout", "direct", "rfq"],
     rfq_id: uuid.UUID | None = None,
+    payment_terms_by_supplier: dict[uuid.UUID, str] | None = None,
 ) -> list[Order]:
     if actor.company.kind not in ("buyer", "both"):
         raise NotABuyer()
@@ -308,6 +309,9 @@ async def place_orders(
     for group in groups:
         subtotal = sum((line.line_total for line in group.lines), Decimal(0))
         status = "pending_approval" if await _needs_approval(session, actor, subtotal) else "placed"
+        payment_terms = (payment_terms_by_supplier or {}).get(
+            group.supplier_id, terms.payment_terms.value
+        )
         order = Order(
             id=uuid.uuid4(),
             number=await repository.next_order_number(session, now.year),
@@ -321,12 +325,12 @@ async def place_orders(
             currency=group.currency,
             subtotal=subtotal,
             total=subtotal,
-            payment_terms=terms.payment_terms.value,
+            payment_terms=payment_terms,
             po_number=terms.po_number,
             notes=terms.notes,
             shipping_address=shipping_address,
             placed_at=now,
-            due_date=now.date() + timedelta(days=NET_DAYS[terms.payment_terms.value]),
+            due_date=now.date() + timedelta(days=NET_DAYS[payment_terms]),
             promised_by=now.date()
             + timedelta(days=max((line.lead_time_days for line in group.lines), default=0)),
         )
