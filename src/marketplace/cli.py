@@ -6,6 +6,7 @@ import asyncio
 import json
 import os
 import signal
+import time
 from types import FrameType
 from typing import Annotated
 
@@ -17,6 +18,8 @@ from marketplace.core.db import Database
 from marketplace.core.embedded_postgres import EmbeddedPostgres
 from marketplace.core.logging import configure_logging, get_logger
 from marketplace.core.migrations import upgrade_to_head
+from marketplace.demo import DEFAULT_PRODUCTS_PER_SUPPLIER, demo_accounts
+from marketplace.demo import load as load_demo
 from marketplace.identity.contacts import Channel, normalize_contact
 from marketplace.settings import Settings
 from marketplace.staff import service as staff
@@ -177,6 +180,34 @@ async def _run_worker(settings: Settings, url: str, health_host: str, health_por
         await run_worker(platform, build_registry(), health_host, health_port)
     finally:
         await platform.close()
+
+
+@app.command()
+def demo(
+    products_per_supplier: Annotated[
+        int, typer.Option(min=1, max=100_000, help="Products generated for each supplier.")
+    ] = DEFAULT_PRODUCTS_PER_SUPPLIER,
+) -> None:
+    """Load the demonstration data set (idempotent: running it again adds nothing).
+
+    Migrates the database first; uses the same database as `serve` (the embedded
+    PostgreSQL when DATABASE_URL is unset)."""
+    settings = load_settings()
+    configure_logging(settings)
+    url, embedded = _database_url(settings)
+    try:
+        upgrade_to_head(url)
+        started = time.monotonic()
+        summary = asyncio.run(load_demo(settings, url, products_per_supplier))
+    finally:
+        if embedded is not None:
+            embedded.stop()
+    typer.echo(
+        f"Demo data ready in {time.monotonic() - started:.1f} s: {summary.suppliers} verified "
+        f"suppliers, {summary.buyers} buyer companies, {summary.products_added} products "
+        f"added ({summary.products_kept} already there), {summary.images_added} images."
+    )
+    typer.echo(demo_accounts(summary, settings))
 
 
 @app.command("check-config")

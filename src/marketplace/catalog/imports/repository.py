@@ -10,8 +10,9 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import Any, cast
 
-from sqlalchemy import ARRAY, String, func, insert, literal, or_, select, update
+from sqlalchemy import ARRAY, String, Table, func, insert, literal, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from marketplace.catalog.imports.csv_format import COLUMNS
@@ -193,6 +194,11 @@ async def row_errors_between(
 # --- products --------------------------------------------------------------------------
 
 
+async def category_ids_by_slug(session: AsyncSession) -> dict[str, uuid.UUID]:
+    rows = await session.execute(select(Category.slug, Category.id))
+    return {row.slug: row.id for row in rows}
+
+
 async def category_slugs_by_id(session: AsyncSession) -> dict[uuid.UUID, str]:
     rows = await session.execute(select(Category.id, Category.slug))
     return {row.id: row.slug for row in rows}
@@ -235,3 +241,23 @@ async def tiers_of(
     for tier in (await session.execute(statement)).scalars():
         tiers[tier.product_id].append(tier)
     return tiers
+
+
+async def existing_skus(session: AsyncSession, supplier_id: uuid.UUID) -> set[str]:
+    statement = select(Product.sku).where(Product.supplier_id == supplier_id)
+    return set((await session.execute(statement)).scalars())
+
+
+async def insert_products(
+    session: AsyncSession,
+    products: Sequence[dict[str, Any]],
+    tiers: Sequence[dict[str, Any]],
+) -> None:
+    """Bulk insert of new, already validated products and their tiers (two statements,
+    sent as multi-row VALUES): for loading data sets, where one write per product
+    would take minutes."""
+    # Core inserts of the tables: no ORM bookkeeping for rows nobody reads back.
+    if products:
+        await session.execute(insert(cast(Table, Product.__table__)), products)
+    if tiers:
+        await session.execute(insert(cast(Table, PriceTier.__table__)), tiers)

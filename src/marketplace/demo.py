@@ -1,0 +1,778 @@
+"""`marketplace demo`: a realistic, idempotent demonstration data set.
+
+Verified suppliers in seven countries with a few thousand products across the seeded
+taxonomy (price tiers, MOQs, pack sizes, stock, lead times, attributes and a picture
+drawn locally with Pillow), buyer companies with a member of every role, a staff
+user, and a price list for one buyer.
+
+Idempotent: everything is found by a natural key first (e-mail, company name within
+its owner's companies, SKU, price list name) and the product data is generated from
+a fixed seed, so a second run finds every product unchanged and adds nothing.
+
+Products go through the import's row path, which is the catalog service's validated
+upsert (as the API's); images are rendered once per design by the catalog's image
+code and stored for each product that has none, with the image rows inserted in bulk.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import random
+import uuid
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any, Final
+
+from PIL import Image, ImageDraw, ImageFont
+from sqlalchemy import insert, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from marketplace.catalog import images
+from marketplace.catalog import price_lists as price_list_service
+from marketplace.catalog import service as catalog
+from marketplace.catalog.imports import repository as import_repository
+from marketplace.catalog.models import Category, PriceTier, Product, ProductImage
+from marketplace.catalog.pricing import Tier
+from marketplace.catalog.schemas import (
+    AssignmentCreate,
+    PriceListCreate,
+    PriceListTiersIn,
+    ProductCreate,
+    TierIn,
+)
+from marketplace.companies import service as companies
+from marketplace.companies.models import Company, Membership
+from marketplace.companies.schemas import CompanyCreate
+from marketplace.core.db import Database
+from marketplace.core.storage import LocalStorage, Storage
+from marketplace.identity import service as identity
+from marketplace.identity.models import User
+from marketplace.settings import Settings
+from marketplace.staff import service as staff
+
+SEED: Final = 20261125
+DEFAULT_PRODUCTS_PER_SUPPLIER: Final = 450
+STAFF_EMAIL: Final = "staff@marketplace.example"
+
+
+@dataclass(frozen=True)
+class Person:
+    email: str
+    name: str
+    role: str
+    spending_limit: Decimal | None = None
+
+
+@dataclass(frozen=True)
+class CompanySpec:
+    name: str
+    kind: str
+    country: str
+    city: str
+    people: tuple[Person, ...]
+    legal_name: str
+    tax_id: str
+    currency: str = "EUR"
+    sku_prefix: str = ""
+    top_categories: tuple[str, ...] = ()
+
+
+SUPPLIERS: Final = (
+    CompanySpec(
+        "Nordbolt Industrietechnik",
+        "supplier",
+        "DE",
+        "Hamburg",
+        (
+            Person("owner@nordbolt.example", "Jonas Richter", "owner"),
+            Person("sales@nordbolt.example", "Lea Becker", "sales"),
+        ),
+        "Nordbolt Industrietechnik GmbH",
+        "DE811234567",
+        sku_prefix="NB",
+        top_categories=("industrial-supplies", "tools", "raw-materials"),
+    ),
+    CompanySpec(
+        "Atelier Lumière",
+        "supplier",
+        "FR",
+        "Lyon",
+        (Person("owner@atelier-lumiere.example", "Camille Martin", "owner"),),
+        "Atelier Lumière SAS",
+        "FR40303265045",
+        sku_prefix="AL",
+        top_categories=("electrical", "it-hardware"),
+    ),
+    CompanySpec(
+        "Iberpack Soluciones",
+        "supplier",
+        "ES",
+        "Valencia",
+        (Person("owner@iberpack.example", "Lucía García", "owner"),),
+        "Iberpack Soluciones S.L.",
+        "ESB12345674",
+        sku_prefix="IP",
+        top_categories=("packaging", "office-supplies"),
+    ),
+    CompanySpec(
+        "Officina Utensili",
+        "supplier",
+        "IT",
+        "Bologna",
+        (Person("owner@officina-utensili.example", "Marco Rossi", "owner"),),
+        "Officina Utensili S.r.l.",
+        "IT01234567890",
+        sku_prefix="OU",
+        top_categories=("tools", "building-construction"),
+    ),
+    CompanySpec(
+        "Polchem",
+        "supplier",
+        "PL",
+        "Łódź",
+        (Person("owner@polchem.example", "Anna Nowak", "owner"),),
+        "Polchem Sp. z o.o.",
+        "PL5260001246",
+        currency="PLN",
+        sku_prefix="PC",
+        top_categories=("chemicals", "food-beverage-ingredients"),
+    ),
+    CompanySpec(
+        "Dutch Safety Supplies",
+        "supplier",
+        "NL",
+        "Rotterdam",
+        (Person("owner@dutchsafety.example", "Daan de Vries", "owner"),),
+        "Dutch Safety Supplies B.V.",
+        "NL859999999B01",
+        sku_prefix="DS",
+        top_categories=("safety-ppe", "textiles"),
+    ),
+    CompanySpec(
+        "Thames Components",
+        "supplier",
+        "GB",
+        "Reading",
+        (Person("owner@thames-components.example", "Oliver Smith", "owner"),),
+        "Thames Components Ltd",
+        "GB123456789",
+        currency="GBP",
+        sku_prefix="TC",
+        top_categories=("electrical", "industrial-supplies"),
+    ),
+)
+
+BUYERS: Final = (
+    CompanySpec(
+        "Hansen Bau",
+        "both",
+        "DE",
+        "Berlin",
+        (
+            Person("owner@hansen-bau.example", "Anna Hansen", "owner"),
+            Person("admin@hansen-bau.example", "Ben Krüger", "admin"),
+            Person("purchaser@hansen-bau.example", "Clara Vogel", "purchaser", Decimal(5000)),
+            Person("sales@hansen-bau.example", "David Schmitt", "sales"),
+            Person("viewer@hansen-bau.example", "Eva Wolf", "viewer"),
+        ),
+        "Hansen Bau GmbH",
+        "DE298765432",
+    ),
+    CompanySpec(
+        "Brightline Facilities",
+        "buyer",
+        "GB",
+        "Manchester",
+        (
+            Person("owner@brightline.example", "Grace Taylor", "owner"),
+            Person("purchaser@brightline.example", "Harry Jones", "purchaser", Decimal(2000)),
+            Person("viewer@brightline.example", "Isla Brown", "viewer"),
+        ),
+        "Brightline Facilities Ltd",
+        "GB987654321",
+    ),
+    CompanySpec(
+        "Café Centrale",
+        "buyer",
+        "IT",
+        "Milano",
+        (
+            Person("owner@cafe-centrale.example", "Giulia Bianchi", "owner"),
+            Person("purchaser@cafe-centrale.example", "Luca Ferrari", "purchaser", Decimal(1500)),
+        ),
+        "Café Centrale S.p.A.",
+        "IT09876543210",
+    ),
+)
+
+PRICE_LIST_NAME: Final = "Hansen Bau framework agreement"
+
+# Product vocabulary: per leaf category, the things sold there; per top-level
+# category, how they are sold (unit, price range, attributes).
+NOUNS: Final[dict[str, tuple[str, ...]]] = {
+    "bolts": ("Hex bolt", "Carriage bolt", "Flange bolt"),
+    "screws": ("Wood screw", "Machine screw", "Self-drilling screw"),
+    "nuts": ("Hex nut", "Lock nut", "Wing nut"),
+    "washers": ("Flat washer", "Spring washer", "Fender washer"),
+    "anchors-plugs": ("Nylon wall plug", "Wedge anchor", "Chemical anchor stud"),
+    "rivets": ("Blind rivet", "Solid rivet"),
+    "bearings-power-transmission": ("Deep groove ball bearing", "V-belt", "Roller chain"),
+    "hydraulics-pneumatics": ("Hydraulic hose", "Pneumatic cylinder", "Push-in fitting"),
+    "pipes-valves-fittings": ("Ball valve", "Pipe elbow", "Compression fitting"),
+    "adhesives-sealants": ("Epoxy adhesive", "Silicone sealant", "Threadlocker"),
+    "hand-tools": ("Combination spanner", "Screwdriver set", "Claw hammer"),
+    "power-tools": ("Cordless drill", "Angle grinder", "Jigsaw"),
+    "measuring-testing": ("Digital caliper", "Tape measure", "Spirit level"),
+    "cutting-abrasives": ("Cutting disc", "Sanding belt", "Flap disc"),
+    "cables-wires": ("Installation cable", "Flexible cord", "Data cable"),
+    "switches-sockets": ("Rocker switch", "Socket outlet", "Industrial plug"),
+    "lighting": ("LED panel", "LED floodlight", "Batten luminaire"),
+    "circuit-protection": ("Circuit breaker", "RCD", "Fuse link"),
+    "motors-drives": ("Three-phase motor", "Frequency inverter", "Gear motor"),
+    "electronic-components": ("Relay", "Terminal block", "Power supply"),
+    "computers-laptops": ("Business laptop", "Desktop PC", "Mini PC"),
+    "networking": ("Network switch", "Wi-Fi access point", "Patch cable"),
+    "servers-storage": ("Rack server", "NAS", "SSD"),
+    "peripherals": ("Monitor", "Keyboard", "Docking station"),
+    "paper-products": ("Copy paper", "Notebook", "Envelope"),
+    "writing-instruments": ("Ballpoint pen", "Marker", "Highlighter"),
+    "office-furniture": ("Office chair", "Desk", "Filing cabinet"),
+    "filing-storage": ("Lever arch file", "Archive box", "Document wallet"),
+    "boxes-cartons": ("Corrugated box", "Folding carton", "Shipping box"),
+    "pallets": ("Euro pallet", "Plastic pallet", "Half pallet"),
+    "films-wraps": ("Stretch film", "Bubble wrap", "Shrink film"),
+    "bags-sacks": ("Paper sack", "Poly mailer", "Woven sack"),
+    "labels-tapes": ("Packing tape", "Thermal label", "Warning tape"),
+    "gloves": ("Nitrile glove", "Cut-resistant glove", "Leather work glove"),
+    "eye-face-protection": ("Safety glasses", "Face shield", "Goggles"),
+    "respiratory-protection": ("FFP2 mask", "FFP3 mask", "Half mask"),
+    "workwear": ("Work jacket", "Hi-vis vest", "Work trousers"),
+    "safety-footwear": ("Safety shoe S3", "Safety boot S3", "Safety clog"),
+    "sugar-sweeteners": ("Granulated sugar", "Glucose syrup", "Icing sugar"),
+    "flours-grains": ("Wheat flour", "Rye flour", "Rolled oats"),
+    "oils-fats": ("Sunflower oil", "Rapeseed oil", "Palm-free shortening"),
+    "additives-flavours": ("Citric acid", "Vanilla flavour", "Pectin"),
+    "coffee-tea": ("Espresso beans", "Green tea", "Filter coffee"),
+    "industrial-chemicals": ("Sodium hydroxide", "Hydrochloric acid", "Sodium carbonate"),
+    "solvents": ("Isopropyl alcohol", "Acetone", "Ethanol"),
+    "cleaning-chemicals": ("Degreaser", "Floor cleaner", "Disinfectant"),
+    "lubricants": ("Multipurpose grease", "Hydraulic oil", "Chain spray"),
+    "paints-coatings": ("Primer", "Enamel paint", "Floor coating"),
+    "fabrics": ("Cotton twill", "Polyester canvas", "Linen fabric"),
+    "yarns-fibres": ("Cotton yarn", "Polyester fibre", "Wool yarn"),
+    "technical-textiles": ("Geotextile", "Filter fabric", "Aramid fabric"),
+    "steel": ("Steel sheet", "Steel round bar", "Steel tube"),
+    "aluminium": ("Aluminium sheet", "Aluminium profile", "Aluminium tube"),
+    "copper": ("Copper tube", "Copper sheet", "Copper busbar"),
+    "plastics-polymers": ("HDPE granulate", "PVC sheet", "Acrylic sheet"),
+    "wood-timber": ("Plywood sheet", "Construction timber", "OSB board"),
+    "minerals": ("Quartz sand", "Kaolin", "Perlite"),
+    "cement-concrete": ("Portland cement", "Ready-mix mortar", "Concrete block"),
+    "insulation": ("Mineral wool roll", "EPS board", "PIR board"),
+    "doors-windows": ("Fire door", "PVC window", "Steel door"),
+}
+
+
+@dataclass(frozen=True)
+class Profile:
+    units: tuple[str, ...]
+    price: tuple[float, float]
+    attributes: dict[str, tuple[str, ...]]
+    moq: tuple[int, ...] = (1, 5, 10, 50, 100)
+    multiple: tuple[int | None, ...] = (None, None, 5, 10)
+
+
+_FINISHES = ("zinc plated", "stainless A2", "stainless A4", "black oxide", "hot-dip galvanised")
+PROFILES: Final[dict[str, Profile]] = {
+    "industrial-supplies": Profile(
+        ("piece", "box"),
+        (0.05, 80),
+        {"size": ("M4", "M5", "M6", "M8", "M10", "M12", "M16"), "finish": _FINISHES},
+        moq=(50, 100, 200, 500, 1000),
+        multiple=(None, 50, 100),
+    ),
+    "tools": Profile(
+        ("piece", "set"),
+        (4, 450),
+        {"brand": ("Kraftwerk", "Vulcan", "Ferrum"), "grade": ("professional", "industrial")},
+        moq=(1, 2, 5),
+        multiple=(None,),
+    ),
+    "electrical": Profile(
+        ("piece", "m", "roll"),
+        (0.4, 320),
+        {"voltage": ("230 V", "400 V", "24 V"), "rating": ("IP20", "IP44", "IP65")},
+    ),
+    "it-hardware": Profile(
+        ("piece",),
+        (6, 2400),
+        {"warranty": ("2 years", "3 years", "5 years"), "colour": ("black", "grey", "white")},
+        moq=(1, 2, 5, 10),
+        multiple=(None,),
+    ),
+    "office-supplies": Profile(
+        ("piece", "pack", "box"),
+        (0.3, 380),
+        {"colour": ("blue", "black", "red", "white"), "format": ("A4", "A5", "A3")},
+    ),
+    "packaging": Profile(
+        ("piece", "roll", "pack", "pallet"),
+        (0.08, 35),
+        {"size": ("small", "medium", "large", "XL"), "material": ("kraft", "PE", "PP")},
+        moq=(100, 250, 500, 1000),
+        multiple=(None, 25, 50, 100),
+    ),
+    "safety-ppe": Profile(
+        ("pair", "piece", "box"),
+        (0.2, 140),
+        {"size": ("S", "M", "L", "XL"), "standard": ("EN 388", "EN 166", "EN 149", "EN ISO 20345")},
+        moq=(10, 50, 100, 200),
+        multiple=(None, 10, 12),
+    ),
+    "food-beverage-ingredients": Profile(
+        ("kg", "l"),
+        (0.6, 28),
+        {"grade": ("food grade", "organic"), "origin": ("EU", "PL", "DE", "IT")},
+        moq=(25, 50, 100, 500),
+        multiple=(None, 25),
+    ),
+    "chemicals": Profile(
+        ("kg", "l"),
+        (0.8, 45),
+        {"purity": ("technical", "99 %", "99.9 %"), "container": ("5 l can", "25 l drum", "IBC")},
+        moq=(5, 25, 50, 200),
+        multiple=(None, 5, 25),
+    ),
+    "textiles": Profile(
+        ("m", "kg", "roll"),
+        (1.2, 38),
+        {"width": ("140 cm", "150 cm", "160 cm"), "colour": ("natural", "navy", "black", "olive")},
+        moq=(10, 50, 100),
+        multiple=(None, 10),
+    ),
+    "raw-materials": Profile(
+        ("kg", "t", "piece", "m2"),
+        (0.9, 900),
+        {
+            "grade": ("S235", "S355", "6060", "Cu-ETP", "C24"),
+            "thickness": ("2 mm", "5 mm", "10 mm"),
+        },
+        moq=(1, 10, 100, 500),
+        multiple=(None,),
+    ),
+    "building-construction": Profile(
+        ("piece", "pallet", "m2"),
+        (2, 1200),
+        {"fire_class": ("A1", "A2", "B-s1,d0"), "thickness": ("50 mm", "100 mm", "160 mm")},
+        moq=(1, 10, 20, 50),
+        multiple=(None,),
+    ),
+}
+# A picture per design: (background, foreground) colour pairs.
+Colours = tuple[tuple[int, int, int], tuple[int, int, int]]
+COLOURS: Final[tuple[Colours, ...]] = (
+    ((227, 238, 250), (33, 98, 171)),
+    ((253, 236, 219), (196, 94, 14)),
+    ((228, 245, 231), (35, 127, 60)),
+    ((245, 230, 244), (135, 43, 128)),
+    ((242, 242, 242), (70, 70, 70)),
+    ((255, 248, 214), (166, 124, 0)),
+)
+
+
+@dataclass
+class DemoSummary:
+    users: list[tuple[str, str, str]] = field(default_factory=list)  # (email, company, role)
+    staff_email: str = STAFF_EMAIL
+    suppliers: int = 0
+    buyers: int = 0
+    products_added: int = 0
+    products_kept: int = 0  # already there: left as they are
+    images_added: int = 0
+
+
+# --- companies and people ----------------------------------------------------------------
+
+
+async def _user(session: AsyncSession, person: Person) -> User:
+    user = await identity.find_or_create_user(session, "email", person.email)
+    if not user.name:
+        user.name = person.name
+    return user
+
+
+async def _company(session: AsyncSession, spec: CompanySpec, summary: DemoSummary) -> Company:
+    """The company of `spec`, found among its owner's companies or created; verified;
+    with every person of `spec` a member in their role."""
+    owner = await _user(session, spec.people[0])
+    company = next(
+        (
+            c
+            for _m, c in await companies.memberships_of_user(session, owner.id)
+            if c.name == spec.name
+        ),
+        None,
+    )
+    if company is None:
+        company = await companies.create_company(
+            session,
+            owner.id,
+            CompanyCreate.model_validate(
+                {
+                    "name": spec.name,
+                    "kind": spec.kind,
+                    "country": spec.country,
+                    "legal_name": spec.legal_name,
+                    "tax_id": spec.tax_id,
+                    "city": spec.city,
+                    "description": f"{spec.legal_name}, {spec.city}. Demonstration company.",
+                }
+            ),
+        )
+    if company.verification_status != "verified":
+        # Demo data stands in for the staff review (submit, then decide).
+        company.verification_status = "verified"
+        company.verified_at = datetime.now(UTC)
+    summary.users.append((owner.email or "", spec.name, "owner"))
+    for person in spec.people[1:]:
+        user = await _user(session, person)
+        if await companies.membership_of(session, company.id, user.id) is None:
+            session.add(
+                Membership(
+                    company_id=company.id,
+                    user_id=user.id,
+                    role=person.role,
+                    spending_limit=person.spending_limit,
+                )
+            )
+        summary.users.append((person.email, spec.name, person.role))
+    await session.flush()
+    return company
+
+
+# --- products ----------------------------------------------------------------------------
+
+
+def _money(value: float) -> Decimal:
+    places = Decimal("0.01") if value >= 1 else Decimal("0.0001")
+    return Decimal(str(value)).quantize(places, rounding=ROUND_HALF_UP)
+
+
+def generate_products(
+    spec: CompanySpec, leaves: dict[str, list[str]], count: int
+) -> list[ProductCreate]:
+    """`count` products of the supplier, the same ones on every run (a fixed seed)."""
+    chance = random.Random(f"{SEED}:{spec.sku_prefix}")
+    categories = [
+        (top, leaf) for top in spec.top_categories for leaf in leaves.get(top, []) if leaf in NOUNS
+    ]
+    products = []
+    for index in range(count):
+        top, leaf = categories[index % len(categories)]
+        profile = PROFILES[top]
+        noun = chance.choice(NOUNS[leaf])
+        attributes = {key: chance.choice(values) for key, values in profile.attributes.items()}
+        unit = chance.choice(profile.units)
+        moq = Decimal(chance.choice(profile.moq))
+        multiple_choice = chance.choice(profile.multiple)
+        multiple = Decimal(multiple_choice) if multiple_choice else None
+        if multiple is not None:
+            moq = max(moq, multiple) // multiple * multiple  # the MOQ is a whole number of packs
+        low, high = profile.price
+        price = low * (high / low) ** chance.random()
+        tiers = [TierIn(min_qty=moq, unit_price=_money(price))]
+        for step, discount in ((10, 0.94), (50, 0.88)):
+            if chance.random() < 0.7:
+                tiers.append(TierIn(min_qty=moq * step, unit_price=_money(price * discount)))
+        roll = chance.random()
+        status = "draft" if roll < 0.03 else "archived" if roll < 0.05 else "active"
+        in_stock = chance.random() > 0.06
+        details = ", ".join(attributes.values())
+        products.append(
+            ProductCreate(
+                sku=f"{spec.sku_prefix}-{leaf[:3].upper()}-{index + 1:05d}",
+                name=f"{noun} {details}",
+                description=(
+                    f"{noun} from {spec.legal_name} ({spec.city}). {details.capitalize()}. "
+                    f"Sold per {unit}; minimum order {moq} {unit}."
+                ),
+                category=leaf,
+                unit=unit,
+                currency=spec.currency,
+                price_tiers=tiers,
+                moq=moq,
+                order_multiple=multiple,
+                stock=Decimal(chance.randrange(1, 400) * int(moq)) if in_stock else Decimal(0),
+                lead_time_days=chance.choice((0, 1, 2, 3, 5, 7, 10, 14, 21, 30)),
+                attributes={**attributes, "origin_country": spec.country},
+                status=status,
+            )
+        )
+    return products
+
+
+async def _leaf_slugs(session: AsyncSession) -> dict[str, list[str]]:
+    """Leaf categories of the taxonomy by their top-level ancestor's slug."""
+    parent_ids = select(Category.parent_id).where(Category.parent_id.is_not(None))
+    rows = await session.execute(
+        select(Category.slug, Category.path).where(Category.id.not_in(parent_ids))
+    )
+    leaves: dict[str, list[str]] = {}
+    for slug, path in sorted(rows.all(), key=lambda row: row.path):
+        leaves.setdefault(path.split("/")[0], []).append(slug)
+    return leaves
+
+
+async def _add_products(
+    session: AsyncSession, supplier_id: uuid.UUID, products: Sequence[ProductCreate]
+) -> int:
+    """Insert the products whose SKU the supplier does not have yet; leave the others
+    as they are (a second run adds nothing, and keeps what someone changed since).
+
+    Checked by the API's schema (`ProductCreate`) and the catalog's cross-field rules
+    (`catalog.rule_errors`), then inserted in bulk: one write per product through the
+    service would take minutes for a few thousand."""
+    existing = await import_repository.existing_skus(session, supplier_id)
+    categories = await import_repository.category_ids_by_slug(session)
+    now = datetime.now(UTC)
+    rows: list[dict[str, Any]] = []
+    tier_rows: list[dict[str, Any]] = []
+    for product in products:
+        if product.sku in existing:
+            continue
+        tiers = [Tier(min_qty=t.min_qty, unit_price=t.unit_price) for t in product.price_tiers]
+        values = product.model_dump(exclude={"price_tiers", "category"}, mode="python")
+        values.update(unit=product.unit.value, status=product.status.value)
+        errors = catalog.rule_errors(values, tiers)
+        if errors:
+            raise ValueError(f"demo product {product.sku} breaks a rule: {errors}")
+        product_id = uuid.uuid4()
+        rows.append(
+            {
+                **values,
+                "id": product_id,
+                "supplier_id": supplier_id,
+                "category_id": categories[product.category] if product.category else None,
+                "base_price": tiers[0].unit_price,
+                "published_at": now if product.status == "active" else None,
+            }
+        )
+        tier_rows.extend(
+            {"id": uuid.uuid4(), "product_id": product_id, **asdict(tier)} for tier in tiers
+        )
+    await import_repository.insert_products(session, rows, tier_rows)
+    return len(rows)
+
+
+# --- images ------------------------------------------------------------------------------
+
+
+def _draw(top: str, colours: Colours) -> bytes:
+    """A simple product picture: a shape and the category's initials on a soft ground."""
+    background, foreground = colours
+    size = 640
+    picture = Image.new("RGB", (size, size), background)
+    draw = ImageDraw.Draw(picture)
+    shape = sum(map(ord, top)) % 3
+    box = (140, 140, 500, 500)
+    if shape == 0:
+        draw.ellipse(box, fill=foreground)
+    elif shape == 1:
+        draw.rounded_rectangle(box, radius=48, fill=foreground)
+    else:
+        draw.regular_polygon((320, 320, 190), 6, fill=foreground)
+    initials = "".join(word[0] for word in top.split("-")[:2]).upper()
+    font = ImageFont.load_default(size=120)
+    draw.text((320, 320), initials, fill=background, font=font, anchor="mm")
+    draw.rectangle((0, size - 24, size, size), fill=foreground)
+    buffer = io.BytesIO()
+    picture.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+_FILES_AT_ONCE: Final = 64
+Designs = dict[tuple[str, int], images.Rendered]
+
+
+def _render(
+    top: str, colours: tuple[tuple[int, int, int], tuple[int, int, int]]
+) -> images.Rendered:
+    return images.render(_draw(top, colours))
+
+
+async def _designs(tops: Sequence[str], designs: Designs) -> Designs:
+    """Each design drawn, and resized by the catalog's image code, once per run."""
+    for top in tops:
+        for index, colours in enumerate(COLOURS):
+            if (top, index) not in designs:
+                designs[(top, index)] = await asyncio.to_thread(_render, top, colours)
+    return designs
+
+
+async def _add_images(
+    session: AsyncSession, storage: Storage, supplier: Company, spec: CompanySpec, cache: Designs
+) -> int:
+    """One picture for each of the supplier's products that has none."""
+    has_image = select(ProductImage.product_id)
+    rows = (
+        await session.execute(
+            select(Product.id, Product.sku, Category.path)
+            .join(Category, Category.id == Product.category_id)
+            .where(Product.supplier_id == supplier.id, Product.id.not_in(has_image))
+            .order_by(Product.sku)
+        )
+    ).all()
+    if not rows:
+        return 0
+    designs = await _designs(spec.top_categories, cache)
+    image_rows: list[dict[str, Any]] = []
+    files: list[tuple[str, bytes]] = []
+    for product_id, sku, path in rows:
+        design = designs[(path.split("/")[0], sum(map(ord, sku)) % len(COLOURS))]
+        image_id = uuid.uuid4()
+        prefix = f"products/{product_id}/images/{image_id}"
+        files.extend(
+            (f"{prefix}/{size}.{images.STORED_EXTENSION}", content)
+            for size, content in design.sizes.items()
+        )
+        image_rows.append(
+            {
+                "id": image_id,
+                "product_id": product_id,
+                "position": 0,
+                "storage_key": prefix,
+                "content_type": images.STORED_CONTENT_TYPE,
+                "width": design.width,
+                "height": design.height,
+                "alt_text": "",
+            }
+        )
+    # Many small files: write them a chunk at a time, concurrently.
+    for start in range(0, len(files), _FILES_AT_ONCE):
+        await asyncio.gather(
+            *(storage.put(key, content) for key, content in files[start : start + _FILES_AT_ONCE])
+        )
+    await session.execute(insert(ProductImage), image_rows)
+    return len(image_rows)
+
+
+# --- price list --------------------------------------------------------------------------
+
+
+async def _price_list(session: AsyncSession, supplier: Company, buyer: Company) -> None:
+    """The supplier's framework agreement with one buyer: 10 % off its first products."""
+    existing = {
+        item.name: item for item in await price_list_service.list_price_lists(session, supplier.id)
+    }
+    price_list = existing.get(PRICE_LIST_NAME)
+    if price_list is None:
+        price_list = await price_list_service.create_price_list(
+            session, supplier.id, PriceListCreate(name=PRICE_LIST_NAME, priority=10)
+        )
+    products = (
+        await session.execute(
+            select(Product.id)
+            .where(Product.supplier_id == supplier.id, Product.status == "active")
+            .order_by(Product.sku)
+            .limit(40)
+        )
+    ).scalars()
+    for product_id in products:
+        tiers = (
+            await session.execute(
+                select(PriceTier.min_qty, PriceTier.unit_price)
+                .where(PriceTier.product_id == product_id)
+                .order_by(PriceTier.min_qty)
+            )
+        ).all()
+        await price_list_service.set_product_tiers(
+            session,
+            supplier.id,
+            price_list.id,
+            product_id,
+            PriceListTiersIn(
+                tiers=[
+                    TierIn(
+                        min_qty=min_qty,
+                        unit_price=max(
+                            (unit_price * Decimal("0.9")).quantize(Decimal("0.0001")),
+                            Decimal("0.0001"),
+                        ),
+                    )
+                    for min_qty, unit_price in tiers
+                ]
+            ),
+        )
+    detail = await price_list_service.get_price_list(session, supplier.id, price_list.id)
+    if not any(assignment.buyer_id == buyer.id for assignment in detail.assignments):
+        await price_list_service.assign(
+            session, supplier.id, price_list.id, AssignmentCreate(buyer_id=buyer.id)
+        )
+
+
+# --- the whole set -----------------------------------------------------------------------
+
+
+async def load_demo(
+    database: Database,
+    storage: Storage,
+    *,
+    products_per_supplier: int = DEFAULT_PRODUCTS_PER_SUPPLIER,
+) -> DemoSummary:
+    summary = DemoSummary()
+    designs: Designs = {}
+    suppliers: list[tuple[CompanySpec, Company]] = []
+    buyers: dict[str, Company] = {}
+    async with database.session_factory() as session, session.begin():
+        await staff.create_staff(session, "email", STAFF_EMAIL)
+        for spec in SUPPLIERS:
+            suppliers.append((spec, await _company(session, spec, summary)))
+        for spec in BUYERS:
+            buyers[spec.name] = await _company(session, spec, summary)
+        leaves = await _leaf_slugs(session)
+    summary.suppliers, summary.buyers = len(suppliers), len(buyers)
+
+    for spec, supplier in suppliers:
+        products = generate_products(spec, leaves, products_per_supplier)
+        async with database.session_factory() as session, session.begin():
+            added = await _add_products(session, supplier.id, products)
+        summary.products_added += added
+        summary.products_kept += len(products) - added
+        async with database.session_factory() as session, session.begin():
+            summary.images_added += await _add_images(session, storage, supplier, spec, designs)
+
+    async with database.session_factory() as session, session.begin():
+        await _price_list(session, suppliers[0][1], buyers[BUYERS[0].name])
+    return summary
+
+
+async def load(settings: Settings, url: str, products_per_supplier: int) -> DemoSummary:
+    database = Database(url, pool_size=2, max_overflow=0, application_name="marketplace-demo")
+    try:
+        return await load_demo(
+            database,
+            LocalStorage(settings.storage_dir),
+            products_per_supplier=products_per_supplier,
+        )
+    finally:
+        await database.dispose()
+
+
+def demo_accounts(summary: DemoSummary, settings: Settings) -> str:
+    """How to sign in: the accounts, and the development code."""
+    bypass = settings.auth_otp_bypass_code
+    code = (
+        f"the development code {bypass.get_secret_value()} (AUTH_OTP_BYPASS_CODE)"
+        if bypass is not None
+        else "the code sent by e-mail (printed in the server log with EMAIL_TRANSPORT=console)"
+    )
+    lines = [
+        "Sign in with one of these e-mail addresses (POST /api/v1/auth/otp/request, then",
+        f"/api/v1/auth/otp/verify) and {code}:",
+        f"  {summary.staff_email:<36} platform staff",
+    ]
+    lines += [f"  {email:<36} {role} of {company}" for email, company, role in summary.users]
+    return "\n".join(lines)
