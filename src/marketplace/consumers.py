@@ -3,8 +3,9 @@ relay both deliver to exactly these)."""
 
 from __future__ import annotations
 
+from marketplace.catalog.consumers import CATALOG_CACHE
 from marketplace.core.consumers import ConsumerRegistry
 
 
 def build_registry() -> ConsumerRegistry:
-    return ConsumerRegistry([])
+    return ConsumerRegistry([CATALOG_CACHE])

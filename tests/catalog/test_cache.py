@@ -294,3 +294,39 @@ async def test_reads_survive_a_cache_that_is_down(
     finally:
         await platform.cache.close()
         platform.cache = working
+
+
+async def test_a_suppliers_verification_change_drops_its_cached_products(
+    app: FastAPI, client: httpx.AsyncClient, db_session: AsyncSession, catalog: Catalog
+) -> None:
+    from datetime import UTC, datetime
+
+    from marketplace.catalog.consumers import CATALOG_CACHE
+    from marketplace.consumers import build_registry
+    from marketplace.core.events import EventEnvelope
+
+    assert build_registry().get("catalog-cache") is CATALOG_CACHE
+    assert CATALOG_CACHE.wants("company.verification_rejected")
+    assert not CATALOG_CACHE.wants("order.placed")
+    product = await create_product(client, catalog.headers["owner"])
+    other = await create_product(client, catalog.headers["outsider"])
+    await warm(client, app, product["id"])
+    await warm(client, app, other["id"])
+    event = EventEnvelope(
+        id=uuid.uuid4(),
+        type="company.verification_rejected",
+        version=1,
+        aggregate_type="company",
+        aggregate_id=catalog.supplier_id,
+        company_ids=[catalog.supplier_id],
+        actor_user_id=None,
+        actor_api_key_id=None,
+        actor_is_staff=True,
+        request_id=None,
+        ip=None,
+        occurred_at=datetime.now(UTC),
+        payload={},
+    )
+    await CATALOG_CACHE.handler(db_session, platform_of(app), event)
+    assert await cached(app, product["id"]) is None
+    assert await cached(app, other["id"]) is not None

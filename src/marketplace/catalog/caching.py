@@ -121,5 +121,12 @@ async def invalidate_products(
     await invalidate(session, cache, (product_key(product_id) for product_id in ids))
 
 
+async def invalidate_supplier(session: AsyncSession, cache: Cache, supplier_id: uuid.UUID) -> None:
+    """Every product of the supplier (its profile or verification changed); families
+    never span suppliers, so no expansion is needed."""
+    product_ids = await repository.supplier_product_ids(session, supplier_id)
+    await invalidate(session, cache, [product_key(product_id) for product_id in product_ids])
+
+
 async def invalidate_category_tree(session: AsyncSession, cache: Cache) -> None:
     await invalidate(session, cache, [CATEGORY_TREE_KEY])

@@ -122,6 +122,11 @@ def supplier_products(supplier_id: uuid.UUID) -> Select[Product]:
     return select(Product).where(Product.supplier_id == supplier_id)
 
 
+async def supplier_product_ids(session: AsyncSession, supplier_id: uuid.UUID) -> list[uuid.UUID]:
+    rows = await session.execute(select(Product.id).where(Product.supplier_id == supplier_id))
+    return list(rows.scalars())
+
+
 async def supplier_product(
     session: AsyncSession, supplier_id: uuid.UUID, product_id: uuid.UUID, *, lock: bool = False
 ) -> Product | None:
