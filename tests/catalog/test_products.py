@@ -323,3 +323,53 @@ async def test_unknown_product_paths(client: httpx.AsyncClient, catalog: Catalog
         f"/api/v1/products/{uuid.uuid4()}", json={"name": "x"}, headers=catalog.headers["owner"]
     )
     assert_problem(response, 404)
+
+
+@pytest.mark.parametrize(
+    ("quantity", "problem"),
+    [
+        ("0", "quantity-not-positive"),
+        ("-5", "quantity-not-positive"),
+        ("50", "quantity-below-moq"),
+        ("125", "quantity-not-multiple"),
+        ("150.5", "quantity-not-whole"),
+        ("abc", "validation-failed"),
+        ("1e400", "validation-failed"),
+        ("NaN", "validation-failed"),
+        ("0.0001", "validation-failed"),  # more than 3 decimals
+    ],
+)
+async def test_unorderable_quantities_are_422_problems(
+    client: httpx.AsyncClient, catalog: Catalog, quantity: str, problem: str
+) -> None:
+    product = await create_product(client, catalog.headers["owner"])
+    response = await client.get(
+        f"/api/v1/products/{product['id']}/price",
+        params={"quantity": quantity},
+        headers={"Accept-Language": "de"},
+    )
+    body = assert_problem(response, 422)
+    assert body["type"] == f"urn:marketplace:problem:{problem}"
+    if problem == "quantity-below-moq":
+        assert body["detail"] == "Die Menge 50 liegt unter der Mindestbestellmenge von 100."
+
+
+async def test_quotes_follow_the_tiers(client: httpx.AsyncClient, catalog: Catalog) -> None:
+    product = await create_product(client, catalog.headers["owner"])
+    url = f"/api/v1/products/{product['id']}/price"
+    first = (await client.get(url, params={"quantity": "100"})).json()
+    assert first == {
+        "quantity": "100",
+        "unit_price": "0.25",
+        "line_total": "25.00",
+        "currency": "EUR",
+        "source": "tiers",
+        "tier_min_qty": "100",
+        "price_list_id": None,
+    }
+    bulk = (await client.get(url, params={"quantity": "1050"})).json()
+    assert (bulk["unit_price"], bulk["line_total"], bulk["tier_min_qty"]) == (
+        "0.19",
+        "199.50",
+        "1000",
+    )
