@@ -201,7 +201,7 @@ async def test_invalid_update_changes_nothing(
     created = await create_product(client, owner)
     before = await snapshot(db_session)
     for body in (
-        {"moq": "10"},  # below... fine for tiers? the first tier (100) is above the MOQ
+        {"moq": "10"},  # the first tier (100) would start above the MOQ
         {"name": None},
         {"price_tiers": None},
         {"order_multiple": "30"},  # MOQ 100 is not a multiple of 30
