@@ -14,6 +14,7 @@ from marketplace.abuse import router as abuse_router
 from marketplace.abuse import service as abuse
 from marketplace.catalog import router as catalog_router
 from marketplace.catalog.imports import router as catalog_imports_router
+from marketplace.catalog.search import router as catalog_search_router
 from marketplace.companies import router as companies_router
 from marketplace.core import health
 from marketplace.core.client_ip import parse_networks
@@ -66,6 +67,8 @@ def api_router() -> APIRouter:
     router.include_router(companies_router.invitations_router)
     router.include_router(companies_router.admin_companies_router)
     router.include_router(staff_router)
+    # Before the product routes, whose /products/{id} would take /products/facets.
+    router.include_router(catalog_search_router.search_router)
     router.include_router(trade_orders_router.orders_router)
     router.include_router(trade_rfqs_router.rfqs_router)
     # Before the product routes, whose /products/{id} would take /products/export.

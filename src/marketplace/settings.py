@@ -85,6 +85,10 @@ class Settings(BaseSettings):
     outbox_relay_enabled: bool = True
     outbox_poll_interval_seconds: float = Field(default=1.0, gt=0, le=60)
 
+    # Catalog search: first pages and facets of public searches are cached this long
+    # (writes retire them sooner); 0 turns the cache off.
+    catalog_search_cache_ttl_seconds: float = Field(default=30.0, ge=0, le=3600)
+
     # Uploaded files and product images (local directory storage).
     storage_dir: Path = Path("var/storage")
     max_image_bytes: int = Field(default=5_242_880, ge=1024)

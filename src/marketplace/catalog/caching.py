@@ -1,10 +1,11 @@
 """Shared cache entries of the catalog's hot public reads, and their invalidation.
 
-Cached: the public part of a product's detail (never a buyer's price) and the
-category tree. Every write that changes what an entry shows deletes it explicitly,
-twice: at once (so that the writer reads its own write) and again after the
-transaction commits, because a reader that loaded the old row between the first
-delete and the commit may have put it back. A time-to-live bounds what neither can
+Cached: the public part of a product's detail (never a buyer's price), the
+category tree, and the first pages and facets of public searches (catalog.search).
+Every write that changes what an entry shows deletes it explicitly, twice: at once
+(so that the writer reads its own write) and again after the transaction commits,
+because a reader that loaded the old row between the first delete and the commit may
+have put it back. A time-to-live bounds what neither can
 see (a supplier's verification or profile changing in the companies domain).
 
 A cache that is down never fails a read (it is served from the database) nor a
@@ -31,6 +32,9 @@ logger = get_logger(__name__)
 PRODUCT_DETAIL_TTL_SECONDS: Final = 300.0
 CATEGORY_TREE_TTL_SECONDS: Final = 3600.0
 CATEGORY_TREE_KEY: Final = "catalog:categories:v1"
+# Part of every cached search page's and facet set's key (catalog.search.service):
+# deleting it retires them all at once.
+SEARCH_GENERATION_KEY: Final = "catalog:search:generation"
 _DELETE_CHUNK: Final = 500
 _PENDING_KEYS: Final = "catalog.cache_keys"
 _LISTENING: Final = "catalog.cache_listening"
@@ -115,18 +119,21 @@ async def drain() -> None:
 async def invalidate_products(
     session: AsyncSession, cache: Cache, product_ids: Iterable[uuid.UUID]
 ) -> None:
-    """The products' entries and those of their families: a product's detail lists
-    the other members of its family."""
+    """The products' entries and those of their families (a product's detail lists
+    the other members of its family), and every cached search result."""
     ids = await repository.family_ids(session, list(set(product_ids)))
-    await invalidate(session, cache, (product_key(product_id) for product_id in ids))
+    keys = [product_key(product_id) for product_id in ids]
+    await invalidate(session, cache, [*keys, SEARCH_GENERATION_KEY])
 
 
 async def invalidate_supplier(session: AsyncSession, cache: Cache, supplier_id: uuid.UUID) -> None:
-    """Every product of the supplier (its profile or verification changed); families
-    never span suppliers, so no expansion is needed."""
+    """Every product of the supplier (its profile or verification changed; families
+    never span suppliers, so no expansion is needed), and every cached search result."""
     product_ids = await repository.supplier_product_ids(session, supplier_id)
-    await invalidate(session, cache, [product_key(product_id) for product_id in product_ids])
+    keys = [product_key(product_id) for product_id in product_ids]
+    await invalidate(session, cache, [*keys, SEARCH_GENERATION_KEY])
 
 
 async def invalidate_category_tree(session: AsyncSession, cache: Cache) -> None:
-    await invalidate(session, cache, [CATEGORY_TREE_KEY])
+    """The tree, and search results (category filters and facets follow the tree)."""
+    await invalidate(session, cache, [CATEGORY_TREE_KEY, SEARCH_GENERATION_KEY])

@@ -1,0 +1,472 @@
+"""Every query of catalog search. Visibility comes from `visible_products()`, nothing else.
+
+Query shapes (their plans on 100,000 products are in bench/README.md):
+- text: `search_vector @@ tsquery` (GIN) OR a SKU prefix (trigram GIN), ranked by
+  `ts_rank` plus an exact/prefix SKU boost; top-N sort of the matches;
+- newest: `(created_at, id)` b-tree walked backwards, the keyset condition an index bound;
+- price: `(base_price, id)` b-tree, likewise; with `quantity`, the tier price at that
+  quantity is a per-row sub-select on `price_tiers (product_id, min_qty)`;
+- facets: one pass over at most `FACET_SAMPLE_LIMIT` matches, grouped three ways.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    Float,
+    Numeric,
+    Row,
+    Select,
+    Uuid,
+    and_,
+    any_,
+    case,
+    cast,
+    false,
+    func,
+    literal,
+    literal_column,
+    or_,
+    select,
+    text,
+    true,
+    tuple_,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.selectable import LateralFromClause
+
+from marketplace.catalog.models import Category, PriceTier, Product, ProductImage
+from marketplace.catalog.repository import visible_products
+from marketplace.catalog.search.schemas import SearchSort
+from marketplace.companies.models import Company
+
+AnyRow = Row[*tuple[Any, ...]]
+AnySelect = Select[*tuple[Any, ...]]
+
+# The most matches facets look at; beyond it counts describe a sample (flagged inexact).
+FACET_SAMPLE_LIMIT = 10_000
+# Lower bounds of the price buckets, in each currency; the last bucket is open-ended.
+PRICE_BUCKET_BOUNDS = tuple(
+    Decimal(bound) for bound in ("0", "1", "5", "10", "50", "100", "500", "1000", "5000")
+)
+MAX_CORRECTIONS = 3
+SEARCH_CONFIG: ColumnElement[Any] = literal_column("'simple'::regconfig")
+
+
+@dataclass(frozen=True)
+class TextQuery:
+    """A prepared full-text query: the tsquery text (prefix terms and typo corrections),
+    the strict tsquery (as typed, only when corrections were added) and the SKU patterns."""
+
+    tsquery: str | None
+    strict_tsquery: str | None
+    sku_exact: str | None  # ILIKE pattern without wildcards
+    sku_prefix: str | None
+
+
+@dataclass(frozen=True)
+class SearchFilters:
+    text: TextQuery | None = None
+    category_ids: Sequence[uuid.UUID] | None = None
+    supplier_id: uuid.UUID | None = None
+    supplier_country: str | None = None
+    currency: str | None = None
+    price_min: Decimal | None = None
+    price_max: Decimal | None = None
+    quantity: Decimal | None = None
+    in_stock: bool = False
+    # key -> accepted values (each value as its JSON forms: "10" also matches 10)
+    attributes: dict[str, list[Any]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Keyset:
+    """The sort key and id of the last item served."""
+
+    value: Any
+    id: uuid.UUID
+
+
+@dataclass(frozen=True)
+class FacetCounts:
+    total: int
+    sampled: int
+    categories: dict[uuid.UUID, int]
+    countries: dict[str, int]
+    price_buckets: dict[tuple[str, int], int]  # (currency, bucket index) -> count
+
+
+async def token_corrections(
+    session: AsyncSession, query: str, max_tokens: int
+) -> list[tuple[str, list[tuple[str, float]]]]:
+    """The query's words as the search documents spell them (same parser), each with the
+    dictionary words it may be a typo of. Words that start a dictionary word (partial
+    words) or contain digits (part numbers) are not corrected."""
+    statement = text(
+        """
+        WITH tokens AS (
+            SELECT token, row_number() OVER (ORDER BY position) AS number
+            FROM (
+                SELECT token, min(position) AS position
+                FROM unnest(tsvector_to_array(to_tsvector('simple', :query)))
+                     WITH ORDINALITY AS parsed (token, position)
+                GROUP BY token
+            ) AS distinct_tokens
+        )
+        SELECT tokens.token, correction.term, correction.similarity
+        FROM tokens
+        LEFT JOIN LATERAL (
+            SELECT candidate.term, similarity(candidate.term, tokens.token) AS similarity
+            FROM catalog_search_terms AS candidate
+            WHERE length(tokens.token) >= 4
+              AND tokens.token !~ '[0-9_]'
+              AND NOT EXISTS (
+                  SELECT 1 FROM catalog_search_terms AS known
+                  WHERE known.term ^@ (tokens.token COLLATE "C")
+              )
+              AND candidate.term % tokens.token
+            ORDER BY similarity DESC, candidate.term
+            LIMIT :max_corrections
+        ) AS correction ON true
+        WHERE tokens.number <= :max_tokens
+        ORDER BY tokens.number, correction.similarity DESC
+        """
+    )
+    rows = await session.execute(
+        statement,
+        {"query": query, "max_tokens": max_tokens, "max_corrections": MAX_CORRECTIONS},
+    )
+    tokens: dict[str, list[tuple[str, float]]] = {}
+    for token, term, similarity in rows:
+        corrections = tokens.setdefault(token, [])
+        if term is not None:
+            corrections.append((term, float(similarity)))
+    return list(tokens.items())
+
+
+async def category_scope(session: AsyncSession, slug: str) -> list[uuid.UUID] | None:
+    """The category and all its descendants (by path prefix); None for an unknown slug."""
+    path = select(Category.path).where(Category.slug == slug).scalar_subquery()
+    rows = await session.execute(
+        select(Category.id).where(
+            or_(Category.path == path, func.starts_with(Category.path, path + "/"))
+        )
+    )
+    ids = list(rows.scalars())
+    return ids or None
+
+
+async def all_categories(session: AsyncSession) -> Sequence[AnyRow]:
+    rows = await session.execute(
+        select(Category.id, Category.slug, Category.name, Category.path, Category.parent_id)
+    )
+    return rows.all()
+
+
+def _tsquery(text_query: str) -> ColumnElement[Any]:
+    return func.to_tsquery(SEARCH_CONFIG, text_query)
+
+
+def tier_price_at(quantity: Decimal) -> LateralFromClause:
+    """Per product, the tier price at `quantity` raised to the MOQ and rounded up to the
+    pack size: exactly what `service.priced_quantity` shows. A LATERAL join, so that it is
+    computed once per row however often filters, sort and output use it."""
+    wanted = func.greatest(cast(literal(quantity), Numeric), Product.moq)
+    priced = case(
+        (Product.order_multiple.is_(None), wanted),
+        else_=func.ceil(wanted / Product.order_multiple) * Product.order_multiple,
+    )
+    return (
+        select(PriceTier.unit_price.label("unit_price"))
+        .where(PriceTier.product_id == Product.id, PriceTier.min_qty <= priced)
+        .order_by(PriceTier.min_qty.desc())
+        .limit(1)
+        .lateral("price_at")
+    )
+
+
+def with_price(statement: AnySelect, quantity: Decimal | None) -> tuple[AnySelect, Any]:
+    """The statement (joined to the tier prices when needed) and the unit price that price
+    filters and sorts use: the base price (first tier) without a quantity, the tier price
+    at the quantity with one."""
+    if quantity is None:
+        return statement, Product.base_price.expression
+    price_at = tier_price_at(quantity)
+    return statement.outerjoin(price_at, true()), price_at.c.unit_price
+
+
+def _text_match(text_query: TextQuery) -> ColumnElement[bool]:
+    conditions: list[ColumnElement[bool]] = []
+    if text_query.tsquery is not None:
+        conditions.append(Product.search_vector.op("@@")(_tsquery(text_query.tsquery)))
+    if text_query.sku_prefix is not None:
+        conditions.append(Product.sku.ilike(text_query.sku_prefix))
+    return or_(*conditions) if conditions else false()
+
+
+def rank_expression(text_query: TextQuery) -> ColumnElement[float]:
+    """Exact SKU first (+10), then a SKU prefix (+5), then words as typed (+1 when typo
+    corrections widened the query), then `ts_rank` over the weighted document."""
+    parts: list[ColumnElement[Any]] = []
+    if text_query.sku_exact is not None and text_query.sku_prefix is not None:
+        parts.append(
+            case(
+                (Product.sku.ilike(text_query.sku_exact), 10),
+                (Product.sku.ilike(text_query.sku_prefix), 5),
+                else_=0,
+            )
+        )
+    if text_query.strict_tsquery is not None:
+        parts.append(
+            case(
+                (Product.search_vector.op("@@")(_tsquery(text_query.strict_tsquery)), 1),
+                else_=0,
+            )
+        )
+    if text_query.tsquery is not None:
+        parts.append(func.ts_rank(Product.search_vector, _tsquery(text_query.tsquery)))
+    total: ColumnElement[Any] = literal(0) if not parts else parts[0]
+    for part in parts[1:]:
+        total = total + part
+    return cast(total, Float(precision=53))
+
+
+def _attribute_match(key: str, values: Sequence[Any]) -> ColumnElement[bool]:
+    return or_(*(Product.attributes.contains({key: value}) for value in values))
+
+
+def _base_conditions(filters: SearchFilters) -> list[ColumnElement[bool]]:
+    """Every filter except the three that have facets (category, country, price)."""
+    conditions: list[ColumnElement[bool]] = []
+    if filters.text is not None:
+        conditions.append(_text_match(filters.text))
+    if filters.supplier_id is not None:
+        conditions.append(Product.supplier_id == filters.supplier_id)
+    if filters.currency is not None:
+        conditions.append(Product.currency == filters.currency)
+    if filters.in_stock:
+        conditions.append(Product.stock >= Product.moq)
+    for key, values in sorted(filters.attributes.items()):
+        conditions.append(_attribute_match(key, values))
+    return conditions
+
+
+def _category_condition(filters: SearchFilters) -> ColumnElement[bool] | None:
+    if filters.category_ids is None:
+        return None
+    # = ANY(array): one statement text whatever the number of categories
+    ids = literal(list(filters.category_ids), type_=ARRAY(Uuid))
+    return Product.category_id == any_(ids)
+
+
+def _country_condition(filters: SearchFilters) -> ColumnElement[bool] | None:
+    if filters.supplier_country is None:
+        return None
+    return Company.country == filters.supplier_country
+
+
+def _price_condition(
+    filters: SearchFilters, price: ColumnElement[Any]
+) -> ColumnElement[bool] | None:
+    conditions = []
+    if filters.price_min is not None:
+        conditions.append(price >= filters.price_min)
+    if filters.price_max is not None:
+        conditions.append(price <= filters.price_max)
+    return and_(*conditions) if conditions else None
+
+
+def _thumbnail_id() -> ColumnElement[Any]:
+    return (
+        select(ProductImage.id)
+        .where(ProductImage.product_id == Product.id)
+        .order_by(ProductImage.position, ProductImage.id)
+        .limit(1)
+        .correlate(Product)
+        .scalar_subquery()
+    )
+
+
+async def _without_jit_for_tier_prices(session: AsyncSession, filters: SearchFilters) -> None:
+    """Pricing every match at a quantity costs the planner enough to JIT-compile the query,
+    which takes longer (1.2 s measured) than running it; off for this transaction."""
+    if filters.quantity is not None:
+        await session.execute(text("SET LOCAL jit = off"))
+
+
+def sort_key(sort: SearchSort, filters: SearchFilters, price: Any) -> ColumnElement[Any]:
+    if sort is SearchSort.RELEVANCE:
+        assert filters.text is not None
+        return rank_expression(filters.text)
+    if sort is SearchSort.NEWEST:
+        return Product.created_at.expression
+    key: ColumnElement[Any] = price
+    return key
+
+
+def _keyset_condition(
+    sort: SearchSort, key: ColumnElement[Any], after: Keyset
+) -> ColumnElement[bool]:
+    value = literal(after.value, type_=key.type)
+    if sort is SearchSort.RELEVANCE:  # rank descending, id ascending
+        return or_(key < value, and_(key == value, Product.id > after.id))
+    last = tuple_(value, literal(after.id, type_=Product.id.type))
+    if sort is SearchSort.PRICE_ASC:
+        return tuple_(key, Product.id) > last
+    # newest and price_desc: both descending, so that one b-tree serves them backwards
+    return tuple_(key, Product.id) < last
+
+
+def search_statement(
+    filters: SearchFilters, sort: SearchSort, after: Keyset | None, limit: int
+) -> AnySelect:
+    statement, price = with_price(
+        visible_products().outerjoin(Category, Category.id == Product.category_id),
+        filters.quantity,
+    )
+    key = sort_key(sort, filters, price)
+    statement = (
+        statement.with_only_columns(
+            Product.id,
+            Product.sku,
+            Product.name,
+            Product.supplier_id,
+            Company.name.label("supplier_name"),
+            Company.country.label("supplier_country"),
+            Product.category_id,
+            Category.slug.label("category_slug"),
+            Category.name.label("category_name"),
+            Product.unit,
+            Product.currency,
+            Product.base_price,
+            Product.moq,
+            Product.order_multiple,
+            (Product.stock >= Product.moq).label("in_stock"),
+            Product.lead_time_days,
+            Product.created_at,
+            _thumbnail_id().label("thumbnail_id"),
+            key.label("sort_key"),
+        )
+    ).where(*_base_conditions(filters))
+    for condition in (
+        _category_condition(filters),
+        _country_condition(filters),
+        _price_condition(filters, price),
+    ):
+        if condition is not None:
+            statement = statement.where(condition)
+    if sort in (SearchSort.PRICE_ASC, SearchSort.PRICE_DESC):
+        statement = statement.where(key.is_not(None))
+    if after is not None:
+        statement = statement.where(_keyset_condition(sort, key, after))
+    if sort is SearchSort.RELEVANCE:
+        order = (key.desc(), Product.id.asc())
+    elif sort is SearchSort.PRICE_ASC:
+        order = (key.asc(), Product.id.asc())
+    else:
+        order = (key.desc(), Product.id.desc())
+    return statement.order_by(*order).limit(limit)
+
+
+async def search(
+    session: AsyncSession,
+    filters: SearchFilters,
+    sort: SearchSort,
+    after: Keyset | None,
+    limit: int,
+) -> Sequence[AnyRow]:
+    await _without_jit_for_tier_prices(session, filters)
+    rows = await session.execute(search_statement(filters, sort, after, limit))
+    found: Sequence[AnyRow] = rows.all()
+    return found
+
+
+def facet_statement(filters: SearchFilters, sample_limit: int) -> AnySelect:
+    """One pass over (at most `sample_limit` of) the products matching every filter but the
+    faceted three, each row flagged with whether it passes those three; each facet counts
+    the rows that pass the other two, so that it ignores its own filter."""
+    statement, price = with_price(visible_products(), filters.quantity)
+    in_category = _category_condition(filters)
+    in_country = _country_condition(filters)
+    in_price = _price_condition(filters, price)
+    bounds = literal([str(bound) for bound in PRICE_BUCKET_BOUNDS], ARRAY(Numeric))
+    matched = (
+        statement.with_only_columns(
+            Product.category_id.label("category_id"),
+            Company.country.label("country"),
+            Product.currency.label("currency"),
+            func.width_bucket(price, bounds).label("bucket"),
+            (in_category if in_category is not None else true()).label("in_category"),
+            (in_country if in_country is not None else true()).label("in_country"),
+            (func.coalesce(in_price, false()) if in_price is not None else true()).label(
+                "in_price"
+            ),
+        )
+        .where(*_base_conditions(filters))
+        .limit(sample_limit)
+        .cte("matched")
+    )
+    column = matched.c
+    return select(
+        func.grouping(column.category_id, column.country, column.currency, column.bucket).label(
+            "grouping"
+        ),
+        column.category_id,
+        column.country,
+        column.currency,
+        column.bucket,
+        func.count().filter(and_(column.in_country, column.in_price)).label("by_category"),
+        func.count().filter(and_(column.in_category, column.in_price)).label("by_country"),
+        func.count().filter(and_(column.in_category, column.in_country)).label("by_price"),
+        func.count()
+        .filter(and_(column.in_category, column.in_country, column.in_price))
+        .label("total"),
+        func.count().label("sampled"),
+    ).group_by(
+        func.grouping_sets(
+            tuple_(column.category_id),
+            tuple_(column.country),
+            tuple_(column.currency, column.bucket),
+            text("()"),
+        )
+    )
+
+
+# GROUPING() bit masks of the four grouping sets (a set bit: the column is not grouped).
+_BY_CATEGORY, _BY_COUNTRY, _BY_PRICE, _OVERALL = 0b0111, 0b1011, 0b1100, 0b1111
+
+
+async def facet_counts(
+    session: AsyncSession, filters: SearchFilters, sample_limit: int = FACET_SAMPLE_LIMIT
+) -> FacetCounts:
+    await _without_jit_for_tier_prices(session, filters)
+    rows = await session.execute(facet_statement(filters, sample_limit))
+    total = sampled = 0
+    categories: dict[uuid.UUID, int] = {}
+    countries: dict[str, int] = {}
+    buckets: dict[tuple[str, int], int] = {}
+    for row in rows:
+        if row.grouping == _OVERALL:
+            total, sampled = row.total, row.sampled
+        elif row.grouping == _BY_CATEGORY:
+            if row.category_id is not None and row.by_category:
+                categories[row.category_id] = row.by_category
+        elif row.grouping == _BY_COUNTRY:
+            if row.by_country:
+                countries[row.country] = row.by_country
+        elif row.grouping == _BY_PRICE and row.bucket is not None and row.by_price:
+            buckets[(row.currency, row.bucket)] = row.by_price
+    return FacetCounts(
+        total=total,
+        sampled=sampled,
+        categories=categories,
+        countries=countries,
+        price_buckets=buckets,
+    )

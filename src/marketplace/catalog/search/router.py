@@ -1,0 +1,129 @@
+"""HTTP for catalog search: `GET /products` and `GET /products/facets` (public)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
+
+from marketplace.catalog.search import service
+from marketplace.catalog.search.errors import InvalidAttributeFilter
+from marketplace.catalog.search.schemas import (
+    ProductFacets,
+    ProductFilters,
+    ProductSearchPage,
+    ProductSearchParams,
+)
+from marketplace.companies.deps import resolve_actor
+from marketplace.companies.errors import CompanyRequired, InvalidCompanyHeader
+from marketplace.companies.permissions import Action
+from marketplace.core.deps import CacheDep, SessionDep, SettingsDep
+from marketplace.identity.deps import OptionalPrincipal
+
+ATTRIBUTE_PARAMETER_PREFIX = "attr."
+# Responses differ by who asks (a buyer's list prices): shared caches must key on these.
+VARY = "Authorization, X-API-Key, X-Company-ID, Cookie"
+
+search_router = APIRouter(prefix="/products", tags=["catalog search"])
+
+
+async def buyer_company(
+    session: SessionDep,
+    principal: OptionalPrincipal,
+    x_company_id: Annotated[
+        str | None,
+        Header(description="The buyer company whose price lists apply (optional with one)."),
+    ] = None,
+) -> uuid.UUID | None:
+    """The company whose price lists price the results, if any. Anonymous callers, and
+    users in several companies who name none, see public prices; naming a company one does
+    not belong to is a 404 as everywhere else."""
+    if principal is None:
+        return None
+    company_id = None
+    if x_company_id is not None:
+        try:
+            company_id = uuid.UUID(x_company_id)
+        except ValueError as error:
+            raise InvalidCompanyHeader() from error
+    try:
+        actor = await resolve_actor(session, principal, company_id)
+    except CompanyRequired:
+        return None
+    return actor.company_id if actor.can(Action.CATALOG_READ) else None
+
+
+BuyerCompany = Annotated[uuid.UUID | None, Depends(buyer_company, scope="function")]
+
+
+def attribute_pairs(request: Request, params: ProductFilters) -> list[tuple[str, str]]:
+    """`attr.<key>=<value>` parameters and `attribute=<key>:<value>` values, in order."""
+    pairs = [
+        (name.removeprefix(ATTRIBUTE_PARAMETER_PREFIX), value)
+        for name, value in request.query_params.multi_items()
+        if name.startswith(ATTRIBUTE_PARAMETER_PREFIX)
+    ]
+    for written in params.attribute:
+        key, separator, value = written.partition(":")
+        if not separator:
+            raise InvalidAttributeFilter(
+                limit=service.MAX_ATTRIBUTE_FILTERS,
+                errors=[
+                    {
+                        "loc": ["query", "attribute"],
+                        "msg": "expected key:value",
+                        "type": "value_error",
+                    }
+                ],
+            )
+        pairs.append((key, value))
+    return pairs
+
+
+@search_router.get("", response_model=ProductSearchPage, summary="Search the catalog")
+async def search_products(
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    cache: CacheDep,
+    settings: SettingsDep,
+    params: Annotated[ProductSearchParams, Query()],
+    buyer_id: BuyerCompany,
+) -> Response | ProductSearchPage:
+    """Visible products (active, not blocked, verified supplier) matching the words and
+    filters, one keyset page at a time. Filter on attributes with `attr.<key>=<value>`.
+    A signed-in buyer sees `your_price` from its company's price lists; nobody else does."""
+    result = await service.search_products(
+        session,
+        cache,
+        params,
+        attribute_pairs(request, params),
+        buyer_id=buyer_id,
+        cache_ttl_seconds=settings.catalog_search_cache_ttl_seconds,
+    )
+    if isinstance(result, service.RenderedPage):
+        return Response(result.body, media_type="application/json", headers={"Vary": VARY})
+    response.headers["Vary"] = VARY
+    return result
+
+
+@search_router.get("/facets", response_model=ProductFacets, summary="Facet counts of a search")
+async def product_facets(
+    request: Request,
+    session: SessionDep,
+    cache: CacheDep,
+    settings: SettingsDep,
+    params: Annotated[ProductFilters, Query()],
+) -> Response:
+    """Counts per category (including sub-categories), supplier country and price bucket
+    for the same words and filters as `GET /products`; each facet ignores its own filter.
+    Computed over at most 10,000 matches (`is_exact` says whether all were counted)."""
+    rendered = await service.product_facets(
+        session,
+        cache,
+        params,
+        attribute_pairs(request, params),
+        cache_ttl_seconds=settings.catalog_search_cache_ttl_seconds,
+    )
+    return Response(rendered.body, media_type="application/json")
