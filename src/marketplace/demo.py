@@ -371,6 +371,28 @@ PROFILES: Final[dict[str, Profile]] = {
         multiple=(None,),
     ),
 }
+# Leaves whose goods are described differently from the rest of their top category.
+LEAF_ATTRIBUTES: Final[dict[str, dict[str, tuple[str, ...]]]] = {
+    "bearings-power-transmission": {
+        "series": ("6000", "6200", "6300"),
+        "bore": ("10 mm", "20 mm", "35 mm"),
+    },
+    "hydraulics-pneumatics": {
+        "pressure": ("10 bar", "160 bar", "350 bar"),
+        "connection": ("G1/4", "G1/2", "M22x1.5"),
+    },
+    "pipes-valves-fittings": {
+        "size": ("DN15", "DN25", "DN50"),
+        "material": ("brass", "stainless steel", "PVC-U"),
+    },
+    "adhesives-sealants": {
+        "volume": ("50 ml", "310 ml", "1 l"),
+        "colour": ("clear", "white", "grey"),
+    },
+}
+# Small parts cost cents, whatever else their top category sells.
+SMALL_PARTS: Final = ("bolts", "screws", "nuts", "washers", "anchors-plugs", "rivets")
+LEAF_PRICES: Final[dict[str, tuple[float, float]]] = dict.fromkeys(SMALL_PARTS, (0.01, 1.8))
 # A picture per design: (background, foreground) colour pairs.
 Colours = tuple[tuple[int, int, int], tuple[int, int, int]]
 COLOURS: Final[tuple[Colours, ...]] = (
@@ -474,14 +496,15 @@ def generate_products(
         top, leaf = categories[index % len(categories)]
         profile = PROFILES[top]
         noun = chance.choice(NOUNS[leaf])
-        attributes = {key: chance.choice(values) for key, values in profile.attributes.items()}
+        described_by = LEAF_ATTRIBUTES.get(leaf, profile.attributes)
+        attributes = {key: chance.choice(values) for key, values in described_by.items()}
         unit = chance.choice(profile.units)
         moq = Decimal(chance.choice(profile.moq))
         multiple_choice = chance.choice(profile.multiple)
         multiple = Decimal(multiple_choice) if multiple_choice else None
         if multiple is not None:
             moq = max(moq, multiple) // multiple * multiple  # the MOQ is a whole number of packs
-        low, high = profile.price
+        low, high = LEAF_PRICES.get(leaf, profile.price)
         price = low * (high / low) ** chance.random()
         tiers = [TierIn(min_qty=moq, unit_price=_money(price))]
         for step, discount in ((10, 0.94), (50, 0.88)):

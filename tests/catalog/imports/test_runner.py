@@ -235,9 +235,7 @@ async def test_a_resumed_job_still_reports_duplicate_skus_of_rows_before_the_cra
     job_id = await _queue(platform, committed_supplier, csv_bytes(rows))
     # As if a runner had applied the first batch and died.
     async with committed_supplier.sessions() as session, session.begin():
-        job = await repository.claim_job(
-            session, job_id, service._stale_after(platform), fresh=True
-        )
+        job = await repository.claim_job(session, job_id, service.stale_after(platform), fresh=True)
         assert job is not None
         result = await service.apply_rows(
             session,

@@ -5,7 +5,6 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import timedelta
 from enum import StrEnum
 from typing import Annotated
 
@@ -149,8 +148,7 @@ async def get_import_job(
     """An import job: status (`queued`, `running`, `completed`, `failed`), progress and
     counts. A job whose runner stopped (its process died) is resumed where it left off."""
     job = await service.get_job(session, actor, job_id)
-    stale_after = timedelta(seconds=platform.settings.import_job_stale_seconds)
-    if service.is_stale(job, stale_after):
+    if service.is_stale(job, service.stale_after(platform)):
         background.add_task(runner.sweep)
     return _read(request, job)
 

@@ -415,7 +415,8 @@ async def apply_rows(
 # --- 2. the job runner -----------------------------------------------------------------
 
 
-def _stale_after(platform: Platform) -> timedelta:
+def stale_after(platform: Platform) -> timedelta:
+    """How long a job may go without a heartbeat before it counts as abandoned."""
     return timedelta(seconds=platform.settings.import_job_stale_seconds)
 
 
@@ -433,7 +434,7 @@ async def run_import_job(
     dying worker) leaves the job `running` for `ImportRunner.sweep()` to resume."""
     sessions = sessions or platform.database.session_factory
     async with sessions() as session, session.begin():
-        job = await repository.claim_job(session, job_id, _stale_after(platform), fresh=not resume)
+        job = await repository.claim_job(session, job_id, stale_after(platform), fresh=not resume)
     if job is None:
         return
     processed = job.processed_rows
@@ -530,7 +531,7 @@ class ImportRunner:
     async def sweep(self) -> list[uuid.UUID]:
         """Resume every job whose runner died (its heartbeat is stale)."""
         async with self.sessions() as session:
-            job_ids = await repository.stale_job_ids(session, _stale_after(self.platform))
+            job_ids = await repository.stale_job_ids(session, stale_after(self.platform))
         for job_id in job_ids:
             logger.warning("catalog.import.resuming_stale_job", job_id=str(job_id))
             self.launch(job_id, resume=True)
