@@ -199,3 +199,20 @@ async def test_when_redis_is_down_limits_fail_open_and_deny_rules_still_apply(
 async def _deny(session: AsyncSession, cidr: str) -> None:
     session.add(IpRule(cidr=cidr, action="deny", note="test"))
     await session.commit()
+
+
+async def test_browsers_can_read_a_429_from_another_origin(
+    abuse_settings: Callable[..., Settings], sessions: Sessions
+) -> None:
+    settings = abuse_settings(
+        rate_limit_anonymous="1/hour", trusted_origins=["https://buyer.example"]
+    )
+    origin = {"Origin": "https://buyer.example"}
+    async with running(settings) as app, client_from(app) as client:
+        await client.get(PUBLIC, headers=origin)
+        refused = await client.get(PUBLIC, headers=origin)
+    assert refused.status_code == 429
+    assert refused.headers["access-control-allow-origin"] == "https://buyer.example"
+    exposed = refused.headers["access-control-expose-headers"].lower()
+    assert "retry-after" in exposed
+    assert "ratelimit-reset" in exposed

@@ -106,8 +106,10 @@ async def record_offence(platform: Platform, ip: str | None, kind: str) -> bool:
 async def block_of(platform: Platform, ip: str) -> Block | None:
     address = limit_key(ip)
     raw = await platform.cache.get(BLOCK_KEY + address)
-    if raw is None:
-        return None
+    return None if raw is None else _parse_block(platform, address, raw)
+
+
+def _parse_block(platform: Platform, address: str, raw: bytes) -> Block:
     try:
         data = orjson.loads(raw)
         return Block(address, str(data["reason"]), float(data["until"]))
@@ -207,9 +209,11 @@ async def _read_rules(platform: Platform) -> bytes:
 class IpGuard:
     """Decides what each request's address may do; the application holds one.
 
-    It keeps only derived copies: the parsed form of the cached rules (parsed again
-    only when the cached bytes change) and, while the shared cache is unreachable,
-    the rules last read, re-read from the database at most once per cache TTL.
+    Per request it costs one round trip to the shared cache, reading the rules and
+    the address's block together. It keeps only derived copies: the parsed form of
+    the cached rules (parsed again only when the cached bytes change) and, while the
+    shared cache is unreachable, the rules last read, re-read from the database at
+    most once per cache TTL.
     """
 
     def __init__(self) -> None:
@@ -238,52 +242,55 @@ class IpGuard:
             self._loads += 1
             return raw
 
-    async def _cached_rules(self, platform: Platform) -> bytes | None:
+    async def _read_cache(
+        self, platform: Platform, block_key: str
+    ) -> tuple[bool, bytes | None, bytes | None]:
+        """(reachable, cached rules, the address's block) in one round trip."""
         if self.cache_outage.active:
-            return None
+            return False, None, None
         try:
-            raw = await platform.cache.get(RULES_KEY)
-            if raw is None:
-                raw = await self._load(platform)
-                if raw is not None:
-                    await platform.cache.set(RULES_KEY, raw, RULES_CACHE_SECONDS)
+            rules, block = await platform.cache.get_many(RULES_KEY, block_key)
+            if rules is None:
+                rules = await self._load(platform)
+                if rules is not None:
+                    await platform.cache.set(RULES_KEY, rules, RULES_CACHE_SECONDS)
         except SHARED_STORE_ERRORS as error:
             self.cache_outage.failed(error)
-            return None
+            return False, None, None
         self.cache_outage.succeeded()
-        return raw
+        return True, rules, block
 
-    async def rules(self, platform: Platform) -> RuleSet:
-        raw = await self._cached_rules(platform)
-        if raw is None and time.monotonic() - self._fresh_at >= RULES_CACHE_SECONDS:
-            raw = await self._load(platform)
-        if raw is None:
-            return self._rules  # the last rules known; nothing better is reachable
+    def _parsed(self, raw: bytes) -> RuleSet:
         if raw != self._raw:
             self._rules = RuleSet.from_json(raw)
             self._raw = raw
         self._fresh_at = time.monotonic()
         return self._rules
 
+    async def _rules_from(self, platform: Platform, reachable: bool, raw: bytes | None) -> RuleSet:
+        if raw is None and (
+            not reachable and time.monotonic() - self._fresh_at >= RULES_CACHE_SECONDS
+        ):
+            raw = await self._load(platform)
+        if raw is None:
+            return self._rules  # the last rules known; nothing better is reachable
+        return self._parsed(raw)
+
     async def verdict(self, platform: Platform, ip: str) -> IpVerdict:
         address = parse_address(ip)
         if address is None:
             return IpVerdict()
-        action = (await self.rules(platform)).action_for(address, time.time())
+        block_key = BLOCK_KEY + limit_key(ip)
+        reachable, raw_rules, raw_block = await self._read_cache(platform, block_key)
+        rules = await self._rules_from(platform, reachable, raw_rules)
+        action = rules.action_for(address, time.time())
         if action == "allow":
             return IpVerdict(exempt=True)
         if action == "deny":
             return IpVerdict(refusal=IpDenied())
-        if self.cache_outage.active:
+        if raw_block is None:
             return IpVerdict()
-        try:
-            block = await block_of(platform, ip)
-        except SHARED_STORE_ERRORS as error:
-            self.cache_outage.failed(error)
-            return IpVerdict()
-        if block is None:
-            return IpVerdict()
-        seconds = block.seconds_left()
+        seconds = _parse_block(platform, limit_key(ip), raw_block).seconds_left()
         return IpVerdict(
             refusal=IpBlocked(retry_after=seconds, headers={"Retry-After": str(seconds)})
         )

@@ -16,6 +16,10 @@ class Cache(Protocol):
 
     async def get(self, key: str) -> bytes | None: ...
 
+    async def get_many(self, *keys: str) -> list[bytes | None]:
+        """Several keys in one round trip (Redis MGET), in the order given."""
+        ...
+
     async def set(self, key: str, value: bytes, ttl_seconds: float | None = None) -> None: ...
 
     async def delete(self, *keys: str) -> None: ...
@@ -37,6 +41,13 @@ class RedisCache:
         if value is None:
             return None
         return value if isinstance(value, bytes) else str(value).encode()
+
+    async def get_many(self, *keys: str) -> list[bytes | None]:
+        values = await self.client.mget([self.prefix + key for key in keys])
+        return [
+            value if value is None or isinstance(value, bytes) else str(value).encode()
+            for value in values
+        ]
 
     async def set(self, key: str, value: bytes, ttl_seconds: float | None = None) -> None:
         expiry = int(ttl_seconds * 1000) if ttl_seconds else None
@@ -71,6 +82,9 @@ class MemoryCache:
             self._entries.pop(key, None)
             return None
         return value
+
+    async def get_many(self, *keys: str) -> list[bytes | None]:
+        return [await self.get(key) for key in keys]
 
     async def set(self, key: str, value: bytes, ttl_seconds: float | None = None) -> None:
         if len(self._entries) >= self.max_entries and key not in self._entries:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Sequence
+from functools import lru_cache
 
 from starlette.datastructures import Headers
 from starlette.types import Scope
@@ -25,6 +26,9 @@ def parse_networks(cidrs: Sequence[str]) -> tuple[Network, ...]:
     return tuple(ipaddress.ip_network(cidr.strip(), strict=False) for cidr in cidrs if cidr.strip())
 
 
+# Parsing costs microseconds and every request needs it several times (limits, rules,
+# blocks) for the few addresses that are active at once: remembered, bounded.
+@lru_cache(maxsize=4096)
 def parse_address(text: str) -> Address | None:
     try:
         address = ipaddress.ip_address(text.strip())
@@ -73,6 +77,7 @@ def client_ip(scope: Scope) -> str | None:
     return str(client[0]) if client else None
 
 
+@lru_cache(maxsize=4096)
 def limit_key(ip: str) -> str:
     """The identity that per-address limits and blocks count: the address itself for
     IPv4, its /64 network for IPv6."""

@@ -24,9 +24,9 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from http.cookies import SimpleCookie
 
 from starlette.datastructures import Headers, MutableHeaders
+from starlette.requests import cookie_parser
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from marketplace.core.client_ip import client_ip, limit_key
@@ -109,7 +109,8 @@ def carries_credentials(headers: Headers, session_cookie: str) -> bool:
     cookie = headers.get("cookie")
     if cookie is None or session_cookie not in cookie:
         return False
-    return session_cookie in SimpleCookie(cookie)
+    # Parsed as `Request.cookies` parses it, so that both sides agree.
+    return session_cookie in cookie_parser(cookie)
 
 
 class RateLimitMiddleware:
