@@ -13,7 +13,7 @@ from sqlalchemy import func, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from marketplace.catalog import caching, repository
+from marketplace.catalog import caching, events, repository
 from marketplace.catalog.errors import (
     CategoryCycle,
     CategoryInUse,
@@ -30,6 +30,7 @@ from marketplace.catalog.schemas import (
     CategoryUpdate,
 )
 from marketplace.core.cache import Cache
+from marketplace.core.events import emit
 from marketplace.core.logging import get_logger
 
 logger = get_logger(__name__)
@@ -115,6 +116,12 @@ async def create(
     )
     session.add(category)
     await _flush_checking_slug(session, data.slug)
+    await emit(
+        session,
+        events.CategoryCreated(
+            category_id=category.id, slug=category.slug, path=category.path, name=category.name
+        ),
+    )
     await caching.invalidate_category_tree(session, cache)
     logger.info("catalog.category.created", slug=data.slug, staff_user_id=str(staff_user_id))
     return category_read(category)
@@ -173,6 +180,16 @@ async def update_category(
     product_ids = await repository.product_ids_in_categories(session, affected)
     await caching.invalidate_products(session, cache, product_ids)
     await caching.invalidate_category_tree(session, cache)
+    await emit(
+        session,
+        events.CategoryUpdated(
+            category_id=category.id,
+            slug=category.slug,
+            path=category.path,
+            old_path=old_path,
+            fields=sorted(fields),
+        ),
+    )
     logger.info(
         "catalog.category.updated",
         slug=slug,
@@ -194,5 +211,9 @@ async def delete_category(
         raise CategoryInUse()
     await session.delete(category)
     await session.flush()
+    await emit(
+        session,
+        events.CategoryDeleted(category_id=category.id, slug=category.slug, path=category.path),
+    )
     await caching.invalidate_category_tree(session, cache)
     logger.info("catalog.category.deleted", slug=category.slug, staff_user_id=str(staff_user_id))

@@ -18,7 +18,7 @@ from typing import Any, Final
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from marketplace.catalog import caching, pricing, repository
+from marketplace.catalog import caching, events, pricing, repository
 from marketplace.catalog.errors import (
     DuplicateSku,
     ProductInvalid,
@@ -47,6 +47,7 @@ from marketplace.companies.deps import Actor
 from marketplace.companies.permissions import Action
 from marketplace.core.cache import Cache
 from marketplace.core.errors import ValidationFailed
+from marketplace.core.events import emit
 from marketplace.core.logging import get_logger
 
 logger = get_logger(__name__)
@@ -571,6 +572,16 @@ async def set_blocked(
     )
     if product is None:
         raise ProductNotFound()
+    event_type = events.ProductBlocked if blocked else events.ProductUnblocked
+    await emit(
+        session,
+        event_type(
+            product_id=product.id,
+            supplier_id=product.supplier_id,
+            sku=product.sku,
+            reason=reason if blocked else None,
+        ),
+    )
     await caching.invalidate_products(session, cache, [product_id])
     logger.info(
         "catalog.product.blocked" if blocked else "catalog.product.unblocked",
