@@ -188,11 +188,12 @@ _SNAPSHOT_QUERIES = {
     "invitations": "SELECT * FROM invitations ORDER BY id",
     "events": "SELECT * FROM company_verification_events ORDER BY id",
     "staff": "SELECT id, is_staff FROM users ORDER BY id",
+    "outbox": "SELECT id, type FROM outbox_events ORDER BY seq",
 }
 
 
 async def snapshot(session: AsyncSession) -> dict[str, list[tuple[Any, ...]]]:
-    """Every row a companies endpoint can write, read with plain SQL."""
+    """Every row a companies endpoint can write (events included), read with plain SQL."""
     return {
         name: [tuple(row) for row in (await session.execute(text(query))).all()]
         for name, query in _SNAPSHOT_QUERIES.items()
@@ -205,3 +206,23 @@ def assert_problem(response: httpx.Response, status: int) -> dict[str, Any]:
     body: dict[str, Any] = response.json()
     assert body["status"] == status
     return body
+
+
+async def last_event(session: AsyncSession) -> int:
+    """The outbox position now: `events_of(..., after=)` reads what a test added."""
+    return int(await session.scalar(text("SELECT coalesce(max(seq), 0) FROM outbox_events")) or 0)
+
+
+async def events_of(
+    session: AsyncSession, company_id: uuid.UUID | None = None, *, after: int
+) -> list[dict[str, Any]]:
+    """Outbox events after a position, in order: all, or those a company receives."""
+    query = (
+        "SELECT type, payload, company_ids, actor_user_id, actor_api_key_id, actor_is_staff "
+        "FROM outbox_events WHERE seq > :after {company} ORDER BY seq"
+    )
+    company = "" if company_id is None else "AND :company = ANY(company_ids)"
+    rows = await session.execute(
+        text(query.format(company=company)), {"company": company_id, "after": after}
+    )
+    return [dict(row._mapping) for row in rows]

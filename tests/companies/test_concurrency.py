@@ -74,20 +74,21 @@ class Live:
 @pytest.fixture
 async def live(settings: Settings, database_url: str) -> AsyncIterator[Live]:
     engine = create_async_engine(to_async_url(database_url))
+    sessions = async_sessionmaker(engine, expire_on_commit=False)
+    live: Live | None = None
     async for app in started_app(settings):
         async with client_for(app) as client:
-            live = Live(
-                app, client, database_url, async_sessionmaker(engine, expire_on_commit=False)
-            )
-            try:
-                yield live
-            finally:
-                # Memberships, addresses, invitations and sessions go with their rows.
-                await live.fetch(
-                    "DELETE FROM companies WHERE id = ANY($1::uuid[])", live.company_ids
-                )
-                await live.fetch("DELETE FROM users WHERE id = ANY($1::uuid[])", live.user_ids)
+            live = Live(app, client, database_url, sessions)
+            yield live
     await engine.dispose()
+    # Once the application (and its outbox relay) stopped: the rows made for the test.
+    # Memberships, addresses, invitations and sessions go with their company or user.
+    assert live is not None
+    await live.fetch("DELETE FROM companies WHERE id = ANY($1::uuid[])", live.company_ids)
+    await live.fetch("DELETE FROM users WHERE id = ANY($1::uuid[])", live.user_ids)
+    await live.fetch(
+        "DELETE FROM outbox_events WHERE aggregate_id = ANY($1::uuid[])", live.company_ids
+    )
 
 
 async def owners_of(live: Live, company_id: uuid.UUID) -> list[uuid.UUID]:

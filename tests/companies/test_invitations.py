@@ -18,6 +18,8 @@ from tests.companies.conftest import (
     INVITATION_TOKEN,
     Tenant,
     assert_problem,
+    events_of,
+    last_event,
     make_invitation,
     messages_to,
     sent,
@@ -49,6 +51,7 @@ async def test_an_email_invitation_is_sent_and_accepted(
     tenant: Tenant,
     outbox: Path,
 ) -> None:
+    mark = await last_event(db_session)
     response = await client.post(
         invitations_url(tenant),
         json={"email": "Jane.Doe@Example.COM", "role": "purchaser", "spending_limit": "300"},
@@ -101,6 +104,12 @@ async def test_an_email_invitation_is_sent_and_accepted(
     assert invitation["id"] not in [item["id"] for item in pending.json()["items"]]
     again = await accept(client, token, jane)
     assert_problem(again, 404)
+    joined_events = [
+        (event["payload"]["user_id"], event["payload"]["invitation_id"], event["actor_user_id"])
+        for event in await events_of(db_session, tenant.company_id, after=mark)
+        if event["type"] == "member.joined"
+    ]
+    assert joined_events == [(str(jane_id), invitation["id"], jane_id)]
 
 
 async def test_a_phone_invitation_goes_by_sms(
@@ -145,8 +154,9 @@ async def test_the_message_follows_the_inviters_language(
 
 
 async def test_signing_in_with_the_invited_address_joins_the_company(
-    client: httpx.AsyncClient, tenant: Tenant, outbox: Path
+    client: httpx.AsyncClient, db_session: AsyncSession, tenant: Tenant, outbox: Path
 ) -> None:
+    mark = await last_event(db_session)
     invited = await client.post(
         invitations_url(tenant),
         json={"email": "newcomer@example.com", "role": "viewer"},
@@ -171,6 +181,12 @@ async def test_signing_in_with_the_invited_address_joins_the_company(
     assert [(c["company_id"], c["role"]) for c in me.json()["companies"]] == [
         (str(tenant.company_id), "viewer")
     ]
+    [joined] = [
+        event
+        for event in await events_of(db_session, tenant.company_id, after=mark)
+        if event["type"] == "member.joined"
+    ]
+    assert joined["actor_user_id"] == uuid.UUID(me.json()["id"])
     # The invitation is used up.
     token = token_in(messages_to(outbox, "newcomer@example.com")[0])
     again = await accept(

@@ -12,7 +12,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, delete, func, select, true, tuple_, update
+from sqlalchemy import ColumnElement, delete, select, true, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -187,13 +187,6 @@ async def add_membership_if_absent(
         .returning(Membership.id)
     )
     return (await session.execute(statement)).scalar_one_or_none() is not None
-
-
-async def count_owners(session: AsyncSession, company_id: uuid.UUID) -> int:
-    statement = select(func.count()).where(
-        Membership.company_id == company_id, Membership.role == "owner"
-    )
-    return int(await session.scalar(statement) or 0)
 
 
 async def has_member_with_contact(

@@ -66,8 +66,8 @@ async def create_company(
 async def get_company(
     company_id: uuid.UUID, principal: OptionalPrincipal, session: SessionDep
 ) -> CompanyPrivate | CompanyPublic:
-    """A company's public profile; its members also get the private fields (legal
-    name, registration number, tax id, address)."""
+    """A company's public profile. Its members, and platform staff, also get the
+    private fields (legal name, registration number, tax id, address)."""
     return await service.company_profile(session, company_id, principal)
 
 

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from marketplace.companies import repository
+from marketplace.companies import events, repository
 from marketplace.companies.errors import (
     AddressNotFound,
     AlreadyMember,
@@ -55,6 +55,7 @@ from marketplace.companies.schemas import (
     VerificationStatus,
     VerificationSubmit,
 )
+from marketplace.core.events import EventActor, emit
 from marketplace.core.i18n import _, translate
 from marketplace.core.pagination import InvalidCursor, Page, decode_cursor, encode_cursor
 from marketplace.core.platform import Platform
@@ -70,6 +71,13 @@ INVITATION_PURPOSE = "invitation"
 
 # Changing any of these changes who the company legally is: what staff verified.
 LEGAL_IDENTITY_FIELDS = ("legal_name", "registration_number", "tax_id", "country")
+
+_TRANSITION_EVENTS: dict[VerificationStatus, type[events.VerificationChanged]] = {
+    VerificationStatus.PENDING: events.VerificationSubmitted,
+    VerificationStatus.VERIFIED: events.CompanyVerified,
+    VerificationStatus.REJECTED: events.VerificationRejected,
+    VerificationStatus.UNVERIFIED: events.VerificationReset,
+}
 
 ROLE_LABELS: dict[Role, str] = {
     Role.OWNER: _("owner"),
@@ -141,6 +149,16 @@ async def create_company(session: AsyncSession, user_id: uuid.UUID, body: Compan
     )
     await repository.add(session, company)
     await repository.add(session, Membership(company_id=company.id, user_id=user_id, role="owner"))
+    await emit(
+        session,
+        events.CompanyCreated(
+            company_id=company.id,
+            name=company.name,
+            kind=company.kind,
+            country=company.country,
+            owner_user_id=user_id,
+        ),
+    )
     await session.refresh(company)
     return company
 
@@ -167,9 +185,10 @@ async def _record_transition(
     actor_user_id: uuid.UUID | None,
     reason: str | None,
 ) -> None:
+    from_status = company.verification_status
     event = VerificationEvent(
         company_id=company.id,
-        from_status=company.verification_status,
+        from_status=from_status,
         to_status=to_status.value,
         actor_user_id=actor_user_id,
         reason=reason,
@@ -178,6 +197,12 @@ async def _record_transition(
     )
     company.verification_status = to_status.value
     await repository.add(session, event)
+    await emit(
+        session,
+        _TRANSITION_EVENTS[to_status](
+            company_id=company.id, from_status=from_status, to_status=to_status.value, reason=reason
+        ),
+    )
 
 
 async def update_company(session: AsyncSession, actor: Actor, body: CompanyUpdate) -> Company:
@@ -192,14 +217,14 @@ async def update_company(session: AsyncSession, actor: Actor, body: CompanyUpdat
     company = await repository.lock_company(session, actor.company_id)
     if company is None:
         raise CompanyNotFound()
-    changes = body.changes()
-    changed_identity = sorted(
-        name
-        for name in LEGAL_IDENTITY_FIELDS
-        if name in changes and changes[name] != getattr(company, name)
-    )
-    for name, value in changes.items():
+    changed = {
+        name: value for name, value in body.changes().items() if value != getattr(company, name)
+    }
+    changed_identity = sorted(name for name in LEGAL_IDENTITY_FIELDS if name in changed)
+    for name, value in changed.items():
         setattr(company, name, value)
+    if changed:
+        await emit(session, events.CompanyUpdated(company_id=company.id, fields=sorted(changed)))
     if changed_identity and company.verification_status in ("pending", "verified"):
         company.verified_at = None
         await _record_transition(
@@ -241,6 +266,7 @@ async def add_address(
     if address.is_default_shipping:
         await _make_default_shipping(session, company_id, None)
     await repository.add(session, address)
+    await emit(session, events.AddressAdded(company_id=company_id, address_id=address.id))
     await session.refresh(address)
     return address
 
@@ -257,6 +283,10 @@ async def update_address(
     for name, value in changes.items():
         setattr(address, name, value)
     await session.flush()
+    await emit(
+        session,
+        events.AddressUpdated(company_id=company_id, address_id=address.id, fields=sorted(changes)),
+    )
     await session.refresh(address)
     return address
 
@@ -268,6 +298,7 @@ async def delete_address(
     if address is None:
         raise AddressNotFound()
     await repository.delete_address(session, address.id)
+    await emit(session, events.AddressDeleted(company_id=company_id, address_id=address.id))
 
 
 # --- members ----------------------------------------------------------------------
@@ -350,8 +381,19 @@ async def update_member(
         target.spending_limit = body.spending_limit
     if new_role != Role.PURCHASER:
         target.spending_limit = None
+    previous_role = target.role
     target.role = new_role.value
     await session.flush()
+    await emit(
+        session,
+        events.MemberUpdated(
+            company_id=actor.company_id,
+            user_id=user_id,
+            role=target.role,
+            previous_role=previous_role,
+            spending_limit=target.spending_limit,
+        ),
+    )
     found = await repository.member_with_user(session, actor.company_id, user_id)
     assert found is not None
     await session.refresh(found[0])
@@ -373,9 +415,25 @@ async def remove_member(session: AsyncSession, actor: Actor, user_id: uuid.UUID)
         if not locked.other_owners():
             raise LastOwner()
     await repository.delete_membership(session, locked.target.id)
+    await emit(
+        session,
+        events.MemberRemoved(
+            company_id=actor.company_id, user_id=user_id, role=locked.target.role, left=leaving
+        ),
+    )
 
 
 # --- invitations ------------------------------------------------------------------
+
+
+def _invitation_fields(invitation: Invitation) -> dict[str, object]:
+    return {
+        "company_id": invitation.company_id,
+        "invitation_id": invitation.id,
+        "channel": invitation.channel,
+        "destination": invitation.destination,
+        "role": invitation.role,
+    }
 
 
 @dataclass(frozen=True)
@@ -426,6 +484,7 @@ async def invite(
         expires_at=now + timedelta(days=ttl_days),
     )
     await repository.add(session, invitation)
+    await emit(session, events.InvitationCreated(**_invitation_fields(invitation)))
     company_name = actor.company.name
     message = OutgoingMessage(
         channel="email" if channel == "email" else "sms",
@@ -460,6 +519,7 @@ async def revoke_invitation(session: AsyncSession, actor: Actor, invitation_id: 
     if invitation.role == Role.OWNER and not actor.can(Action.OWNERS_MANAGE):
         raise OwnerRoleRequired()
     await repository.revoke_invitation(session, invitation.id, _now())
+    await emit(session, events.InvitationRevoked(**_invitation_fields(invitation)))
 
 
 async def accept_invitation(
@@ -492,10 +552,22 @@ async def _accept(
     session: AsyncSession, invitation: Invitation, user_id: uuid.UUID, now: datetime
 ) -> None:
     # An existing membership is kept as it is: an invitation never demotes anyone.
-    await repository.add_membership_if_absent(
+    joined = await repository.add_membership_if_absent(
         session, invitation.company_id, user_id, invitation.role, invitation.spending_limit
     )
     await repository.mark_invitation_accepted(session, invitation.id, user_id, now)
+    if joined:
+        await emit(
+            session,
+            events.MemberJoined(
+                company_id=invitation.company_id,
+                user_id=user_id,
+                role=invitation.role,
+                invitation_id=invitation.id,
+            ),
+            # Also on sign-in, before any principal is known: the joining person acts.
+            actor=EventActor(user_id=user_id),
+        )
 
 
 async def accept_invitations_on_sign_in(

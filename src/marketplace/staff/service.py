@@ -9,11 +9,13 @@ import uuid
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from marketplace.core.events import emit
 from marketplace.identity import service as identity
 from marketplace.identity.contacts import Channel
 from marketplace.identity.errors import UserNotFound
 from marketplace.identity.models import User
 from marketplace.staff.errors import CannotRevokeOwnStaff
+from marketplace.staff.events import StaffGranted, StaffRevoked
 
 
 async def set_staff(
@@ -23,14 +25,21 @@ async def set_staff(
     lock itself out by accident, and removing a staff member takes a second person."""
     if not is_staff and user_id == acting_user_id:
         raise CannotRevokeOwnStaff()
-    if await identity.get_user(session, user_id) is None:
+    user = await identity.get_user(session, user_id)
+    if user is None:
         raise UserNotFound()
-    await identity.set_staff(session, user_id, is_staff)
+    await session.refresh(user, ["is_staff"])  # the flag as stored now, not as cached
+    if user.is_staff != is_staff:
+        await identity.set_staff(session, user_id, is_staff)
+        event = StaffGranted if is_staff else StaffRevoked
+        await emit(session, event(user_id=user_id))
 
 
 async def create_staff(session: AsyncSession, channel: Channel, destination: str) -> User:
     """Find or create the user with this (normalised) e-mail address or phone number
     and make them staff: the `create-staff` command, the way to the first staff member."""
     user = await identity.find_or_create_user(session, channel, destination)
-    await identity.set_staff(session, user.id, True)
+    if not user.is_staff:
+        await identity.set_staff(session, user.id, True)
+        await emit(session, StaffGranted(user_id=user.id))
     return user
