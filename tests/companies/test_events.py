@@ -149,14 +149,24 @@ async def test_each_change_is_one_event_for_the_company(
     assert event["payload"] | change.payload(tenant) == event["payload"]
 
 
-async def test_a_no_op_change_is_no_event(
-    client: httpx.AsyncClient, db_session: AsyncSession, tenant: Tenant
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        (_company, {"name": "Acme Industrial"}),
+        (lambda t: f"{_company(t)}/members/{t.user_ids['purchaser']}", {"role": "purchaser"}),
+        (lambda t: f"{_company(t)}/members/{t.extra_user_id}", {}),
+    ],
+)
+async def test_a_change_that_changes_nothing_is_no_event(
+    client: httpx.AsyncClient,
+    db_session: AsyncSession,
+    tenant: Tenant,
+    path: Callable[[Tenant], str],
+    body: dict[str, Any],
 ) -> None:
     mark = await last_event(db_session)
-    response = await client.patch(
-        _company(tenant), json={"name": "Acme Industrial"}, headers=tenant.headers["owner"]
-    )
-    assert response.status_code == 200
+    response = await client.patch(path(tenant), json=body, headers=tenant.headers["owner"])
+    assert response.status_code == 200, response.text
     assert await events_of(db_session, after=mark) == []
 
 

@@ -367,6 +367,7 @@ async def update_member(
         _require_owner_rights(actor, locked)
     if target.role == Role.OWNER and new_role != Role.OWNER and not locked.other_owners():
         raise LastOwner()
+    before = (target.role, target.spending_limit)
     if "spending_limit" in body.model_fields_set:
         if body.spending_limit is not None and new_role != Role.PURCHASER:
             raise SpendingLimitNotAllowed(
@@ -381,22 +382,21 @@ async def update_member(
         target.spending_limit = body.spending_limit
     if new_role != Role.PURCHASER:
         target.spending_limit = None
-    previous_role = target.role
     target.role = new_role.value
     await session.flush()
-    await emit(
-        session,
-        events.MemberUpdated(
-            company_id=actor.company_id,
-            user_id=user_id,
-            role=target.role,
-            previous_role=previous_role,
-            spending_limit=target.spending_limit,
-        ),
-    )
+    if (target.role, target.spending_limit) != before:
+        await emit(
+            session,
+            events.MemberUpdated(
+                company_id=actor.company_id,
+                user_id=user_id,
+                role=target.role,
+                previous_role=before[0],
+                spending_limit=target.spending_limit,
+            ),
+        )
     found = await repository.member_with_user(session, actor.company_id, user_id)
     assert found is not None
-    await session.refresh(found[0])
     return _member_read(*found)
 
 
