@@ -9,6 +9,7 @@ from marketplace.core import outbox as outbox_models
 from marketplace.core.db import Base
 from marketplace.identity import models as identity_models
 from marketplace.messaging import models as messaging_models
+from marketplace.notifications import models as notifications_models
 from marketplace.trade import models as trade_models
 
 __all__ = [
@@ -20,6 +21,7 @@ __all__ = [
     "idempotency_models",
     "identity_models",
     "messaging_models",
+    "notifications_models",
     "outbox_models",
     "trade_models",
 ]

@@ -31,7 +31,10 @@ from marketplace.core.security import TokenSigner
 from marketplace.event_delivery import EventDelivery
 from marketplace.identity import router as identity_router
 from marketplace.identity.deps import get_optional_principal
+from marketplace.notifications import router as notifications_router
 from marketplace.notifications.transports import build_notifier
+from marketplace.realtime import router as realtime_router
+from marketplace.realtime.hub import RealtimeHub
 from marketplace.settings import Environment, Settings
 from marketplace.staff.router import staff_router
 from marketplace.trade.orders import router as trade_orders_router
@@ -80,6 +83,8 @@ def api_router() -> APIRouter:
     router.include_router(catalog_router.admin_categories_router)
     router.include_router(catalog_router.buyer_groups_router)
     router.include_router(catalog_router.price_lists_router)
+    router.include_router(notifications_router.notifications_router)
+    router.include_router(notifications_router.preferences_router)
     return router
 
 
@@ -100,9 +105,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if settings.outbox_relay_enabled:
             events.start()
         app.state.events = events
+        app.state.realtime = RealtimeHub(platform)
         try:
             yield
         finally:
+            await app.state.realtime.close()
             await events.stop()
             await platform.close()
 
@@ -123,6 +130,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.include_router(health.router)
     app.include_router(api_router())
+    # Outside api_router: a WebSocket authenticates itself (see realtime/router.py).
+    app.include_router(realtime_router.router, prefix=API_PREFIX)
     app.add_route("/metrics", _metrics_endpoint, include_in_schema=False)
 
     # Added innermost first: the request-context middleware wraps everything else.

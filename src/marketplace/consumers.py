@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from marketplace.catalog.consumers import CATALOG_CACHE
 from marketplace.core.consumers import ConsumerRegistry
+from marketplace.notifications.consumers import NOTIFICATIONS
+from marketplace.realtime.consumers import REALTIME
 
 
 def build_registry() -> ConsumerRegistry:
-    return ConsumerRegistry([CATALOG_CACHE])
+    return ConsumerRegistry([CATALOG_CACHE, NOTIFICATIONS, REALTIME])

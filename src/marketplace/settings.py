@@ -110,6 +110,11 @@ class Settings(BaseSettings):
     smtp_start_tls: bool = False
     smtp_from: str = "B2B Marketplace <no-reply@marketplace.local>"
 
+    # Live updates (/api/v1/ws): a ping every this many seconds (silent for two: closed),
+    # and messages buffered per connection before a slow client is disconnected.
+    realtime_heartbeat_seconds: float = Field(default=20.0, gt=0, le=300)
+    realtime_queue_size: int = Field(default=256, ge=4, le=10_000)
+
     log_level: str = "INFO"
     log_format: LogFormat = LogFormat.AUTO
 

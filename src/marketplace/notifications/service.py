@@ -1,0 +1,248 @@
+"""Notifications: who is told about an event, on which channels, and their inbox.
+
+`notify` runs in the "notifications" consumer's transaction: it resolves the
+recipients from roles in the entitled companies (`rules.RULES`), applies each
+recipient's preferences, and writes the in-app notifications and the pending
+e-mail/SMS deliveries, all rendered in the recipient's language. Nothing is sent
+here: deliveries go out after the transaction commits (`delivery.py`).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from marketplace.core.events import EventEnvelope
+from marketplace.core.pagination import InvalidCursor, Page, decode_cursor, encode_cursor
+from marketplace.identity.models import User
+from marketplace.notifications import repository
+from marketplace.notifications.errors import NotificationNotFound
+from marketplace.notifications.models import Notification, NotificationPreference
+from marketplace.notifications.rules import RULES, Rule
+from marketplace.notifications.schemas import (
+    NotificationRead,
+    PreferenceRead,
+    PreferenceUpdate,
+    ReadAllResult,
+    UnreadCount,
+)
+from marketplace.notifications.templates import (
+    email_body,
+    language_of,
+    render,
+    sms_text,
+)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+# --- recipients and channels ---------------------------------------------------------
+
+
+def _payload_id(envelope: EventEnvelope, field_name: str | None) -> uuid.UUID | None:
+    if field_name is None:
+        return None
+    try:
+        return uuid.UUID(str(envelope.payload.get(field_name)))
+    except ValueError:
+        return None
+
+
+async def recipients(
+    session: AsyncSession, rule: Rule, envelope: EventEnvelope
+) -> list[tuple[uuid.UUID, User]]:
+    """(company, user) per recipient, each user once, never outside the companies the
+    event is entitled to, never the person who caused it."""
+    entitled = list(dict.fromkeys(envelope.company_ids))
+    found: dict[uuid.UUID, tuple[uuid.UUID, User]] = {}
+    for audience in rule.audiences:
+        only = _payload_id(envelope, audience.company_field)
+        excluded = _payload_id(envelope, audience.except_company_field)
+        if audience.company_field is not None and only is None:
+            continue
+        companies = [
+            company
+            for company in entitled
+            if (only is None or company == only) and company != excluded
+        ]
+        roles = [role.value for role in audience.roles]
+        for company_id, user in await repository.members_with_roles(session, companies, roles):
+            found.setdefault(user.id, (company_id, user))
+    named = _payload_id(envelope, rule.user_field)
+    if named is not None and named not in found:
+        member = await repository.member_of_any(session, named, entitled)
+        if member is not None:
+            found[named] = member
+    if envelope.actor_user_id is not None:
+        found.pop(envelope.actor_user_id, None)
+    return list(found.values())
+
+
+def effective_channels(
+    rule: Rule, preference: NotificationPreference | None, user: User
+) -> dict[str, bool]:
+    """The user's explicit choice per channel, else the default: in-app on; e-mail on
+    for important types; SMS on for important types when the user has no e-mail."""
+
+    def chosen(value: bool | None, default: bool) -> bool:
+        return default if value is None else value
+
+    return {
+        "in_app": chosen(preference.in_app if preference else None, True),
+        "email": chosen(preference.email if preference else None, rule.important),
+        "sms": chosen(
+            preference.sms if preference else None, rule.important and user.email is None
+        ),
+    }
+
+
+@dataclass
+class Outcome:
+    """What `notify` wrote, for the after-commit work (live push, sending)."""
+
+    notifications: list[Notification] = field(default_factory=list)
+    delivery_ids: list[uuid.UUID] = field(default_factory=list)
+
+
+async def notify(session: AsyncSession, envelope: EventEnvelope) -> Outcome:
+    rule = RULES.get(envelope.type)
+    if rule is None:
+        return Outcome()
+    people = await recipients(session, rule, envelope)
+    preferences = await repository.preferences_for(
+        session, [user.id for _company, user in people], envelope.type
+    )
+    notifications: list[dict[str, object]] = []
+    deliveries: list[dict[str, object]] = []
+    for company_id, user in people:
+        channels = effective_channels(rule, preferences.get(user.id), user)
+        language = language_of(user.locale)
+        rendered = render(rule, envelope.payload, language)
+        common = {"user_id": user.id, "event_id": envelope.id, "event_type": envelope.type}
+        if channels["in_app"]:
+            notifications.append(
+                {
+                    **common,
+                    "company_id": company_id,
+                    "title": rendered.title,
+                    "body": rendered.body,
+                    "link": rendered.link,
+                    "data": envelope.payload,
+                    "created_at": envelope.occurred_at,
+                }
+            )
+        outgoing = {**common, "language": language, "subject": rendered.title}
+        if channels["email"] and user.email:
+            body = email_body(rendered, user.name, language)
+            deliveries.append(
+                {**outgoing, "channel": "email", "destination": user.email, "body": body}
+            )
+        if channels["sms"] and user.phone:
+            text = sms_text(rendered)
+            deliveries.append(
+                {**outgoing, "channel": "sms", "destination": user.phone, "body": text}
+            )
+    return Outcome(
+        notifications=await repository.insert_notifications(session, notifications),
+        delivery_ids=await repository.insert_deliveries(session, deliveries),
+    )
+
+
+# --- the inbox -----------------------------------------------------------------------
+
+
+def read_model(notification: Notification) -> NotificationRead:
+    return NotificationRead.model_validate(notification)
+
+
+def _before(cursor: str | None) -> tuple[datetime, uuid.UUID] | None:
+    if cursor is None:
+        return None
+    created_at, row_id = decode_cursor(cursor, 2)
+    try:
+        return datetime.fromisoformat(str(created_at)), uuid.UUID(str(row_id))
+    except ValueError as error:
+        raise InvalidCursor() from error
+
+
+async def list_notifications(
+    session: AsyncSession, user_id: uuid.UUID, *, unread_only: bool, limit: int, cursor: str | None
+) -> Page[NotificationRead]:
+    rows = await repository.list_for_user(
+        session, user_id, unread_only=unread_only, before=_before(cursor), limit=limit + 1
+    )
+    shown = rows[:limit]
+    next_cursor = None
+    if len(rows) > limit and shown:
+        last = shown[-1]
+        next_cursor = encode_cursor(last.created_at.isoformat(), str(last.id))
+    return Page[NotificationRead](items=[read_model(row) for row in shown], next_cursor=next_cursor)
+
+
+async def mark_read(
+    session: AsyncSession, user_id: uuid.UUID, notification_id: uuid.UUID
+) -> NotificationRead:
+    notification = await repository.mark_read(session, user_id, notification_id, _now())
+    if notification is None:
+        raise NotificationNotFound()
+    return read_model(notification)
+
+
+async def mark_all_read(session: AsyncSession, user_id: uuid.UUID) -> ReadAllResult:
+    return ReadAllResult(updated=await repository.mark_all_read(session, user_id, _now()))
+
+
+async def unread_count(session: AsyncSession, user_id: uuid.UUID) -> UnreadCount:
+    return UnreadCount(unread=await repository.unread_count(session, user_id))
+
+
+async def notifications_after(
+    session: AsyncSession, user_id: uuid.UUID, after_seq: int, limit: int
+) -> list[tuple[int, Notification]]:
+    """The user's notifications of events after an outbox position (live resume)."""
+    return await repository.notifications_after_event_seq(session, user_id, after_seq, limit)
+
+
+async def event_of_notification(
+    session: AsyncSession, user_id: uuid.UUID, notification_id: uuid.UUID
+) -> uuid.UUID | None:
+    """The event id of one of the user's notifications."""
+    return await repository.event_of_notification(session, user_id, notification_id)
+
+
+async def has_notification_for(
+    session: AsyncSession, user_id: uuid.UUID, event_id: uuid.UUID
+) -> bool:
+    return await repository.has_notification_for(session, user_id, event_id)
+
+
+# --- preferences ---------------------------------------------------------------------
+
+
+async def preferences(session: AsyncSession, user: User) -> list[PreferenceRead]:
+    chosen = await repository.preferences_of_user(session, user.id)
+    result = []
+    for event_type, rule in sorted(RULES.items()):
+        channels = effective_channels(rule, chosen.get(event_type), user)
+        result.append(PreferenceRead(event_type=event_type, important=rule.important, **channels))
+    return result
+
+
+async def update_preferences(
+    session: AsyncSession, user: User, updates: Sequence[PreferenceUpdate]
+) -> list[PreferenceRead]:
+    """Set the listed types' channels; a channel left out returns to its default."""
+    for update in updates:
+        await repository.upsert_preference(
+            session,
+            user.id,
+            update.event_type,
+            {"in_app": update.in_app, "email": update.email, "sms": update.sms},
+        )
+    return await preferences(session, user)

@@ -1,0 +1,48 @@
+"""The "realtime" consumer: every committed event goes to the bus, addressed to the
+users entitled to it at this moment (members of its companies; staff for events of
+no company).
+
+Published from inside the handler, in event order: the event itself is already
+committed (it comes from the outbox), only the inbox row is not; should that commit
+fail, the retry publishes the same event id again, which clients dedupe. A bus
+failure is logged and not retried: a live update is worthless late, it must not
+hold up other consumers' events, and clients catch up with `resume`.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from marketplace.core.consumers import Consumer
+from marketplace.core.events import EventEnvelope
+from marketplace.core.logging import get_logger
+from marketplace.core.platform import Platform
+from marketplace.realtime import service
+from marketplace.realtime.bus import BUS_ERRORS, bus_for, staff_channel, user_channel
+from marketplace.realtime.schemas import event_message
+
+logger = get_logger(__name__)
+
+
+async def publish_event(session: AsyncSession, platform: Platform, envelope: EventEnvelope) -> None:
+    bus = bus_for(platform)
+    if envelope.company_ids:
+        users = await service.entitled_user_ids(session, envelope)
+        channels = [user_channel(bus, user_id) for user_id in users]
+    else:
+        channels = [staff_channel(bus)]
+    if not channels:
+        return
+    body = event_message(envelope)
+    try:
+        await bus.publish([(channel, body) for channel in channels])
+    except BUS_ERRORS as error:
+        logger.warning(
+            "realtime.publish_failed",
+            event_id=str(envelope.id),
+            type=envelope.type,
+            error=repr(error),
+        )
+
+
+REALTIME = Consumer(name="realtime", handler=publish_event)

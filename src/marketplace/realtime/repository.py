@@ -1,0 +1,81 @@
+"""Every query of live updates: who is entitled to an event, and events to replay.
+
+Memberships are read here, read-only, because the companies domain has no query for
+"members of these companies" yet; they belong there once it does.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Collection
+from datetime import datetime
+
+from sqlalchemy import ARRAY, ColumnElement, false, func, literal, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.types import Uuid
+
+from marketplace.companies.models import Membership
+from marketplace.core.outbox import OutboxEvent
+
+
+async def member_user_ids(
+    session: AsyncSession, company_ids: Collection[uuid.UUID]
+) -> list[uuid.UUID]:
+    if not company_ids:
+        return []
+    statement = (
+        select(Membership.user_id)
+        .where(Membership.company_id.in_(company_ids))
+        .distinct()
+        .order_by(Membership.user_id)
+    )
+    return list((await session.execute(statement)).scalars())
+
+
+async def company_ids_of_user(session: AsyncSession, user_id: uuid.UUID) -> list[uuid.UUID]:
+    statement = select(Membership.company_id).where(Membership.user_id == user_id)
+    return list((await session.execute(statement)).scalars())
+
+
+def _entitled(company_ids: Collection[uuid.UUID], is_staff: bool) -> ColumnElement[bool]:
+    """Events of the user's companies; for staff also events of no company."""
+    conditions: list[ColumnElement[bool]] = []
+    if company_ids:
+        conditions.append(
+            OutboxEvent.company_ids.bool_op("&&")(literal(list(company_ids), ARRAY(Uuid)))
+        )
+    if is_staff:
+        conditions.append(func.cardinality(OutboxEvent.company_ids) == 0)
+    return or_(*conditions) if conditions else false()
+
+
+async def event_position(
+    session: AsyncSession,
+    event_id: uuid.UUID,
+    company_ids: Collection[uuid.UUID],
+    is_staff: bool,
+) -> tuple[int, datetime, bool] | None:
+    """(seq, occurred_at, entitled) of an event in the outbox."""
+    statement = select(
+        OutboxEvent.seq, OutboxEvent.occurred_at, _entitled(company_ids, is_staff)
+    ).where(OutboxEvent.id == event_id)
+    row = (await session.execute(statement)).first()
+    return (row[0], row[1], bool(row[2])) if row else None
+
+
+async def events_after(
+    session: AsyncSession,
+    after_seq: int,
+    company_ids: Collection[uuid.UUID],
+    is_staff: bool,
+    limit: int,
+) -> list[OutboxEvent]:
+    """Entitled events after an outbox position, oldest first (walks the primary key
+    from that position on: cheap for the recent positions resume is for)."""
+    statement = (
+        select(OutboxEvent)
+        .where(OutboxEvent.seq > after_seq, _entitled(company_ids, is_staff))
+        .order_by(OutboxEvent.seq)
+        .limit(limit)
+    )
+    return list((await session.execute(statement)).scalars())

@@ -1,0 +1,162 @@
+"""Who may open a live connection, and what a reconnecting client missed."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Literal
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from marketplace.core.errors import PermissionDenied
+from marketplace.core.events import EventEnvelope
+from marketplace.core.i18n import _
+from marketplace.core.platform import Platform
+from marketplace.identity import service as identity
+from marketplace.identity.errors import InvalidCredentials
+from marketplace.identity.models import User
+from marketplace.notifications import service as notifications
+from marketplace.realtime import repository
+from marketplace.realtime.schemas import event_message, message
+
+BEARER_SUBPROTOCOL = "bearer"
+RESUME_LIMIT = 100
+RESUME_MAX_AGE = timedelta(hours=24)
+
+
+class OriginRefused(PermissionDenied):
+    code = "origin-refused"
+    message = _("Live updates with a session cookie are only accepted from trusted origins.")
+
+
+@dataclass(frozen=True)
+class Credential:
+    kind: Literal["bearer", "cookie"]
+    secret: str
+    # The subprotocol to accept: "bearer" when the token came in Sec-WebSocket-Protocol.
+    subprotocol: str | None = None
+
+
+def credential_of(
+    platform: Platform,
+    query: Mapping[str, str],
+    subprotocols: Sequence[str],
+    cookies: Mapping[str, str],
+    origin: str | None,
+) -> Credential | None:
+    """The credential of a WebSocket handshake: `?access_token=`, then
+    `Sec-WebSocket-Protocol: bearer, <token>`, then the session cookie. A cookie is
+    ambient (the browser sends it for any page), so outside development it is only
+    accepted from a trusted Origin: no cross-site WebSocket hijacking."""
+    token = query.get("access_token")
+    if token:
+        return Credential("bearer", token)
+    if len(subprotocols) >= 2 and subprotocols[0].lower() == BEARER_SUBPROTOCOL:
+        return Credential("bearer", subprotocols[1], subprotocol=subprotocols[0])
+    settings = platform.settings
+    cookie = cookies.get(settings.session_cookie_name)
+    if cookie:
+        if not settings.is_development and origin not in settings.trusted_origins:
+            raise OriginRefused()
+        return Credential("cookie", cookie)
+    return None
+
+
+async def authenticate(platform: Platform, credential: Credential) -> User:
+    """The user behind a credential that is valid now; `InvalidCredentials` otherwise
+    (also used to re-check an open connection: expired or revoked ends it)."""
+    async with platform.database.session_factory() as session:
+        if credential.kind == "bearer":
+            user, _session_id = await identity.authenticate_access_token(
+                session, platform, credential.secret
+            )
+        else:
+            user, _session_id = await identity.authenticate_cookie(
+                session, platform, credential.secret
+            )
+    return user
+
+
+def require(credential: Credential | None) -> Credential:
+    if credential is None:
+        raise InvalidCredentials()
+    return credential
+
+
+# --- resume --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Item:
+    seq: int
+    order: int  # an event before its notification
+    event_id: uuid.UUID
+    body: bytes
+
+
+async def _marker_position(
+    session: AsyncSession,
+    user: User,
+    companies: list[uuid.UUID],
+    after: uuid.UUID,
+) -> tuple[int, datetime, uuid.UUID] | None:
+    """The outbox position of `after`: an event the user is entitled to or was notified
+    of, or one of the user's notifications. Anything else is unknown to them."""
+    position = await repository.event_position(session, after, companies, user.is_staff)
+    if position is not None:
+        seq, occurred_at, entitled = position
+        if entitled or await notifications.has_notification_for(session, user.id, after):
+            return seq, occurred_at, after
+        return None
+    event_id = await notifications.event_of_notification(session, user.id, after)
+    if event_id is None:
+        return None
+    position = await repository.event_position(session, event_id, companies, user.is_staff)
+    return (position[0], position[1], event_id) if position is not None else None
+
+
+async def resume(
+    session: AsyncSession, user: User, after: uuid.UUID, limit: int = RESUME_LIMIT
+) -> list[bytes]:
+    """What the user missed after `after`, in outbox order, at most `limit` items,
+    ending with a `resumed` summary (or a single `resume_failed`)."""
+    limit = max(limit, 2)
+    companies = await repository.company_ids_of_user(session, user.id)
+    marker = await _marker_position(session, user, companies, after)
+    if marker is None:
+        return [message("resume_failed", {"after": str(after), "reason": "unknown"})]
+    seq, occurred_at, marker_event = marker
+    if occurred_at < datetime.now(UTC) - RESUME_MAX_AGE:
+        return [message("resume_failed", {"after": str(after), "reason": "too_old"})]
+    events = await repository.events_after(session, seq, companies, user.is_staff, limit + 1)
+    notes = await notifications.notifications_after(session, user.id, seq, limit + 1)
+    items = sorted(
+        [_Item(row.seq, 0, row.id, event_message(EventEnvelope.from_row(row))) for row in events]
+        + [
+            _Item(
+                position,
+                1,
+                note.event_id,
+                message("notification", notifications.read_model(note)),
+            )
+            for position, note in notes
+        ],
+        key=lambda item: (item.seq, item.order),
+    )
+    complete = len(items) <= limit
+    shown = items[:limit]
+    if not complete:
+        # Never split an event from its notification: the next resume starts after
+        # the last position sent in full.
+        cut = items[limit].seq
+        shown = [item for item in shown if item.seq != cut] or shown
+    last = shown[-1].event_id if shown else marker_event
+    summary = {"after": str(after), "count": len(shown), "complete": complete, "last": str(last)}
+    return [item.body for item in shown] + [message("resumed", summary)]
+
+
+async def entitled_user_ids(session: AsyncSession, envelope: EventEnvelope) -> list[uuid.UUID]:
+    """Everyone who may see an event live: the members of its companies, now."""
+    return await repository.member_user_ids(session, envelope.company_ids)

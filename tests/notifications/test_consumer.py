@@ -1,0 +1,360 @@
+"""The "notifications" consumer: recipients by role, preferences, languages, channels."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+from typing import Any
+
+from marketplace.companies.models import Company
+from marketplace.core.consumers import handle_once
+from marketplace.core.platform import Platform
+from marketplace.identity.models import User
+from marketplace.notifications import service
+from marketplace.notifications.consumers import NOTIFICATIONS, wait_for_after_commit_work
+from marketplace.realtime.bus import bus_for, user_channel
+from tests.notifications.conftest import World, sent_messages
+
+
+def api_key_payload(company: Company, name: str = "ci") -> dict[str, Any]:
+    return {
+        "api_key_id": str(uuid.uuid4()),
+        "company_id": str(company.id),
+        "name": name,
+        "prefix": "mpk_abcd",
+        "scopes": ["catalog:read"],
+        "expires_at": None,
+    }
+
+
+def order_payload(buyer: Company, supplier: Company, **extra: Any) -> dict[str, Any]:
+    return {
+        "order_id": str(uuid.uuid4()),
+        "number": "PO-2026-0042",
+        "buyer_id": str(buyer.id),
+        "supplier_id": str(supplier.id),
+        **extra,
+    }
+
+
+async def notified(world: World, event_id: uuid.UUID) -> dict[uuid.UUID, dict[str, Any]]:
+    rows = await world.sql(
+        "SELECT user_id, company_id, title, body, link FROM notifications WHERE event_id = :id",
+        id=event_id,
+    )
+    return {
+        row[0]: {"company": row[1], "title": row[2], "body": row[3], "link": row[4]} for row in rows
+    }
+
+
+async def deliveries(world: World, event_id: uuid.UUID) -> list[tuple[uuid.UUID, str, str, str]]:
+    rows = await world.sql(
+        "SELECT user_id, channel, destination, status FROM notification_deliveries "
+        "WHERE event_id = :id ORDER BY channel, destination",
+        id=event_id,
+    )
+    return [(row[0], row[1], row[2], row[3]) for row in rows]
+
+
+async def deliver(platform: Platform, envelope: Any) -> bool:
+    ran = await handle_once(platform, NOTIFICATIONS, envelope)
+    await wait_for_after_commit_work()
+    return ran
+
+
+async def supplier_with_staff(world: World) -> tuple[Company, dict[str, User]]:
+    company = await world.company(kind="supplier")
+    people = {
+        role: await world.member(company, role, email=f"{role}-{uuid.uuid4().hex[:8]}@example.com")
+        for role in ("owner", "admin", "sales", "viewer", "purchaser")
+    }
+    return company, people
+
+
+async def test_api_key_created_tells_the_other_owners_and_admins_of_that_company_only(
+    world: World, live_platform: Platform
+) -> None:
+    company, people = await supplier_with_staff(world)
+    _other_company, other_people = await supplier_with_staff(world)
+    envelope = world.envelope(
+        "api_key.created", [company.id], api_key_payload(company), actor=people["owner"]
+    )
+
+    assert await deliver(live_platform, envelope) is True
+
+    rows = await notified(world, envelope.id)
+    # The owner created the key: told nothing about their own action.
+    assert set(rows) == {people["admin"].id}
+    row = rows[people["admin"].id]
+    assert row["company"] == company.id
+    assert row["title"] == "New API key"
+    assert row["body"] == 'An API key named "ci" (mpk_abcd) was created for your company.'
+    assert row["link"] == f"/companies/{company.id}/api-keys"
+    assert not set(rows) & {user.id for user in other_people.values()}
+
+
+async def test_an_event_without_a_person_behind_it_tells_every_admin(
+    world: World, live_platform: Platform
+) -> None:
+    company, people = await supplier_with_staff(world)
+    envelope = world.envelope(
+        "webhook.disabled",
+        [company.id],
+        {
+            "webhook_id": str(uuid.uuid4()),
+            "company_id": str(company.id),
+            "url": "https://hooks.example.com/in",
+            "reason": "failing",
+        },
+    )
+    await deliver(live_platform, envelope)
+    rows = await notified(world, envelope.id)
+    assert set(rows) == {people["owner"].id, people["admin"].id}
+    assert rows[people["owner"].id]["body"] == (
+        "Deliveries to https://hooks.example.com/in kept failing, so the endpoint was disabled."
+    )
+
+
+async def test_order_placed_tells_the_supplier_sellers_and_not_the_buyer(
+    world: World, live_platform: Platform
+) -> None:
+    buyer = await world.company(kind="buyer")
+    buyer_owner = await world.member(buyer, "owner")
+    purchaser = await world.member(buyer, "purchaser")
+    supplier, sellers = await supplier_with_staff(world)
+    envelope = world.envelope(
+        "order.placed",
+        [buyer.id, supplier.id],
+        order_payload(buyer, supplier, total="120.50", currency="EUR", status="placed"),
+        actor=purchaser,
+    )
+    await deliver(live_platform, envelope)
+    rows = await notified(world, envelope.id)
+    assert set(rows) == {sellers["owner"].id, sellers["admin"].id, sellers["sales"].id}
+    assert buyer_owner.id not in rows
+    assert rows[sellers["sales"].id]["title"] == "New order PO-2026-0042"
+    assert rows[sellers["sales"].id]["body"] == "Order PO-2026-0042 over 120.50 EUR was placed."
+
+
+async def test_order_status_changed_tells_both_sides_but_not_the_actor(
+    world: World, live_platform: Platform
+) -> None:
+    buyer = await world.company(kind="buyer")
+    buyer_owner = await world.member(buyer, "owner")
+    purchaser = await world.member(buyer, "purchaser")
+    viewer = await world.member(buyer, "viewer")
+    supplier, sellers = await supplier_with_staff(world)
+    envelope = world.envelope(
+        "order.status_changed",
+        [buyer.id, supplier.id],
+        order_payload(buyer, supplier, action="ship", from_status="confirmed", to_status="shipped"),
+        actor=sellers["sales"],
+    )
+    await deliver(live_platform, envelope)
+    rows = await notified(world, envelope.id)
+    assert set(rows) == {buyer_owner.id, purchaser.id, sellers["owner"].id, sellers["admin"].id}
+    assert viewer.id not in rows
+    assert rows[purchaser.id]["company"] == buyer.id
+    assert rows[sellers["owner"].id]["company"] == supplier.id
+
+
+async def test_rfq_published_tells_sales_of_the_suppliers_not_of_the_buyer(
+    world: World, live_platform: Platform
+) -> None:
+    buyer = await world.company(kind="both")
+    buyer_sales = await world.member(buyer, "sales")
+    supplier, sellers = await supplier_with_staff(world)
+    envelope = world.envelope(
+        "rfq.published",
+        [buyer.id, supplier.id],
+        {"rfq_id": str(uuid.uuid4()), "buyer_id": str(buyer.id), "title": "Steel bolts M8"},
+    )
+    await deliver(live_platform, envelope)
+    rows = await notified(world, envelope.id)
+    assert set(rows) == {sellers["sales"].id}
+    assert buyer_sales.id not in rows
+    assert rows[sellers["sales"].id]["body"] == (
+        "A buyer published a request for quotation: Steel bolts M8"
+    )
+
+
+async def test_member_updated_tells_the_member_whose_role_changed(
+    world: World, live_platform: Platform
+) -> None:
+    company, people = await supplier_with_staff(world)
+    envelope = world.envelope(
+        "member.updated",
+        [company.id],
+        {
+            "company_id": str(company.id),
+            "user_id": str(people["viewer"].id),
+            "role": "sales",
+            "previous_role": "viewer",
+            "spending_limit": None,
+        },
+        actor=people["owner"],
+    )
+    await deliver(live_platform, envelope)
+    assert set(await notified(world, envelope.id)) == {people["viewer"].id}
+
+
+async def test_a_user_named_by_the_payload_outside_the_entitled_companies_is_not_told(
+    world: World, live_platform: Platform
+) -> None:
+    company, _people = await supplier_with_staff(world)
+    stranger = await world.user()
+    envelope = world.envelope(
+        "member.updated",
+        [company.id],
+        {"company_id": str(company.id), "user_id": str(stranger.id), "role": "admin"},
+    )
+    await deliver(live_platform, envelope)
+    assert await notified(world, envelope.id) == {}
+
+
+async def test_unknown_event_types_are_ignored(world: World, live_platform: Platform) -> None:
+    company, _people = await supplier_with_staff(world)
+    envelope = world.envelope("product.updated", [company.id], {"company_id": str(company.id)})
+    assert not NOTIFICATIONS.wants("product.updated")
+    assert await deliver(live_platform, envelope) is True
+    assert await notified(world, envelope.id) == {}
+    assert await deliveries(world, envelope.id) == []
+
+
+async def test_important_events_are_mailed_in_each_recipients_language(
+    world: World, live_platform: Platform, outbox_file: Path
+) -> None:
+    company = await world.company(kind="supplier")
+    german = await world.member(
+        company, "owner", email="anna@example.de", name="Anna", locale="de-AT"
+    )
+    english = await world.member(company, "admin", email="bob@example.com", name="Bob")
+    french = await world.member(company, "admin", email="chloe@example.fr", locale="fr")
+    envelope = world.envelope("api_key.created", [company.id], api_key_payload(company, "erp"))
+
+    await deliver(live_platform, envelope)
+
+    mails = {message["to"]: message for message in sent_messages(outbox_file)}
+    assert set(mails) == {"anna@example.de", "bob@example.com", "chloe@example.fr"}
+    assert {message["channel"] for message in mails.values()} == {"email"}
+    assert mails["anna@example.de"]["subject"] == "Neuer API-Schlüssel"
+    assert mails["anna@example.de"]["body"].startswith(
+        "Hallo Anna,\n\n"
+        "Für Ihr Unternehmen wurde ein API-Schlüssel namens „erp“ (mpk_abcd) erstellt."
+    )
+    assert "Benachrichtigungseinstellungen" in mails["anna@example.de"]["body"]
+    assert mails["bob@example.com"]["subject"] == "New API key"
+    assert mails["bob@example.com"]["body"].startswith("Hello Bob,\n\nAn API key named")
+    assert mails["chloe@example.fr"]["subject"] == "Nouvelle clé d'API"
+    # In-app notifications are written in the recipient's language too.
+    rows = await notified(world, envelope.id)
+    assert rows[german.id]["title"] == "Neuer API-Schlüssel"
+    assert rows[english.id]["title"] == "New API key"
+    assert rows[french.id]["title"] == "Nouvelle clé d'API"
+    assert [status for *_rest, status in await deliveries(world, envelope.id)] == ["sent"] * 3
+
+
+async def test_users_with_only_a_phone_get_an_sms(
+    world: World, live_platform: Platform, outbox_file: Path
+) -> None:
+    company = await world.company(kind="supplier")
+    phone_only = await world.member(company, "owner", phone="+4915112345678", locale="de")
+    both = await world.member(company, "admin", email="both@example.com", phone="+4915187654321")
+    envelope = world.envelope("api_key.created", [company.id], api_key_payload(company))
+
+    await deliver(live_platform, envelope)
+
+    messages = sorted(sent_messages(outbox_file), key=lambda message: message["to"])
+    assert [(message["channel"], message["to"]) for message in messages] == [
+        ("sms", "+4915112345678"),
+        ("email", "both@example.com"),
+    ]
+    assert messages[0]["body"].startswith("Neuer API-Schlüssel: ")
+    assert len(messages[0]["body"]) <= 320
+    assert sorted((row[1], row[0]) for row in await deliveries(world, envelope.id)) == sorted(
+        [("sms", phone_only.id), ("email", both.id)]
+    )
+
+
+async def test_unimportant_events_are_in_app_only_by_default(
+    world: World, live_platform: Platform, outbox_file: Path
+) -> None:
+    company, people = await supplier_with_staff(world)
+    envelope = world.envelope("api_key.revoked", [company.id], api_key_payload(company))
+    await deliver(live_platform, envelope)
+    assert set(await notified(world, envelope.id)) == {people["owner"].id, people["admin"].id}
+    assert await deliveries(world, envelope.id) == []
+    assert sent_messages(outbox_file) == []
+
+
+async def test_preferences_choose_the_channels(
+    world: World, live_platform: Platform, outbox_file: Path
+) -> None:
+    company = await world.company(kind="supplier")
+    mail_only = await world.member(company, "owner", email="mail-only@example.com")
+    app_only = await world.member(company, "admin", email="app-only@example.com")
+    wants_revocations = await world.member(company, "admin", email="revocations@example.com")
+    await world.sql(
+        "INSERT INTO notification_preferences (user_id, event_type, in_app, email) VALUES "
+        "(:mail_only, 'api_key.created', false, NULL), "
+        "(:app_only, 'api_key.created', NULL, false), "
+        "(:revocations, 'api_key.revoked', NULL, true)",
+        mail_only=mail_only.id,
+        app_only=app_only.id,
+        revocations=wants_revocations.id,
+    )
+    created = world.envelope("api_key.created", [company.id], api_key_payload(company))
+    revoked = world.envelope("api_key.revoked", [company.id], api_key_payload(company))
+
+    await deliver(live_platform, created)
+    await deliver(live_platform, revoked)
+
+    assert set(await notified(world, created.id)) == {app_only.id, wants_revocations.id}
+    assert {row[2] for row in await deliveries(world, created.id)} == {
+        "mail-only@example.com",
+        "revocations@example.com",
+    }
+    assert [row[2] for row in await deliveries(world, revoked.id)] == ["revocations@example.com"]
+    assert sorted(message["to"] for message in sent_messages(outbox_file)) == [
+        "mail-only@example.com",
+        "revocations@example.com",
+        "revocations@example.com",
+    ]
+
+
+async def test_a_redelivered_event_notifies_and_mails_once(
+    world: World, live_platform: Platform, outbox_file: Path
+) -> None:
+    company, people = await supplier_with_staff(world)
+    envelope = world.envelope("api_key.created", [company.id], api_key_payload(company))
+
+    assert await deliver(live_platform, envelope) is True
+    assert await deliver(live_platform, envelope) is False  # the inbox: handled already
+    # Even past the inbox (a second consumer run), the unique keys hold.
+    async with live_platform.database.session_factory() as session, session.begin():
+        again = await service.notify(session, envelope)
+    assert again.notifications == []
+    assert again.delivery_ids == []
+
+    assert set(await notified(world, envelope.id)) == {people["owner"].id, people["admin"].id}
+    assert len(sent_messages(outbox_file)) == 2
+
+
+async def test_new_notifications_are_pushed_to_the_recipient_after_commit(
+    world: World, live_platform: Platform
+) -> None:
+    company, people = await supplier_with_staff(world)
+    bus = bus_for(live_platform)
+    received: list[tuple[str, bytes]] = []
+    await bus.start(lambda channel, body: received.append((channel, body)), lambda: None)
+    await bus.subscribe(user_channel(bus, people["admin"].id))
+    envelope = world.envelope("api_key.revoked", [company.id], api_key_payload(company))
+
+    await deliver(live_platform, envelope)
+
+    assert len(received) == 1
+    channel, body = received[0]
+    assert channel == user_channel(bus, people["admin"].id)
+    assert b'"type":"notification"' in body
+    assert str(envelope.id).encode() in body
+    await bus.close()
