@@ -1,4 +1,8 @@
-"""Typed dependencies shared by every router."""
+"""Typed dependencies shared by every router.
+
+All `async def`, even those that only read an attribute: FastAPI runs a plain `def`
+dependency in the thread pool, a thread hop per dependency per request.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +17,7 @@ from marketplace.core.platform import Platform
 from marketplace.settings import Settings
 
 
-def get_platform(request: Request) -> Platform:
+async def get_platform(request: Request) -> Platform:
     platform: Platform = request.app.state.platform
     return platform
 
@@ -21,11 +25,11 @@ def get_platform(request: Request) -> Platform:
 PlatformDep = Annotated[Platform, Depends(get_platform)]
 
 
-def get_settings(platform: PlatformDep) -> Settings:
+async def get_settings(platform: PlatformDep) -> Settings:
     return platform.settings
 
 
-def get_cache(platform: PlatformDep) -> Cache:
+async def get_cache(platform: PlatformDep) -> Cache:
     return platform.cache
 
 
