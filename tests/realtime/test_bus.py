@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 import uuid
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 
 import pytest
 from redis.asyncio import Redis
 
+from marketplace.core.events import EventEnvelope
 from marketplace.core.platform import Platform
 from marketplace.realtime.bus import InProcessBus, RedisBus, bus_for, user_channel
+from marketplace.realtime.consumers import REALTIME
 from marketplace.realtime.hub import TRY_AGAIN_LATER, Connection
 from tests.conftest import REDIS_URL, make_settings, require_service
 
@@ -112,3 +116,34 @@ async def test_a_full_queue_closes_the_connection_and_grows_no_further() -> None
     assert connection.queue.qsize() == 4
     assert connection.close_code == TRY_AGAIN_LATER
     assert connection.close_requested.is_set()
+
+
+async def test_the_realtime_consumer_shrugs_off_an_unreachable_redis(database_url: str) -> None:
+    """Live updates are best effort: a Redis outage must not fail the consumer (in the
+    embedded relay that would hold up every other consumer's events)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed_port = probe.getsockname()[1]
+    platform = await Platform.start(
+        make_settings(database_url=database_url, redis_url=f"redis://127.0.0.1:{closed_port}/0")
+    )
+    try:
+        envelope = EventEnvelope(
+            id=uuid.uuid4(),
+            type="test.nobody_listens",
+            version=1,
+            aggregate_type="test",
+            aggregate_id=uuid.uuid4(),
+            company_ids=[],
+            actor_user_id=None,
+            actor_api_key_id=None,
+            actor_is_staff=False,
+            request_id=None,
+            ip=None,
+            occurred_at=datetime.now(UTC),
+            payload={},
+        )
+        async with platform.database.session_factory() as session:
+            await REALTIME.handler(session, platform, envelope)  # logs, does not raise
+    finally:
+        await platform.close()

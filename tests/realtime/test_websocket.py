@@ -10,6 +10,7 @@ from typing import Any, ClassVar
 
 import orjson
 import pytest
+from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 from marketplace.companies.models import Company
@@ -411,5 +412,66 @@ async def test_a_client_that_cannot_keep_up_is_disconnected_with_bounded_memory(
                 break
             await asyncio.sleep(0.05)
         assert server.hub.connection_count == 0
+    finally:
+        await world.cleanup()
+
+
+async def test_a_member_removed_while_connected_stops_receiving_the_companys_events(
+    server: LiveServer, world: World
+) -> None:
+    supplier = await world.company(kind="supplier")
+    owner = await world.member(supplier, "owner")
+    leaving = await world.member(supplier, "sales")
+    async with open_socket(
+        server.ws_url(f"?access_token={await world.access_token(leaving)}")
+    ) as ws:
+        await welcomed(ws)
+        await create_api_key(server, world, owner, supplier, name="before")
+        assert (await next_of(ws, {"event"}))["data"]["payload"]["name"] == "before"
+
+        await world.sql(
+            "DELETE FROM memberships WHERE company_id = :company AND user_id = :user",
+            company=supplier.id,
+            user=leaving.id,
+        )
+        await create_api_key(server, world, owner, supplier, name="after")
+        assert await quiet_for(ws, 2.0) == []
+
+
+async def test_an_api_key_cannot_open_a_live_connection(server: LiveServer, world: World) -> None:
+    async with open_socket(server.ws_url(), headers={"X-API-Key": "mpk_anything"}) as ws:
+        assert await close_code(ws) == (1008, "invalid-credentials")
+
+
+async def test_a_client_that_stops_reading_is_dropped_before_memory_grows(
+    start_server: ServerFactory,
+) -> None:
+    """Over real TCP: the client stops reading, the socket buffers fill, the server's
+    send blocks, its queue fills, and the connection is closed."""
+    server = await start_server(realtime_queue_size=8)
+    world = World(server.platform)
+    try:
+        user = await world.user()
+        ws = await connect(
+            server.ws_url(f"?access_token={await world.access_token(user)}"),
+            proxy=None,
+            max_queue=1,  # the client library stops reading the socket at once
+            ping_interval=None,
+            open_timeout=15,
+        )
+        try:
+            bus = bus_for(server.platform)
+            big = orjson.dumps({"type": "event", "data": {"blob": "x" * 65_536}})
+            deadline = asyncio.get_running_loop().time() + 30
+            sent = 0
+            while server.hub.connection_count and asyncio.get_running_loop().time() < deadline:
+                await bus.publish([(user_channel(bus, user.id), big)] * 10)
+                sent += 10
+                await asyncio.sleep(0.02)
+            assert server.hub.connection_count == 0
+            assert sent < 2_000  # dropped after a few MB of socket buffers, not unbounded
+        finally:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(ws.close(), 5)
     finally:
         await world.cleanup()
