@@ -142,7 +142,7 @@ async def test_a_revoked_session_closes_the_open_connection(
     start_server: ServerFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(realtime_router, "REVALIDATE_SECONDS", 0.2)
-    server = await start_server(realtime_heartbeat_seconds=0.2)
+    server = await start_server(realtime_heartbeat_seconds=1.0)
     world = World(server.platform)
     try:
         user = await world.user()
@@ -354,7 +354,7 @@ async def test_resume_refuses_unknown_and_foreign_markers(server: LiveServer, wo
 async def test_a_silent_client_is_disconnected_and_a_responsive_one_is_kept(
     start_server: ServerFactory,
 ) -> None:
-    server = await start_server(realtime_heartbeat_seconds=0.3)
+    server = await start_server(realtime_heartbeat_seconds=0.5)
     world = World(server.platform)
     try:
         user = await world.user()
@@ -366,15 +366,15 @@ async def test_a_silent_client_is_disconnected_and_a_responsive_one_is_kept(
             await welcomed(silent)
             await welcomed(responsive)
 
-            async def answer_pings() -> None:
+            async def keep_alive() -> None:
+                # Any message counts; sending often keeps a loaded test machine safe.
                 while True:
-                    message = await receive(responsive)
-                    if message["type"] == "ping":
-                        await responsive.send('{"type": "pong"}')
+                    await responsive.send('{"type": "pong"}')
+                    await asyncio.sleep(0.1)
 
-            answering = asyncio.create_task(answer_pings())
+            answering = asyncio.create_task(keep_alive())
             assert await close_code(silent) == (1001, "heartbeat timeout")
-            await asyncio.sleep(1.5)  # five heartbeats
+            await asyncio.sleep(2.0)  # four heartbeats
             assert not answering.done()
             answering.cancel()
             assert server.hub.connection_count == 1
