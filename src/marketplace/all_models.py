@@ -11,6 +11,7 @@ from marketplace.identity import models as identity_models
 from marketplace.messaging import models as messaging_models
 from marketplace.notifications import models as notifications_models
 from marketplace.trade import models as trade_models
+from marketplace.webhooks import models as webhooks_models
 
 __all__ = [
     "Base",
@@ -24,4 +25,5 @@ __all__ = [
     "notifications_models",
     "outbox_models",
     "trade_models",
+    "webhooks_models",
 ]

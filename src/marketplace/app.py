@@ -39,6 +39,7 @@ from marketplace.settings import Environment, Settings
 from marketplace.staff.router import staff_router
 from marketplace.trade.orders import router as trade_orders_router
 from marketplace.trade.rfqs import router as trade_rfqs_router
+from marketplace.webhooks import router as webhooks_router
 
 API_PREFIX = "/api/v1"
 CORS_MAX_AGE_SECONDS = 3600
@@ -85,6 +86,7 @@ def api_router() -> APIRouter:
     router.include_router(catalog_router.price_lists_router)
     router.include_router(notifications_router.notifications_router)
     router.include_router(notifications_router.preferences_router)
+    router.include_router(webhooks_router.router)
     return router
 
 

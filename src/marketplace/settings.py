@@ -85,6 +85,21 @@ class Settings(BaseSettings):
     outbox_relay_enabled: bool = True
     outbox_poll_interval_seconds: float = Field(default=1.0, gt=0, le=60)
 
+    # Outbound webhooks. HTTPS only (HTTP too in development). Hosts listed in
+    # WEBHOOK_ALLOWED_HOSTS skip the address checks (local test receivers); the list is
+    # refused in production. A delivery is tried once, then once after each delay of the
+    # schedule (with jitter); an endpoint failing that many days is disabled.
+    webhook_allowed_hosts: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    webhook_retry_schedule_seconds: Annotated[list[float], NoDecode] = Field(
+        default_factory=lambda: [30.0, 120.0, 600.0, 3600.0, 10_800.0, 21_600.0, 43_200.0, 86_400.0]
+    )
+    webhook_connect_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+    webhook_disable_after_days: float = Field(default=3.0, gt=0, le=365)
+    webhook_secret_grace_seconds: int = Field(default=86_400, ge=0, le=604_800)
+    webhook_delivery_poll_interval_seconds: float = Field(default=1.0, gt=0, le=60)
+    webhook_delivery_concurrency: int = Field(default=16, ge=1, le=256)
+
     # Catalog search: first pages and facets of public searches are cached this long
     # (writes retire them sooner); 0 turns the cache off.
     catalog_search_cache_ttl_seconds: float = Field(default=30.0, ge=0, le=3600)
@@ -128,6 +143,26 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [origin.strip() for origin in value.split(",") if origin.strip()]
         return value
+
+    @field_validator("webhook_allowed_hosts", "webhook_retry_schedule_seconds", mode="before")
+    @classmethod
+    def _split_webhook_lists(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [item.strip().lower() for item in value.split(",") if item.strip()]
+        return value
+
+    @field_validator("webhook_retry_schedule_seconds")
+    @classmethod
+    def _valid_retry_schedule(cls, value: list[float]) -> list[float]:
+        if len(value) > 30 or any(not 0 < delay <= 7 * 86_400 for delay in value):
+            raise ValueError("at most 30 delays, each above 0 and at most 604800 seconds")
+        return value
+
+    @model_validator(mode="after")
+    def _webhook_allow_list_outside_production(self) -> Settings:
+        if self.webhook_allowed_hosts and self.environment is Environment.PRODUCTION:
+            raise ValueError("WEBHOOK_ALLOWED_HOSTS must be empty when ENVIRONMENT=production")
+        return self
 
     @field_validator("log_level")
     @classmethod

@@ -1,0 +1,236 @@
+"""Every query of the webhooks domain.
+
+Tenant scoping: an endpoint is always looked up together with its company
+(`get_endpoint`), and deliveries through their endpoint and company, so another
+company's ids are simply not found.
+"""
+
+from __future__ import annotations
+
+import uuid
+import zlib
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, delete, func, or_, select, true, tuple_, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from marketplace.webhooks.models import OPEN_STATUSES, WebhookDelivery, WebhookEndpoint
+
+Keyset = tuple[datetime, uuid.UUID]
+
+_COMPANY_LOCK_BASE = 8_300_000_000
+
+
+async def add(session: AsyncSession, row: object) -> None:
+    session.add(row)
+    await session.flush()
+
+
+# --- endpoints ----------------------------------------------------------------------
+
+
+async def lock_company_endpoints(session: AsyncSession, company_id: uuid.UUID) -> None:
+    """Serialise registrations of one company until commit, so that the endpoint
+    count checked under it stays true (no check-then-act race on the limit)."""
+    key = _COMPANY_LOCK_BASE + zlib.crc32(company_id.bytes)
+    await session.execute(select(func.pg_advisory_xact_lock(key)))
+
+
+async def count_endpoints(session: AsyncSession, company_id: uuid.UUID) -> int:
+    statement = select(func.count()).where(WebhookEndpoint.company_id == company_id)
+    return int(await session.scalar(statement) or 0)
+
+
+async def get_endpoint(
+    session: AsyncSession, company_id: uuid.UUID, webhook_id: uuid.UUID, *, for_update: bool = False
+) -> WebhookEndpoint | None:
+    """The company's endpoint, or None: the one tenant gate of this domain."""
+    statement = select(WebhookEndpoint).where(
+        WebhookEndpoint.company_id == company_id, WebhookEndpoint.id == webhook_id
+    )
+    if for_update:
+        statement = statement.with_for_update().execution_options(populate_existing=True)
+    return (await session.execute(statement)).scalar_one_or_none()
+
+
+async def list_endpoints(
+    session: AsyncSession, company_id: uuid.UUID, after: Keyset | None, limit: int
+) -> list[WebhookEndpoint]:
+    condition: ColumnElement[bool] = true()
+    if after is not None:
+        condition = tuple_(WebhookEndpoint.created_at, WebhookEndpoint.id) > tuple_(*after)
+    statement = (
+        select(WebhookEndpoint)
+        .where(WebhookEndpoint.company_id == company_id, condition)
+        .order_by(WebhookEndpoint.created_at, WebhookEndpoint.id)
+        .limit(limit)
+    )
+    return list((await session.execute(statement)).scalars())
+
+
+async def delete_endpoint(session: AsyncSession, endpoint: WebhookEndpoint) -> None:
+    await session.execute(delete(WebhookEndpoint).where(WebhookEndpoint.id == endpoint.id))
+
+
+async def endpoints_for_event(
+    session: AsyncSession, company_ids: Sequence[uuid.UUID], event_type: str
+) -> list[WebhookEndpoint]:
+    """Enabled endpoints of these companies that subscribed to the type (or to all)."""
+    statement = select(WebhookEndpoint).where(
+        WebhookEndpoint.company_id.in_(list(company_ids)),
+        WebhookEndpoint.is_enabled.is_(True),
+        or_(
+            WebhookEndpoint.event_types.any_() == "*",
+            WebhookEndpoint.event_types.any_() == event_type,
+        ),
+    )
+    return list((await session.execute(statement)).scalars())
+
+
+async def endpoints_by_id(
+    session: AsyncSession, endpoint_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, WebhookEndpoint]:
+    statement = select(WebhookEndpoint).where(WebhookEndpoint.id.in_(list(endpoint_ids)))
+    return {row.id: row for row in (await session.execute(statement)).scalars()}
+
+
+async def record_endpoint_success(
+    session: AsyncSession, endpoint_id: uuid.UUID, now: datetime
+) -> None:
+    await session.execute(
+        update(WebhookEndpoint)
+        .where(WebhookEndpoint.id == endpoint_id)
+        .values(failing_since=None, last_success_at=now)
+    )
+
+
+async def record_endpoint_failure(
+    session: AsyncSession, endpoint_id: uuid.UUID, now: datetime
+) -> None:
+    await session.execute(
+        update(WebhookEndpoint)
+        .where(WebhookEndpoint.id == endpoint_id)
+        .values(failing_since=func.coalesce(WebhookEndpoint.failing_since, now))
+    )
+
+
+async def disable_if_failing_since(
+    session: AsyncSession, endpoint_id: uuid.UUID, cutoff: datetime, now: datetime
+) -> WebhookEndpoint | None:
+    """Disable the endpoint if it is enabled and has been failing since `cutoff` or
+    earlier; the row when this call disabled it (exactly one caller wins)."""
+    statement = (
+        update(WebhookEndpoint)
+        .where(
+            WebhookEndpoint.id == endpoint_id,
+            WebhookEndpoint.is_enabled.is_(True),
+            WebhookEndpoint.failing_since <= cutoff,
+        )
+        .values(is_enabled=False, disabled_at=now, disabled_reason="failing", updated_at=now)
+        .returning(WebhookEndpoint)
+        .execution_options(populate_existing=True)
+    )
+    return (await session.execute(statement)).scalar_one_or_none()
+
+
+# --- deliveries ---------------------------------------------------------------------
+
+
+async def insert_deliveries(session: AsyncSession, rows: list[dict[str, Any]]) -> int:
+    """Insert; a delivery of the same event to the same endpoint is left as it is."""
+    if not rows:
+        return 0
+    statement = (
+        insert(WebhookDelivery)
+        .values(rows)
+        .on_conflict_do_nothing(index_elements=["endpoint_id", "event_id"])
+        .returning(WebhookDelivery.id)
+    )
+    return len((await session.execute(statement)).all())
+
+
+async def list_deliveries(
+    session: AsyncSession,
+    endpoint_id: uuid.UUID,
+    status: str | None,
+    before: Keyset | None,
+    limit: int,
+) -> list[WebhookDelivery]:
+    """Newest first."""
+    condition: ColumnElement[bool] = true()
+    if before is not None:
+        condition = tuple_(WebhookDelivery.created_at, WebhookDelivery.id) < tuple_(*before)
+    statement = select(WebhookDelivery).where(WebhookDelivery.endpoint_id == endpoint_id, condition)
+    if status is not None:
+        statement = statement.where(WebhookDelivery.status == status)
+    statement = statement.order_by(
+        WebhookDelivery.created_at.desc(), WebhookDelivery.id.desc()
+    ).limit(limit)
+    return list((await session.execute(statement)).scalars())
+
+
+async def get_delivery(
+    session: AsyncSession,
+    endpoint: WebhookEndpoint,
+    delivery_id: uuid.UUID,
+    *,
+    for_update: bool = False,
+) -> WebhookDelivery | None:
+    statement = select(WebhookDelivery).where(
+        WebhookDelivery.id == delivery_id,
+        WebhookDelivery.endpoint_id == endpoint.id,
+        WebhookDelivery.company_id == endpoint.company_id,
+    )
+    if for_update:
+        statement = statement.with_for_update().execution_options(populate_existing=True)
+    return (await session.execute(statement)).scalar_one_or_none()
+
+
+async def claim_due_deliveries(
+    session: AsyncSession, now: datetime, claimed_until: datetime, token: uuid.UUID, limit: int
+) -> list[WebhookDelivery]:
+    """Due deliveries of enabled endpoints, oldest due first, claimed for one sender
+    until `claimed_until`. Rows another sender is claiming right now are skipped
+    (`SKIP LOCKED`), so any number of senders can run."""
+    due = (
+        select(WebhookDelivery.id)
+        .join(WebhookEndpoint, WebhookEndpoint.id == WebhookDelivery.endpoint_id)
+        .where(
+            WebhookDelivery.status.in_(OPEN_STATUSES),
+            WebhookDelivery.next_attempt_at <= now,
+            or_(WebhookDelivery.claimed_until.is_(None), WebhookDelivery.claimed_until < now),
+            WebhookEndpoint.is_enabled.is_(True),
+        )
+        .order_by(WebhookDelivery.next_attempt_at)
+        .limit(limit)
+        .with_for_update(of=WebhookDelivery, skip_locked=True)
+    )
+    ids = list((await session.execute(due)).scalars())
+    if not ids:
+        return []
+    statement = (
+        update(WebhookDelivery)
+        .where(WebhookDelivery.id.in_(ids))
+        .values(claimed_until=claimed_until, claim_token=token)
+        .returning(WebhookDelivery)
+        .execution_options(populate_existing=True)
+    )
+    return list((await session.execute(statement)).scalars())
+
+
+async def record_attempt(
+    session: AsyncSession, delivery_id: uuid.UUID, token: uuid.UUID, values: dict[str, Any]
+) -> WebhookDelivery | None:
+    """Store an attempt's outcome if this sender's claim still holds (else None: the
+    claim ran out and another sender took the delivery over, or it was deleted)."""
+    statement = (
+        update(WebhookDelivery)
+        .where(WebhookDelivery.id == delivery_id, WebhookDelivery.claim_token == token)
+        .values(claimed_until=None, claim_token=None, **values)
+        .returning(WebhookDelivery)
+        .execution_options(populate_existing=True)
+    )
+    return (await session.execute(statement)).scalar_one_or_none()
