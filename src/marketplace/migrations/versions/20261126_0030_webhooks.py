@@ -1,7 +1,7 @@
 """Webhooks: endpoints of a company and deliveries of events to them.
 
 Revision ID: 0040_webhooks
-Revises: 0050_trade
+Revises: 0030_notifications
 Create Date: 2026-11-26 00:10:00+00:00
 """
 
@@ -12,7 +12,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "0040_webhooks"
-down_revision: str | None = "0050_trade"
+down_revision: str | None = "0030_notifications"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
