@@ -1,6 +1,7 @@
 """Starts and stops the background work of a process: the outbox relay and its
-publisher (RabbitMQ when AMQP_URL is set, in-process consumers otherwise) and the
-periodic jobs."""
+publisher (RabbitMQ when AMQP_URL is set, in-process consumers otherwise), the
+periodic jobs, and the webhook sender (in the worker when AMQP_URL is set, in the
+API process otherwise: where the consumers run)."""
 
 from __future__ import annotations
 
@@ -15,12 +16,19 @@ from marketplace.core.outbox import OutboxRelay, Publisher
 from marketplace.core.platform import Platform
 from marketplace.core.scheduler import Scheduler
 from marketplace.jobs import build_jobs
+from marketplace.webhooks.delivery import WebhookSender
 
 logger = get_logger(__name__)
 
 
 class EventDelivery:
-    def __init__(self, platform: Platform, registry: ConsumerRegistry | None = None) -> None:
+    def __init__(
+        self,
+        platform: Platform,
+        registry: ConsumerRegistry | None = None,
+        *,
+        send_webhooks: bool | None = None,
+    ) -> None:
         self.platform = platform
         self.registry = registry or build_registry()
         settings = platform.settings
@@ -35,6 +43,9 @@ class EventDelivery:
             poll_interval_seconds=settings.outbox_poll_interval_seconds,
         )
         self.scheduler = Scheduler(platform, build_jobs())
+        if send_webhooks is None:
+            send_webhooks = settings.amqp_url is None
+        self.webhooks = WebhookSender(platform) if send_webhooks else None
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -42,11 +53,15 @@ class EventDelivery:
         self.platform.database.after_commit_with_events = self.relay.wake
         self._task = asyncio.create_task(self.relay.run(), name="outbox-relay")
         self.scheduler.start()
+        if self.webhooks is not None:
+            self.webhooks.start()
         logger.info("events.delivery_started", mode=self.publisher.mode)
 
     async def stop(self) -> None:
         self.platform.database.after_commit_with_events = None
         await self.scheduler.stop()
+        if self.webhooks is not None:
+            await self.webhooks.stop()
         self.relay.stop()
         if self._task is not None:
             try:

@@ -81,7 +81,7 @@ class Worker:
         self.prefetch = prefetch
         self.retry_delays = retry_delays
         self.metrics = WorkerMetrics()
-        self.delivery = EventDelivery(platform, registry) if run_relay else None
+        self.delivery = EventDelivery(platform, registry, send_webhooks=True) if run_relay else None
         self.started_at = time.monotonic()
         self._connection: AbstractRobustConnection | None = None
         self._channel: AbstractChannel | None = None
