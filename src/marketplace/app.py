@@ -37,7 +37,9 @@ from marketplace.realtime import router as realtime_router
 from marketplace.realtime.hub import RealtimeHub
 from marketplace.settings import Environment, Settings
 from marketplace.staff.router import staff_router
+from marketplace.trade.invoices import router as trade_invoices_router
 from marketplace.trade.orders import router as trade_orders_router
+from marketplace.trade.payments import router as trade_payments_router
 from marketplace.trade.rfqs import router as trade_rfqs_router
 from marketplace.webhooks import router as webhooks_router
 
@@ -74,6 +76,8 @@ def api_router() -> APIRouter:
     # Before the product routes, whose /products/{id} would take /products/facets.
     router.include_router(catalog_search_router.search_router)
     router.include_router(trade_orders_router.orders_router)
+    router.include_router(trade_payments_router.payments_router)
+    router.include_router(trade_invoices_router.invoices_router)
     router.include_router(trade_rfqs_router.rfqs_router)
     # Before the product routes, whose /products/{id} would take /products/export.
     router.include_router(catalog_imports_router.router)

@@ -135,6 +135,33 @@ RULES: dict[str, Rule] = {
         important=True,
         link="/orders/{order_id}",
     ),
+    "order.payment_recorded": Rule(
+        title=_("Payment recorded for order {number}"),
+        body=_("A payment of {amount} {currency} was recorded: {amount_paid} of {total} paid."),
+        audiences=(Audience(BUYERS, company_field="buyer_id"),),
+        link="/orders/{order_id}",
+    ),
+    "order.paid": Rule(
+        title=_("Order {number} is paid"),
+        body=_("Order {number} is paid in full: {total} {currency}."),
+        audiences=(
+            Audience(BUYERS, company_field="buyer_id"),
+            Audience(SELLERS, company_field="supplier_id"),
+        ),
+        link="/orders/{order_id}",
+    ),
+    "order.overdue": Rule(
+        title=_("Order {number} is overdue"),
+        body=_(
+            "Order {number} was due on {due_date}; {amount_paid} of {total} {currency} is paid."
+        ),
+        audiences=(
+            Audience(BUYERS, company_field="buyer_id"),
+            Audience(SELLERS, company_field="supplier_id"),
+        ),
+        important=True,
+        link="/orders/{order_id}",
+    ),
     "message.posted": Rule(
         title=_("New message"),
         body=_("You have a new message in a conversation."),

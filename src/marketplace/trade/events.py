@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import date
 from decimal import Decimal
 from typing import ClassVar
 
@@ -39,6 +40,37 @@ class OrderStatusChanged(OrderEvent):
     from_status: str
     to_status: str
     reason: str | None = None
+
+
+class OrderPaymentRecorded(OrderEvent):
+    type: ClassVar[str] = "order.payment_recorded"
+    payment_id: uuid.UUID
+    amount: Decimal
+    currency: str
+    paid_on: date
+    method: str
+    amount_paid: Decimal
+    total: Decimal
+    payment_status: str
+
+
+class OrderPaid(OrderEvent):
+    """The order's payments reached its total."""
+
+    type: ClassVar[str] = "order.paid"
+    currency: str
+    total: Decimal
+    paid_on: date
+
+
+class OrderOverdue(OrderEvent):
+    """Past its due date and not fully paid: emitted once per order."""
+
+    type: ClassVar[str] = "order.overdue"
+    currency: str
+    total: Decimal
+    amount_paid: Decimal
+    due_date: date
 
 
 class RfqEvent(DomainEvent):

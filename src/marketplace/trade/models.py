@@ -128,7 +128,8 @@ class Order(UUIDPrimaryKey, Timestamps, Base):
     payment_status: Mapped[str] = mapped_column(
         String(15), default="unpaid", server_default="unpaid"
     )
-    amount_paid: Mapped[Decimal] = mapped_column(MONEY, default=Decimal(0), server_default="0")
+    # "0.00", not "0": an order read straight after placing shows money as money.
+    amount_paid: Mapped[Decimal] = mapped_column(MONEY, default=Decimal("0.00"), server_default="0")
     due_date: Mapped[date | None] = mapped_column(Date)
     is_overdue: Mapped[bool] = mapped_column(default=False, server_default=text("false"))
     po_number: Mapped[str | None] = mapped_column(String(64))

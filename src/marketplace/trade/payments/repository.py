@@ -1,0 +1,117 @@
+"""Every query of payments and of the orders' payment state."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import ColumnElement, and_, case, false, or_, select, true, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from marketplace.trade.models import Order, Payment
+
+# Orders that can no longer be owed anything.
+CLOSED_STATUSES = ("cancelled", "rejected")
+# Orders that cannot be paid (yet): awaiting the buyer's approval, or closed.
+UNPAYABLE_STATUSES = ("pending_approval", *CLOSED_STATUSES)
+
+
+async def add_payment_to_order(
+    session: AsyncSession, order_id: uuid.UUID, amount: Decimal
+) -> tuple[Decimal, str] | None:
+    """Add `amount` to what the order has been paid, unless that would exceed its total
+    (None then). One conditional update: concurrent payments serialise on the row and
+    none is lost. Paying in full clears the overdue flag at once."""
+    paid = Order.amount_paid + amount
+    fully_paid = paid >= Order.total
+    row = (
+        await session.execute(
+            update(Order)
+            .where(
+                Order.id == order_id,
+                paid <= Order.total,
+                Order.status.not_in(UNPAYABLE_STATUSES),
+            )
+            .values(
+                amount_paid=paid,
+                payment_status=case((fully_paid, "paid"), else_="partially_paid"),
+                is_overdue=case((fully_paid, false()), else_=Order.is_overdue),
+            )
+            .returning(Order.amount_paid, Order.payment_status)
+            .execution_options(synchronize_session=False)
+        )
+    ).one_or_none()
+    return (row[0], row[1]) if row is not None else None
+
+
+async def add(session: AsyncSession, payment: Payment) -> None:
+    session.add(payment)
+    await session.flush()
+
+
+async def list_payments(
+    session: AsyncSession,
+    order_id: uuid.UUID,
+    *,
+    after: tuple[datetime, uuid.UUID] | None,
+    limit: int,
+) -> list[Payment]:
+    statement = select(Payment).where(Payment.order_id == order_id)
+    if after is not None:
+        created_at, payment_id = after
+        statement = statement.where(
+            or_(
+                Payment.created_at > created_at,
+                and_(Payment.created_at == created_at, Payment.id > payment_id),
+            )
+        )
+    statement = statement.order_by(Payment.created_at, Payment.id).limit(limit)
+    return list((await session.execute(statement)).scalars())
+
+
+def _owed_past_due(today: date) -> ColumnElement[bool]:
+    # The predicates of the partial index ix_orders_unpaid_due, plus what is not yet payable.
+    return and_(
+        Order.due_date < today,
+        Order.payment_status != "paid",
+        Order.status.not_in(CLOSED_STATUSES),
+        Order.status != "pending_approval",
+    )
+
+
+async def flag_overdue(session: AsyncSession, today: date, batch: int) -> list[Order]:
+    """Mark unflagged orders past their due date as overdue; the ones flagged now are
+    returned (each only once: the flag stays until the order is paid or closed). Rows
+    being paid right now are skipped, not waited for: the next run sees them."""
+    candidates = (
+        select(Order.id)
+        .where(_owed_past_due(today), Order.is_overdue.is_(false()))
+        .order_by(Order.due_date, Order.id)
+        .limit(batch)
+        .with_for_update(skip_locked=True)
+        .scalar_subquery()
+    )
+    rows = await session.execute(
+        update(Order)
+        .where(Order.id.in_(candidates))
+        .values(is_overdue=True)
+        .returning(Order)
+        .execution_options(synchronize_session=False)
+    )
+    return list(rows.scalars())
+
+
+async def clear_overdue(session: AsyncSession) -> int:
+    """Take the flag off orders that are paid or closed."""
+    result = await session.execute(
+        update(Order)
+        .where(
+            Order.is_overdue.is_(true()),
+            or_(Order.payment_status == "paid", Order.status.in_(CLOSED_STATUSES)),
+        )
+        .values(is_overdue=False)
+        .returning(Order.id)
+        .execution_options(synchronize_session=False)
+    )
+    return len(result.all())

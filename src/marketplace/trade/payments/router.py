@@ -1,0 +1,47 @@
+"""Payments of an order: the supplier records them; both sides (and staff) list them."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, status
+
+from marketplace.companies.deps import Actor, acting
+from marketplace.companies.permissions import Action
+from marketplace.core.deps import SessionDep
+from marketplace.core.pagination import Cursor, Limit, Page
+from marketplace.trade.orders.deps import OrderReader
+from marketplace.trade.payments import service
+from marketplace.trade.payments.schemas import PaymentCreate, PaymentRead, PaymentRecorded
+
+payments_router = APIRouter(tags=["payments"])
+
+Fulfiller = Annotated[Actor, acting(Action.ORDERS_FULFIL)]
+
+
+@payments_router.post(
+    "/orders/{order_id}/payments",
+    status_code=status.HTTP_201_CREATED,
+    response_model=PaymentRecorded,
+)
+async def record_payment(
+    order_id: uuid.UUID, body: PaymentCreate, actor: Fulfiller, session: SessionDep
+) -> PaymentRecorded:
+    """The supplier records a payment received, in the order's currency. The order
+    becomes `partially_paid`, or `paid` once its total is reached; more than the
+    amount still due is refused (409), as are payments on orders awaiting approval,
+    cancelled or rejected (409)."""
+    return await service.record_payment(session, actor, order_id, body)
+
+
+@payments_router.get("/orders/{order_id}/payments", response_model=Page[PaymentRead])
+async def list_payments(
+    order_id: uuid.UUID,
+    viewer: OrderReader,
+    session: SessionDep,
+    limit: Limit = 20,
+    cursor: Cursor = None,
+) -> Page[PaymentRead]:
+    """The order's payments, oldest first (buyer, supplier, staff)."""
+    return await service.list_payments(session, viewer, order_id, limit=limit, cursor=cursor)

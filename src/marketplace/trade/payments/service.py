@@ -1,0 +1,172 @@
+"""Payments of orders: the supplier records them, the order's payment status follows,
+and a scheduled job flags orders past their due date.
+
+Recording a payment locks the order row, checks who and what, then adds the amount
+with one conditional update (never above the total), all in the request's
+transaction with its events: concurrent payments serialise and none is lost.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from marketplace.companies.deps import Actor
+from marketplace.core.events import emit
+from marketplace.core.pagination import InvalidCursor, Page, decode_cursor, encode_cursor
+from marketplace.core.platform import Platform
+from marketplace.trade.events import OrderOverdue, OrderPaid, OrderPaymentRecorded
+from marketplace.trade.models import Order, Payment
+from marketplace.trade.orders import repository as orders
+from marketplace.trade.orders.deps import OrderViewer
+from marketplace.trade.orders.errors import OrderNotFound
+from marketplace.trade.orders.schemas import OrderRead
+from marketplace.trade.payments import repository
+from marketplace.trade.payments.errors import (
+    NotTheSupplier,
+    OrderNotPayable,
+    Overpayment,
+    PaymentDateInFuture,
+)
+from marketplace.trade.payments.schemas import PaymentCreate, PaymentRead, PaymentRecorded
+
+OVERDUE_BATCH = 500
+
+
+def _today() -> date:
+    return datetime.now(UTC).date()
+
+
+def _read(payment: Payment, order: Order) -> PaymentRead:
+    return PaymentRead(
+        id=payment.id,
+        order_id=payment.order_id,
+        amount=payment.amount,
+        currency=order.currency,
+        paid_on=payment.paid_on,
+        method=payment.method,
+        reference=payment.reference,
+        recorded_by_user_id=payment.recorded_by_user_id,
+        created_at=payment.created_at,
+    )
+
+
+async def record_payment(
+    session: AsyncSession, actor: Actor, order_id: uuid.UUID, body: PaymentCreate
+) -> PaymentRecorded:
+    # Tomorrow in UTC is allowed: somewhere on earth it is already tomorrow.
+    if body.paid_on > _today() + timedelta(days=1):
+        raise PaymentDateInFuture(
+            errors=[
+                {
+                    "loc": ["body", "paid_on"],
+                    "msg": "the payment date is in the future",
+                    "type": "date_in_future",
+                }
+            ]
+        )
+    order = await orders.get_order_for(session, actor.company_id, order_id, lock=True)
+    if order is None:
+        raise OrderNotFound()
+    if order.supplier_id != actor.company_id:
+        raise NotTheSupplier()
+    if order.status in repository.UNPAYABLE_STATUSES:
+        raise OrderNotPayable(status=order.status)
+    updated = await repository.add_payment_to_order(session, order.id, body.amount)
+    if updated is None:
+        raise Overpayment(due=order.total - order.amount_paid, currency=order.currency)
+    amount_paid, payment_status = updated
+    payment = Payment(
+        id=uuid.uuid4(),
+        order_id=order.id,
+        amount=body.amount,
+        paid_on=body.paid_on,
+        method=body.method.value,
+        reference=body.reference,
+        recorded_by_user_id=actor.user_id,
+        # Python's clock, not now(): payments recorded in one transaction stay ordered.
+        created_at=datetime.now(UTC),
+    )
+    await repository.add(session, payment)
+    parties = {
+        "order_id": order.id,
+        "number": order.number,
+        "buyer_id": order.buyer_id,
+        "supplier_id": order.supplier_id,
+    }
+    await emit(
+        session,
+        OrderPaymentRecorded(
+            **parties,
+            payment_id=payment.id,
+            amount=payment.amount,
+            currency=order.currency,
+            paid_on=payment.paid_on,
+            method=payment.method,
+            amount_paid=amount_paid,
+            total=order.total,
+            payment_status=payment_status,
+        ),
+    )
+    # The update refuses any amount on a paid order, so this is the payment that paid it.
+    if payment_status == "paid":
+        await emit(
+            session,
+            OrderPaid(**parties, currency=order.currency, total=order.total, paid_on=body.paid_on),
+        )
+    await session.refresh(order)
+    return PaymentRecorded(payment=_read(payment, order), order=OrderRead.model_validate(order))
+
+
+async def list_payments(
+    session: AsyncSession,
+    viewer: OrderViewer,
+    order_id: uuid.UUID,
+    *,
+    limit: int,
+    cursor: str | None,
+) -> Page[PaymentRead]:
+    """The order's payments, oldest first (buyer, supplier, staff)."""
+    order = await orders.get_order_for(session, viewer.company_id, order_id)
+    if order is None:
+        raise OrderNotFound()
+    after = None
+    if cursor is not None:
+        created_at, payment_id = decode_cursor(cursor, 2)
+        try:
+            after = (datetime.fromisoformat(created_at), uuid.UUID(payment_id))
+        except (TypeError, ValueError) as error:
+            raise InvalidCursor() from error
+    rows = await repository.list_payments(session, order.id, after=after, limit=limit + 1)
+    items = [_read(payment, order) for payment in rows[:limit]]
+    next_cursor = (
+        encode_cursor(rows[limit - 1].created_at.isoformat(), str(rows[limit - 1].id))
+        if len(rows) > limit
+        else None
+    )
+    return Page[PaymentRead](items=items, next_cursor=next_cursor)
+
+
+async def flag_overdue_orders(session: AsyncSession, platform: Platform) -> int:
+    """Scheduled: orders past their due date and not fully paid are flagged overdue and
+    `order.overdue` is emitted, once per order; paid or closed orders lose the flag."""
+    flagged = await repository.flag_overdue(session, _today(), OVERDUE_BATCH)
+    for order in flagged:
+        assert order.due_date is not None
+        await emit(
+            session,
+            OrderOverdue(
+                order_id=order.id,
+                number=order.number,
+                buyer_id=order.buyer_id,
+                supplier_id=order.supplier_id,
+                currency=order.currency,
+                total=order.total,
+                amount_paid=order.amount_paid,
+                due_date=order.due_date,
+            ),
+        )
+    cleared = await repository.clear_overdue(session)
+    return len(flagged) + cleared
