@@ -28,6 +28,11 @@ ENV PATH=/opt/venv/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1 \
     ENVIRONMENT=production
 
+# DejaVu Sans: invoice PDFs print every European script (see README "Payments and invoices").
+RUN apt-get update \
+    && apt-get install --yes --no-install-recommends fonts-dejavu-core \
+    && rm -rf /var/lib/apt/lists/*
+
 RUN groupadd --system --gid 10001 marketplace \
     && useradd --system --uid 10001 --gid marketplace --home-dir /app --no-create-home \
         --shell /usr/sbin/nologin marketplace \
