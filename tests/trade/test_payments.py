@@ -537,3 +537,71 @@ def test_overdue_job_is_registered() -> None:
 
     jobs = {job.name: job for job in build_jobs()}
     assert jobs["order-overdue"].run is flag_overdue_orders
+
+
+async def test_retries_with_one_idempotency_key_record_one_payment(
+    live_client: httpx.AsyncClient, live_market: Market, live_app: FastAPI
+) -> None:
+    order = await place(live_client, live_market)
+    url = f"/api/v1/orders/{order['id']}/payments"
+    headers = {**live_market.headers["supplier"], "Idempotency-Key": f"pay-{uuid.uuid4()}"}
+    responses = await asyncio.gather(
+        *(live_client.post(url, json=payment("10.00"), headers=headers) for _ in range(8))
+    )
+    statuses = [response.status_code for response in responses]
+    assert set(statuses) <= {201, 409}, statuses
+    created = {r.json()["payment"]["id"] for r in responses if r.status_code == 201}
+    assert len(created) == 1
+    replay = await live_client.post(url, json=payment("10.00"), headers=headers)
+    assert replay.status_code == 201
+    assert replay.headers["idempotent-replayed"] == "true"
+    assert replay.json()["payment"]["id"] in created
+    different = await live_client.post(url, json=payment("11.00"), headers=headers)
+    assert different.status_code == 422
+    assert different.json()["type"].endswith("idempotency-key-reused")
+    async with platform_of(live_app).database.session_factory() as session:
+        assert await payment_state(session, order["id"]) == (
+            Decimal("10.00"),
+            "partially_paid",
+            1,
+        )
+
+
+@pytest.mark.parametrize("language", ["en", "de", "fr", "es"])
+def test_payment_events_notify_with_every_value_filled_in(language: str) -> None:
+    from marketplace.notifications.rules import RULES
+    from marketplace.notifications.templates import render
+    from marketplace.trade.events import OrderOverdue, OrderPaid, OrderPaymentRecorded
+
+    parties: dict[str, Any] = {
+        "order_id": uuid.uuid4(),
+        "number": "ORD-2026-000042",
+        "buyer_id": uuid.uuid4(),
+        "supplier_id": uuid.uuid4(),
+    }
+    events = [
+        OrderPaymentRecorded(
+            **parties,
+            payment_id=uuid.uuid4(),
+            amount=Decimal("20.00"),
+            currency="EUR",
+            paid_on=TODAY,
+            method="card",
+            amount_paid=Decimal("20.00"),
+            total=Decimal("48.10"),
+            payment_status="partially_paid",
+        ),
+        OrderPaid(**parties, currency="EUR", total=Decimal("48.10"), paid_on=TODAY),
+        OrderOverdue(
+            **parties,
+            currency="EUR",
+            total=Decimal("48.10"),
+            amount_paid=Decimal("0.00"),
+            due_date=TODAY,
+        ),
+    ]
+    for event in events:
+        rendered = render(RULES[event.type], event.model_dump(mode="json"), language)
+        assert "ORD-2026-000042" in rendered.title + rendered.body
+        assert " -" not in rendered.body  # no placeholder left without a value
+        assert rendered.link == f"/orders/{parties['order_id']}"

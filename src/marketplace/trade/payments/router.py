@@ -5,11 +5,12 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Response, status
 
 from marketplace.companies.deps import Actor, acting
 from marketplace.companies.permissions import Action
 from marketplace.core.deps import SessionDep
+from marketplace.core.idempotency import Idempotency
 from marketplace.core.pagination import Cursor, Limit, Page
 from marketplace.trade.orders.deps import OrderReader
 from marketplace.trade.payments import service
@@ -26,13 +27,22 @@ Fulfiller = Annotated[Actor, acting(Action.ORDERS_FULFIL)]
     response_model=PaymentRecorded,
 )
 async def record_payment(
-    order_id: uuid.UUID, body: PaymentCreate, actor: Fulfiller, session: SessionDep
-) -> PaymentRecorded:
+    order_id: uuid.UUID,
+    body: PaymentCreate,
+    actor: Fulfiller,
+    session: SessionDep,
+    idempotency: Idempotency,
+) -> Response:
     """The supplier records a payment received, in the order's currency. The order
     becomes `partially_paid`, or `paid` once its total is reached; more than the
     amount still due is refused (409), as are payments on orders awaiting approval,
-    cancelled or rejected (409)."""
-    return await service.record_payment(session, actor, order_id, body)
+    cancelled or rejected (409). Send an `Idempotency-Key` header so that a retry
+    never records the payment twice: the same key with the same body returns the
+    first response; with a different body 422; while the first is still running 409."""
+    if idempotency.replay is not None:
+        return idempotency.replay
+    recorded = await service.record_payment(session, actor, order_id, body)
+    return await idempotency.complete(session, status.HTTP_201_CREATED, recorded)
 
 
 @payments_router.get("/orders/{order_id}/payments", response_model=Page[PaymentRead])
