@@ -240,3 +240,45 @@ async def test_unknown_order_has_no_invoice(client: httpx.AsyncClient, market: M
     assert response.status_code == 404
     malformed = await client.get("/api/v1/orders/nope/invoice.pdf", headers=market.headers["owner"])
     assert malformed.status_code == 422
+
+
+def test_without_dejavu_the_core_font_prints_latin_1_and_marks_the_rest(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from decimal import Decimal
+
+    from marketplace.trade.invoices import pdf
+    from marketplace.trade.invoices.service import FOOTER, LABELS
+
+    monkeypatch.setattr(pdf, "FONT_DIRECTORIES", ())
+    pdf._unicode_fonts.cache_clear()
+    try:
+        document = pdf.InvoiceDocument(
+            labels=dict(LABELS),
+            order_number="ORD-2026-000007",
+            issued_on=TODAY,
+            po_number=None,
+            supplier=pdf.Party("Müller Schrauben GmbH", ("Köln", "DE"), "DE1", None),
+            buyer=pdf.Party("Łódź Śruby", (), None, None),
+            ship_to=(),
+            lines=[
+                pdf.Line("A-1", "Bolt", Decimal("2.500"), "kg", Decimal("4.0000"), Decimal("10.00"))
+            ],
+            currency="EUR",
+            subtotal=Decimal("10.00"),
+            total=Decimal("10.00"),
+            amount_paid=Decimal("0.00"),
+            payment_terms="Prepaid",
+            due_date=None,
+            payment_status="Unpaid",
+            is_overdue=False,
+            footer=FOOTER.replace("{pages}", "{nb}"),
+        )
+        text = pdf_text(pdf.render_invoice(document))
+    finally:
+        pdf._unicode_fonts.cache_clear()
+    assert "Müller Schrauben GmbH" in text
+    assert "?ód? ?ruby" in text
+    assert "2.5 kg" in text
+    assert "Due date: -" in text
+    assert "Page 1 of 1" in text
