@@ -31,6 +31,7 @@ from marketplace.core.security import TokenSigner
 from marketplace.event_delivery import EventDelivery
 from marketplace.identity import router as identity_router
 from marketplace.identity.deps import get_optional_principal
+from marketplace.messaging import router as messaging_router
 from marketplace.notifications import router as notifications_router
 from marketplace.notifications.transports import build_notifier
 from marketplace.realtime import router as realtime_router
@@ -88,6 +89,7 @@ def api_router() -> APIRouter:
     router.include_router(catalog_router.admin_categories_router)
     router.include_router(catalog_router.buyer_groups_router)
     router.include_router(catalog_router.price_lists_router)
+    router.include_router(messaging_router.router)
     router.include_router(notifications_router.notifications_router)
     router.include_router(notifications_router.preferences_router)
     router.include_router(webhooks_router.router)
@@ -147,6 +149,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         path_limits={
             **catalog_imports_router.body_limits(API_PREFIX, settings.max_import_bytes),
             **catalog_router.body_limits(API_PREFIX, settings.max_image_bytes),
+            **messaging_router.body_limits(API_PREFIX, settings.max_attachment_bytes),
         },
     )
     # Abuse protection runs inside CORS, so that browsers can read its 403 and 429

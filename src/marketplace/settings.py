@@ -108,6 +108,8 @@ class Settings(BaseSettings):
     storage_dir: Path = Path("var/storage")
     max_image_bytes: int = Field(default=5_242_880, ge=1024)
     max_import_bytes: int = Field(default=52_428_800, ge=1024)
+    # Each file attached to a message (up to five per message).
+    max_attachment_bytes: int = Field(default=10_485_760, ge=1024)
     # Catalog imports: rows per transaction, and how long a running job may go without
     # a heartbeat before another process takes it over (its runner is presumed dead).
     import_batch_rows: int = Field(default=500, ge=1, le=10_000)

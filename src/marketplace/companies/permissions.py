@@ -45,6 +45,11 @@ class Action(StrEnum):
     RFQS_BUY = "rfqs:buy"
     RFQS_QUOTE = "rfqs:quote"
     WEBHOOKS_MANAGE = "webhooks:manage"
+    # Conversation threads, by what they are about: an order, or an RFQ or its quotes.
+    ORDER_MESSAGES_READ = "order-messages:read"
+    ORDER_MESSAGES_POST = "order-messages:post"
+    RFQ_MESSAGES_READ = "rfq-messages:read"
+    RFQ_MESSAGES_POST = "rfq-messages:post"
 
 
 _READ = frozenset(
@@ -54,8 +59,12 @@ _READ = frozenset(
         Action.CATALOG_READ,
         Action.ORDERS_READ,
         Action.RFQS_READ,
+        Action.ORDER_MESSAGES_READ,
+        Action.RFQ_MESSAGES_READ,
     }
 )
+# Every member but a viewer may write in the company's conversations.
+_POST = frozenset({Action.ORDER_MESSAGES_POST, Action.RFQ_MESSAGES_POST})
 _BUY = frozenset({Action.ORDERS_BUY, Action.RFQS_BUY})
 _SELL = frozenset({Action.CATALOG_WRITE, Action.ORDERS_FULFIL, Action.RFQS_QUOTE})
 _ADMINISTER = frozenset(
@@ -71,22 +80,39 @@ _ADMINISTER = frozenset(
 )
 
 ROLE_ACTIONS: dict[Role, frozenset[Action]] = {
-    Role.OWNER: _READ | _BUY | _SELL | _ADMINISTER | {Action.OWNERS_MANAGE},
-    Role.ADMIN: _READ | _BUY | _SELL | _ADMINISTER,
-    Role.PURCHASER: _READ | _BUY,
-    Role.SALES: _READ | _SELL,
+    Role.OWNER: _READ | _POST | _BUY | _SELL | _ADMINISTER | {Action.OWNERS_MANAGE},
+    Role.ADMIN: _READ | _POST | _BUY | _SELL | _ADMINISTER,
+    Role.PURCHASER: _READ | _POST | _BUY,
+    Role.SALES: _READ | _POST | _SELL,
     Role.VIEWER: _READ,
 }
 
 # An API key acts for its company with exactly the actions of its scopes; no scope
-# grants member, key or company administration.
+# grants member, key or company administration. The orders scopes cover threads about
+# orders, the RFQ scopes threads about RFQs and quotes (read, or read and post).
 SCOPE_ACTIONS: dict[Scope, frozenset[Action]] = {
     Scope.CATALOG_READ: frozenset({Action.CATALOG_READ}),
     Scope.CATALOG_WRITE: frozenset({Action.CATALOG_READ, Action.CATALOG_WRITE}),
-    Scope.ORDERS_READ: frozenset({Action.ORDERS_READ}),
-    Scope.ORDERS_WRITE: frozenset({Action.ORDERS_READ, Action.ORDERS_BUY, Action.ORDERS_FULFIL}),
-    Scope.RFQS_READ: frozenset({Action.RFQS_READ}),
-    Scope.RFQS_WRITE: frozenset({Action.RFQS_READ, Action.RFQS_BUY, Action.RFQS_QUOTE}),
+    Scope.ORDERS_READ: frozenset({Action.ORDERS_READ, Action.ORDER_MESSAGES_READ}),
+    Scope.ORDERS_WRITE: frozenset(
+        {
+            Action.ORDERS_READ,
+            Action.ORDERS_BUY,
+            Action.ORDERS_FULFIL,
+            Action.ORDER_MESSAGES_READ,
+            Action.ORDER_MESSAGES_POST,
+        }
+    ),
+    Scope.RFQS_READ: frozenset({Action.RFQS_READ, Action.RFQ_MESSAGES_READ}),
+    Scope.RFQS_WRITE: frozenset(
+        {
+            Action.RFQS_READ,
+            Action.RFQS_BUY,
+            Action.RFQS_QUOTE,
+            Action.RFQ_MESSAGES_READ,
+            Action.RFQ_MESSAGES_POST,
+        }
+    ),
     Scope.WEBHOOKS_MANAGE: frozenset({Action.WEBHOOKS_MANAGE}),
 }
 

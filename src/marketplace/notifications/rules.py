@@ -165,7 +165,8 @@ RULES: dict[str, Rule] = {
     "message.posted": Rule(
         title=_("New message"),
         body=_("You have a new message in a conversation."),
-        audiences=(Audience(TRADERS),),
+        # The other side's members: the author's colleagues follow the thread anyway.
+        audiences=(Audience(TRADERS, except_company_field="author_company_id"),),
         link="/threads/{thread_id}",
     ),
 }

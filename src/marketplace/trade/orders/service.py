@@ -642,3 +642,12 @@ async def set_policy(session: AsyncSession, actor: Actor, threshold: Decimal | N
 async def get_policy(session: AsyncSession, actor: Actor) -> Decimal | None:
     policy = await repository.policy_of(session, actor.company_id)
     return policy.approval_threshold if policy else None
+
+
+async def parties_of_order(
+    session: AsyncSession, company_id: uuid.UUID, order_id: uuid.UUID
+) -> tuple[uuid.UUID, uuid.UUID] | None:
+    """(buyer, supplier) of an order the company is a party to; None for any other
+    order (other domains, e.g. messaging, ask this instead of reading orders)."""
+    order = await repository.get_order_for(session, company_id, order_id)
+    return (order.buyer_id, order.supplier_id) if order is not None else None

@@ -208,3 +208,7 @@ async def settle_quotes(session: AsyncSession, rfq_id: uuid.UUID, accepted: set[
         .values(status="rejected")
         .execution_options(synchronize_session=False)
     )
+
+
+async def get_quote(session: AsyncSession, quote_id: uuid.UUID) -> Quote | None:
+    return (await session.execute(select(Quote).where(Quote.id == quote_id))).scalar_one_or_none()

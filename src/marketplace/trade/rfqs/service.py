@@ -8,6 +8,7 @@ approval rules as checkout), in one transaction with the RFQ and quote updates.
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -579,3 +580,46 @@ async def expire_rfqs_and_quotes(session: AsyncSession, platform: Platform) -> i
             ),
         )
     return len(expired) + expired_quotes
+
+
+@dataclass(frozen=True)
+class RfqAccess:
+    """What another domain (messaging) may know of an RFQ a company can see: its buyer,
+    its status and, for the buyer, the suppliers it deals with (invited or quoting)."""
+
+    rfq_id: uuid.UUID
+    buyer_id: uuid.UUID
+    status: str
+    counterpart_ids: frozenset[uuid.UUID]
+
+
+async def rfq_access(
+    session: AsyncSession, company_id: uuid.UUID, rfq_id: uuid.UUID
+) -> RfqAccess | None:
+    """The RFQ as the company may see it (its buyer, an invited supplier, a supplier it
+    is visible to, or one that quoted on it); None when it may not."""
+    rfq = await repository.get_rfq(session, rfq_id)
+    if rfq is None:
+        return None
+    if rfq.buyer_id == company_id:
+        quoting = {quote.supplier_id for quote in await repository.quotes_of_rfq(session, rfq.id)}
+        invited = set(await repository.invited_suppliers(session, rfq.id))
+        return RfqAccess(rfq.id, rfq.buyer_id, rfq.status, frozenset(quoting | invited))
+    visible = await repository.get_rfq_for_supplier(session, rfq_id, company_id)
+    if visible is None and not await repository.quotes_of_rfq(session, rfq_id, company_id):
+        return None
+    return RfqAccess(rfq.id, rfq.buyer_id, rfq.status, frozenset({rfq.buyer_id}))
+
+
+async def parties_of_quote(
+    session: AsyncSession, company_id: uuid.UUID, quote_id: uuid.UUID
+) -> tuple[uuid.UUID, uuid.UUID] | None:
+    """(buyer, supplier) of a quote the company is a party to (the RFQ's buyer or the
+    quoting supplier); None for any other quote."""
+    quote = await repository.get_quote(session, quote_id)
+    if quote is None:
+        return None
+    rfq = await repository.get_rfq(session, quote.rfq_id)
+    if rfq is None or company_id not in (rfq.buyer_id, quote.supplier_id):
+        return None
+    return rfq.buyer_id, quote.supplier_id

@@ -1,0 +1,39 @@
+"""Who takes part in conversations: a company's member or API key, or staff reading."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import Depends, Header
+
+from marketplace.companies.deps import resolve_actor
+from marketplace.companies.errors import InvalidCompanyHeader
+from marketplace.core.deps import SessionDep
+from marketplace.identity.deps import CurrentPrincipal
+from marketplace.messaging.service import Participant
+
+
+async def get_participant(
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    x_company_id: Annotated[
+        str | None,
+        Header(description="The company you act for (optional with one; staff omit it)."),
+    ] = None,
+) -> Participant:
+    """The acting company (as everywhere); a staff user who names no company reads every
+    thread as staff, read-only."""
+    company_id: uuid.UUID | None = None
+    if x_company_id is not None:
+        try:
+            company_id = uuid.UUID(x_company_id)
+        except ValueError as error:
+            raise InvalidCompanyHeader() from error
+    if principal.is_staff and company_id is None:
+        assert principal.user is not None
+        return Participant(actor=None, staff_user_id=principal.user.id)
+    return Participant(actor=await resolve_actor(session, principal, company_id))
+
+
+ParticipantDep = Annotated[Participant, Depends(get_participant, scope="function")]
