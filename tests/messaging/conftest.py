@@ -18,7 +18,14 @@ from marketplace.messaging.models import Message, Thread, ThreadRead
 from marketplace.settings import Settings
 from tests.conftest import make_settings
 from tests.realtime.conftest import server, start_server, world  # noqa: F401 (live fixtures)
-from tests.trade.conftest import Market, build_market, order_body
+from tests.trade.conftest import (  # noqa: F401 (live fixtures)
+    Market,
+    build_market,
+    live_app,
+    live_client,
+    live_market,
+    order_body,
+)
 from tests.trade.test_rfqs import future
 
 ATTACHMENT_LIMIT = 4096

@@ -115,8 +115,12 @@ def check(uploads: list[Upload], *, max_bytes: int) -> list[CheckedFile]:
     return checked
 
 
+def message_prefix(thread_id: uuid.UUID, message_id: uuid.UUID) -> str:
+    return f"threads/{thread_id}/{message_id}"
+
+
 def storage_key(thread_id: uuid.UUID, message_id: uuid.UUID, attachment_id: uuid.UUID) -> str:
-    return f"threads/{thread_id}/{message_id}/{attachment_id}"
+    return f"{message_prefix(thread_id, message_id)}/{attachment_id}"
 
 
 def content_disposition(filename: str) -> str:

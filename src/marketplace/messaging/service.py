@@ -283,32 +283,39 @@ async def post_message(
     files = attachments.check(uploads, max_bytes=max_attachment_bytes)
     message_id = uuid.uuid4()
     stored = []
-    for file in files:
-        key = attachments.storage_key(thread.id, message_id, file.id)
-        await storage.put(key, file.data)
-        stored.append(
-            {
-                "id": str(file.id),
-                "storage_key": key,
-                "filename": file.filename,
-                "content_type": file.content_type,
-                "size": file.size,
-            }
+    try:
+        for file in files:
+            key = attachments.storage_key(thread.id, message_id, file.id)
+            await storage.put(key, file.data)
+            stored.append(
+                {
+                    "id": str(file.id),
+                    "storage_key": key,
+                    "filename": file.filename,
+                    "content_type": file.content_type,
+                    "size": file.size,
+                }
+            )
+        # The clock at insert, not the transaction's start: a receipt set from a
+        # message's time then never hides a message committed after it.
+        message = await repository.add_message(
+            session,
+            Message(
+                id=message_id,
+                thread_id=thread.id,
+                author_user_id=actor.user_id,
+                author_company_id=actor.company_id,
+                body=text,
+                attachments=stored,
+                created_at=func.clock_timestamp(),
+            ),
         )
-    # The clock at insert, not the transaction's start: a receipt set from a message's
-    # time then never hides a message committed after it.
-    message = await repository.add_message(
-        session,
-        Message(
-            id=message_id,
-            thread_id=thread.id,
-            author_user_id=actor.user_id,
-            author_company_id=actor.company_id,
-            body=text,
-            attachments=stored,
-            created_at=func.clock_timestamp(),
-        ),
-    )
+    except BaseException:
+        # No row, no files. (Should the later commit fail, the files stay unreachable:
+        # downloads go through the row.)
+        if files:
+            await storage.delete_prefix(attachments.message_prefix(thread.id, message_id))
+        raise
     await repository.touch_thread(session, thread.id, message.created_at)
     if actor.user_id is not None:
         await repository.mark_read(session, thread.id, actor.user_id, message.created_at)
