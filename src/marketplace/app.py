@@ -41,6 +41,7 @@ from marketplace.staff.router import staff_router
 from marketplace.trade.invoices import router as trade_invoices_router
 from marketplace.trade.orders import router as trade_orders_router
 from marketplace.trade.payments import router as trade_payments_router
+from marketplace.trade.reviews import router as trade_reviews_router
 from marketplace.trade.rfqs import router as trade_rfqs_router
 from marketplace.webhooks import router as webhooks_router
 
@@ -80,6 +81,7 @@ def api_router() -> APIRouter:
     router.include_router(trade_payments_router.payments_router)
     router.include_router(trade_invoices_router.invoices_router)
     router.include_router(trade_rfqs_router.rfqs_router)
+    router.include_router(trade_reviews_router.reviews_router)
     # Before the product routes, whose /products/{id} would take /products/export.
     router.include_router(catalog_imports_router.router)
     router.include_router(catalog_router.products_router)

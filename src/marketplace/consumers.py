@@ -7,8 +7,11 @@ from marketplace.catalog.consumers import CATALOG_CACHE
 from marketplace.core.consumers import ConsumerRegistry
 from marketplace.notifications.consumers import NOTIFICATIONS
 from marketplace.realtime.consumers import REALTIME
+from marketplace.trade.reviews.consumers import TRUST_CACHE
 from marketplace.webhooks.consumers import WEBHOOKS_CONSUMER
 
 
 def build_registry() -> ConsumerRegistry:
-    return ConsumerRegistry([WEBHOOKS_CONSUMER, CATALOG_CACHE, NOTIFICATIONS, REALTIME])
+    return ConsumerRegistry(
+        [WEBHOOKS_CONSUMER, CATALOG_CACHE, TRUST_CACHE, NOTIFICATIONS, REALTIME]
+    )

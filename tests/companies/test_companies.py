@@ -79,6 +79,15 @@ async def test_public_profile_hides_private_fields_from_visitors(
         "description": "Bolts, nuts and washers.\nShipped from Gothenburg.",
         "website": "https://nordic-fasteners.example/",
         "created_at": created["created_at"],
+        # A supplier's trust signals: no trade yet, so no figures (tests/trade/test_reviews).
+        "trust": {
+            "rating_average": None,
+            "review_count": 0,
+            "on_time_delivery_rate": None,
+            "delivered_order_count": 0,
+            "rfq_response_median_seconds": None,
+            "rfq_response_count": 0,
+        },
     }
     private = await client.get(f"/api/v1/companies/{created['id']}", headers=headers)
     assert private.json()["tax_id"] == "SE556677889901"

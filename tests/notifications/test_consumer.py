@@ -158,6 +158,30 @@ async def test_order_status_changed_tells_both_sides_but_not_the_actor(
     assert rows[sellers["owner"].id]["company"] == supplier.id
 
 
+async def test_review_created_tells_the_supplier_sellers_and_not_the_buyer(
+    world: World, live_platform: Platform
+) -> None:
+    buyer = await world.company(kind="buyer")
+    buyer_owner = await world.member(buyer, "owner")
+    purchaser = await world.member(buyer, "purchaser")
+    supplier, sellers = await supplier_with_staff(world)
+    envelope = world.envelope(
+        "review.created",
+        [buyer.id, supplier.id],
+        order_payload(buyer, supplier, review_id=str(uuid.uuid4()), rating=4),
+        actor=purchaser,
+    )
+    await deliver(live_platform, envelope)
+    rows = await notified(world, envelope.id)
+    assert set(rows) == {sellers["owner"].id, sellers["admin"].id, sellers["sales"].id}
+    assert buyer_owner.id not in rows
+    assert rows[sellers["sales"].id]["title"] == "New review: 4 out of 5"
+    assert (
+        rows[sellers["sales"].id]["body"] == "The buyer of order PO-2026-0042 rated it 4 out of 5."
+    )
+    assert rows[sellers["sales"].id]["link"] == f"/companies/{supplier.id}/reviews"
+
+
 async def test_rfq_published_tells_sales_of_the_suppliers_not_of_the_buyer(
     world: World, live_platform: Platform
 ) -> None:

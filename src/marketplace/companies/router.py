@@ -29,11 +29,12 @@ from marketplace.companies.schemas import (
     VerificationStatus,
     VerificationSubmit,
 )
-from marketplace.core.deps import PlatformDep, SessionDep
+from marketplace.core.deps import CacheDep, PlatformDep, SessionDep
 from marketplace.core.i18n import negotiate_language
 from marketplace.core.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
 from marketplace.identity.deps import CurrentStaff, CurrentUser, OptionalPrincipal
 from marketplace.notifications.deps import NotifierDep
+from marketplace.trade.reviews import service as reviews
 
 companies_router = APIRouter(prefix="/companies", tags=["companies"])
 invitations_router = APIRouter(prefix="/invitations", tags=["companies"])
@@ -64,11 +65,14 @@ async def create_company(
 
 @companies_router.get("/{company_id}", response_model=CompanyPrivate | CompanyPublic)
 async def get_company(
-    company_id: uuid.UUID, principal: OptionalPrincipal, session: SessionDep
+    company_id: uuid.UUID, principal: OptionalPrincipal, session: SessionDep, cache: CacheDep
 ) -> CompanyPrivate | CompanyPublic:
-    """A company's public profile. Its members, and platform staff, also get the
+    """A company's public profile, with a supplier's trust signals (rating, on-time
+    delivery, RFQ response time). Its members, and platform staff, also get the
     private fields (legal name, registration number, tax id, address)."""
-    return await service.company_profile(session, company_id, principal)
+    profile = await service.company_profile(session, company_id, principal)
+    profile.trust = await reviews.trust_signals(session, cache, profile.kind, profile.id)
+    return profile
 
 
 @companies_router.patch("/{company_id}", response_model=CompanyPrivate)

@@ -193,6 +193,25 @@ class CompanyUpdate(PartialUpdate):
     region: Line100 | None = None
 
 
+class TrustSignals(BaseModel):
+    """What a supplier's trade record says about it, derived from the data (the trade
+    domain computes it). A figure without data behind it is null, never a made-up 0."""
+
+    rating_average: float | None = Field(
+        description="Mean rating (1-5, two decimals) of reviews after completed orders."
+    )
+    review_count: int
+    on_time_delivery_rate: float | None = Field(
+        description="Share (0-1, four decimals) of delivered orders delivered by the "
+        "promised date (UTC day of delivery <= promised_by)."
+    )
+    delivered_order_count: int = Field(description="The orders the on-time rate is taken over.")
+    rfq_response_median_seconds: int | None = Field(
+        description="Median time from an RFQ's publication to the supplier's first quote."
+    )
+    rfq_response_count: int = Field(description="The RFQs the median is taken over.")
+
+
 class CompanyPublic(BaseModel):
     """What anyone, anonymous visitors included, may see of a company."""
 
@@ -206,6 +225,8 @@ class CompanyPublic(BaseModel):
     description: str
     website: str | None
     created_at: datetime
+    # Suppliers only (null for buyer-only companies); set by the profile endpoint.
+    trust: TrustSignals | None = None
 
 
 class CompanyPrivate(CompanyPublic):

@@ -162,6 +162,12 @@ RULES: dict[str, Rule] = {
         important=True,
         link="/orders/{order_id}",
     ),
+    "review.created": Rule(
+        title=_("New review: {rating} out of 5"),
+        body=_("The buyer of order {number} rated it {rating} out of 5."),
+        audiences=(Audience(SELLERS, company_field="supplier_id"),),
+        link="/companies/{supplier_id}/reviews",
+    ),
     "message.posted": Rule(
         title=_("New message"),
         body=_("You have a new message in a conversation."),

@@ -1,4 +1,4 @@
-"""Events of trade: orders (RFQ and quote events join them here)."""
+"""Events of trade: orders, RFQs, quotes and reviews."""
 
 from __future__ import annotations
 
@@ -127,3 +127,22 @@ class QuoteSubmitted(QuoteEvent):
 
 class QuoteWithdrawn(QuoteEvent):
     type: ClassVar[str] = "quote.withdrawn"
+
+
+class ReviewCreated(DomainEvent):
+    """A buyer rated a supplier after a completed order."""
+
+    type: ClassVar[str] = "review.created"
+    aggregate_type: ClassVar[str] = "review"
+    review_id: uuid.UUID
+    order_id: uuid.UUID
+    number: str
+    buyer_id: uuid.UUID
+    supplier_id: uuid.UUID
+    rating: int
+
+    def aggregate_id(self) -> uuid.UUID:
+        return self.review_id
+
+    def company_ids(self) -> list[uuid.UUID]:
+        return [self.buyer_id, self.supplier_id]
