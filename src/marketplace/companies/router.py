@@ -16,7 +16,8 @@ from marketplace.companies.schemas import (
     AddressUpdate,
     CompanyCreate,
     CompanyPrivate,
-    CompanyPublic,
+    CompanyPrivateProfile,
+    CompanyPublicProfile,
     CompanyUpdate,
     InvitationAccept,
     InvitationCreate,
@@ -63,16 +64,19 @@ async def create_company(
     return _private(await service.create_company(session, current.user.id, body))
 
 
-@companies_router.get("/{company_id}", response_model=CompanyPrivate | CompanyPublic)
+@companies_router.get("/{company_id}", response_model=CompanyPrivateProfile | CompanyPublicProfile)
 async def get_company(
     company_id: uuid.UUID, principal: OptionalPrincipal, session: SessionDep, cache: CacheDep
-) -> CompanyPrivate | CompanyPublic:
+) -> CompanyPrivateProfile | CompanyPublicProfile:
     """A company's public profile, with a supplier's trust signals (rating, on-time
     delivery, RFQ response time). Its members, and platform staff, also get the
     private fields (legal name, registration number, tax id, address)."""
     profile = await service.company_profile(session, company_id, principal)
-    profile.trust = await reviews.trust_signals(session, cache, profile.kind, profile.id)
-    return profile
+    # The trade domain owns the data behind the signals; the profile shows them.
+    trust = await reviews.trust_signals(session, cache, profile.kind, profile.id)
+    if isinstance(profile, CompanyPrivate):
+        return CompanyPrivateProfile(**profile.model_dump(), trust=trust)
+    return CompanyPublicProfile(**profile.model_dump(), trust=trust)
 
 
 @companies_router.patch("/{company_id}", response_model=CompanyPrivate)

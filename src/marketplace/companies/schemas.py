@@ -225,8 +225,6 @@ class CompanyPublic(BaseModel):
     description: str
     website: str | None
     created_at: datetime
-    # Suppliers only (null for buyer-only companies); set by the profile endpoint.
-    trust: TrustSignals | None = None
 
 
 class CompanyPrivate(CompanyPublic):
@@ -243,6 +241,19 @@ class CompanyPrivate(CompanyPublic):
     verification_note: str | None
     verified_at: datetime | None
     updated_at: datetime
+
+
+class CompanyPublicProfile(CompanyPublic):
+    """The profile page: the public fields and, for a company that sells, its trust
+    signals (null for buyer-only companies)."""
+
+    trust: TrustSignals | None
+
+
+class CompanyPrivateProfile(CompanyPrivate):
+    """The profile page as the company's members and staff see it."""
+
+    trust: TrustSignals | None
 
 
 # --- addresses --------------------------------------------------------------------
