@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import func, select, text, update
+from sqlalchemy import Select, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from marketplace.catalog import caching
@@ -94,8 +94,24 @@ async def review(
     )
 
 
-async def review_count(session: AsyncSession) -> int:
-    return int(await session.scalar(select(func.count()).select_from(Review)) or 0)
+async def review_count(session: AsyncSession, market: Market) -> int:
+    """The supplier's reviews, checked against the events announcing them (one each).
+    Scoped to this test's supplier: live tests commit theirs into the same database."""
+    reviews = await session.scalar(
+        select(func.count()).where(Review.supplier_id == market.supplier.id)
+    )
+    events = await session.scalar(
+        select(func.count()).where(
+            OutboxEvent.type == "review.created",
+            OutboxEvent.payload["supplier_id"].astext == str(market.supplier.id),
+        )
+    )
+    assert events == reviews
+    return int(reviews or 0)
+
+
+def reviews_of(market: Market) -> Select[tuple[Review]]:
+    return select(Review).where(Review.supplier_id == market.supplier.id)
 
 
 async def trust_of(client: httpx.AsyncClient, company_id: uuid.UUID) -> dict[str, Any]:
@@ -132,7 +148,7 @@ async def test_buyer_reviews_a_completed_order_once_and_anyone_reads_it(
     assert body["rating"] == 4
     assert body["comment"] == "Fast, well packed.\nThanks!"
     assert body["buyer_country"] == "DE"
-    stored = (await db_session.execute(select(Review))).scalar_one()
+    stored = (await db_session.execute(reviews_of(market))).scalar_one()
     assert (stored.rating, stored.author_user_id is not None) == (4, True)
     events = (
         await db_session.execute(
@@ -166,8 +182,8 @@ async def test_buyer_reviews_a_completed_order_once_and_anyone_reads_it(
 
     again = await review(client, market, order_id, {"rating": 1}, who="admin")
     assert_problem(again, 409, "already-reviewed")
-    assert await review_count(db_session) == 1
-    assert (await db_session.execute(select(Review.rating))).scalar_one() == 4
+    assert await review_count(db_session, market) == 1
+    assert (await db_session.execute(reviews_of(market))).scalar_one().rating == 4
 
 
 @pytest.mark.parametrize("status", ["placed", "shipped", "delivered"])
@@ -177,7 +193,7 @@ async def test_an_order_not_completed_cannot_be_reviewed(
     order_id = await order_until(client, market, status)
     response = await review(client, market, order_id, {"rating": 5})
     assert_problem(response, 409, "order-not-completed")
-    assert await review_count(db_session) == 0
+    assert await review_count(db_session, market) == 0
 
 
 @pytest.mark.parametrize(
@@ -201,7 +217,7 @@ async def test_only_the_buyer_may_review(
     order_id = await order_until(client, market, "completed")
     response = await review(client, market, order_id, {"rating": 1, "comment": "x"}, who=who)
     assert_problem(response, status, code)
-    assert await review_count(db_session) == 0
+    assert await review_count(db_session, market) == 0
 
 
 @pytest.mark.parametrize("who", ["purchaser", "admin"])
@@ -211,7 +227,7 @@ async def test_purchasers_and_admins_of_the_buyer_may_review(
     order_id = await order_until(client, market, "completed")
     response = await review(client, market, order_id, {"rating": 3}, who=who)
     assert response.status_code == 201, response.text
-    assert await review_count(db_session) == 1
+    assert await review_count(db_session, market) == 1
 
 
 @pytest.mark.parametrize(
@@ -231,9 +247,9 @@ async def test_an_api_key_reviews_with_the_right_to_complete_orders(
         f"/api/v1/orders/{order_id}/review", json={"rating": 5}, headers=headers
     )
     assert response.status_code == status, response.text
-    assert await review_count(db_session) == (1 if status == 201 else 0)
+    assert await review_count(db_session, market) == (1 if status == 201 else 0)
     if status == 201:
-        stored = (await db_session.execute(select(Review))).scalar_one()
+        stored = (await db_session.execute(reviews_of(market))).scalar_one()
         assert stored.author_user_id is None
 
 
@@ -242,7 +258,7 @@ async def test_an_unknown_order_is_404(
 ) -> None:
     response = await review(client, market, str(uuid.uuid4()), {"rating": 5})
     assert_problem(response, 404, "not-found")
-    assert await review_count(db_session) == 0
+    assert await review_count(db_session, market) == 0
 
 
 @pytest.mark.parametrize(
@@ -272,7 +288,7 @@ async def test_bad_input_is_422_and_writes_nothing(
     response = await review(client, market, order_id, body)
     assert_problem(response, 422, "validation-failed")
     assert [error["loc"][-1] for error in response.json()["errors"]] == [field]
-    assert await review_count(db_session) == 0
+    assert await review_count(db_session, market) == 0
 
 
 async def test_a_comment_of_exactly_the_limit_is_accepted(
