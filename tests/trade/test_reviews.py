@@ -18,8 +18,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from marketplace.catalog import caching
 from marketplace.companies.permissions import Scope
 from marketplace.consumers import build_registry
+from marketplace.core.cache import RedisCache
 from marketplace.core.events import EventEnvelope
 from marketplace.core.outbox import OutboxEvent
+from marketplace.core.redis import create_redis
 from marketplace.trade.models import Order, Quote, Review, Rfq
 from marketplace.trade.reviews.consumers import TRUST_CACHE
 from marketplace.trade.reviews.service import trust_key
@@ -534,6 +536,24 @@ async def test_deliveries_and_first_quotes_refresh_the_cached_trust_through_the_
         "quote.submitted"
     ]
     assert await cached_trust(app, market.supplier.id) is not None
+
+
+async def test_reviews_and_profiles_work_while_the_cache_is_down(
+    app: FastAPI, client: httpx.AsyncClient, market: Market, db_session: AsyncSession
+) -> None:
+    order_id = await order_until(client, market, "completed")
+    platform = platform_of(app)
+    working = platform.cache
+    platform.cache = RedisCache(create_redis("redis://127.0.0.1:1/0"))  # nothing listens
+    try:
+        created = await review(client, market, order_id, {"rating": 5})
+        assert created.status_code == 201, created.text
+        trust = await trust_of(client, market.supplier.id)
+        assert (trust["rating_average"], trust["delivered_order_count"]) == (5.0, 1)
+    finally:
+        await platform.cache.close()
+        platform.cache = working
+    assert await review_count(db_session, market) == 1
 
 
 # -- concurrency ---------------------------------------------------------------------
