@@ -1,6 +1,7 @@
 """Imports every domain's models so that `Base.metadata` knows all tables (Alembic)."""
 
 from marketplace.abuse import models as abuse_models
+from marketplace.audit import models as audit_models
 from marketplace.catalog import models as catalog_models
 from marketplace.catalog.search import models as catalog_search_models
 from marketplace.companies import models as companies_models
@@ -16,6 +17,7 @@ from marketplace.webhooks import models as webhooks_models
 __all__ = [
     "Base",
     "abuse_models",
+    "audit_models",
     "catalog_models",
     "catalog_search_models",
     "companies_models",

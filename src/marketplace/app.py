@@ -12,6 +12,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from marketplace import __version__
 from marketplace.abuse import router as abuse_router
 from marketplace.abuse import service as abuse
+from marketplace.audit import router as audit_router
 from marketplace.catalog import router as catalog_router
 from marketplace.catalog.imports import router as catalog_imports_router
 from marketplace.catalog.search import router as catalog_search_router
@@ -95,6 +96,8 @@ def api_router() -> APIRouter:
     router.include_router(notifications_router.notifications_router)
     router.include_router(notifications_router.preferences_router)
     router.include_router(webhooks_router.router)
+    router.include_router(audit_router.audit_router)
+    router.include_router(audit_router.admin_audit_router)
     return router
 
 

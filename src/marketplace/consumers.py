@@ -3,6 +3,7 @@ relay both deliver to exactly these)."""
 
 from __future__ import annotations
 
+from marketplace.audit.consumers import AUDIT
 from marketplace.catalog.consumers import CATALOG_CACHE
 from marketplace.core.consumers import ConsumerRegistry
 from marketplace.notifications.consumers import NOTIFICATIONS
@@ -13,5 +14,5 @@ from marketplace.webhooks.consumers import WEBHOOKS_CONSUMER
 
 def build_registry() -> ConsumerRegistry:
     return ConsumerRegistry(
-        [WEBHOOKS_CONSUMER, CATALOG_CACHE, TRUST_CACHE, NOTIFICATIONS, REALTIME]
+        [AUDIT, WEBHOOKS_CONSUMER, CATALOG_CACHE, TRUST_CACHE, NOTIFICATIONS, REALTIME]
     )

@@ -50,6 +50,7 @@ class Action(StrEnum):
     ORDER_MESSAGES_POST = "order-messages:post"
     RFQ_MESSAGES_READ = "rfq-messages:read"
     RFQ_MESSAGES_POST = "rfq-messages:post"
+    AUDIT_READ = "audit:read"  # the company's audit log
 
 
 _READ = frozenset(
@@ -76,6 +77,7 @@ _ADMINISTER = frozenset(
         Action.ADDRESSES_MANAGE,
         Action.ORDERS_APPROVE,
         Action.WEBHOOKS_MANAGE,
+        Action.AUDIT_READ,
     }
 )
 
@@ -88,8 +90,9 @@ ROLE_ACTIONS: dict[Role, frozenset[Action]] = {
 }
 
 # An API key acts for its company with exactly the actions of its scopes; no scope
-# grants member, key or company administration. The orders scopes cover threads about
-# orders, the RFQ scopes threads about RFQs and quotes (read, or read and post).
+# grants member, key or company administration, nor reading the audit log. The orders
+# scopes cover threads about orders, the RFQ scopes threads about RFQs and quotes (read,
+# or read and post).
 SCOPE_ACTIONS: dict[Scope, frozenset[Action]] = {
     Scope.CATALOG_READ: frozenset({Action.CATALOG_READ}),
     Scope.CATALOG_WRITE: frozenset({Action.CATALOG_READ, Action.CATALOG_WRITE}),

@@ -1,0 +1,2 @@
+"""The audit log: an append-only record of every audited event, written by the
+"audit" consumer from the event stream."""

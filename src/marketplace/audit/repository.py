@@ -1,0 +1,70 @@
+"""Every query of the audit log. Rows are inserted, never updated or deleted.
+
+Tenant scoping: a company's listing always goes through `company_ids @> [company]`
+(`_visible_to`), the one gate of this domain."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, select, tuple_
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from marketplace.audit.models import AuditEvent
+from marketplace.audit.schemas import AuditFilter
+
+Keyset = tuple[datetime, uuid.UUID]
+
+
+async def insert_once(session: AsyncSession, values: dict[str, Any]) -> bool:
+    """Record an event unless it is already recorded; True when a row was written."""
+    inserted = await session.scalar(
+        insert(AuditEvent)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=[AuditEvent.event_id])
+        .returning(AuditEvent.id)
+    )
+    return inserted is not None
+
+
+def _visible_to(company_id: uuid.UUID) -> ColumnElement[bool]:
+    return AuditEvent.company_ids.contains([company_id])
+
+
+def _conditions(where: AuditFilter) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = []
+    if where.company_id is not None:
+        conditions.append(_visible_to(where.company_id))
+    if where.action is not None:
+        if "." in where.action:
+            conditions.append(AuditEvent.action == where.action)
+        else:
+            # A family: "order" is every "order.*"; the filter's pattern has no wildcards.
+            conditions.append(AuditEvent.action.startswith(where.action + ".", autoescape=True))
+    if where.actor_user_id is not None:
+        conditions.append(AuditEvent.actor_user_id == where.actor_user_id)
+    if where.actor_api_key_id is not None:
+        conditions.append(AuditEvent.actor_api_key_id == where.actor_api_key_id)
+    if where.target_type is not None:
+        conditions.append(AuditEvent.target_type == where.target_type)
+    if where.target_id is not None:
+        conditions.append(AuditEvent.target_id == where.target_id)
+    if where.since is not None:
+        conditions.append(AuditEvent.occurred_at >= where.since)
+    if where.until is not None:
+        conditions.append(AuditEvent.occurred_at < where.until)
+    return conditions
+
+
+async def list_events(
+    session: AsyncSession, where: AuditFilter, before: Keyset | None, limit: int
+) -> list[AuditEvent]:
+    """Newest first; `before` is the (occurred_at, id) of the last row already served."""
+    statement = select(AuditEvent).where(*_conditions(where))
+    if before is not None:
+        statement = statement.where(tuple_(AuditEvent.occurred_at, AuditEvent.id) < tuple_(*before))
+    statement = statement.order_by(AuditEvent.occurred_at.desc(), AuditEvent.id.desc()).limit(limit)
+    return list((await session.execute(statement)).scalars())

@@ -1,0 +1,190 @@
+"""Turning events into audit entries, and reading them back.
+
+What is audited: every domain event, except the families in `NOT_AUDITED`. Today that
+is every event the code emits (companies, addresses, verification, members,
+invitations, API keys, webhooks, orders, RFQs, quotes, staff access, product
+moderation and the category tree); a new event type is audited unless it is added
+to `NOT_AUDITED` with its reason.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from marketplace.audit import repository
+from marketplace.audit.models import AuditEvent
+from marketplace.audit.schemas import (
+    AdminAuditEventRead,
+    AuditActor,
+    AuditEventRead,
+    AuditFilter,
+    AuditTarget,
+)
+from marketplace.core.events import EventEnvelope
+from marketplace.core.pagination import InvalidCursor, Page, decode_cursor, encode_cursor
+
+# Event families (the part of the type before the dot) kept out of the audit log.
+# Conversations are content, not changes to company data: a thread keeps its own
+# history, and copying message bodies here would only spread them.
+NOT_AUDITED: frozenset[str] = frozenset({"message"})
+
+# Payload keys naming other companies that a company reading its log must not see:
+# an RFQ's invited suppliers are the buyer's business, not each other's.
+_BUYER_ONLY_KEYS = ("supplier_ids",)
+
+
+def family_of(event_type: str) -> str:
+    return event_type.split(".", 1)[0]
+
+
+def is_audited(event_type: str) -> bool:
+    return family_of(event_type) not in NOT_AUDITED
+
+
+def target_of(event: EventEnvelope) -> tuple[str, uuid.UUID]:
+    """What the event is about. Companies' events are aggregated by company (to keep
+    their order); their target is the member, invitation or address they change."""
+    family = family_of(event.type)
+    payload = event.payload
+    if family == "member":
+        return "member", uuid.UUID(str(payload["user_id"]))
+    if family == "invitation":
+        return "invitation", uuid.UUID(str(payload["invitation_id"]))
+    if family == "company" and "address_id" in payload:
+        return "address", uuid.UUID(str(payload["address_id"]))
+    return event.aggregate_type, event.aggregate_id
+
+
+def changes_of(event: EventEnvelope) -> dict[str, dict[str, Any]]:
+    """Before/after of the fields the event says changed, as far as it carries them.
+
+    Conventions of the event payloads: `from_status`/`to_status`, `previous_<f>`/`<f>`
+    and `old_<f>`/`<f>` are before/after pairs; `fields` lists changed fields, whose
+    new value is included when the event carries it."""
+    payload = event.payload
+    changes: dict[str, dict[str, Any]] = {}
+    if "from_status" in payload and "to_status" in payload:
+        name = "verification_status" if event.aggregate_type == "company" else "status"
+        if payload["from_status"] != payload["to_status"]:
+            changes[name] = {"before": payload["from_status"], "after": payload["to_status"]}
+    for key, before in payload.items():
+        for prefix in ("previous_", "old_"):
+            name = key.removeprefix(prefix)
+            if key.startswith(prefix) and name in payload and before != payload[name]:
+                changes[name] = {"before": before, "after": payload[name]}
+    for name in payload.get("fields") or ():
+        if name not in changes:
+            changes[name] = {"after": payload[name]} if name in payload else {}
+    if event.type.endswith(".status_changed") and "status" not in changes and "status" in payload:
+        changes["status"] = {"after": payload["status"]}
+    return changes
+
+
+async def record(session: AsyncSession, event: EventEnvelope) -> bool:
+    """Record an audited event once; True when this call wrote it."""
+    if not is_audited(event.type):
+        return False
+    target_type, target_id = target_of(event)
+    return await repository.insert_once(
+        session,
+        {
+            "event_id": event.id,
+            "occurred_at": event.occurred_at,
+            "action": event.type,
+            "event_version": event.version,
+            "actor_user_id": event.actor_user_id,
+            "actor_api_key_id": event.actor_api_key_id,
+            "actor_is_staff": event.actor_is_staff,
+            "company_ids": list(event.company_ids),
+            "target_type": target_type,
+            "target_id": target_id,
+            "changes": changes_of(event),
+            "details": event.payload,
+            "request_id": event.request_id,
+            "ip": event.ip,
+        },
+    )
+
+
+def _read_fields(row: AuditEvent) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "event_id": row.event_id,
+        "occurred_at": row.occurred_at,
+        "recorded_at": row.recorded_at,
+        "action": row.action,
+        "actor": AuditActor(
+            user_id=row.actor_user_id,
+            api_key_id=row.actor_api_key_id,
+            is_staff=row.actor_is_staff,
+        ),
+        "target": AuditTarget(type=row.target_type, id=row.target_id),
+        "changes": row.changes,
+        "details": row.details,
+        "request_id": row.request_id,
+        "ip": row.ip,
+    }
+
+
+def read_for_company(row: AuditEvent, company_id: uuid.UUID) -> AuditEventRead:
+    fields = _read_fields(row)
+    if str(row.details.get("buyer_id")) != str(company_id):
+        fields["details"] = {
+            key: value for key, value in row.details.items() if key not in _BUYER_ONLY_KEYS
+        }
+    return AuditEventRead(**fields)
+
+
+def read_for_staff(row: AuditEvent) -> AdminAuditEventRead:
+    return AdminAuditEventRead(**_read_fields(row), company_ids=list(row.company_ids))
+
+
+def _keyset(cursor: str | None) -> repository.Keyset | None:
+    if cursor is None:
+        return None
+    occurred_at, row_id = decode_cursor(cursor, 2)
+    try:
+        return datetime.fromisoformat(str(occurred_at)), uuid.UUID(str(row_id))
+    except ValueError as error:
+        raise InvalidCursor() from error
+
+
+async def _page(
+    session: AsyncSession, where: AuditFilter, limit: int, cursor: str | None
+) -> tuple[list[AuditEvent], str | None]:
+    rows = await repository.list_events(session, where, _keyset(cursor), limit + 1)
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        next_cursor = encode_cursor(rows[-1].occurred_at.isoformat(), str(rows[-1].id))
+    return rows, next_cursor
+
+
+async def list_for_company(
+    session: AsyncSession,
+    company_id: uuid.UUID,
+    where: AuditFilter,
+    limit: int,
+    cursor: str | None,
+) -> Page[AuditEventRead]:
+    """The company's own events: those that concern it (an order concerns its buyer
+    and its supplier, each seeing it in its own log)."""
+    rows, next_cursor = await _page(
+        session, AuditFilter(**{**where.__dict__, "company_id": company_id}), limit, cursor
+    )
+    return Page[AuditEventRead](
+        items=[read_for_company(row, company_id) for row in rows], next_cursor=next_cursor
+    )
+
+
+async def list_all(
+    session: AsyncSession, where: AuditFilter, limit: int, cursor: str | None
+) -> Page[AdminAuditEventRead]:
+    rows, next_cursor = await _page(session, where, limit, cursor)
+    return Page[AdminAuditEventRead](
+        items=[read_for_staff(row) for row in rows], next_cursor=next_cursor
+    )

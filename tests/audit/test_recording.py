@@ -1,0 +1,427 @@
+"""Every audited action done through the API is in the audit log: who (user or API
+key, staff or not), from which request and address, what it targets and what changed,
+in the log of each company it concerns and in nobody else's."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from marketplace.companies.models import Company
+from marketplace.companies.permissions import Scope
+from tests.audit.conftest import (
+    admin_log,
+    audit_log,
+    new_request_id,
+    outbox_mark,
+    record_outbox,
+    request_headers,
+)
+from tests.companies.conftest import Tenant, make_invitation
+from tests.companies.test_events import CHANGES, Change
+from tests.factories import bearer_headers, make_api_key, make_product, make_user
+from tests.trade.conftest import ADDRESS, Market, order_body
+from tests.trade.test_rfqs import open_rfq, quote
+
+# What each companies change targets: (type, id) from the tenant.
+TARGETS = {
+    "company.updated": lambda t: ("company", t.company_id),
+    "company.address_added": lambda t: ("address", None),
+    "company.address_updated": lambda t: ("address", t.address_id),
+    "company.address_deleted": lambda t: ("address", t.address_id),
+    "member.updated": lambda t: ("member", t.extra_user_id),
+    "member.removed": lambda t: ("member", None),
+    "invitation.created": lambda t: ("invitation", None),
+    "invitation.revoked": lambda t: ("invitation", t.invitation_id),
+    "company.verification_submitted": lambda t: ("company", t.company_id),
+}
+
+
+def only(items: list[dict[str, Any]], action: str) -> dict[str, Any]:
+    matching = [item for item in items if item["action"] == action]
+    assert len(matching) == 1, [item["action"] for item in items]
+    return matching[0]
+
+
+@pytest.mark.parametrize("change", CHANGES, ids=lambda change: change.name)
+async def test_each_company_change_is_in_the_company_log_with_actor_and_request(
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    db_session: AsyncSession,
+    tenant: Tenant,
+    change: Change,
+) -> None:
+    mark = await outbox_mark(db_session)
+    request_id = new_request_id()
+    response = await client.request(
+        change.method,
+        change.path(tenant),
+        json=change.body,
+        headers=request_headers(tenant.headers[change.caller], request_id),
+    )
+    assert response.status_code < 300, response.text
+    assert await record_outbox(app, db_session, mark) == [change.event]
+
+    [entry] = await audit_log(client, tenant.headers["owner"], action=change.event)
+    assert entry["actor"] == {
+        "user_id": str(tenant.user_ids[change.caller]),
+        "api_key_id": None,
+        "is_staff": False,
+    }
+    assert entry["request_id"] == request_id
+    assert entry["ip"] == "127.0.0.1"
+    target_type, target_id = TARGETS[change.event](tenant)
+    assert entry["target"]["type"] == target_type
+    if target_id is not None:
+        assert entry["target"]["id"] == str(target_id)
+    assert entry["details"] | change.payload(tenant) == entry["details"]
+    # The other company's log does not have it.
+    assert await audit_log(client, tenant.headers["outsider"], action=change.event) == []
+
+
+async def test_before_and_after_are_recorded_where_the_event_carries_them(
+    app: FastAPI, client: httpx.AsyncClient, db_session: AsyncSession, tenant: Tenant
+) -> None:
+    mark = await outbox_mark(db_session)
+    owner = tenant.headers["owner"]
+    base = f"/api/v1/companies/{tenant.company_id}"
+    role = await client.patch(
+        f"{base}/members/{tenant.extra_user_id}", json={"role": "sales"}, headers=owner
+    )
+    assert role.status_code == 200, role.text
+    profile = await client.patch(base, json={"website": "https://acme.example"}, headers=owner)
+    assert profile.status_code == 200, profile.text
+    submitted = await client.post(f"{base}/verification", json=VERIFICATION_BODY, headers=owner)
+    assert submitted.status_code == 200, submitted.text
+    await record_outbox(app, db_session, mark)
+
+    log = await audit_log(client, owner)
+    assert only(log, "member.updated")["changes"] == {
+        "role": {"before": "viewer", "after": "sales"}
+    }
+    assert only(log, "company.updated")["changes"] == {"website": {}}
+    assert only(log, "company.verification_submitted")["changes"] == {
+        "verification_status": {"before": "unverified", "after": "pending"}
+    }
+
+
+VERIFICATION_BODY = {
+    "legal_name": "Acme Industrial GmbH",
+    "registration_number": "HRB 12345",
+    "tax_id": "DE123456789",
+    "address_line1": "Hafenstrasse 1",
+    "city": "Hamburg",
+    "postal_code": "20457",
+    "country": "DE",
+}
+
+
+async def test_registration_joining_and_staff_verification_are_recorded(
+    app: FastAPI, client: httpx.AsyncClient, db_session: AsyncSession, tenant: Tenant
+) -> None:
+    mark = await outbox_mark(db_session)
+    created = await client.post(
+        "/api/v1/companies",
+        json={"name": "Fresh Co", "kind": "buyer", "country": "FR"},
+        headers=tenant.headers["outsider"],
+    )
+    assert created.status_code == 201, created.text
+    fresh_id = created.json()["id"]
+
+    newcomer = await make_user(db_session, email="newcomer@example.com")
+    token = "audit-invitation-token-0123456789abcdefgh"
+    await make_invitation(
+        app, db_session, tenant.company_id, destination="newcomer@example.com", token=token
+    )
+    joined = await client.post(
+        "/api/v1/invitations/accept",
+        json={"token": token},
+        headers=await bearer_headers(app, db_session, newcomer),
+    )
+    assert joined.status_code in (200, 201), joined.text
+
+    await db_session.execute(
+        text("UPDATE companies SET verification_status = 'pending' WHERE id = :id"),
+        {"id": tenant.company_id},
+    )
+    request_id = new_request_id()
+    approved = await client.post(
+        f"/api/v1/admin/companies/{tenant.company_id}/verification",
+        json={"decision": "approve"},
+        headers=request_headers(tenant.headers["staff"], request_id),
+    )
+    assert approved.status_code == 200, approved.text
+    assert await record_outbox(app, db_session, mark) == [
+        "company.created",
+        "member.joined",
+        "company.verified",
+    ]
+
+    log = await audit_log(client, tenant.headers["owner"])
+    assert [entry["action"] for entry in log] == ["company.verified", "member.joined"]
+    verified, member = log
+    assert verified["actor"] == {
+        "user_id": str(tenant.staff_id),
+        "api_key_id": None,
+        "is_staff": True,
+    }
+    assert verified["request_id"] == request_id
+    assert verified["changes"] == {
+        "verification_status": {"before": "pending", "after": "verified"}
+    }
+    assert member["target"] == {"type": "member", "id": str(newcomer.id)}
+    assert member["actor"]["user_id"] == str(newcomer.id)
+
+    [registered] = await audit_log(client, {**tenant.headers["outsider"], "X-Company-ID": fresh_id})
+    assert registered["action"] == "company.created"
+    assert registered["actor"]["user_id"] == str(tenant.other_owner_id)
+    assert registered["target"] == {"type": "company", "id": fresh_id}
+
+
+async def test_api_keys_and_what_they_do_are_recorded(
+    app: FastAPI, client: httpx.AsyncClient, db_session: AsyncSession, tenant: Tenant
+) -> None:
+    mark = await outbox_mark(db_session)
+    owner = tenant.headers["owner"]
+    keys = f"/api/v1/companies/{tenant.company_id}/api-keys"
+    create_id, revoke_id = new_request_id(), new_request_id()
+    created = await client.post(
+        keys,
+        json={"name": "erp", "scopes": ["webhooks:manage"]},
+        headers=request_headers(owner, create_id),
+    )
+    assert created.status_code == 201, created.text
+    key = created.json()
+    # The new key registers a webhook: the actor is the key, not a person.
+    webhook_id = new_request_id()
+    hook = await client.post(
+        f"/api/v1/companies/{tenant.company_id}/webhooks",
+        json={"url": "http://127.0.0.1:9/hooks", "event_types": ["order.placed"]},
+        headers={"X-API-Key": key["key"], "X-Request-ID": webhook_id},
+    )
+    assert hook.status_code == 201, hook.text
+    revoked = await client.delete(f"{keys}/{key['id']}", headers=request_headers(owner, revoke_id))
+    assert revoked.status_code == 204, revoked.text
+    assert await record_outbox(app, db_session, mark) == [
+        "api_key.created",
+        "webhook.created",
+        "api_key.revoked",
+    ]
+
+    log = await audit_log(client, owner)
+    by_action = {entry["action"]: entry for entry in log}
+    assert set(by_action) == {"api_key.created", "webhook.created", "api_key.revoked"}
+    for action, request_id in (("api_key.created", create_id), ("api_key.revoked", revoke_id)):
+        entry = by_action[action]
+        assert entry["actor"]["user_id"] == str(tenant.user_ids["owner"])
+        assert entry["request_id"] == request_id
+        assert entry["target"] == {"type": "api_key", "id": key["id"]}
+        assert "key" not in entry["details"]  # the secret is never logged
+    by_key = by_action["webhook.created"]
+    assert by_key["actor"] == {"user_id": None, "api_key_id": key["id"], "is_staff": False}
+    assert by_key["request_id"] == webhook_id
+    # Filtering on the key finds exactly what it did.
+    assert [e["action"] for e in await audit_log(client, owner, actor_api_key_id=key["id"])] == [
+        "webhook.created"
+    ]
+
+
+async def test_webhook_changes_are_recorded_without_secrets(
+    app: FastAPI, client: httpx.AsyncClient, db_session: AsyncSession, tenant: Tenant
+) -> None:
+    mark = await outbox_mark(db_session)
+    admin = tenant.headers["admin"]
+    hooks = f"/api/v1/companies/{tenant.company_id}/webhooks"
+    created = await client.post(
+        hooks,
+        json={"url": "http://127.0.0.1:9/hooks", "event_types": ["order.placed"]},
+        headers=admin,
+    )
+    assert created.status_code == 201, created.text
+    hook = created.json()
+    path = f"{hooks}/{hook['id']}"
+    updated = await client.patch(path, json={"is_enabled": False}, headers=admin)
+    assert updated.status_code == 200, updated.text
+    rotated = await client.post(f"{path}/rotate-secret", headers=admin)
+    assert rotated.status_code == 200, rotated.text
+    deleted = await client.delete(path, headers=admin)
+    assert deleted.status_code == 204, deleted.text
+    assert await record_outbox(app, db_session, mark) == [
+        "webhook.created",
+        "webhook.updated",
+        "webhook.secret_rotated",
+        "webhook.deleted",
+    ]
+
+    log = await audit_log(client, tenant.headers["owner"], target_id=hook["id"])
+    assert [entry["action"] for entry in log] == [
+        "webhook.deleted",
+        "webhook.secret_rotated",
+        "webhook.updated",
+        "webhook.created",
+    ]
+    assert all(entry["actor"]["user_id"] == str(tenant.user_ids["admin"]) for entry in log)
+    assert log[2]["changes"] == {"is_enabled": {"after": False}}
+    for secret in (hook["secret"], rotated.json()["secret"]):
+        assert all(secret not in str(entry) for entry in log)
+
+
+async def test_staff_actions_are_in_the_staff_log_and_the_concerned_company_only(
+    app: FastAPI, client: httpx.AsyncClient, db_session: AsyncSession, tenant: Tenant
+) -> None:
+    mark = await outbox_mark(db_session)
+    staff = tenant.headers["staff"]
+    request_id = new_request_id()
+    staff_url = f"/api/v1/admin/users/{tenant.extra_user_id}/staff"
+    assert (await client.post(staff_url, headers=request_headers(staff, request_id))).is_success
+    assert (await client.delete(staff_url, headers=staff)).is_success
+    company = await db_session.get(Company, tenant.company_id)
+    assert company is not None
+    product = await make_product(db_session, supplier=company, sku="AUDIT-BLOCK")
+    blocked = await client.post(
+        f"/api/v1/admin/products/{product.id}/block", json={"reason": "Fake"}, headers=staff
+    )
+    assert blocked.status_code == 200, blocked.text
+    category = await client.post(
+        "/api/v1/admin/categories", json={"slug": "audit-cat", "name": "Audit"}, headers=staff
+    )
+    assert category.status_code == 201, category.text
+    assert (
+        await client.patch(
+            "/api/v1/admin/categories/audit-cat", json={"parent": "tools"}, headers=staff
+        )
+    ).is_success
+    assert (await client.delete("/api/v1/admin/categories/audit-cat", headers=staff)).is_success
+    assert await record_outbox(app, db_session, mark) == [
+        "staff.granted",
+        "staff.revoked",
+        "product.blocked",
+        "category.created",
+        "category.updated",
+        "category.deleted",
+    ]
+
+    staff_log = await admin_log(client, staff, actor_user_id=tenant.staff_id)
+    assert [entry["action"] for entry in staff_log] == [
+        "category.deleted",
+        "category.updated",
+        "category.created",
+        "product.blocked",
+        "staff.revoked",
+        "staff.granted",
+    ]
+    assert all(entry["actor"]["is_staff"] for entry in staff_log)
+    granted = staff_log[-1]
+    assert granted["request_id"] == request_id
+    assert granted["target"] == {"type": "user", "id": str(tenant.extra_user_id)}
+    assert granted["company_ids"] == []
+    # Moved under "tools": the path is carried before and after, the parent is not.
+    assert staff_log[1]["changes"] == {
+        "path": {"before": "audit-cat", "after": "tools/audit-cat"},
+        "parent": {},
+    }
+    assert staff_log[3]["company_ids"] == [str(tenant.company_id)]
+    # The supplier sees the moderation of its product, nothing of staff or categories.
+    company_log = await audit_log(client, tenant.headers["owner"])
+    assert [entry["action"] for entry in company_log] == ["product.blocked"]
+    assert company_log[0]["target"] == {"type": "product", "id": str(product.id)}
+    assert await audit_log(client, tenant.headers["outsider"]) == []
+
+
+async def test_an_order_is_in_the_buyers_and_the_suppliers_log(
+    app: FastAPI, client: httpx.AsyncClient, db_session: AsyncSession, market: Market
+) -> None:
+    mark = await outbox_mark(db_session)
+    place_id, approve_id = new_request_id(), new_request_id()
+    placed = await client.post(
+        "/api/v1/orders",
+        json=order_body((market.bolts, 300)),
+        headers=request_headers(market.headers["purchaser"], place_id),
+    )
+    assert placed.status_code == 201, placed.text
+    order = placed.json()
+    approved = await client.post(
+        f"/api/v1/orders/{order['id']}/transitions",
+        json={"action": "approve"},
+        headers=request_headers(market.headers["admin"], approve_id),
+    )
+    assert approved.status_code == 200, approved.text
+    assert await record_outbox(app, db_session, mark) == ["order.placed", "order.status_changed"]
+
+    for side in ("owner", "supplier"):
+        log = await audit_log(client, market.headers[side], target_type="order")
+        assert [entry["action"] for entry in log] == ["order.status_changed", "order.placed"]
+        changed, placed_entry = log
+        assert placed_entry["request_id"] == place_id
+        assert placed_entry["target"] == {"type": "order", "id": order["id"]}
+        assert changed["request_id"] == approve_id
+        assert changed["changes"] == {"status": {"before": "pending_approval", "after": "placed"}}
+    assert await audit_log(client, market.headers["other_supplier"]) == []
+
+
+async def test_an_rfq_its_quotes_and_the_award_are_recorded_for_whom_they_concern(
+    app: FastAPI, client: httpx.AsyncClient, db_session: AsyncSession, market: Market
+) -> None:
+    mark = await outbox_mark(db_session)
+    rfq = await open_rfq(
+        client,
+        market,
+        visibility="invited",
+        invited_supplier_ids=[str(market.supplier.id), str(market.other_supplier.id)],
+    )
+    q_supplier = await quote(client, market, rfq, "supplier", ["0.3000", "4.00"])
+    await quote(client, market, rfq, "other_supplier", ["0.3300", "3.10"])
+    awarded = await client.post(
+        f"/api/v1/rfqs/{rfq['id']}/award",
+        json={
+            "lines": [
+                {"rfq_item_id": item["id"], "quote_id": q_supplier["id"]} for item in rfq["items"]
+            ],
+            "shipping_address": ADDRESS,
+        },
+        headers=market.headers["owner"],
+    )
+    assert awarded.status_code == 201, awarded.text
+    recorded = await record_outbox(app, db_session, mark)
+    assert recorded[:3] == ["rfq.published", "quote.submitted", "quote.submitted"]
+    assert "rfq.awarded" in recorded
+    assert "order.placed" in recorded
+
+    buyer_log = await audit_log(client, market.headers["owner"])
+    assert [e["action"] for e in buyer_log if e["action"].startswith("quote.")] == [
+        "quote.submitted",
+        "quote.submitted",
+    ]
+    published = only(buyer_log, "rfq.published")
+    assert published["actor"]["user_id"] is not None
+    assert sorted(published["details"]["supplier_ids"]) == sorted(
+        [str(market.supplier.id), str(market.other_supplier.id)]
+    )
+    # Each supplier sees its own quote only, and not which competitors were invited.
+    for side in ("supplier", "other_supplier"):
+        log = await audit_log(client, market.headers[side])
+        quotes = [e for e in log if e["action"] == "quote.submitted"]
+        assert len(quotes) == 1
+        published_for_supplier = only(log, "rfq.published")
+        assert "supplier_ids" not in published_for_supplier["details"]
+    supplier_quote = only(await audit_log(client, market.headers["supplier"]), "quote.submitted")
+    assert supplier_quote["target"] == {"type": "quote", "id": q_supplier["id"]}
+
+
+async def test_every_key_scope_is_recorded_as_the_key(
+    app: FastAPI, client: httpx.AsyncClient, db_session: AsyncSession, market: Market
+) -> None:
+    key, headers = await make_api_key(app, db_session, market.buyer, [Scope.ORDERS_WRITE])
+    mark = await outbox_mark(db_session)
+    placed = await client.post(
+        "/api/v1/orders", json=order_body((market.washers, 2)), headers=headers
+    )
+    assert placed.status_code == 201, placed.text
+    assert await record_outbox(app, db_session, mark) == ["order.placed"]
+    [entry] = await audit_log(client, market.headers["owner"], action="order")
+    assert entry["actor"] == {"user_id": None, "api_key_id": str(key.id), "is_staff": False}
