@@ -49,13 +49,9 @@ def target_of(event: EventEnvelope) -> tuple[str, uuid.UUID]:
     """What the event is about. Companies' events are aggregated by company (to keep
     their order); their target is the member, invitation or address they change."""
     family = family_of(event.type)
-    payload = event.payload
-    if family == "member":
-        return "member", uuid.UUID(str(payload["user_id"]))
-    if family == "invitation":
-        return "invitation", uuid.UUID(str(payload["invitation_id"]))
-    if family == "company" and "address_id" in payload:
-        return "address", uuid.UUID(str(payload["address_id"]))
+    key = {"member": "user_id", "invitation": "invitation_id", "company": "address_id"}.get(family)
+    if key is not None and event.payload.get(key) is not None:
+        return "address" if family == "company" else family, uuid.UUID(str(event.payload[key]))
     return event.aggregate_type, event.aggregate_id
 
 
