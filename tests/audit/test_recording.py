@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from marketplace.abuse import service as abuse
 from marketplace.companies.models import Company
 from marketplace.companies.permissions import Scope
 from tests.audit.conftest import (
@@ -24,7 +25,7 @@ from tests.audit.conftest import (
 )
 from tests.companies.conftest import Tenant, make_invitation
 from tests.companies.test_events import CHANGES, Change
-from tests.factories import bearer_headers, make_api_key, make_product, make_user
+from tests.factories import bearer_headers, make_api_key, make_product, make_user, platform_of
 from tests.trade.conftest import ADDRESS, Market, order_body
 from tests.trade.test_rfqs import open_rfq, quote
 
@@ -425,3 +426,44 @@ async def test_every_key_scope_is_recorded_as_the_key(
     assert await record_outbox(app, db_session, mark) == ["order.placed"]
     [entry] = await audit_log(client, market.headers["owner"], action="order")
     assert entry["actor"] == {"user_id": None, "api_key_id": str(key.id), "is_staff": False}
+
+
+async def test_staff_ip_rules_and_lifted_blocks_are_in_the_staff_log(
+    app: FastAPI, client: httpx.AsyncClient, db_session: AsyncSession, tenant: Tenant
+) -> None:
+    mark = await outbox_mark(db_session)
+    staff = tenant.headers["staff"]
+    created = await client.post(
+        "/api/v1/admin/ip-rules",
+        json={"cidr": "198.51.100.0/24", "action": "deny", "note": "scraper"},
+        headers=staff,
+    )
+    assert created.status_code == 201, created.text
+    rule_id = created.json()["id"]
+    assert (await client.delete(f"/api/v1/admin/ip-rules/{rule_id}", headers=staff)).is_success
+    platform = platform_of(app)
+    while not await abuse.record_offence(platform, "203.0.113.9", "rate_limit"):
+        pass
+    request_id = new_request_id()
+    lifted = await client.delete(
+        "/api/v1/admin/ip-blocks/203.0.113.9", headers=request_headers(staff, request_id)
+    )
+    assert lifted.status_code == 204, lifted.text
+    assert await record_outbox(app, db_session, mark) == [
+        "ip_rule.created",
+        "ip_rule.deleted",
+        "ip_block.lifted",
+    ]
+
+    log = await admin_log(client, staff, actor_user_id=tenant.staff_id)
+    assert [entry["action"] for entry in log] == [
+        "ip_block.lifted",
+        "ip_rule.deleted",
+        "ip_rule.created",
+    ]
+    assert log[0]["request_id"] == request_id
+    assert log[0]["details"] == {"address": "203.0.113.9", "reason": "rate_limit"}
+    assert log[2]["target"] == {"type": "ip_rule", "id": rule_id}
+    assert log[2]["details"]["cidr"] == "198.51.100.0/24"
+    assert all(entry["company_ids"] == [] for entry in log)
+    assert await audit_log(client, tenant.headers["owner"]) == []

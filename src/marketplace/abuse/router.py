@@ -73,6 +73,8 @@ async def get_ip_block(
 
 
 @admin_router.delete("/ip-blocks/{ip}", status_code=status.HTTP_204_NO_CONTENT)
-async def lift_ip_block(ip: BlockedAddress, staff: CurrentStaff, platform: PlatformDep) -> None:
+async def lift_ip_block(
+    ip: BlockedAddress, staff: CurrentStaff, session: SessionDep, platform: PlatformDep
+) -> None:
     """Lift an automatic block now and forget the address's offences (404 if not blocked)."""
-    await service.unblock(platform, str(ip), staff.user.id)
+    await service.unblock(session, platform, str(ip), staff.user.id)

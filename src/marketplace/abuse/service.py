@@ -38,10 +38,12 @@ from marketplace.abuse.errors import (
     IpRuleNotFound,
     RuleLocksOutRequester,
 )
+from marketplace.abuse.events import IpBlockLifted, IpRuleCreated, IpRuleDeleted
 from marketplace.abuse.models import IpRule
 from marketplace.abuse.schemas import IpBlockRead, IpRuleCreate, IpRuleRead, RuleAction
 from marketplace.core.client_ip import Address, Network, client_ip, limit_key, parse_address
 from marketplace.core.errors import ServiceUnavailable
+from marketplace.core.events import emit
 from marketplace.core.logging import get_logger
 from marketplace.core.middleware.abuse import (
     IP_EXEMPT_STATE,
@@ -131,7 +133,9 @@ async def describe_block(platform: Platform, ip: str) -> IpBlockRead:
     return IpBlockRead(address=block.address, reason=block.reason, expires_in=block.seconds_left())
 
 
-async def unblock(platform: Platform, ip: str, staff_user_id: uuid.UUID | None = None) -> None:
+async def unblock(
+    session: AsyncSession, platform: Platform, ip: str, staff_user_id: uuid.UUID | None = None
+) -> None:
     """Lift an automatic block and forget the address's offences."""
     block = await _block_or_unavailable(platform, ip)
     if block is None:
@@ -144,6 +148,7 @@ async def unblock(platform: Platform, ip: str, staff_user_id: uuid.UUID | None =
     except SHARED_STORE_ERRORS as error:
         raise ServiceUnavailable() from error
     logger.info("abuse.ip_unblocked", address=block.address, by=str(staff_user_id))
+    await emit(session, IpBlockLifted(address=block.address, reason=block.reason))
 
 
 # --- Rules --------------------------------------------------------------------------
@@ -346,6 +351,16 @@ async def _ensure_requester_keeps_access(session: AsyncSession, requester_ip: st
         raise RuleLocksOutRequester(ip=str(address))
 
 
+def _rule_fields(rule: IpRule) -> dict[str, Any]:
+    return {
+        "rule_id": rule.id,
+        "cidr": str(rule.cidr),
+        "action": rule.action,
+        "note": rule.note,
+        "expires_at": rule.expires_at,
+    }
+
+
 async def create_rule(
     session: AsyncSession,
     platform: Platform,
@@ -365,6 +380,7 @@ async def create_rule(
         ),
     )
     await _ensure_requester_keeps_access(session, requester_ip)
+    await emit(session, IpRuleCreated(**_rule_fields(rule)))
     await invalidate_rules(platform)
     logger.info(
         "abuse.ip_rule_created",
@@ -387,6 +403,7 @@ async def delete_rule(
     if rule is None:
         raise IpRuleNotFound()
     await _ensure_requester_keeps_access(session, requester_ip)
+    await emit(session, IpRuleDeleted(**_rule_fields(rule)))
     await invalidate_rules(platform)
     logger.info(
         "abuse.ip_rule_deleted",
