@@ -97,6 +97,10 @@ async def test_before_and_after_are_recorded_where_the_event_carries_them(
     assert role.status_code == 200, role.text
     profile = await client.patch(base, json={"website": "https://acme.example"}, headers=owner)
     assert profile.status_code == 200, profile.text
+    address = await client.patch(
+        f"{base}/addresses/{tenant.address_id}", json={"city": "Bremen"}, headers=owner
+    )
+    assert address.status_code == 200, address.text
     submitted = await client.post(f"{base}/verification", json=VERIFICATION_BODY, headers=owner)
     assert submitted.status_code == 200, submitted.text
     await record_outbox(app, db_session, mark)
@@ -105,7 +109,12 @@ async def test_before_and_after_are_recorded_where_the_event_carries_them(
     assert only(log, "member.updated")["changes"] == {
         "role": {"before": "viewer", "after": "sales"}
     }
-    assert only(log, "company.updated")["changes"] == {"website": {}}
+    assert only(log, "company.updated")["changes"] == {
+        "website": {"before": None, "after": "https://acme.example/"}
+    }
+    assert only(log, "company.address_updated")["changes"] == {
+        "city": {"before": "Hamburg", "after": "Bremen"}
+    }
     assert only(log, "company.verification_submitted")["changes"] == {
         "verification_status": {"before": "unverified", "after": "pending"}
     }

@@ -58,11 +58,13 @@ def target_of(event: EventEnvelope) -> tuple[str, uuid.UUID]:
 def changes_of(event: EventEnvelope) -> dict[str, dict[str, Any]]:
     """Before/after of the fields the event says changed, as far as it carries them.
 
-    Conventions of the event payloads: `from_status`/`to_status`, `previous_<f>`/`<f>`
-    and `old_<f>`/`<f>` are before/after pairs; `fields` lists changed fields, whose
-    new value is included when the event carries it."""
+    Conventions of the event payloads: `changes` holds `{field: {before, after}}`
+    (core.events.FieldChange); `from_status`/`to_status`, `previous_<f>`/`<f>` and
+    `old_<f>`/`<f>` are before/after pairs; `fields` lists changed fields, whose new
+    value is included when the event carries it."""
     payload = event.payload
-    changes: dict[str, dict[str, Any]] = {}
+    carried = payload.get("changes")
+    changes: dict[str, dict[str, Any]] = dict(carried) if isinstance(carried, dict) else {}
     if "from_status" in payload and "to_status" in payload:
         name = "verification_status" if event.aggregate_type == "company" else "status"
         if payload["from_status"] != payload["to_status"]:

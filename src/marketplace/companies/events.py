@@ -10,7 +10,9 @@ import uuid
 from decimal import Decimal
 from typing import ClassVar
 
-from marketplace.core.events import DomainEvent
+from pydantic import Field
+
+from marketplace.core.events import DomainEvent, FieldChange
 
 
 class CompanyEvent(DomainEvent):
@@ -35,6 +37,7 @@ class CompanyCreated(CompanyEvent):
 class CompanyUpdated(CompanyEvent):
     type: ClassVar[str] = "company.updated"
     fields: list[str]
+    changes: dict[str, FieldChange] = Field(default_factory=dict)
 
 
 class VerificationChanged(CompanyEvent):
@@ -72,6 +75,7 @@ class AddressAdded(AddressEvent):
 class AddressUpdated(AddressEvent):
     type: ClassVar[str] = "company.address_updated"
     fields: list[str]
+    changes: dict[str, FieldChange] = Field(default_factory=dict)
 
 
 class AddressDeleted(AddressEvent):

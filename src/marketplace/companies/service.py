@@ -55,7 +55,7 @@ from marketplace.companies.schemas import (
     VerificationStatus,
     VerificationSubmit,
 )
-from marketplace.core.events import EventActor, emit
+from marketplace.core.events import EventActor, emit, field_changes
 from marketplace.core.i18n import _, translate
 from marketplace.core.pagination import InvalidCursor, Page, decode_cursor, encode_cursor
 from marketplace.core.platform import Platform
@@ -221,10 +221,16 @@ async def update_company(session: AsyncSession, actor: Actor, body: CompanyUpdat
         name: value for name, value in body.changes().items() if value != getattr(company, name)
     }
     changed_identity = sorted(name for name in LEGAL_IDENTITY_FIELDS if name in changed)
+    before_after = field_changes(company, changed)
     for name, value in changed.items():
         setattr(company, name, value)
     if changed:
-        await emit(session, events.CompanyUpdated(company_id=company.id, fields=sorted(changed)))
+        await emit(
+            session,
+            events.CompanyUpdated(
+                company_id=company.id, fields=sorted(changed), changes=before_after
+            ),
+        )
     if changed_identity and company.verification_status in ("pending", "verified"):
         company.verified_at = None
         await _record_transition(
@@ -278,6 +284,7 @@ async def update_address(
     if address is None:
         raise AddressNotFound()
     changes = body.changes()
+    before_after = field_changes(address, changes)
     if changes.get("is_default_shipping"):
         await _make_default_shipping(session, company_id, address.id)
     for name, value in changes.items():
@@ -285,7 +292,12 @@ async def update_address(
     await session.flush()
     await emit(
         session,
-        events.AddressUpdated(company_id=company_id, address_id=address.id, fields=sorted(changes)),
+        events.AddressUpdated(
+            company_id=company_id,
+            address_id=address.id,
+            fields=sorted(changes),
+            changes=before_after,
+        ),
     )
     await session.refresh(address)
     return address

@@ -10,6 +10,7 @@ request context, so that every event carries them without each caller passing th
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -51,6 +52,26 @@ def _current_context() -> _EventContext | None:
     if context is None or context.request_id != _request_id():
         return None
     return context
+
+
+class FieldChange(BaseModel):
+    """One changed field of an update event: its value before and after."""
+
+    model_config = ConfigDict(frozen=True)
+
+    before: Any = None
+    after: Any = None
+
+
+def field_changes(current: object, new_values: Mapping[str, Any]) -> dict[str, FieldChange]:
+    """The fields of `new_values` that differ from `current`'s attributes, with both
+    values: call before applying them. Update events carry this as `changes`, which
+    the audit log records as before/after."""
+    return {
+        name: FieldChange(before=getattr(current, name), after=value)
+        for name, value in new_values.items()
+        if getattr(current, name) != value
+    }
 
 
 class DomainEvent(BaseModel):
