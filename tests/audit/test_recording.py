@@ -257,7 +257,8 @@ async def test_webhook_changes_are_recorded_without_secrets(
     path = f"{hooks}/{hook['id']}"
     updated = await client.patch(path, json={"is_enabled": False}, headers=admin)
     assert updated.status_code == 200, updated.text
-    rotated = await client.post(f"{path}/rotate-secret", headers=admin)
+    rotate_id = new_request_id()
+    rotated = await client.post(f"{path}/rotate-secret", headers=request_headers(admin, rotate_id))
     assert rotated.status_code == 200, rotated.text
     deleted = await client.delete(path, headers=admin)
     assert deleted.status_code == 204, deleted.text
@@ -277,6 +278,7 @@ async def test_webhook_changes_are_recorded_without_secrets(
     ]
     assert all(entry["actor"]["user_id"] == str(tenant.user_ids["admin"]) for entry in log)
     assert log[2]["changes"] == {"is_enabled": {"after": False}}
+    assert log[1]["request_id"] == rotate_id
     for secret in (hook["secret"], rotated.json()["secret"]):
         assert all(secret not in str(entry) for entry in log)
 
@@ -407,6 +409,8 @@ async def test_an_rfq_its_quotes_and_the_award_are_recorded_for_whom_they_concer
         "quote.submitted",
         "quote.submitted",
     ]
+    # Every entry names its request (ids the middleware generated: none were sent).
+    assert all(entry["request_id"] and entry["actor"]["user_id"] for entry in buyer_log)
     published = only(buyer_log, "rfq.published")
     assert published["actor"]["user_id"] is not None
     assert sorted(published["details"]["supplier_ids"]) == sorted(
@@ -476,3 +480,74 @@ async def test_staff_ip_rules_and_lifted_blocks_are_in_the_staff_log(
     assert log[2]["details"]["cidr"] == "198.51.100.0/24"
     assert all(entry["company_ids"] == [] for entry in log)
     assert await audit_log(client, tenant.headers["owner"]) == []
+
+
+async def test_withdrawals_cancellations_rejections_and_unblocking_are_recorded(
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    db_session: AsyncSession,
+    market: Market,
+) -> None:
+    rfq = await open_rfq(client, market)
+    await quote(client, market, rfq, "supplier", ["0.3000", "4.00"])
+    mark = await outbox_mark(db_session)
+    withdraw_id, cancel_id = new_request_id(), new_request_id()
+    withdrawn = await client.delete(
+        f"/api/v1/rfqs/{rfq['id']}/quotes/mine",
+        headers=request_headers(market.headers["supplier"], withdraw_id),
+    )
+    assert withdrawn.status_code == 204, withdrawn.text
+    cancelled = await client.post(
+        f"/api/v1/rfqs/{rfq['id']}/cancel",
+        headers=request_headers(market.headers["purchaser"], cancel_id),
+    )
+    assert cancelled.status_code == 200, cancelled.text
+
+    staff_user = await make_user(db_session, is_staff=True)
+    staff = await bearer_headers(app, db_session, staff_user)
+    await db_session.execute(
+        text("UPDATE companies SET verification_status = 'pending' WHERE id = :id"),
+        {"id": market.buyer.id},
+    )
+    reject_id = new_request_id()
+    rejected = await client.post(
+        f"/api/v1/admin/companies/{market.buyer.id}/verification",
+        json={"decision": "reject", "reason": "Registry extract unreadable"},
+        headers=request_headers(staff, reject_id),
+    )
+    assert rejected.status_code == 200, rejected.text
+    url = f"/api/v1/admin/products/{market.bolts.id}"
+    assert (await client.post(f"{url}/block", json={"reason": "x"}, headers=staff)).is_success
+    unblock_id = new_request_id()
+    unblocked = await client.post(f"{url}/unblock", headers=request_headers(staff, unblock_id))
+    assert unblocked.status_code == 200, unblocked.text
+    assert await record_outbox(app, db_session, mark) == [
+        "quote.withdrawn",
+        "rfq.status_changed",
+        "company.verification_rejected",
+        "product.blocked",
+        "product.unblocked",
+    ]
+
+    buyer_log = await audit_log(client, market.headers["owner"])
+    assert [(e["action"], e["request_id"]) for e in buyer_log[:3]] == [
+        ("company.verification_rejected", reject_id),
+        ("rfq.status_changed", cancel_id),
+        ("quote.withdrawn", withdraw_id),
+    ]
+    assert buyer_log[0]["actor"]["is_staff"] is True
+    assert buyer_log[0]["details"]["reason"] == "Registry extract unreadable"
+    assert buyer_log[1]["changes"] == {"status": {"after": "cancelled"}}
+    supplier_log = await audit_log(client, market.headers["supplier"])
+    # The supplier that quoted hears of the cancellation too.
+    assert [(e["action"], e["request_id"]) for e in supplier_log[:4]] == [
+        ("product.unblocked", unblock_id),
+        ("product.blocked", supplier_log[1]["request_id"]),
+        ("rfq.status_changed", cancel_id),
+        ("quote.withdrawn", withdraw_id),
+    ]
+    assert supplier_log[0]["actor"] == {
+        "user_id": str(staff_user.id),
+        "api_key_id": None,
+        "is_staff": True,
+    }
