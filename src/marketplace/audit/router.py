@@ -7,6 +7,7 @@ leaked integration key cannot learn who in the company did what.
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
@@ -97,5 +98,5 @@ async def list_all_audit_events(
 ) -> Page[AdminAuditEventRead]:
     """The whole audit log (staff only), newest first, platform-only events (staff
     access, the category tree) included."""
-    scoped = AuditFilter(**{**where.__dict__, "company_id": company_id})
+    scoped = replace(where, company_id=company_id)
     return await service.list_all(session, scoped, limit, cursor)

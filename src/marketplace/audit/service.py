@@ -10,6 +10,7 @@ to `NOT_AUDITED` with its reason.
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -171,9 +172,7 @@ async def list_for_company(
 ) -> Page[AuditEventRead]:
     """The company's own events: those that concern it (an order concerns its buyer
     and its supplier, each seeing it in its own log)."""
-    rows, next_cursor = await _page(
-        session, AuditFilter(**{**where.__dict__, "company_id": company_id}), limit, cursor
-    )
+    rows, next_cursor = await _page(session, replace(where, company_id=company_id), limit, cursor)
     return Page[AuditEventRead](
         items=[read_for_company(row, company_id) for row in rows], next_cursor=next_cursor
     )
