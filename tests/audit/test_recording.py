@@ -92,7 +92,9 @@ async def test_before_and_after_are_recorded_where_the_event_carries_them(
     owner = tenant.headers["owner"]
     base = f"/api/v1/companies/{tenant.company_id}"
     role = await client.patch(
-        f"{base}/members/{tenant.extra_user_id}", json={"role": "sales"}, headers=owner
+        f"{base}/members/{tenant.extra_user_id}",
+        json={"role": "purchaser", "spending_limit": "250"},
+        headers=owner,
     )
     assert role.status_code == 200, role.text
     profile = await client.patch(base, json={"website": "https://acme.example"}, headers=owner)
@@ -107,7 +109,8 @@ async def test_before_and_after_are_recorded_where_the_event_carries_them(
 
     log = await audit_log(client, owner)
     assert only(log, "member.updated")["changes"] == {
-        "role": {"before": "viewer", "after": "sales"}
+        "role": {"before": "viewer", "after": "purchaser"},
+        "spending_limit": {"before": None, "after": "250.00"},
     }
     assert only(log, "company.updated")["changes"] == {
         "website": {"before": None, "after": "https://acme.example/"}

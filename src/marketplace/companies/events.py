@@ -96,6 +96,7 @@ class MemberUpdated(MemberEvent):
     type: ClassVar[str] = "member.updated"
     previous_role: str
     spending_limit: Decimal | None
+    previous_spending_limit: Decimal | None = None
 
 
 class MemberRemoved(MemberEvent):

@@ -405,6 +405,7 @@ async def update_member(
                 role=target.role,
                 previous_role=before[0],
                 spending_limit=target.spending_limit,
+                previous_spending_limit=before[1],
             ),
         )
     found = await repository.member_with_user(session, actor.company_id, user_id)
