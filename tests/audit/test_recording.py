@@ -4,17 +4,21 @@ in the log of each company it concerns and in nobody else's."""
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import text
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from marketplace.abuse import service as abuse
 from marketplace.companies.models import Company
 from marketplace.companies.permissions import Scope
+from marketplace.core.events import EventEnvelope
+from marketplace.core.outbox import OutboxEvent
+from marketplace.webhooks.consumers import WEBHOOKS_CONSUMER
 from tests.audit.conftest import (
     admin_log,
     audit_log,
@@ -554,3 +558,51 @@ async def test_withdrawals_cancellations_rejections_and_unblocking_are_recorded(
         "api_key_id": None,
         "is_staff": True,
     }
+
+
+async def test_a_requested_redelivery_is_recorded(
+    app: FastAPI, client: httpx.AsyncClient, db_session: AsyncSession, tenant: Tenant
+) -> None:
+    mark = await outbox_mark(db_session)
+    admin = tenant.headers["admin"]
+    hooks = f"/api/v1/companies/{tenant.company_id}/webhooks"
+    created = await client.post(
+        hooks,
+        json={"url": "http://127.0.0.1:9/hooks", "event_types": ["api_key.created"]},
+        headers=admin,
+    )
+    assert created.status_code == 201, created.text
+    hook_id = created.json()["id"]
+    key = await client.post(
+        f"/api/v1/companies/{tenant.company_id}/api-keys",
+        json={"name": "erp", "scopes": ["catalog:read"]},
+        headers=admin,
+    )
+    assert key.status_code == 201, key.text
+    # The webhooks consumer turns the key's event into a delivery to the endpoint.
+    event = await db_session.scalar(
+        select(OutboxEvent).where(OutboxEvent.aggregate_id == uuid.UUID(key.json()["id"]))
+    )
+    assert event is not None
+    await WEBHOOKS_CONSUMER.handler(db_session, platform_of(app), EventEnvelope.from_row(event))
+    [delivery] = (await client.get(f"{hooks}/{hook_id}/deliveries", headers=admin)).json()["items"]
+    request_id = new_request_id()
+    redelivered = await client.post(
+        f"{hooks}/{hook_id}/deliveries/{delivery['id']}/redeliver",
+        headers=request_headers(admin, request_id),
+    )
+    assert redelivered.status_code == 202, redelivered.text
+    assert await record_outbox(app, db_session, mark) == [
+        "webhook.created",
+        "api_key.created",
+        "webhook.redelivery_requested",
+    ]
+
+    [entry] = await audit_log(
+        client, tenant.headers["owner"], action="webhook.redelivery_requested"
+    )
+    assert entry["target"] == {"type": "webhook_endpoint", "id": hook_id}
+    assert entry["request_id"] == request_id
+    assert entry["actor"]["user_id"] == str(tenant.user_ids["admin"])
+    assert entry["details"]["delivery_id"] == delivery["id"]
+    assert entry["details"]["event_id"] == str(event.id)
