@@ -5,12 +5,13 @@ in the log of each company it concerns and in nobody else's."""
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import select, text
+from sqlalchemy import select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from marketplace.abuse import service as abuse
@@ -18,6 +19,8 @@ from marketplace.companies.models import Company
 from marketplace.companies.permissions import Scope
 from marketplace.core.events import EventEnvelope
 from marketplace.core.outbox import OutboxEvent
+from marketplace.trade.models import Rfq
+from marketplace.trade.rfqs.service import expire_rfqs_and_quotes
 from marketplace.webhooks.consumers import WEBHOOKS_CONSUMER
 from tests.audit.conftest import (
     admin_log,
@@ -606,3 +609,21 @@ async def test_a_requested_redelivery_is_recorded(
     assert entry["actor"]["user_id"] == str(tenant.user_ids["admin"])
     assert entry["details"]["delivery_id"] == delivery["id"]
     assert entry["details"]["event_id"] == str(event.id)
+
+
+async def test_what_the_platform_does_by_itself_is_recorded_without_actor(
+    app: FastAPI, client: httpx.AsyncClient, db_session: AsyncSession, market: Market
+) -> None:
+    rfq = await open_rfq(client, market)
+    mark = await outbox_mark(db_session)
+    await db_session.execute(
+        update(Rfq)
+        .where(Rfq.id == uuid.UUID(rfq["id"]))
+        .values(deadline=datetime.now(UTC) - timedelta(minutes=1))
+    )
+    await expire_rfqs_and_quotes(db_session, platform_of(app))
+    assert await record_outbox(app, db_session, mark) == ["rfq.status_changed"]
+    [entry] = await audit_log(client, market.headers["owner"], action="rfq.status_changed")
+    assert entry["actor"] == {"user_id": None, "api_key_id": None, "is_staff": False}
+    assert entry["request_id"] is None
+    assert entry["changes"] == {"status": {"after": "expired"}}
