@@ -92,10 +92,15 @@ async def test_the_same_event_handled_twice_is_one_row(
     assert len(await rows_of(db_session, event.id)) == 1
 
 
-async def test_conversations_are_not_audited(app: FastAPI, db_session: AsyncSession) -> None:
-    event = envelope("message.posted")
+async def test_a_message_is_recorded_without_its_text(
+    app: FastAPI, db_session: AsyncSession
+) -> None:
+    event = envelope("message.posted", body="Our price is 4.10", thread_id=str(uuid.uuid4()))
     await AUDIT.handler(db_session, platform_of(app), event)
-    assert await rows_of(db_session, event.id) == []
+    [row] = await rows_of(db_session, event.id)
+    assert row.action == "message.posted"
+    assert "body" not in row.details
+    assert row.details["thread_id"] == event.payload["thread_id"]
 
 
 @pytest.fixture

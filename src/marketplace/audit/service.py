@@ -1,10 +1,10 @@
 """Turning events into audit entries, and reading them back.
 
-What is audited: every domain event, except the families in `NOT_AUDITED`. Today that
-is every event the code emits (companies, addresses, verification, members,
-invitations, API keys, webhooks, orders, RFQs, quotes, staff access, product
-moderation and the category tree); a new event type is audited unless it is added
-to `NOT_AUDITED` with its reason.
+What is audited: every domain event, except the families in `NOT_AUDITED` (none
+today): companies, addresses, verification, members, invitations, API keys, webhooks,
+orders and their payments, RFQs, quotes, messages (without their text), staff access,
+product moderation, the category tree and IP rules. A new event type is audited
+unless it is added to `NOT_AUDITED` with its reason.
 """
 
 from __future__ import annotations
@@ -29,9 +29,12 @@ from marketplace.core.events import EventEnvelope
 from marketplace.core.pagination import InvalidCursor, Page, decode_cursor, encode_cursor
 
 # Event families (the part of the type before the dot) kept out of the audit log.
-# Conversations are content, not changes to company data: a thread keeps its own
-# history, and copying message bodies here would only spread them.
-NOT_AUDITED: frozenset[str] = frozenset({"message"})
+NOT_AUDITED: frozenset[str] = frozenset()
+
+# Content that never enters the log: rows here can never be deleted, so nothing that
+# may have to be erased (what people wrote to each other) is copied into them. That a
+# message was posted, by whom, in which thread and with which attachments is recorded.
+_CONTENT_KEYS: dict[str, tuple[str, ...]] = {"message.posted": ("body",)}
 
 # Payload keys naming other companies that a company reading its log must not see:
 # an RFQ's invited suppliers are the buyer's business, not each other's.
@@ -102,7 +105,11 @@ async def record(session: AsyncSession, event: EventEnvelope) -> bool:
             "target_type": target_type,
             "target_id": target_id,
             "changes": changes_of(event),
-            "details": event.payload,
+            "details": {
+                key: value
+                for key, value in event.payload.items()
+                if key not in _CONTENT_KEYS.get(event.type, ())
+            },
             "request_id": event.request_id,
             "ip": event.ip,
         },
