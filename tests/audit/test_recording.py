@@ -627,3 +627,56 @@ async def test_what_the_platform_does_by_itself_is_recorded_without_actor(
     assert entry["actor"] == {"user_id": None, "api_key_id": None, "is_staff": False}
     assert entry["request_id"] is None
     assert entry["changes"] == {"status": {"after": "expired"}}
+
+
+async def test_payments_and_messages_on_an_order_are_in_both_logs(
+    app: FastAPI, client: httpx.AsyncClient, db_session: AsyncSession, market: Market
+) -> None:
+    placed = await client.post(
+        "/api/v1/orders", json=order_body((market.washers, 8)), headers=market.headers["owner"]
+    )
+    assert placed.status_code == 201, placed.text
+    order = placed.json()
+    mark = await outbox_mark(db_session)
+    pay_id, message_id = new_request_id(), new_request_id()
+    paid = await client.post(
+        f"/api/v1/orders/{order['id']}/payments",
+        json={
+            "amount": order["total"],
+            "paid_on": datetime.now(UTC).date().isoformat(),
+            "method": "bank_transfer",
+        },
+        headers=request_headers(market.headers["supplier"], pay_id),
+    )
+    assert paid.status_code == 201, paid.text
+    thread = await client.post(
+        "/api/v1/threads",
+        json={"subject_type": "order", "subject_id": order["id"]},
+        headers=market.headers["purchaser"],
+    )
+    assert thread.status_code == 201, thread.text
+    posted = await client.post(
+        f"/api/v1/threads/{thread.json()['id']}/messages",
+        json={"body": "Please deliver to gate 4"},
+        headers=request_headers(market.headers["purchaser"], message_id),
+    )
+    assert posted.status_code == 201, posted.text
+    assert await record_outbox(app, db_session, mark) == [
+        "order.payment_recorded",
+        "order.paid",
+        "message.posted",
+    ]
+
+    for side in ("owner", "supplier"):
+        log = await audit_log(client, market.headers[side])
+        assert [(e["action"], e["request_id"]) for e in log[:3]] == [
+            ("message.posted", message_id),
+            ("order.paid", pay_id),
+            ("order.payment_recorded", pay_id),
+        ]
+        message = log[0]
+        assert message["target"] == {"type": "thread", "id": thread.json()["id"]}
+        assert "body" not in message["details"]  # what people write stays in the thread
+        assert "gate 4" not in str(message)
+        assert log[2]["details"]["amount"] == order["total"]
+    assert await audit_log(client, market.headers["other_supplier"]) == []
