@@ -11,6 +11,7 @@ PostgreSQL falls back to the embedded server.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 import socket
 import tempfile
@@ -21,10 +22,13 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import asyncpg
+import fastapi.dependencies.utils
+import fastapi.routing
 import httpx
 import pytest
 from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
+from fastapi.dependencies.models import Dependant
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 
 from marketplace.app import create_app
@@ -39,6 +43,35 @@ SERVER_URL = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 AMQP_URL = os.environ.get("TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
 TEST_SECRET_KEY = "test-secret-key-that-is-long-enough-0123456789"
+
+
+def _cache_dependency_analysis() -> None:
+    """Most tests build their own application (their settings differ), and `create_app`
+    spends nearly all of its time in FastAPI analysing the same endpoints and dependencies
+    again. The analysis depends only on the callable and its path, so each is analysed
+    once per test worker. Each caller gets its own copy of the top level (FastAPI inserts
+    a route's router-level dependencies into it); the analysed parts are never changed."""
+    analyse = fastapi.dependencies.utils.get_dependant
+    analysed: dict[tuple[Any, ...], Dependant] = {}
+
+    def cached(**arguments: Any) -> Dependant:
+        try:
+            key = tuple(
+                (name, tuple(value) if isinstance(value, list) else value)
+                for name, value in sorted(arguments.items())
+            )
+            dependant = analysed.get(key)
+        except TypeError:  # an unhashable callable instance
+            return analyse(**arguments)
+        if dependant is None:
+            dependant = analysed[key] = analyse(**arguments)
+        return dataclasses.replace(dependant, dependencies=list(dependant.dependencies))
+
+    fastapi.dependencies.utils.get_dependant = cached
+    fastapi.routing.get_dependant = cached  # type: ignore[attr-defined]
+
+
+_cache_dependency_analysis()
 
 
 def _port_open(url: str, default_port: int) -> bool:
