@@ -289,21 +289,6 @@ async def place_orders(
     groups = _group(lines)
     shipping_address = await resolve_shipping_address(session, actor.company_id, terms)
 
-    wanted: dict[uuid.UUID, Decimal] = defaultdict(Decimal)
-    for line in lines:
-        if line.reserve and line.request.product_id is not None:
-            wanted[line.request.product_id] += line.request.quantity
-    short = await stock.reserve(session, wanted)
-    if short:
-        raise InsufficientStock(
-            errors=[
-                _line_error(index, "quantity", "not enough stock", "insufficient_stock")
-                | {"product_id": str(request.product_id)}
-                for index, request in enumerate(requests)
-                if request.product_id in short
-            ]
-        )
-
     now = datetime.now(UTC)
     orders: list[Order] = []
     for group in groups:
@@ -370,6 +355,23 @@ async def place_orders(
             ),
         )
         orders.append(order)
+
+    # Last, so that the products' rows stay locked for as short a time as possible:
+    # concurrent orders of a hot product queue on its row until this transaction ends.
+    wanted: dict[uuid.UUID, Decimal] = defaultdict(Decimal)
+    for line in lines:
+        if line.reserve and line.request.product_id is not None:
+            wanted[line.request.product_id] += line.request.quantity
+    short = await stock.reserve(session, wanted)
+    if short:
+        raise InsufficientStock(
+            errors=[
+                _line_error(index, "quantity", "not enough stock", "insufficient_stock")
+                | {"product_id": str(request.product_id)}
+                for index, request in enumerate(requests)
+                if request.product_id in short
+            ]
+        )
     return orders
 
 
