@@ -360,7 +360,10 @@ async def _public_page(
     rows = await repository.search(session, filters, sort, after, params.limit + 1)
     has_more = len(rows) > params.limit
     rows = rows[: params.limit]
-    tiers = await catalog_repository.tiers_for(session, [row.id for row in rows])
+    tiers = {
+        row.id: [Tier(min_qty, unit_price) for min_qty, unit_price in row.price_tiers or ()]
+        for row in rows
+    }
     items = []
     for row in rows:
         quantity = priced_quantity(params.quantity, row.moq, row.order_multiple)
@@ -388,17 +391,14 @@ async def _public_page(
             thumbnail_url=_thumbnail_url(row.id, row.thumbnail_id),
             created_at=row.created_at,
         )
-        item.unit_price = _public_unit_price(quantity, item, tiers.get(row.id, []))
+        item.unit_price = _public_unit_price(quantity, item, tiers[row.id])
         items.append(item)
     next_cursor = None
     if has_more and rows:
         last = rows[-1]
         next_cursor = _encode_keyset(sort, last.sort_key, last.id)
     pricing = CachedPricing(
-        tiers={
-            row.id: [(tier.min_qty, tier.unit_price) for tier in tiers.get(row.id, [])]
-            for row in rows
-        }
+        tiers={row.id: [(tier.min_qty, tier.unit_price) for tier in tiers[row.id]] for row in rows}
     )
     return ProductSearchPage(items=items, next_cursor=next_cursor), pricing
 
