@@ -3,6 +3,7 @@ relay both deliver to exactly these)."""
 
 from __future__ import annotations
 
+from marketplace import all_events
 from marketplace.audit.consumers import AUDIT
 from marketplace.catalog.consumers import CATALOG_CACHE
 from marketplace.core.consumers import ConsumerRegistry
@@ -10,6 +11,9 @@ from marketplace.notifications.consumers import NOTIFICATIONS
 from marketplace.realtime.consumers import REALTIME
 from marketplace.trade.reviews.consumers import TRUST_CACHE
 from marketplace.webhooks.consumers import WEBHOOKS_CONSUMER
+
+# Every event's class, for what each company may see of it (core.events.view_for).
+__all__ = ["all_events", "build_registry"]
 
 
 def build_registry() -> ConsumerRegistry:

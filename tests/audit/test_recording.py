@@ -432,7 +432,7 @@ async def test_an_rfq_its_quotes_and_the_award_are_recorded_for_whom_they_concer
         quotes = [e for e in log if e["action"] == "quote.submitted"]
         assert len(quotes) == 1
         published_for_supplier = only(log, "rfq.published")
-        assert "supplier_ids" not in published_for_supplier["details"]
+        assert published_for_supplier["details"]["supplier_ids"] == [str(getattr(market, side).id)]
     supplier_quote = only(await audit_log(client, market.headers["supplier"]), "quote.submitted")
     assert supplier_quote["target"] == {"type": "quote", "id": q_supplier["id"]}
 

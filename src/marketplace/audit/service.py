@@ -25,7 +25,7 @@ from marketplace.audit.schemas import (
     AuditFilter,
     AuditTarget,
 )
-from marketplace.core.events import EventEnvelope
+from marketplace.core.events import EventEnvelope, view_for
 from marketplace.core.pagination import InvalidCursor, Page, decode_cursor, encode_cursor
 
 # Event families (the part of the type before the dot) kept out of the audit log.
@@ -35,10 +35,6 @@ NOT_AUDITED: frozenset[str] = frozenset()
 # may have to be erased (what people wrote to each other) is copied into them. That a
 # message was posted, by whom, in which thread and with which attachments is recorded.
 _CONTENT_KEYS: dict[str, tuple[str, ...]] = {"message.posted": ("body",)}
-
-# Payload keys naming other companies that a company reading its log must not see:
-# an RFQ's invited suppliers are the buyer's business, not each other's.
-_BUYER_ONLY_KEYS = ("supplier_ids",)
 
 
 def family_of(event_type: str) -> str:
@@ -137,11 +133,10 @@ def _read_fields(row: AuditEvent) -> dict[str, Any]:
 
 
 def read_for_company(row: AuditEvent, company_id: uuid.UUID) -> AuditEventRead:
+    """The entry as the company may see it: its details are the event's payload, shown
+    through the event's own rule (`view_for`) as webhooks and live updates show it."""
     fields = _read_fields(row)
-    if str(row.details.get("buyer_id")) != str(company_id):
-        fields["details"] = {
-            key: value for key, value in row.details.items() if key not in _BUYER_ONLY_KEYS
-        }
+    fields["details"] = view_for(row.action, row.details, row.company_ids, [company_id]).payload
     return AuditEventRead(**fields)
 
 

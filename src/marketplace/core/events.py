@@ -10,7 +10,7 @@ request context, so that every event carries them without each caller passing th
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -20,6 +20,7 @@ import structlog
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from marketplace.core.logging import get_logger
 from marketplace.core.outbox import OutboxEvent, partition_of
 
 
@@ -36,6 +37,8 @@ class _EventContext:
     actor: EventActor
     ip: str | None
 
+
+logger = get_logger(__name__)
 
 # Keyed by request id: a keep-alive connection serves many requests in one task, and
 # a context left by the previous request must never be attributed to the next one.
@@ -74,11 +77,25 @@ def field_changes(current: object, new_values: Mapping[str, Any]) -> dict[str, F
     }
 
 
+@dataclass(frozen=True)
+class EventView:
+    """An event as the members of some of its companies may see it."""
+
+    company_ids: list[uuid.UUID]
+    payload: dict[str, Any]
+
+
 class DomainEvent(BaseModel):
     """Base of every event. Subclasses set `type` (e.g. "order.placed"), `version`
     and `aggregate_type`, and implement `aggregate_id()` and `company_ids()`: the
     companies entitled to receive the event (webhooks, notifications, live updates,
-    their own audit log). An event no company may see returns [] (staff-only)."""
+    their own audit log). An event no company may see returns [] (staff-only).
+
+    Entitled companies may still not see all of an event: an RFQ's invited suppliers
+    must not learn of each other. An event whose companies must not all see the same
+    thing overrides `view`; every recipient of events (webhooks, live updates,
+    notifications, company audit logs) goes through `view_for`, so that this rule
+    lives with the event and nowhere else."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -91,6 +108,53 @@ class DomainEvent(BaseModel):
 
     def company_ids(self) -> list[uuid.UUID]:
         raise NotImplementedError
+
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        super().__pydantic_init_subclass__(**kwargs)
+        event_type = cls.__dict__.get("type")
+        if isinstance(event_type, str):
+            _EVENT_CLASSES[event_type] = cls
+
+    @classmethod
+    def view(
+        cls, payload: dict[str, Any], company_ids: list[uuid.UUID], viewers: frozenset[str]
+    ) -> EventView:
+        """The stored event (`payload` as JSON, `company_ids`) as seen by members of the
+        `viewers` companies (ids as strings, each one entitled to the event). By default
+        the companies of an event (an order's buyer and supplier) all see all of it."""
+        return EventView(company_ids, payload)
+
+
+# Every event class that declares a type, by type: filled as the classes are defined.
+_EVENT_CLASSES: dict[str, type[DomainEvent]] = {}
+
+
+def event_class(event_type: str) -> type[DomainEvent] | None:
+    return _EVENT_CLASSES.get(event_type)
+
+
+def view_for(
+    event_type: str,
+    payload: dict[str, Any],
+    company_ids: Collection[uuid.UUID],
+    viewers: Collection[uuid.UUID],
+) -> EventView:
+    """The one gate between an event and a company: what members of `viewers` (the
+    recipient company; a user's companies) may see of it. Only the viewers entitled to
+    the event count; staff-only events (no companies) are shown whole, they reach
+    staff only. An event type no loaded class declares is shown empty: nothing is
+    given away by an event whose rule is unknown."""
+    companies = list(company_ids)
+    if not companies:
+        return EventView([], payload)
+    wanted = set(viewers)
+    entitled = frozenset(str(company) for company in companies if company in wanted)
+    known = _EVENT_CLASSES.get(event_type)
+    if known is None or not entitled:
+        logger.warning("events.view_refused", type=event_type, known=known is not None)
+        return EventView([company for company in companies if str(company) in entitled], {})
+    return known.view(payload, companies, entitled)
 
 
 class EventEnvelope(BaseModel):
@@ -127,6 +191,11 @@ class EventEnvelope(BaseModel):
             occurred_at=row.occurred_at,
             payload=row.payload,
         )
+
+    def seen_by(self, viewers: Collection[uuid.UUID]) -> EventEnvelope:
+        """This event as members of `viewers` may see it (see `view_for`)."""
+        view = view_for(self.type, self.payload, self.company_ids, viewers)
+        return self.model_copy(update={"company_ids": view.company_ids, "payload": view.payload})
 
 
 def _request_id() -> str | None:

@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -120,10 +121,15 @@ async def notify(session: AsyncSession, envelope: EventEnvelope) -> Outcome:
     )
     notifications: list[dict[str, object]] = []
     deliveries: list[dict[str, object]] = []
+    payloads: dict[uuid.UUID, dict[str, Any]] = {}
     for company_id, user in people:
+        # What the user's company may see of the event (never a competitor's data).
+        if company_id not in payloads:
+            payloads[company_id] = envelope.seen_by([company_id]).payload
+        payload = payloads[company_id]
         channels = effective_channels(rule, preferences.get(user.id), user)
         language = language_of(user.locale)
-        rendered = render(rule, envelope.payload, language)
+        rendered = render(rule, payload, language)
         common = {"user_id": user.id, "event_id": envelope.id, "event_type": envelope.type}
         if channels["in_app"]:
             notifications.append(
@@ -133,7 +139,7 @@ async def notify(session: AsyncSession, envelope: EventEnvelope) -> Outcome:
                     "title": rendered.title,
                     "body": rendered.body,
                     "link": rendered.link,
-                    "data": envelope.payload,
+                    "data": payload,
                     "created_at": envelope.occurred_at,
                 }
             )

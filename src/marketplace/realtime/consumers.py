@@ -26,16 +26,18 @@ logger = get_logger(__name__)
 
 async def publish_event(session: AsyncSession, platform: Platform, envelope: EventEnvelope) -> None:
     bus = bus_for(platform)
+    messages: list[tuple[str, bytes]] = []
     if envelope.company_ids:
-        users = await service.entitled_user_ids(session, envelope)
-        channels = [user_channel(bus, user_id) for user_id in users]
+        # Each user gets the event as their companies may see it (`seen_by`).
+        for companies, users in (await service.entitled_users(session, envelope)).items():
+            body = event_message(envelope.seen_by(companies))
+            messages.extend((user_channel(bus, user_id), body) for user_id in users)
     else:
-        channels = [staff_channel(bus)]
-    if not channels:
+        messages.append((staff_channel(bus), event_message(envelope)))
+    if not messages:
         return
-    body = event_message(envelope)
     try:
-        await bus.publish([(channel, body) for channel in channels])
+        await bus.publish(messages)
     except BUS_ERRORS as error:
         logger.warning(
             "realtime.publish_failed",

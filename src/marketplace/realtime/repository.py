@@ -18,18 +18,18 @@ from marketplace.companies.models import Membership
 from marketplace.core.outbox import OutboxEvent
 
 
-async def member_user_ids(
+async def memberships_in(
     session: AsyncSession, company_ids: Collection[uuid.UUID]
-) -> list[uuid.UUID]:
+) -> list[tuple[uuid.UUID, uuid.UUID]]:
+    """(user id, company id) of every member of these companies."""
     if not company_ids:
         return []
     statement = (
-        select(Membership.user_id)
+        select(Membership.user_id, Membership.company_id)
         .where(Membership.company_id.in_(company_ids))
-        .distinct()
-        .order_by(Membership.user_id)
+        .order_by(Membership.user_id, Membership.company_id)
     )
-    return list((await session.execute(statement)).scalars())
+    return [(user_id, company_id) for user_id, company_id in await session.execute(statement)]
 
 
 async def company_ids_of_user(session: AsyncSession, user_id: uuid.UUID) -> list[uuid.UUID]:

@@ -133,7 +133,10 @@ async def resume(
     events = await repository.events_after(session, seq, companies, user.is_staff, limit + 1)
     notes = await notifications.notifications_after(session, user.id, seq, limit + 1)
     items = sorted(
-        [_Item(row.seq, 0, row.id, event_message(EventEnvelope.from_row(row))) for row in events]
+        [
+            _Item(row.seq, 0, row.id, event_message(EventEnvelope.from_row(row).seen_by(companies)))
+            for row in events
+        ]
         + [
             _Item(
                 position,
@@ -157,6 +160,15 @@ async def resume(
     return [item.body for item in shown] + [message("resumed", summary)]
 
 
-async def entitled_user_ids(session: AsyncSession, envelope: EventEnvelope) -> list[uuid.UUID]:
-    """Everyone who may see an event live: the members of its companies, now."""
-    return await repository.member_user_ids(session, envelope.company_ids)
+async def entitled_users(
+    session: AsyncSession, envelope: EventEnvelope
+) -> dict[frozenset[uuid.UUID], list[uuid.UUID]]:
+    """Everyone who may see an event live (the members of its companies, now), grouped
+    by the event's companies they are members of: what they may see of it."""
+    companies_of: dict[uuid.UUID, set[uuid.UUID]] = {}
+    for user_id, company_id in await repository.memberships_in(session, envelope.company_ids):
+        companies_of.setdefault(user_id, set()).add(company_id)
+    groups: dict[frozenset[uuid.UUID], list[uuid.UUID]] = {}
+    for user_id, companies in companies_of.items():
+        groups.setdefault(frozenset(companies), []).append(user_id)
+    return groups

@@ -5,11 +5,11 @@ from __future__ import annotations
 import uuid
 from datetime import date
 from decimal import Decimal
-from typing import ClassVar
+from typing import Any, ClassVar
 
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field
 
-from marketplace.core.events import DomainEvent
+from marketplace.core.events import DomainEvent, EventView
 
 
 class OrderEvent(DomainEvent):
@@ -88,6 +88,32 @@ class RfqEvent(DomainEvent):
     def company_ids(self) -> list[uuid.UUID]:
         return [self.buyer_id, *self.supplier_ids]
 
+    @classmethod
+    def view(
+        cls, payload: dict[str, Any], company_ids: list[uuid.UUID], viewers: frozenset[str]
+    ) -> EventView:
+        """Which suppliers an RFQ involves is the buyer's business: a supplier sees the
+        buyer and itself, never the other suppliers (invited, quoting or awarded)."""
+        if str(payload.get("buyer_id")) in viewers:
+            return EventView(company_ids, payload)
+        return EventView(
+            [
+                company
+                for company in company_ids
+                if str(company) in viewers or str(company) == str(payload.get("buyer_id"))
+            ],
+            cls.supplier_view(payload, viewers),
+        )
+
+    @classmethod
+    def supplier_view(cls, payload: dict[str, Any], viewers: frozenset[str]) -> dict[str, Any]:
+        return {
+            **payload,
+            "supplier_ids": [
+                supplier for supplier in payload.get("supplier_ids", []) if supplier in viewers
+            ],
+        }
+
 
 class RfqPublished(RfqEvent):
     type: ClassVar[str] = "rfq.published"
@@ -100,9 +126,31 @@ class RfqStatusChanged(RfqEvent):
     status: str
 
 
+class RfqAward(BaseModel):
+    """The order one awarded supplier got."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    supplier_id: uuid.UUID
+    order_id: uuid.UUID
+
+
 class RfqAwarded(RfqEvent):
+    """Version 2: `awards` (supplier and order) replaced `order_ids`, so that each
+    supplier can be shown its own order and not its competitors'."""
+
     type: ClassVar[str] = "rfq.awarded"
-    order_ids: list[uuid.UUID]
+    version: ClassVar[int] = 2
+    awards: list[RfqAward]
+
+    @classmethod
+    def supplier_view(cls, payload: dict[str, Any], viewers: frozenset[str]) -> dict[str, Any]:
+        view = super().supplier_view(payload, viewers)
+        view.pop("order_ids", None)  # version 1: orders without their suppliers
+        view["awards"] = [
+            award for award in payload.get("awards", []) if award.get("supplier_id") in viewers
+        ]
+        return view
 
 
 class QuoteEvent(DomainEvent):

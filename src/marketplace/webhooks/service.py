@@ -378,12 +378,18 @@ async def create_deliveries(
 ) -> int:
     """One delivery per enabled endpoint that subscribed to the event, of the
     companies entitled to it (`company_ids`): a company never receives an event
-    about another company's data. Redelivered events add nothing."""
+    about another company's data, and receives the event as it may see it
+    (`EventEnvelope.seen_by`: an invited supplier never learns its competitors).
+    Redelivered events add nothing."""
     if not envelope.company_ids:
         return 0
     endpoints = await repository.endpoints_for_event(session, envelope.company_ids, envelope.type)
     now = _now()
     attempts = max_attempts(platform.settings)
+    payloads = {
+        company_id: envelope.seen_by([company_id]).payload
+        for company_id in {endpoint.company_id for endpoint in endpoints}
+    }
     return await repository.insert_deliveries(
         session,
         [
@@ -394,7 +400,7 @@ async def create_deliveries(
                 "event_id": envelope.id,
                 "event_type": envelope.type,
                 "event_occurred_at": envelope.occurred_at,
-                "payload": envelope.payload,
+                "payload": payloads[endpoint.company_id],
                 "status": DeliveryStatus.PENDING.value,
                 "attempts": 0,
                 "max_attempts": attempts,

@@ -24,6 +24,7 @@ from marketplace.core.platform import Platform
 from marketplace.trade.events import (
     QuoteSubmitted,
     QuoteWithdrawn,
+    RfqAward,
     RfqAwarded,
     RfqPublished,
     RfqStatusChanged,
@@ -550,7 +551,7 @@ async def award(
             buyer_id=rfq.buyer_id,
             title=rfq.title,
             supplier_ids=sorted({quotes[q].supplier_id for q in winners}, key=str),
-            order_ids=[order.id for order in placed],
+            awards=[RfqAward(supplier_id=order.supplier_id, order_id=order.id) for order in placed],
         ),
     )
     await session.refresh(rfq)
