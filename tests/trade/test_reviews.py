@@ -341,6 +341,8 @@ async def test_a_supplier_without_history_shows_no_figures_and_a_buyer_no_trust(
         "delivered_order_count": 0,
         "rfq_response_median_seconds": None,
         "rfq_response_count": 0,
+        "message_response_median_seconds": None,
+        "message_response_count": 0,
     }
     buyer = await client.get(f"/api/v1/companies/{market.buyer.id}")
     assert buyer.json()["trust"] is None
@@ -492,6 +494,8 @@ async def test_a_new_review_shows_at_once_on_the_cached_profile(
         "delivered_order_count": 1,
         "rfq_response_median_seconds": None,
         "rfq_response_count": 0,
+        "message_response_median_seconds": None,
+        "message_response_count": 0,
     }
     assert (await review(client, market, order_id, {"rating": 2})).status_code == 201
     assert await cached_trust(app, market.supplier.id) is None

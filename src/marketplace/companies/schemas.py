@@ -210,6 +210,13 @@ class TrustSignals(BaseModel):
         description="Median time from an RFQ's publication to the supplier's first quote."
     )
     rfq_response_count: int = Field(description="The RFQs the median is taken over.")
+    message_response_median_seconds: int | None = Field(
+        description="Median time from a buyer's message that starts a turn in a thread "
+        "(the first, or the first after the supplier's) to the supplier's next message."
+    )
+    message_response_count: int = Field(
+        description="The answered buyer turns the median is taken over."
+    )
 
 
 class CompanyPublic(BaseModel):

@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Collection
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, Select, and_, case, func, or_, select, update
+from sqlalchemy import ColumnElement, Select, Subquery, and_, case, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -29,6 +29,47 @@ def threads_of_company(company_id: uuid.UUID) -> Select[Thread]:
     """The one tenant gate of threads."""
     return select(Thread).where(
         or_(Thread.buyer_id == company_id, Thread.supplier_id == company_id)
+    )
+
+
+def supplier_reply_delays(supplier_id: uuid.UUID) -> Subquery:
+    """Seconds (`seconds`) from each buyer message that starts a turn in one of the
+    supplier's threads (the thread's first message, or the first after a supplier's)
+    to the supplier's next message in that thread; turns still unanswered are left
+    out. For the supplier's trust signals, which embed it in their one query: threads
+    by ix_threads_supplier_activity, each thread's messages in order by
+    ix_messages_thread_created."""
+    thread, in_order = Message.thread_id, (Message.created_at, Message.id)
+    messages = (
+        select(
+            Message.created_at,
+            Thread.buyer_id,
+            Message.author_company_id,
+            func.lag(Message.author_company_id)
+            .over(partition_by=thread, order_by=in_order)
+            .label("previous_author_id"),
+            func.min(Message.created_at)
+            .filter(Message.author_company_id == Thread.supplier_id)
+            .over(partition_by=thread, order_by=in_order, rows=(1, None))
+            .label("answered_at"),
+        )
+        .join(Thread, Thread.id == Message.thread_id)
+        .where(Thread.supplier_id == supplier_id)
+        .subquery("thread_messages")
+    )
+    return (
+        select(
+            func.extract("epoch", messages.c.answered_at - messages.c.created_at).label("seconds")
+        )
+        .where(
+            messages.c.author_company_id == messages.c.buyer_id,
+            or_(
+                messages.c.previous_author_id.is_(None),
+                messages.c.previous_author_id != messages.c.buyer_id,
+            ),
+            messages.c.answered_at.is_not(None),
+        )
+        .subquery("reply_delays")
     )
 
 

@@ -1,8 +1,8 @@
 """Drop a supplier's cached trust signals when the trade data behind them changes.
 
-Reviews drop the entry in their own request (service.create_review); deliveries and
-first quotes are written by other parts of trade and announce themselves as events,
-handled here after their commit. Idempotent: deleting an entry twice changes nothing.
+Reviews drop the entry in their own request (service.create_review); deliveries, first
+quotes (other parts of trade) and supplier messages (messaging) announce themselves as
+events, handled here after their commit. Idempotent: deleting an entry twice changes nothing.
 """
 
 from __future__ import annotations
@@ -17,7 +17,9 @@ from marketplace.core.events import EventEnvelope
 from marketplace.core.platform import Platform
 from marketplace.trade.reviews.service import forget_trust
 
-TRUST_EVENTS: Final = frozenset({"review.created", "order.status_changed", "quote.submitted"})
+TRUST_EVENTS: Final = frozenset(
+    {"review.created", "order.status_changed", "quote.submitted", "message.posted"}
+)
 
 
 def _changes_trust(event: EventEnvelope) -> bool:
@@ -27,6 +29,9 @@ def _changes_trust(event: EventEnvelope) -> bool:
     if event.type == "quote.submitted":
         # A revision keeps the first answer's time.
         return event.payload.get("revision") == 1
+    if event.type == "message.posted":
+        # Only the supplier's message answers a turn (an unanswered one is not counted).
+        return event.payload.get("author_company_id") == event.payload.get("supplier_id")
     return True
 
 

@@ -12,6 +12,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from marketplace.companies.models import Company
+from marketplace.messaging.repository import supplier_reply_delays
 from marketplace.trade.models import Order, Quote, Review, Rfq
 
 # Orders whose delivery is known: the on-time rate is taken over these.
@@ -81,12 +82,15 @@ class TrustFigures:
     on_time_order_count: int
     rfq_response_count: int
     rfq_response_median_seconds: float | None
+    message_response_count: int
+    message_response_median_seconds: float | None
 
 
 async def trust_figures(session: AsyncSession, supplier_id: uuid.UUID) -> TrustFigures:
-    """One round trip, three index-backed aggregates over the supplier's own rows:
-    reviews (ix_reviews_supplier_id), delivered orders (ix_orders_supplier_created)
-    and first quotes per RFQ (ix_quotes_supplier_id)."""
+    """One round trip, four index-backed aggregates over the supplier's own rows:
+    reviews (ix_reviews_supplier_id), delivered orders (ix_orders_supplier_created),
+    first quotes per RFQ (ix_quotes_supplier_id) and replies to buyers' messages
+    (messaging's query, by ix_messages_thread_created)."""
     ratings = (
         select(
             func.avg(Review.rating).label("rating_average"),
@@ -133,6 +137,13 @@ async def trust_figures(session: AsyncSession, supplier_id: uuid.UUID) -> TrustF
         .within_group(first_quotes.c.seconds)
         .label("rfq_response_median_seconds"),
     ).subquery("responses")
+    delays = supplier_reply_delays(supplier_id)
+    replies = select(
+        func.count().label("message_response_count"),
+        func.percentile_cont(0.5)
+        .within_group(delays.c.seconds)
+        .label("message_response_median_seconds"),
+    ).subquery("replies")
     row = (
         await session.execute(
             select(
@@ -142,7 +153,11 @@ async def trust_figures(session: AsyncSession, supplier_id: uuid.UUID) -> TrustF
                 deliveries.c.on_time_order_count,
                 responses.c.rfq_response_count,
                 responses.c.rfq_response_median_seconds,
-            ).select_from(ratings.join(deliveries, true()).join(responses, true()))
+                replies.c.message_response_count,
+                replies.c.message_response_median_seconds,
+            ).select_from(
+                ratings.join(deliveries, true()).join(responses, true()).join(replies, true())
+            )
         )
     ).one()
     return TrustFigures(
@@ -154,6 +169,12 @@ async def trust_figures(session: AsyncSession, supplier_id: uuid.UUID) -> TrustF
         rfq_response_median_seconds=(
             float(row.rfq_response_median_seconds)
             if row.rfq_response_median_seconds is not None
+            else None
+        ),
+        message_response_count=int(row.message_response_count),
+        message_response_median_seconds=(
+            float(row.message_response_median_seconds)
+            if row.message_response_median_seconds is not None
             else None
         ),
     )

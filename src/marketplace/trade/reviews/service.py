@@ -8,7 +8,7 @@ per order, kept by the unique constraint on `reviews.order_id`.
 Trust signals come from one aggregate query over the supplier's own, indexed rows
 (repository.trust_figures) and are cached per supplier (the profile is a hot public
 read). A new review drops the entry at once (and again after commit, as the catalog
-does); deliveries and first quotes drop it through the "trust-cache" consumer
+does); deliveries, first quotes and supplier messages drop it through the "trust-cache" consumer
 (consumers.py) after their commit; the time-to-live bounds a reader that put back
 figures it computed just before such a commit.
 """
@@ -42,7 +42,8 @@ TRUST_TTL_SECONDS: Final = 300.0
 
 
 def trust_key(supplier_id: uuid.UUID) -> str:
-    return f"trade:trust:v1:{supplier_id}"
+    # v2: message response time added (entries of v1 lack it).
+    return f"trade:trust:v2:{supplier_id}"
 
 
 async def forget_trust(session: AsyncSession, cache: Cache, supplier_id: uuid.UUID) -> None:
@@ -160,4 +161,10 @@ def _signals(figures: repository.TrustFigures) -> TrustSignals:
             else None
         ),
         rfq_response_count=figures.rfq_response_count,
+        message_response_median_seconds=(
+            round(figures.message_response_median_seconds)
+            if figures.message_response_median_seconds is not None
+            else None
+        ),
+        message_response_count=figures.message_response_count,
     )
