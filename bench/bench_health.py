@@ -31,6 +31,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
@@ -261,7 +262,11 @@ def database_cpu_seconds(database: str) -> float:
 
 
 def run_load(
-    server: Server, path: str, database: str, arguments: argparse.Namespace
+    server: Server,
+    path: str,
+    database: str,
+    arguments: argparse.Namespace,
+    extra_arguments: Sequence[str] = (),
 ) -> dict[str, Any]:
     command = [
         sys.executable,
@@ -276,6 +281,7 @@ def run_load(
         "--timeout",
         str(REQUEST_TIMEOUT_SECONDS),
         "--markers",
+        *extra_arguments,
     ]
     budget = arguments.warmup + arguments.duration + 2 * REQUEST_TIMEOUT_SECONDS + 30
     samples: dict[str, tuple[float, float, float]] = {}
@@ -342,8 +348,10 @@ def _ratio(ours: float, baseline: float) -> str:
     return f"{ours / baseline:.2f}x" if baseline > 0 else "n/a"
 
 
-def print_endpoint(path: str, ours: dict[str, Any], baseline: dict[str, Any]) -> None:
-    print(f"\nGET {path}")
+def print_endpoint(
+    path: str, ours: dict[str, Any], baseline: dict[str, Any], method: str = "GET"
+) -> None:
+    print(f"\n{method} {path}")
     print(
         f"  {'server':<11} {'req/s':>7} {'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7} "
         f"{'non-2xx':>7} {'errors':>6} {'CPU ms/req':>10} {'server':>7} {'pg':>5} {'loadgen':>8}"

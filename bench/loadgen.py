@@ -8,6 +8,10 @@ the 2xx responses, and the counts of non-2xx responses and transport errors.
     .venv/bin/python bench/loadgen.py http://127.0.0.1:8000/health/live \
         --connections 64 --duration 10 --warmup 2
 
+With `--requests FILE` (a JSON list of `{"method", "headers", "body"}`) connection `i`
+sends request `i % len(list)` to the URL instead of a GET: a POST with its own body and
+credentials per connection, as 32 buyers placing orders each with their own token.
+
 It runs in its own process (one event loop, uvloop when installed) so that it does not
 share an interpreter with the server it measures. Everything is bounded: the number of
 connections, the duration, each request's time and the number of latency samples kept.
@@ -26,6 +30,7 @@ import time
 from array import array
 from collections import Counter
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -184,6 +189,22 @@ async def run_connection(
             await _close(connection[1])
 
 
+def _request_bytes(netloc: str, target: str, spec: dict[str, Any]) -> bytes:
+    """One HTTP/1.1 request: a GET by default; `spec` may give a method, headers, a body."""
+    body = spec.get("body")
+    payload = b"" if body is None else json.dumps(body).encode()
+    lines = [
+        f"{spec.get('method', 'GET')} {target} HTTP/1.1",
+        f"Host: {netloc}",
+        "User-Agent: marketplace-bench",
+        "Accept: application/json",
+    ]
+    lines += [f"{name}: {value}" for name, value in spec.get("headers", {}).items()]
+    if body is not None:
+        lines += ["Content-Type: application/json", f"Content-Length: {len(payload)}"]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + payload
+
+
 def percentile(sorted_values: array[float], fraction: float) -> float:
     """Nearest-rank percentile of already sorted values."""
     if not sorted_values:
@@ -205,6 +226,7 @@ async def run(
     request_timeout: float,
     *,
     markers: bool = False,
+    requests: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     parts = urlsplit(url)
     host = parts.hostname or ""
@@ -212,10 +234,7 @@ async def run(
         raise SystemExit(f"only http:// URLs on the loopback interface are allowed, not {url!r}")
     port = parts.port or 80
     target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-    request = (
-        f"GET {target} HTTP/1.1\r\nHost: {parts.netloc}\r\n"
-        "User-Agent: marketplace-bench\r\nAccept: application/json\r\n\r\n"
-    ).encode("ascii")
+    prepared = [_request_bytes(parts.netloc, target, spec) for spec in requests or [{}]]
 
     # Open every connection first, so that connecting is not part of the measurement.
     try:
@@ -245,9 +264,17 @@ async def run(
     window.end = window.start + duration
     tasks = [
         asyncio.create_task(
-            run_connection(connection, host, port, request, window, request_timeout, results)
+            run_connection(
+                connection,
+                host,
+                port,
+                prepared[index % len(prepared)],
+                window,
+                request_timeout,
+                results,
+            )
         )
-        for connection in initial
+        for index, connection in enumerate(initial)
     ]
     await asyncio.sleep(warmup)
     cpu_at_start = _cpu_seconds()
@@ -323,6 +350,11 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
         help="seconds one request may take before it counts as an error (default 10)",
     )
     parser.add_argument(
+        "--requests",
+        type=Path,
+        help="JSON list of {method, headers, body}: connection i sends entry i %% length",
+    )
+    parser.add_argument(
         "--markers",
         action="store_true",
         help="write a line on stderr when the measured window opens and when it closes",
@@ -346,6 +378,7 @@ def main(argv: list[str] | None = None) -> None:
             arguments.warmup,
             arguments.timeout,
             markers=arguments.markers,
+            requests=json.loads(arguments.requests.read_text()) if arguments.requests else None,
         )
     )
     json.dump(report, sys.stdout)
