@@ -8,7 +8,8 @@ from decimal import Decimal
 
 from sqlalchemy import Select, and_, delete, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from marketplace.trade.models import (
     Cart,
@@ -19,19 +20,32 @@ from marketplace.trade.models import (
     PurchasingPolicy,
 )
 
+# Sequences known to exist, committed: numbering is then one `nextval`.
+_existing_sequences: set[str] = set()
+
 
 async def next_order_number(session: AsyncSession, year: int) -> str:
     """ORD-<year>-<6 digits> from a per-year sequence: unique without a hot lock row
     (a rolled-back order leaves a gap, which is fine for numbering)."""
     sequence = f"order_number_{year}"
-    try:
-        async with session.begin_nested():
-            value = await session.scalar(text(f"SELECT nextval('{sequence}')"))
-    except Exception:  # the year's sequence does not exist yet: create it once
-        async with session.begin_nested():
-            await session.execute(text(f"CREATE SEQUENCE IF NOT EXISTS {sequence}"))
-        value = await session.scalar(text(f"SELECT nextval('{sequence}')"))
+    if sequence not in _existing_sequences:
+        await _create_sequence(session, sequence)
+        _existing_sequences.add(sequence)
+    value = await session.scalar(text(f"SELECT nextval('{sequence}')"))
     return f"ORD-{year}-{int(value or 0):06d}"
+
+
+async def _create_sequence(session: AsyncSession, sequence: str) -> None:
+    """Committed on a connection of its own, so that it exists whatever becomes of the
+    order's transaction (and of the process's belief that it exists)."""
+    bind = session.bind
+    engine = bind.engine if isinstance(bind, AsyncConnection) else bind
+    assert isinstance(engine, AsyncEngine)
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(text(f"CREATE SEQUENCE IF NOT EXISTS {sequence}"))
+    except IntegrityError:
+        pass  # created at the same moment by another order: it exists
 
 
 async def add_all(session: AsyncSession, rows: list[object]) -> None:
