@@ -39,6 +39,7 @@ from marketplace.catalog.pricing import Tier
 from marketplace.catalog.schemas import (
     AssignmentCreate,
     PriceListCreate,
+    PriceListRead,
     PriceListTiersIn,
     ProductCreate,
     TierIn,
@@ -47,6 +48,7 @@ from marketplace.companies import service as companies
 from marketplace.companies.models import Company, Membership
 from marketplace.companies.schemas import CompanyCreate
 from marketplace.core.db import Database
+from marketplace.core.pagination import MAX_LIMIT
 from marketplace.core.storage import LocalStorage, Storage
 from marketplace.identity import service as identity
 from marketplace.identity.models import User
@@ -687,10 +689,14 @@ async def _add_images(
 
 async def _price_list(session: AsyncSession, supplier: Company, buyer: Company) -> None:
     """The supplier's framework agreement with one buyer: 10 % off its first products."""
-    existing = {
-        item.name: item for item in await price_list_service.list_price_lists(session, supplier.id)
-    }
-    price_list = existing.get(PRICE_LIST_NAME)
+    price_list: PriceListRead | None = None
+    cursor: str | None = None
+    while price_list is None:
+        page = await price_list_service.list_price_lists(session, supplier.id, MAX_LIMIT, cursor)
+        price_list = next((item for item in page.items if item.name == PRICE_LIST_NAME), None)
+        cursor = page.next_cursor
+        if cursor is None:
+            break
     if price_list is None:
         price_list = await price_list_service.create_price_list(
             session, supplier.id, PriceListCreate(name=PRICE_LIST_NAME, priority=10)

@@ -32,12 +32,17 @@ async def test_blocking_and_unblocking_are_recorded_for_the_supplier(
     )
     await client.post(f"/api/v1/admin/products/{product['id']}/unblock", headers=staff)
     recorded = await events_of(db_session, product["id"])
-    assert [event.type for event in recorded] == ["product.blocked", "product.unblocked"]
-    assert recorded[0].payload["reason"] == "Fake"
-    assert recorded[0].payload["sku"] == "EVT-1"
-    assert list(recorded[0].company_ids) == [catalog.supplier_id]
-    assert recorded[0].actor_is_staff is True
-    assert recorded[0].actor_user_id is not None
+    assert [event.type for event in recorded] == [
+        "product.created",
+        "product.blocked",
+        "product.unblocked",
+    ]
+    blocked = recorded[1]
+    assert blocked.payload["reason"] == "Fake"
+    assert blocked.payload["sku"] == "EVT-1"
+    assert list(blocked.company_ids) == [catalog.supplier_id]
+    assert blocked.actor_is_staff is True
+    assert blocked.actor_user_id is not None
 
 
 async def test_category_changes_are_staff_only_events(
@@ -72,4 +77,6 @@ async def test_a_refused_block_records_nothing(
         headers=catalog.headers["owner"],
     )
     assert_problem(response, 403)
-    assert await events_of(db_session, product["id"]) == []
+    assert [event.type for event in await events_of(db_session, product["id"])] == [
+        "product.created"
+    ]

@@ -4,6 +4,11 @@ A product's cached public detail shows its supplier (name, country, verification
 and exists only while the supplier is verified; the companies domain announces such
 changes as events, and this consumer drops the supplier's cached products after
 their commit. Idempotent: deleting cache entries twice changes nothing.
+
+The catalog's own events (`product.*`, `price_list.*`, `buyer_group.*`) are not
+listed: a product write deletes its entries itself, at once and again after its
+commit (`caching.invalidate_products`), which an event consumed later could only
+repeat; price lists and buyer groups never enter the shared cache.
 """
 
 from __future__ import annotations

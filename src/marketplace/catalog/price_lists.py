@@ -3,6 +3,9 @@
 Everything here is scoped to the acting supplier: another supplier's group, list or
 product is not found (404). Price lists never enter a shared cache: a buyer's price
 is computed per request from `repository.price_lists_for_buyer`.
+
+Every change is announced to the supplier alone (`buyer_group.*`, `price_list.*`) in
+the transaction that makes it; a request that changes nothing announces nothing.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from typing import Any, cast
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from marketplace.catalog import pricing, repository
+from marketplace.catalog import events, pricing, repository
 from marketplace.catalog.errors import (
     AssignmentNotFound,
     BuyerGroupNotFound,
@@ -43,6 +46,8 @@ from marketplace.catalog.schemas import (
     TierRead,
     Unit,
 )
+from marketplace.core.events import FieldChange, emit, field_changes
+from marketplace.core.pagination import InvalidCursor, Page, decode_cursor, encode_cursor
 
 # Price-list tiers need not start at the MOQ: below their first tier the product's
 # own tiers apply (pricing.quote falls back).
@@ -68,11 +73,23 @@ def _group_read(group: BuyerGroup, member_ids: list[uuid.UUID]) -> BuyerGroupRea
     )
 
 
-async def list_groups(session: AsyncSession, supplier_id: uuid.UUID) -> list[BuyerGroupRead]:
-    return [
-        _group_read(group, members)
-        for group, members in await repository.buyer_groups(session, supplier_id)
-    ]
+async def list_groups(
+    session: AsyncSession, supplier_id: uuid.UUID, limit: int, cursor: str | None
+) -> Page[BuyerGroupRead]:
+    """The supplier's groups by name (unique per supplier: the name is the cursor)."""
+    after_name: str | None = None
+    if cursor is not None:
+        [after_name] = decode_cursor(cursor, 1)
+        if not isinstance(after_name, str):
+            raise InvalidCursor()
+    rows = await repository.buyer_groups(
+        session, supplier_id, after_name=after_name, limit=limit + 1
+    )
+    shown = rows[:limit]
+    return Page[BuyerGroupRead](
+        items=[_group_read(group, members) for group, members in shown],
+        next_cursor=encode_cursor(shown[-1][0].name) if len(rows) > limit else None,
+    )
 
 
 async def _group(
@@ -97,6 +114,10 @@ async def create_group(
     session.add(group)
     await _flush_unique(session, "uq_buyer_groups_supplier_id_name", DuplicateBuyerGroup())
     await session.refresh(group)
+    await emit(
+        session,
+        events.BuyerGroupCreated(group_id=group.id, supplier_id=supplier_id, name=group.name),
+    )
     return _group_read(group, [])
 
 
@@ -104,16 +125,27 @@ async def rename_group(
     session: AsyncSession, supplier_id: uuid.UUID, group_id: uuid.UUID, data: BuyerGroupUpdate
 ) -> BuyerGroupRead:
     group, members = await _group(session, supplier_id, group_id)
+    changes = field_changes(group, {"name": data.name})
+    if not changes:
+        return _group_read(group, members)
     group.name = data.name
     await _flush_unique(session, "uq_buyer_groups_supplier_id_name", DuplicateBuyerGroup())
+    await emit(
+        session,
+        events.BuyerGroupUpdated(
+            group_id=group.id, supplier_id=supplier_id, name=group.name, changes=changes
+        ),
+    )
     return _group_read(group, members)
 
 
 async def delete_group(session: AsyncSession, supplier_id: uuid.UUID, group_id: uuid.UUID) -> None:
     """Deleting a group also ends the price lists' assignments to it."""
     group, _members = await _group(session, supplier_id, group_id)
+    deleted = events.BuyerGroupDeleted(group_id=group_id, supplier_id=supplier_id, name=group.name)
     await session.delete(group)
     await session.flush()
+    await emit(session, deleted)
 
 
 async def _require_buyer(
@@ -126,9 +158,16 @@ async def _require_buyer(
 async def add_member(
     session: AsyncSession, supplier_id: uuid.UUID, group_id: uuid.UUID, buyer_id: uuid.UUID
 ) -> BuyerGroupRead:
+    """Idempotent: adding a member again changes and announces nothing."""
     group, _members = await _group(session, supplier_id, group_id)
     await _require_buyer(session, supplier_id, buyer_id)
-    await repository.add_group_member(session, group.id, buyer_id)
+    if await repository.add_group_member(session, group.id, buyer_id):
+        await emit(
+            session,
+            events.BuyerGroupMemberAdded(
+                group_id=group.id, supplier_id=supplier_id, name=group.name, buyer_id=buyer_id
+            ),
+        )
     return await get_group(session, supplier_id, group_id)
 
 
@@ -138,6 +177,12 @@ async def remove_member(
     group, _members = await _group(session, supplier_id, group_id)
     if not await repository.remove_group_member(session, group.id, buyer_id):
         raise BuyerNotFound()
+    await emit(
+        session,
+        events.BuyerGroupMemberRemoved(
+            group_id=group.id, supplier_id=supplier_id, name=group.name, buyer_id=buyer_id
+        ),
+    )
 
 
 # --- price lists ------------------------------------------------------------------
@@ -169,8 +214,25 @@ async def _price_list(
     return found
 
 
-async def list_price_lists(session: AsyncSession, supplier_id: uuid.UUID) -> list[PriceListRead]:
-    return [_list_read(found) for found in await repository.price_lists(session, supplier_id)]
+async def list_price_lists(
+    session: AsyncSession, supplier_id: uuid.UUID, limit: int, cursor: str | None
+) -> Page[PriceListRead]:
+    """Highest priority first, then by name (unique per supplier): the cursor is the
+    last list's (priority, name)."""
+    after: tuple[int, str] | None = None
+    if cursor is not None:
+        priority, name = decode_cursor(cursor, 2)
+        if type(priority) is not int or not isinstance(name, str):
+            raise InvalidCursor()
+        after = (priority, name)
+    rows = await repository.price_lists(session, supplier_id, after=after, limit=limit + 1)
+    shown = rows[:limit]
+    return Page[PriceListRead](
+        items=[_list_read(found) for found in shown],
+        next_cursor=(
+            encode_cursor(shown[-1].priority, shown[-1].name) if len(rows) > limit else None
+        ),
+    )
 
 
 async def get_price_list(
@@ -201,6 +263,16 @@ async def create_price_list(
     session.add(price_list)
     await _flush_unique(session, "uq_price_lists_supplier_id_name", DuplicatePriceList())
     await session.refresh(price_list)
+    await emit(
+        session,
+        events.PriceListCreated(
+            price_list_id=price_list.id,
+            supplier_id=supplier_id,
+            name=price_list.name,
+            priority=price_list.priority,
+            is_active=price_list.is_active,
+        ),
+    )
     return _list_read(price_list)
 
 
@@ -211,10 +283,22 @@ async def update_price_list(
     data: PriceListUpdate,
 ) -> PriceListRead:
     price_list = await _price_list(session, supplier_id, price_list_id)
-    for name, value in data.model_dump(include=data.model_fields_set).items():
-        setattr(price_list, name, value)
+    changes = field_changes(price_list, data.model_dump(include=data.model_fields_set))
+    if not changes:
+        return _list_read(price_list)
+    for name, change in changes.items():
+        setattr(price_list, name, change.after)
     await _flush_unique(session, "uq_price_lists_supplier_id_name", DuplicatePriceList())
     await session.refresh(price_list)
+    await emit(
+        session,
+        events.PriceListUpdated(
+            price_list_id=price_list.id,
+            supplier_id=supplier_id,
+            name=price_list.name,
+            changes=changes,
+        ),
+    )
     return _list_read(price_list)
 
 
@@ -222,8 +306,16 @@ async def delete_price_list(
     session: AsyncSession, supplier_id: uuid.UUID, price_list_id: uuid.UUID
 ) -> None:
     price_list = await _price_list(session, supplier_id, price_list_id)
+    deleted = events.PriceListDeleted(
+        price_list_id=price_list_id, supplier_id=supplier_id, name=price_list.name
+    )
     await session.delete(price_list)
     await session.flush()
+    await emit(session, deleted)
+
+
+def _tiers_value(tiers: list[Tier]) -> list[dict[str, Decimal]]:
+    return [{"min_qty": tier.min_qty, "unit_price": tier.unit_price} for tier in tiers]
 
 
 def _tier_errors(tiers: list[Tier], unit: Unit) -> list[dict[str, Any]]:
@@ -267,7 +359,21 @@ async def set_product_tiers(
         errors = _tier_errors(tiers, Unit(product.unit))
         if errors:
             raise InvalidPriceTiers(errors=errors)
-    await repository.replace_price_list_tiers(session, price_list.id, product.id, tiers)
+    previous = await repository.replace_price_list_tiers(session, price_list.id, product.id, tiers)
+    if previous != tiers:
+        await emit(
+            session,
+            events.PriceListTiersSet(
+                price_list_id=price_list.id,
+                supplier_id=supplier_id,
+                name=price_list.name,
+                product_id=product.id,
+                sku=product.sku,
+                changes={
+                    "tiers": FieldChange(before=_tiers_value(previous), after=_tiers_value(tiers))
+                },
+            ),
+        )
     return PriceListProductRead(
         product_id=product.id,
         sku=product.sku,
@@ -296,6 +402,17 @@ async def assign(
     )
     session.add(assignment)
     await _flush_unique(session, "uq_price_list_assignments", DuplicateAssignment())
+    await emit(
+        session,
+        events.PriceListAssigned(
+            price_list_id=price_list.id,
+            supplier_id=supplier_id,
+            name=price_list.name,
+            assignment_id=assignment.id,
+            buyer_id=assignment.buyer_id,
+            group_id=assignment.group_id,
+        ),
+    )
     return _assignment_read(assignment)
 
 
@@ -306,5 +423,18 @@ async def unassign(
     assignment_id: uuid.UUID,
 ) -> None:
     price_list = await _price_list(session, supplier_id, price_list_id)
-    if not await repository.delete_assignment(session, price_list.id, assignment_id):
+    deleted = await repository.delete_assignment(session, price_list.id, assignment_id)
+    if deleted is None:
         raise AssignmentNotFound()
+    buyer_id, group_id = deleted
+    await emit(
+        session,
+        events.PriceListUnassigned(
+            price_list_id=price_list.id,
+            supplier_id=supplier_id,
+            name=price_list.name,
+            assignment_id=assignment_id,
+            buyer_id=buyer_id,
+            group_id=group_id,
+        ),
+    )

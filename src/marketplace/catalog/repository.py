@@ -372,16 +372,14 @@ async def children_of(session: AsyncSession, category_id: uuid.UUID) -> list[Cat
 
 
 async def buyer_groups(
-    session: AsyncSession, supplier_id: uuid.UUID
+    session: AsyncSession, supplier_id: uuid.UUID, *, after_name: str | None, limit: int
 ) -> list[tuple[BuyerGroup, list[uuid.UUID]]]:
+    """Up to `limit` groups by name (unique per supplier), after `after_name`."""
+    statement = select(BuyerGroup).where(BuyerGroup.supplier_id == supplier_id)
+    if after_name is not None:
+        statement = statement.where(BuyerGroup.name > after_name)
     groups = list(
-        (
-            await session.execute(
-                select(BuyerGroup)
-                .where(BuyerGroup.supplier_id == supplier_id)
-                .order_by(BuyerGroup.name)
-            )
-        ).scalars()
+        (await session.execute(statement.order_by(BuyerGroup.name).limit(limit))).scalars()
     )
     members = await _group_members(session, [group.id for group in groups])
     return [(group, members.get(group.id, [])) for group in groups]
@@ -417,12 +415,15 @@ async def buyer_group(
     return group, (await _group_members(session, [group.id])).get(group.id, [])
 
 
-async def add_group_member(session: AsyncSession, group_id: uuid.UUID, buyer_id: uuid.UUID) -> None:
-    await session.execute(
+async def add_group_member(session: AsyncSession, group_id: uuid.UUID, buyer_id: uuid.UUID) -> bool:
+    """True when the buyer was not a member yet."""
+    result = await session.execute(
         pg_insert(BuyerGroupMember)
         .values(group_id=group_id, buyer_id=buyer_id)
         .on_conflict_do_nothing()
+        .returning(BuyerGroupMember.buyer_id)
     )
+    return result.scalar_one_or_none() is not None
 
 
 async def remove_group_member(
@@ -446,11 +447,22 @@ async def is_buyer_company(session: AsyncSession, company_id: uuid.UUID) -> bool
 # --- price lists ------------------------------------------------------------------
 
 
-async def price_lists(session: AsyncSession, supplier_id: uuid.UUID) -> list[PriceList]:
+async def price_lists(
+    session: AsyncSession, supplier_id: uuid.UUID, *, after: tuple[int, str] | None, limit: int
+) -> list[PriceList]:
+    """Up to `limit` lists, highest priority first, then by name (unique per
+    supplier), after the list whose (priority, name) is `after`."""
+    statement = select(PriceList).where(PriceList.supplier_id == supplier_id)
+    if after is not None:
+        priority, name = after
+        statement = statement.where(
+            or_(
+                PriceList.priority < priority,
+                and_(PriceList.priority == priority, PriceList.name > name),
+            )
+        )
     rows = await session.execute(
-        select(PriceList)
-        .where(PriceList.supplier_id == supplier_id)
-        .order_by(PriceList.priority.desc(), PriceList.name)
+        statement.order_by(PriceList.priority.desc(), PriceList.name).limit(limit)
     )
     return list(rows.scalars())
 
@@ -484,11 +496,16 @@ async def price_list_products(
 
 async def replace_price_list_tiers(
     session: AsyncSession, price_list_id: uuid.UUID, product_id: uuid.UUID, tiers: Sequence[Tier]
-) -> None:
-    await session.execute(
-        delete(PriceListTier).where(
-            PriceListTier.price_list_id == price_list_id, PriceListTier.product_id == product_id
-        )
+) -> list[Tier]:
+    """Replace the list's tiers for the product; returns the tiers it replaced."""
+    replaced = await session.execute(
+        delete(PriceListTier)
+        .where(PriceListTier.price_list_id == price_list_id, PriceListTier.product_id == product_id)
+        .returning(PriceListTier.min_qty, PriceListTier.unit_price)
+    )
+    previous = sorted(
+        (Tier(min_qty=min_qty, unit_price=unit_price) for min_qty, unit_price in replaced),
+        key=lambda tier: tier.min_qty,
     )
     if tiers:
         await session.execute(
@@ -503,6 +520,7 @@ async def replace_price_list_tiers(
                 for tier in tiers
             ],
         )
+    return previous
 
 
 async def assignments_of(
@@ -518,13 +536,15 @@ async def assignments_of(
 
 async def delete_assignment(
     session: AsyncSession, price_list_id: uuid.UUID, assignment_id: uuid.UUID
-) -> bool:
+) -> tuple[uuid.UUID | None, uuid.UUID | None] | None:
+    """The deleted assignment's (buyer_id, group_id); None when there was none."""
     result = await session.execute(
         delete(PriceListAssignment)
         .where(
             PriceListAssignment.id == assignment_id,
             PriceListAssignment.price_list_id == price_list_id,
         )
-        .returning(PriceListAssignment.id)
+        .returning(PriceListAssignment.buyer_id, PriceListAssignment.group_id)
     )
-    return result.scalar_one_or_none() is not None
+    row = result.one_or_none()
+    return None if row is None else (row[0], row[1])

@@ -37,7 +37,7 @@ from marketplace.catalog.schemas import (
     ProductUpdate,
 )
 from marketplace.core.deps import CacheDep, PlatformDep, SessionDep
-from marketplace.core.pagination import Page
+from marketplace.core.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
 from marketplace.identity.deps import CurrentStaff
 
 products_router = APIRouter(prefix="/products", tags=["catalog"])
@@ -264,9 +264,14 @@ async def delete_category(
 
 
 @buyer_groups_router.get("", response_model=Page[BuyerGroupRead])
-async def list_buyer_groups(supplier_id: SupplierId, session: SessionDep) -> Page[BuyerGroupRead]:
+async def list_buyer_groups(
+    supplier_id: SupplierId,
+    session: SessionDep,
+    limit: Limit = DEFAULT_LIMIT,
+    cursor: Cursor = None,
+) -> Page[BuyerGroupRead]:
     """Your named groups of buyer companies, by name."""
-    return Page(items=await price_lists.list_groups(session, supplier_id))
+    return await price_lists.list_groups(session, supplier_id, limit, cursor)
 
 
 @buyer_groups_router.post("", status_code=status.HTTP_201_CREATED, response_model=BuyerGroupRead)
@@ -323,9 +328,14 @@ async def remove_buyer_group_member(
 
 
 @price_lists_router.get("", response_model=Page[PriceListRead])
-async def list_price_lists(supplier_id: SupplierId, session: SessionDep) -> Page[PriceListRead]:
-    """Your price lists, highest priority first."""
-    return Page(items=await price_lists.list_price_lists(session, supplier_id))
+async def list_price_lists(
+    supplier_id: SupplierId,
+    session: SessionDep,
+    limit: Limit = DEFAULT_LIMIT,
+    cursor: Cursor = None,
+) -> Page[PriceListRead]:
+    """Your price lists, highest priority first, then by name."""
+    return await price_lists.list_price_lists(session, supplier_id, limit, cursor)
 
 
 @price_lists_router.post("", status_code=status.HTTP_201_CREATED, response_model=PriceListRead)

@@ -47,7 +47,7 @@ from marketplace.companies.deps import Actor
 from marketplace.companies.permissions import Action
 from marketplace.core.cache import Cache
 from marketplace.core.errors import ValidationFailed
-from marketplace.core.events import emit
+from marketplace.core.events import FieldChange, emit
 from marketplace.core.logging import get_logger
 
 logger = get_logger(__name__)
@@ -185,14 +185,31 @@ def _stored_columns(product: Product) -> dict[str, Any]:
     return {name: getattr(product, name) for name in _COLUMNS}
 
 
+def _tiers_value(tiers: Sequence[Tier]) -> list[dict[str, Decimal]]:
+    return [{"min_qty": tier.min_qty, "unit_price": tier.unit_price} for tier in tiers]
+
+
+@dataclass(frozen=True)
+class _Written:
+    """A product after `_write`, with what changed: the stored values before and after
+    (empty when nothing was written, or when the product is new)."""
+
+    product: Product
+    changes: dict[str, FieldChange]
+
+    @property
+    def is_changed(self) -> bool:
+        return bool(self.changes)
+
+
 async def _write(
     session: AsyncSession,
     supplier_id: uuid.UUID,
     product: Product | None,
     fields: Mapping[str, Any],
     cache: Cache | None,
-) -> tuple[Product, bool]:
-    """Validate the whole resulting product and write it. Returns (product, changed)."""
+) -> _Written:
+    """Validate the whole resulting product and write it."""
     errors: list[dict[str, Any]] = []
     changes = await _changes_from(session, fields, errors)
     if product is None:
@@ -215,7 +232,8 @@ async def _write(
 
     tiers_changed = tiers != stored_tiers
     if product is not None and not tiers_changed and merged == _stored_columns(product):
-        return product, False
+        return _Written(product, {})
+    before = _stored_columns(product) if product is not None else None
     try:
         async with session.begin_nested():
             if product is None:
@@ -240,7 +258,22 @@ async def _write(
     if cache is not None:
         affected = {product.id, *(pid for pid in (old_parent_id, parent_id) if pid is not None)}
         await caching.invalidate_products(session, cache, affected)
-    return product, True
+    if before is None:
+        return _Written(product, {})
+    # Compared as stored (after the refresh), so that a value sent as "100" and stored
+    # as 100.000 is not a change and before/after read alike.
+    after = _stored_columns(product)
+    changed = {
+        name: FieldChange(before=before[name], after=after[name])
+        for name in _COLUMNS
+        if before[name] != after[name]
+    }
+    if tiers_changed:
+        written_tiers = (await repository.tiers_for(session, [product.id]))[product.id]
+        changed["price_tiers"] = FieldChange(
+            before=_tiers_value(stored_tiers), after=_tiers_value(written_tiers)
+        )
+    return _Written(product, changed)
 
 
 _DEFAULTS: Final[dict[str, Any]] = {
@@ -260,8 +293,19 @@ async def create_product(
     session: AsyncSession, cache: Cache | None, supplier_id: uuid.UUID, data: ProductCreate
 ) -> Product:
     """A new product of the supplier; 409 when the SKU is taken, 422 when invalid."""
-    product, _changed = await _write(
-        session, supplier_id, None, data.model_dump(exclude_unset=False), cache
+    written = await _write(session, supplier_id, None, data.model_dump(exclude_unset=False), cache)
+    product = written.product
+    await emit(
+        session,
+        events.ProductCreated(
+            product_id=product.id,
+            supplier_id=supplier_id,
+            sku=product.sku,
+            name=product.name,
+            status=product.status,
+            currency=product.currency,
+            parent_id=product.parent_id,
+        ),
     )
     return product
 
@@ -273,14 +317,26 @@ async def update_product(
     product_id: uuid.UUID,
     data: ProductUpdate,
 ) -> Product:
-    """Change the fields sent; the whole resulting product is validated again."""
+    """Change the fields sent; the whole resulting product is validated again. A
+    change is announced as `product.updated` with each field before and after; a
+    request that changes nothing writes and announces nothing."""
     product = await repository.supplier_product(session, supplier_id, product_id, lock=True)
     if product is None:
         raise ProductNotFound()
-    product, _changed = await _write(
+    written = await _write(
         session, supplier_id, product, data.model_dump(include=data.model_fields_set), cache
     )
-    return product
+    if written.is_changed:
+        await emit(
+            session,
+            events.ProductUpdated(
+                product_id=product_id,
+                supplier_id=supplier_id,
+                sku=written.product.sku,
+                changes=written.changes,
+            ),
+        )
+    return written.product
 
 
 async def upsert_product(
@@ -292,30 +348,43 @@ async def upsert_product(
     422 whose `errors[].loc` name the fields); an unchanged product is not written.
 
     `cache=None` leaves cache invalidation to the caller (batch writers invalidate
-    once per batch with `caching.invalidate_products`)."""
+    once per batch with `caching.invalidate_products`). No event: the import, its
+    only caller, announces the whole job once (`product.imported`)."""
     product = await repository.supplier_product_by_sku(session, supplier_id, data.sku, lock=True)
     if product is None:
-        created, _changed = await _write(
+        created = await _write(
             session, supplier_id, None, data.model_dump(exclude_unset=False), cache
         )
-        return created, True
+        return created.product, True
     fields = data.model_dump(include=data.model_fields_set - {"sku"})
-    updated, _changed = await _write(session, supplier_id, product, fields, cache)
-    return updated, False
+    updated = await _write(session, supplier_id, product, fields, cache)
+    return updated.product, False
 
 
 async def archive_product(
     session: AsyncSession, cache: Cache, supplier_id: uuid.UUID, product_id: uuid.UUID
 ) -> None:
-    """Archiving hides the product from buyers; its SKU, orders and history stay."""
+    """Archiving hides the product from buyers; its SKU, orders and history stay.
+    Archiving an archived product changes and announces nothing."""
     product = await repository.supplier_product(session, supplier_id, product_id, lock=True)
     if product is None:
         raise ProductNotFound()
     if product.status != ProductStatus.ARCHIVED:
+        previous_status = product.status
         product.status = ProductStatus.ARCHIVED.value
         product.updated_at = _now()
         await session.flush()
         await caching.invalidate_products(session, cache, [product.id])
+        await emit(
+            session,
+            events.ProductArchived(
+                product_id=product.id,
+                supplier_id=supplier_id,
+                sku=product.sku,
+                previous_status=previous_status,
+                status=product.status,
+            ),
+        )
 
 
 # --- reads ------------------------------------------------------------------------

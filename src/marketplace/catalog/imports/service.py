@@ -36,7 +36,7 @@ from pydantic import ValidationError
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from marketplace.catalog import caching
+from marketplace.catalog import caching, events
 from marketplace.catalog import service as catalog
 from marketplace.catalog.imports import csv_format, repository
 from marketplace.catalog.imports.errors import (
@@ -59,6 +59,7 @@ from marketplace.catalog.models import ImportJob, PriceTier, Product
 from marketplace.catalog.schemas import ProductCreate
 from marketplace.companies.deps import Actor
 from marketplace.core.errors import DomainError
+from marketplace.core.events import EventActor, emit
 from marketplace.core.logging import get_logger
 from marketplace.core.platform import Platform
 
@@ -486,10 +487,7 @@ async def _run_batches(platform: Platform, sessions: Sessions, job: ImportJob, l
             )
         processed += len(rows)
         log.debug("catalog.import.batch", processed_rows=processed)
-    async with sessions() as session, session.begin():
-        await repository.finish_job(
-            session, job.id, ImportStatus.COMPLETED.value, only_if_processed=processed
-        )
+    await _finish(sessions, job.id, ImportStatus.COMPLETED, only_if_processed=processed)
     log.info("catalog.import.completed", processed_rows=processed)
     return processed
 
@@ -503,8 +501,45 @@ def _failure_message(error: Exception) -> str:
 
 
 async def _fail(sessions: Sessions, job_id: uuid.UUID, message: str) -> None:
+    await _finish(sessions, job_id, ImportStatus.FAILED, error=message)
+
+
+async def _finish(
+    sessions: Sessions,
+    job_id: uuid.UUID,
+    status: ImportStatus,
+    *,
+    error: str | None = None,
+    only_if_processed: int | None = None,
+) -> None:
+    """End the job and announce it, once: `product.imported` with the job's counts
+    (not an event per row), in the transaction that ends it. Only the runner that
+    ends the job announces it; the actor is the member who uploaded the file."""
     async with sessions() as session, session.begin():
-        await repository.finish_job(session, job_id, ImportStatus.FAILED.value, error=message)
+        ended = await repository.finish_job(
+            session, job_id, status.value, error=error, only_if_processed=only_if_processed
+        )
+        if not ended:
+            return
+        job = await repository.get_job(session, job_id)
+        assert job is not None  # its row was just updated in this transaction
+        counts = job_read(job, "").counts
+        await emit(
+            session,
+            events.ProductsImported(
+                job_id=job.id,
+                supplier_id=job.supplier_id,
+                status=job.status,
+                filename=job.filename,
+                total_rows=job.total_rows,
+                processed_rows=job.processed_rows,
+                created=counts.created,
+                updated=counts.updated,
+                unchanged=counts.unchanged,
+                failed=counts.failed,
+            ),
+            actor=EventActor(user_id=job.created_by_user_id),
+        )
 
 
 class ImportRunner:
