@@ -680,3 +680,37 @@ async def test_payments_and_messages_on_an_order_are_in_both_logs(
         assert "gate 4" not in str(message)
         assert log[2]["details"]["amount"] == order["total"]
     assert await audit_log(client, market.headers["other_supplier"]) == []
+
+
+async def test_a_product_update_is_in_the_suppliers_log_with_before_and_after(
+    app: FastAPI, client: httpx.AsyncClient, db_session: AsyncSession, tenant: Tenant
+) -> None:
+    company = await db_session.get(Company, tenant.company_id)
+    assert company is not None
+    product = await make_product(
+        db_session, supplier=company, sku="AUDIT-UPD", name="Bolt", stock=100
+    )
+    product_id = product.id
+    mark = await outbox_mark(db_session)
+    request_id = new_request_id()
+    response = await client.patch(
+        f"/api/v1/products/{product_id}",
+        json={"name": "Hex bolt", "stock": "40"},
+        headers=request_headers(tenant.headers["owner"], request_id),
+    )
+    assert response.status_code == 200, response.text
+    assert await record_outbox(app, db_session, mark) == ["product.updated"]
+
+    [entry] = await audit_log(client, tenant.headers["owner"], action="product.updated")
+    assert entry["actor"] == {
+        "user_id": str(tenant.user_ids["owner"]),
+        "api_key_id": None,
+        "is_staff": False,
+    }
+    assert entry["request_id"] == request_id
+    assert entry["target"] == {"type": "product", "id": str(product_id)}
+    assert entry["changes"] == {
+        "name": {"before": "Bolt", "after": "Hex bolt"},
+        "stock": {"before": "100.000", "after": "40.000"},
+    }
+    assert await audit_log(client, tenant.headers["outsider"], action="product.updated") == []

@@ -279,3 +279,88 @@ async def test_supplier_writers_manage_price_lists(
     assert (
         await client.delete(f"/api/v1/price-lists/{price_list['id']}", headers=headers)
     ).status_code == 204
+
+
+async def _all_pages(
+    client: httpx.AsyncClient, path: str, headers: dict[str, str], limit: int
+) -> list[list[str]]:
+    """The names on each page, following `next_cursor` to the end."""
+    pages: list[list[str]] = []
+    params: dict[str, str] = {"limit": str(limit)}
+    while True:
+        response = await client.get(path, params=params, headers=headers)
+        assert response.status_code == 200, response.text
+        body = response.json()
+        pages.append([item["name"] for item in body["items"]])
+        if body["next_cursor"] is None:
+            return pages
+        params["cursor"] = body["next_cursor"]
+
+
+async def test_buyer_groups_are_listed_by_name_a_page_at_a_time(
+    client: httpx.AsyncClient, catalog: Catalog
+) -> None:
+    owner = catalog.headers["owner"]
+    for name in ("Retail", "Distributors", "VIP", "Key accounts", "Export"):
+        response = await client.post("/api/v1/buyer-groups", json={"name": name}, headers=owner)
+        assert response.status_code == 201, response.text
+    # Another supplier's group is never on our pages.
+    other = await client.post(
+        "/api/v1/buyer-groups", json={"name": "Builders"}, headers=catalog.headers["outsider"]
+    )
+    assert other.status_code == 201, other.text
+    assert await _all_pages(client, "/api/v1/buyer-groups", owner, 2) == [
+        ["Distributors", "Export"],
+        ["Key accounts", "Retail"],
+        ["VIP"],
+    ]
+    assert await _all_pages(client, "/api/v1/buyer-groups", owner, 5) == [
+        ["Distributors", "Export", "Key accounts", "Retail", "VIP"]
+    ]
+
+
+async def test_price_lists_are_listed_by_priority_then_name_a_page_at_a_time(
+    client: httpx.AsyncClient, catalog: Catalog
+) -> None:
+    owner = catalog.headers["owner"]
+    for name, priority in (("Gold", 10), ("Bronze", 0), ("Platinum", 10), ("Silver", 5)):
+        await make_list(client, owner, name=name, priority=priority)
+    await make_list(client, catalog.headers["outsider"], name="Theirs", priority=7)
+    assert await _all_pages(client, "/api/v1/price-lists", owner, 1) == [
+        ["Gold"],
+        ["Platinum"],
+        ["Silver"],
+        ["Bronze"],
+    ]
+    assert await _all_pages(client, "/api/v1/price-lists", owner, 3) == [
+        ["Gold", "Platinum", "Silver"],
+        ["Bronze"],
+    ]
+
+
+@pytest.mark.parametrize("path", ["/api/v1/buyer-groups", "/api/v1/price-lists"])
+@pytest.mark.parametrize(
+    "cursor",
+    [
+        "not-a-cursor!",
+        "WyJhIiwgImIiLCAiYyJd",  # ["a", "b", "c"]: the wrong arity
+        "WzEsIDJd",  # [1, 2]: the wrong types
+        "W3RydWUsICJhIl0",  # [true, "a"]: a boolean is no priority
+        "WzFd",  # [1]: a number is no group name
+    ],
+)
+async def test_a_bad_cursor_is_a_400_problem(
+    client: httpx.AsyncClient, catalog: Catalog, path: str, cursor: str
+) -> None:
+    response = await client.get(path, params={"cursor": cursor}, headers=catalog.headers["owner"])
+    body = assert_problem(response, 400)
+    assert body["type"] == "urn:marketplace:problem:invalid-cursor"
+
+
+@pytest.mark.parametrize("limit", ["0", "101", "x"])
+async def test_a_limit_out_of_range_is_a_422_problem(
+    client: httpx.AsyncClient, catalog: Catalog, limit: str
+) -> None:
+    for path in ("/api/v1/buyer-groups", "/api/v1/price-lists"):
+        response = await client.get(path, params={"limit": limit}, headers=catalog.headers["owner"])
+        assert_problem(response, 422)

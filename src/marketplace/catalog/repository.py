@@ -132,7 +132,9 @@ async def supplier_product(
 ) -> Product | None:
     statement = supplier_products(supplier_id).where(Product.id == product_id)
     if lock:
-        statement = statement.with_for_update()
+        # The locked row as it is now, not a copy the session loaded earlier: a write
+        # compares against it (and announces its values as "before").
+        statement = statement.with_for_update().execution_options(populate_existing=True)
     return (await session.execute(statement)).scalar_one_or_none()
 
 
@@ -141,7 +143,9 @@ async def supplier_product_by_sku(
 ) -> Product | None:
     statement = supplier_products(supplier_id).where(Product.sku == sku)
     if lock:
-        statement = statement.with_for_update()
+        # The locked row as it is now, not a copy the session loaded earlier: a write
+        # compares against it (and announces its values as "before").
+        statement = statement.with_for_update().execution_options(populate_existing=True)
     return (await session.execute(statement)).scalar_one_or_none()
 
 
