@@ -87,6 +87,8 @@ async def test_public_profile_hides_private_fields_from_visitors(
             "delivered_order_count": 0,
             "rfq_response_median_seconds": None,
             "rfq_response_count": 0,
+            "message_response_median_seconds": None,
+            "message_response_count": 0,
         },
     }
     private = await client.get(f"/api/v1/companies/{created['id']}", headers=headers)
