@@ -69,6 +69,20 @@ def api_router() -> APIRouter:
     router = APIRouter(
         prefix=API_PREFIX, dependencies=[Depends(get_optional_principal, scope="function")]
     )
+    # Routes are matched one after the other: the hottest public reads (catalog) first.
+    # Search and the import routes before the product routes, whose /products/{id}
+    # would take /products/facets and /products/export.
+    router.include_router(catalog_search_router.search_router)
+    router.include_router(catalog_imports_router.router)
+    router.include_router(catalog_router.products_router)
+    router.include_router(catalog_router.categories_router)
+    router.include_router(catalog_router.buyer_groups_router)
+    router.include_router(catalog_router.price_lists_router)
+    router.include_router(trade_orders_router.orders_router)
+    router.include_router(trade_payments_router.payments_router)
+    router.include_router(trade_invoices_router.invoices_router)
+    router.include_router(trade_rfqs_router.rfqs_router)
+    router.include_router(trade_reviews_router.reviews_router)
     router.include_router(identity_router.auth_router)
     router.include_router(identity_router.me_router)
     router.include_router(identity_router.api_keys_router)
@@ -76,22 +90,9 @@ def api_router() -> APIRouter:
     router.include_router(companies_router.invitations_router)
     router.include_router(companies_router.admin_companies_router)
     router.include_router(staff_router)
-    # Before the product routes, whose /products/{id} would take /products/facets.
-    router.include_router(catalog_search_router.search_router)
-    router.include_router(trade_orders_router.orders_router)
-    router.include_router(trade_payments_router.payments_router)
-    router.include_router(trade_invoices_router.invoices_router)
-    router.include_router(trade_rfqs_router.rfqs_router)
-    router.include_router(trade_reviews_router.reviews_router)
-    # Before the product routes, whose /products/{id} would take /products/export.
-    router.include_router(catalog_imports_router.router)
-    router.include_router(catalog_router.products_router)
     router.include_router(catalog_router.admin_products_router)
     router.include_router(abuse_router.admin_router)
-    router.include_router(catalog_router.categories_router)
     router.include_router(catalog_router.admin_categories_router)
-    router.include_router(catalog_router.buyer_groups_router)
-    router.include_router(catalog_router.price_lists_router)
     router.include_router(messaging_router.router)
     router.include_router(notifications_router.notifications_router)
     router.include_router(notifications_router.preferences_router)
