@@ -86,6 +86,7 @@ async def test_export_writes_the_import_format_in_sku_order(
             "draft",
             "100:12.00|500:11.50",
             '{"colour":"grün","size":"M8"}',
+            "",
         ],
         [
             "B-2",
@@ -101,6 +102,7 @@ async def test_export_writes_the_import_format_in_sku_order(
             "active",
             "100:0.25|1000:0.19",
             '{"material":"steel"}',
+            "",
         ],
     ]
 

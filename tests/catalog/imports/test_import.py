@@ -199,7 +199,7 @@ async def test_mixed_rows_apply_the_valid_ones_and_report_each_error(
             "tiers",
             "tier 1 min_qty: the first tier must start at or below the minimum order quantity",
         ],
-        ["12", "", "the row has 2 cells where the header has 13"],
+        ["12", "", "the row has 2 cells where the header has 14"],
     ]
 
 

@@ -20,6 +20,12 @@ an existing product's value (a new product gets the default).
 | status | `draft`, `active` or `archived`; default `draft` | `active` |
 | tiers | price tiers `min_qty:unit_price`, joined by `\\|`, ascending | `1:0.25\\|1000:0.19` |
 | attributes | JSON object of key -> value | `{"material":"steel"}` |
+| parent_sku | SKU of the family head when the product is a variant; empty for none | `SHIRT` |
+
+A variant names its family head by SKU: one of the supplier's own products that is
+no variant itself, stored already or on an earlier row of the same file. Export
+writes family heads and single products first, then variants, so that its file
+imports into an empty catalog too.
 
 Numbers use a decimal point (`12.50`), never a comma. The file is UTF-8, with or
 without a byte order mark; the separator is `,` or `;` (detected from the header).
@@ -53,6 +59,7 @@ COLUMNS: Final = (
     "status",
     "tiers",
     "attributes",
+    "parent_sku",
 )
 REQUIRED_COLUMNS: Final = frozenset({"sku", "name", "unit", "currency", "tiers"})
 SEPARATORS: Final = (",", ";")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
@@ -204,27 +205,54 @@ async def category_slugs_by_id(session: AsyncSession) -> dict[uuid.UUID, str]:
     return {row.id: row.slug for row in rows}
 
 
-async def updated_at_by_sku(
+@dataclass(frozen=True)
+class StoredProduct:
+    updated_at: datetime
+    parent_id: uuid.UUID | None
+
+
+async def stored_by_sku(
     session: AsyncSession, supplier_id: uuid.UUID, skus: Sequence[str]
-) -> dict[str, datetime]:
+) -> dict[str, StoredProduct]:
+    """The write time and family head of the supplier's products with these SKUs."""
     if not skus:
         return {}
-    statement = select(Product.sku, Product.updated_at).where(
+    statement = select(Product.sku, Product.updated_at, Product.parent_id).where(
         Product.supplier_id == supplier_id, Product.sku.in_(skus)
     )
-    return {row.sku: row.updated_at for row in await session.execute(statement)}
+    return {
+        row.sku: StoredProduct(updated_at=row.updated_at, parent_id=row.parent_id)
+        for row in await session.execute(statement)
+    }
 
 
 async def products_page(
-    session: AsyncSession, supplier_id: uuid.UUID, after_sku: str | None, limit: int
+    session: AsyncSession,
+    supplier_id: uuid.UUID,
+    after_sku: str | None,
+    limit: int,
+    *,
+    variants: bool,
 ) -> list[Product]:
-    """One page of the supplier's catalog in SKU order (the unique (supplier_id, sku)
-    index serves it)."""
-    statement = select(Product).where(Product.supplier_id == supplier_id)
+    """One page of the supplier's variants, or of its other products, in SKU order
+    (the unique (supplier_id, sku) index serves it)."""
+    statement = select(Product).where(
+        Product.supplier_id == supplier_id,
+        Product.parent_id.is_not(None) if variants else Product.parent_id.is_(None),
+    )
     if after_sku is not None:
         statement = statement.where(Product.sku > after_sku)
     statement = statement.order_by(Product.sku).limit(limit)
     return list((await session.execute(statement)).scalars())
+
+
+async def skus_of(session: AsyncSession, product_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, str]:
+    if not product_ids:
+        return {}
+    rows = await session.execute(
+        select(Product.id, Product.sku).where(Product.id.in_(set(product_ids)))
+    )
+    return {row.id: row.sku for row in rows}
 
 
 async def tiers_of(

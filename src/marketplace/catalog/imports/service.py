@@ -37,6 +37,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from marketplace.catalog import caching, events
+from marketplace.catalog import repository as catalog_repository
 from marketplace.catalog import service as catalog
 from marketplace.catalog.imports import csv_format, repository
 from marketplace.catalog.imports.errors import (
@@ -235,8 +236,13 @@ class RowError:
 
 @dataclass(frozen=True)
 class ParsedRow:
+    """A row that passed the API's schema. `parent_sku` is the family head's SKU,
+    resolved when the row is applied: None when the file has no such column (the
+    stored parent stays), "" for no parent."""
+
     row_number: int
     product: ProductCreate
+    parent_sku: str | None = None
 
 
 # Empty cell -> the value of a new product (the API's defaults).
@@ -251,7 +257,11 @@ EMPTY_CELL: Final[dict[str, Any]] = {
     "attributes": {},
 }
 FIELD_OF_COLUMN: Final = {"tiers": "price_tiers"}
-COLUMN_OF_FIELD: Final = {field: column for column, field in FIELD_OF_COLUMN.items()}
+# `parent_sku` is no field of the API: it names the product whose id is `parent_id`.
+COLUMN_OF_FIELD: Final = {
+    **{field: column for column, field in FIELD_OF_COLUMN.items()},
+    "parent_id": "parent_sku",
+}
 _WHOLE_NUMBER = re.compile(r"[+-]?\d{1,9}")
 
 
@@ -304,7 +314,11 @@ def row_errors(row_number: int, errors: Sequence[Mapping[str, Any]]) -> list[Row
 def parse_record(record: csv_format.Record) -> ParsedRow | list[RowError]:
     errors: list[RowError] = []
     fields: dict[str, Any] = {}
+    parent_sku: str | None = None
     for column, value in record.cells.items():
+        if column == "parent_sku":
+            parent_sku = value
+            continue
         try:
             fields[FIELD_OF_COLUMN.get(column, column)] = _cell_value(column, value)
         except csv_format.CellError as error:
@@ -312,7 +326,7 @@ def parse_record(record: csv_format.Record) -> ParsedRow | list[RowError]:
     if errors:
         return errors
     try:
-        return ParsedRow(record.row_number, ProductCreate.model_validate(fields))
+        return ParsedRow(record.row_number, ProductCreate.model_validate(fields), parent_sku)
     except ValidationError as error:
         return row_errors(
             record.row_number,
@@ -385,17 +399,19 @@ async def apply_rows(
     parsed = [row for row in rows if isinstance(row, ParsedRow)]
     # The service tells created from not; an update is told from "unchanged" by the
     # product's write time, which it sets only when it writes.
-    written_at = await repository.updated_at_by_sku(
+    stored = await repository.stored_by_sku(
         session, supplier_id, [row.product.sku for row in parsed]
     )
     for row in rows:
         if not isinstance(row, ParsedRow):
             result.fail(row)
             continue
+        data = await _with_parent(session, supplier_id, row)
+        if isinstance(data, RowError):
+            result.fail([data])
+            continue
         try:
-            product, created = await catalog.upsert_product(
-                session, supplier_id, row.product, cache=None
-            )
+            product, created = await catalog.upsert_product(session, supplier_id, data, cache=None)
         except DomainError as error:  # the product rules: 409, 422
             result.fail(
                 row_errors(row.row_number, error.errors)
@@ -404,13 +420,39 @@ async def apply_rows(
             continue
         if created:
             result.created += 1
-        elif product.updated_at != written_at[product.sku]:
+        elif product.updated_at != stored[product.sku].updated_at:
             result.updated += 1
+            # A variant that left its family changes the old head's detail too.
+            old_parent_id = stored[product.sku].parent_id
+            if old_parent_id is not None and old_parent_id != product.parent_id:
+                result.written.append(old_parent_id)
         else:
             result.unchanged += 1
             continue
         result.written.append(product.id)
     return result
+
+
+async def _with_parent(
+    session: AsyncSession, supplier_id: uuid.UUID, row: ParsedRow
+) -> ProductCreate | RowError:
+    """The row's product with `parent_id` from its `parent_sku`: a product of this
+    supplier, stored before this row (already, or by an earlier row of the file).
+    Another supplier's SKU is unknown here, as its products are to the API. Whether
+    the head may head a family is the product rules' call (`upsert_product`)."""
+    if row.parent_sku is None:
+        return row.product
+    if not row.parent_sku:
+        return row.product.model_copy(update={"parent_id": None})
+    parent = await catalog_repository.supplier_product_by_sku(session, supplier_id, row.parent_sku)
+    if parent is None:
+        return RowError(
+            row.row_number,
+            "parent_sku",
+            f"there is no product of yours with the SKU {row.parent_sku!r}; "
+            "a family head in the same file must come on an earlier row",
+        )
+    return row.product.model_copy(update={"parent_id": parent.id})
 
 
 # --- 2. the job runner -----------------------------------------------------------------
@@ -601,7 +643,10 @@ class ImportRunner:
 
 
 def export_row(
-    product: Product, tiers: Sequence[PriceTier], slugs: dict[uuid.UUID, str]
+    product: Product,
+    tiers: Sequence[PriceTier],
+    slugs: dict[uuid.UUID, str],
+    parent_skus: Mapping[uuid.UUID, str],
 ) -> list[str]:
     return [
         product.sku,
@@ -617,25 +662,38 @@ def export_row(
         product.status,
         csv_format.format_tiers((tier.min_qty, tier.unit_price) for tier in tiers),
         csv_format.format_attributes(product.attributes),
+        parent_skus[product.parent_id] if product.parent_id else "",
     ]
 
 
 async def export_catalog(
     sessions: Sessions, supplier_id: uuid.UUID, separator: str = ","
 ) -> AsyncIterator[bytes]:
-    """The supplier's whole catalog in the import format, in SKU order, a page of
+    """The supplier's whole catalog in the import format: products that are no
+    variant in SKU order, then the variants in SKU order (a variant's head comes
+    before it, so the file imports into an empty catalog too), a page of
     `EXPORT_PAGE_ROWS` products at a time: each page is a short read of its own, so
     a slow download holds no connection and no rows in memory beyond one page."""
     writer = csv_format.CsvWriter(separator)
     yield UTF8_BOM + writer.rows([csv_format.COLUMNS])
     async with sessions() as session:
         slugs = await repository.category_slugs_by_id(session)
-    after: str | None = None
-    while True:
-        async with sessions() as session:
-            products = await repository.products_page(session, supplier_id, after, EXPORT_PAGE_ROWS)
-            tiers = await repository.tiers_of(session, [product.id for product in products])
-        if not products:
-            return
-        yield writer.rows(export_row(product, tiers[product.id], slugs) for product in products)
-        after = products[-1].sku
+    for variants in (False, True):
+        after: str | None = None
+        while True:
+            async with sessions() as session:
+                products = await repository.products_page(
+                    session, supplier_id, after, EXPORT_PAGE_ROWS, variants=variants
+                )
+                tiers = await repository.tiers_of(session, [product.id for product in products])
+                parent_skus = await repository.skus_of(
+                    session, [product.parent_id for product in products if product.parent_id]
+                )
+            if products:
+                yield writer.rows(
+                    export_row(product, tiers[product.id], slugs, parent_skus)
+                    for product in products
+                )
+            if len(products) < EXPORT_PAGE_ROWS:
+                break
+            after = products[-1].sku
