@@ -106,6 +106,26 @@ class ProductArchived(ProductEvent):
     status: str
 
 
+class ProductImageEvent(ProductEvent):
+    """Images are rows of their own, announced as such rather than as a
+    `product.updated` field: a listener learns which image came or went."""
+
+    image_id: uuid.UUID
+    position: int
+
+
+class ProductImageAdded(ProductImageEvent):
+    type: ClassVar[str] = "product.image_added"
+    alt_text: str
+    content_type: str
+    width: int
+    height: int
+
+
+class ProductImageRemoved(ProductImageEvent):
+    type: ClassVar[str] = "product.image_removed"
+
+
 class ProductsImported(DomainEvent):
     """An import job ended (`completed`, or `failed` after the counted rows)."""
 

@@ -21,7 +21,7 @@ from typing import Final
 from PIL import Image, ImageOps, UnidentifiedImageError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from marketplace.catalog import caching, repository
+from marketplace.catalog import caching, events, repository
 from marketplace.catalog.errors import (
     ImageInvalid,
     ImageNotFound,
@@ -34,7 +34,8 @@ from marketplace.catalog.models import ProductImage
 from marketplace.catalog.schemas import ImageRead
 from marketplace.catalog.service import Viewer, image_read
 from marketplace.core.cache import Cache
-from marketplace.core.storage import Storage
+from marketplace.core.events import emit
+from marketplace.core.storage import Storage, removed_on_failure
 
 # Longest side of each standard size, in pixels (never enlarged).
 SIZES: Final = {"thumb": 160, "medium": 640, "large": 1280}
@@ -117,22 +118,38 @@ async def upload(
     rendered = await asyncio.to_thread(render, data)
     image_id = uuid.uuid4()
     prefix = f"products/{product.id}/images/{image_id}"
-    for size, content in rendered.sizes.items():
-        await storage.put(_key(prefix, size), content)
-    image = ProductImage(
-        id=image_id,
-        product_id=product.id,
-        position=count,
-        storage_key=prefix,
-        content_type=STORED_CONTENT_TYPE,
-        width=rendered.width,
-        height=rendered.height,
-        alt_text=alt_text,
-    )
-    session.add(image)
-    await session.flush()
-    await session.refresh(image)
-    await caching.invalidate_products(session, cache, [product.id])
+    # No row, no files: the files go again if storing them or writing the row fails.
+    async with removed_on_failure(storage, prefix):
+        for size, content in rendered.sizes.items():
+            await storage.put(_key(prefix, size), content)
+        image = ProductImage(
+            id=image_id,
+            product_id=product.id,
+            position=count,
+            storage_key=prefix,
+            content_type=STORED_CONTENT_TYPE,
+            width=rendered.width,
+            height=rendered.height,
+            alt_text=alt_text,
+        )
+        session.add(image)
+        await session.flush()
+        await session.refresh(image)
+        await emit(
+            session,
+            events.ProductImageAdded(
+                product_id=product.id,
+                supplier_id=supplier_id,
+                sku=product.sku,
+                image_id=image.id,
+                position=image.position,
+                alt_text=image.alt_text,
+                content_type=image.content_type,
+                width=image.width,
+                height=image.height,
+            ),
+        )
+        await caching.invalidate_products(session, cache, [product.id])
     return image_read(image)
 
 
@@ -152,6 +169,16 @@ async def delete(
         raise ImageNotFound()
     await session.delete(image)
     await session.flush()
+    await emit(
+        session,
+        events.ProductImageRemoved(
+            product_id=product.id,
+            supplier_id=supplier_id,
+            sku=product.sku,
+            image_id=image.id,
+            position=image.position,
+        ),
+    )
     await caching.invalidate_products(session, cache, [product.id])
     # Files go last: a failed transaction leaves the row and its files, and the files
     # of a deleted row are unreachable (their URL answers 404) even if this fails.

@@ -10,6 +10,8 @@ from __future__ import annotations
 import asyncio
 import re
 import shutil
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Protocol
 
@@ -28,6 +30,22 @@ class Storage(Protocol):
     async def delete_prefix(self, prefix: str) -> None: ...
 
     def local_path(self, key: str) -> Path | None: ...
+
+
+@asynccontextmanager
+async def removed_on_failure(storage: Storage, prefix: str) -> AsyncIterator[None]:
+    """Store files under a fresh `prefix` and write the rows that reach them inside
+    this block: should anything in it raise (a failed insert, a cancelled request),
+    every file under `prefix` is deleted again, so no file outlives a row that was
+    never written. Nothing else may live under `prefix`.
+
+    A failure of the commit after the block cannot be caught here; such files are
+    unreachable all the same, since every read goes through the row."""
+    try:
+        yield
+    except BaseException:
+        await storage.delete_prefix(prefix)
+        raise
 
 
 class LocalStorage:

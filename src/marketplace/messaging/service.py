@@ -27,7 +27,7 @@ from marketplace.companies.errors import RoleNotAllowed, ScopeNotAllowed
 from marketplace.companies.permissions import Action
 from marketplace.core.events import emit
 from marketplace.core.pagination import Page, decode_cursor, encode_cursor
-from marketplace.core.storage import Storage
+from marketplace.core.storage import Storage, removed_on_failure
 from marketplace.identity.errors import ApiKeyNotAllowed
 from marketplace.messaging import attachments, repository
 from marketplace.messaging.attachments import Upload
@@ -283,7 +283,7 @@ async def post_message(
     files = attachments.check(uploads, max_bytes=max_attachment_bytes)
     message_id = uuid.uuid4()
     stored = []
-    try:
+    async with removed_on_failure(storage, attachments.message_prefix(thread.id, message_id)):
         for file in files:
             key = attachments.storage_key(thread.id, message_id, file.id)
             await storage.put(key, file.data)
@@ -310,12 +310,6 @@ async def post_message(
                 created_at=func.clock_timestamp(),
             ),
         )
-    except BaseException:
-        # No row, no files. (Should the later commit fail, the files stay unreachable:
-        # downloads go through the row.)
-        if files:
-            await storage.delete_prefix(attachments.message_prefix(thread.id, message_id))
-        raise
     await repository.touch_thread(session, thread.id, message.created_at)
     if actor.user_id is not None:
         await repository.mark_read(session, thread.id, actor.user_id, message.created_at)
