@@ -8,8 +8,8 @@ from decimal import Decimal
 
 from sqlalchemy import Select, and_, delete, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from marketplace.trade.models import (
     Cart,
@@ -20,32 +20,25 @@ from marketplace.trade.models import (
     PurchasingPolicy,
 )
 
-# Sequences known to exist, committed: numbering is then one `nextval`.
-_existing_sequences: set[str] = set()
-
 
 async def next_order_number(session: AsyncSession, year: int) -> str:
     """ORD-<year>-<6 digits> from a per-year sequence: unique without a hot lock row
     (a rolled-back order leaves a gap, which is fine for numbering)."""
     sequence = f"order_number_{year}"
-    if sequence not in _existing_sequences:
-        await _create_sequence(session, sequence)
-        _existing_sequences.add(sequence)
-    value = await session.scalar(text(f"SELECT nextval('{sequence}')"))
-    return f"ORD-{year}-{int(value or 0):06d}"
-
-
-async def _create_sequence(session: AsyncSession, sequence: str) -> None:
-    """Committed on a connection of its own, so that it exists whatever becomes of the
-    order's transaction (and of the process's belief that it exists)."""
-    bind = session.bind
-    engine = bind.engine if isinstance(bind, AsyncConnection) else bind
-    assert isinstance(engine, AsyncEngine)
     try:
-        async with engine.begin() as connection:
-            await connection.execute(text(f"CREATE SEQUENCE IF NOT EXISTS {sequence}"))
-    except IntegrityError:
-        pass  # created at the same moment by another order: it exists
+        async with session.begin_nested():
+            value = await session.scalar(text(f"SELECT nextval('{sequence}')"))
+    except DBAPIError:  # the year's first order: create its sequence
+        # In this transaction, never on a second connection: under load every request
+        # would hold one connection while waiting for another, and the pool would run
+        # dry. CREATE ... IF NOT EXISTS is not safe against a concurrent CREATE; the lock
+        # makes the year's other first orders wait until this one commits or rolls back.
+        await session.execute(
+            text("SELECT pg_advisory_xact_lock(hashtext(:name))"), {"name": sequence}
+        )
+        await session.execute(text(f"CREATE SEQUENCE IF NOT EXISTS {sequence}"))
+        value = await session.scalar(text(f"SELECT nextval('{sequence}')"))
+    return f"ORD-{year}-{int(value or 0):06d}"
 
 
 async def add_all(session: AsyncSession, rows: list[object]) -> None:
