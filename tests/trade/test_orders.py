@@ -264,3 +264,22 @@ async def test_order_lists_page_by_cursor(client: httpx.AsyncClient, market: Mar
             break
     assert sorted(seen) == sorted(numbers)
     assert len(seen) == len(set(seen)) == 5
+
+
+async def test_placed_order_answers_exactly_what_is_stored(
+    live_client: httpx.AsyncClient, live_market: Market
+) -> None:
+    """The answer to placing is built from the rows just written, not read back: it must
+    equal the order read from the database afterwards, NUMERIC scales included."""
+    placed = await live_client.post(
+        "/api/v1/orders",
+        json=order_body((live_market.bolts, 120), (live_market.washers, "8.0")),
+        headers=live_market.headers["owner"],
+    )
+    assert placed.status_code == 201, placed.text
+    assert [line["quantity"] for line in placed.json()["lines"]] == ["120.000", "8.000"]
+    read = await live_client.get(
+        f"/api/v1/orders/{placed.json()['id']}", headers=live_market.headers["owner"]
+    )
+    assert read.status_code == 200, read.text
+    assert placed.json() == read.json()

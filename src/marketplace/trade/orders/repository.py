@@ -8,7 +8,6 @@ from decimal import Decimal
 
 from sqlalchemy import Select, and_, delete, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from marketplace.trade.models import (
@@ -25,10 +24,10 @@ async def next_order_number(session: AsyncSession, year: int) -> str:
     """ORD-<year>-<6 digits> from a per-year sequence: unique without a hot lock row
     (a rolled-back order leaves a gap, which is fine for numbering)."""
     sequence = f"order_number_{year}"
-    try:
-        async with session.begin_nested():
-            value = await session.scalar(text(f"SELECT nextval('{sequence}')"))
-    except DBAPIError:  # the year's first order: create its sequence
+    # One round trip and no savepoint: to_regclass() is NULL while the sequence does not
+    # exist (or its creator has not committed yet), and nextval(NULL) is NULL, not an error.
+    value = await session.scalar(text("SELECT nextval(to_regclass(:name))"), {"name": sequence})
+    if value is None:  # the year's first order: create its sequence
         # In this transaction, never on a second connection: under load every request
         # would hold one connection while waiting for another, and the pool would run
         # dry. CREATE ... IF NOT EXISTS is not safe against a concurrent CREATE; the lock

@@ -78,9 +78,11 @@ async def checkout(
 ) -> Response:
     if idempotency.replay is not None:
         return idempotency.replay
-    orders = await service.checkout(session, actor, body)
-    placed = OrdersPlaced(orders=await service.describe(session, orders))
-    return await idempotency.complete(session, status.HTTP_201_CREATED, placed)
+    placed = await service.checkout(session, actor, body)
+    details = await service.describe(session, placed.orders, placed)
+    return await idempotency.complete(
+        session, status.HTTP_201_CREATED, OrdersPlaced(orders=details)
+    )
 
 
 @orders_router.post(
@@ -98,8 +100,8 @@ async def place_order(
         service.LineRequest(product_id=line.product_id, quantity=line.quantity)
         for line in body.lines
     ]
-    orders = await service.place_orders(session, actor, requests, body, source="direct")
-    if len(orders) != 1:
+    placed = await service.place_orders(session, actor, requests, body, source="direct")
+    if len(placed.orders) != 1:
         from marketplace.trade.orders.errors import InvalidOrderLines
 
         raise InvalidOrderLines(
@@ -111,7 +113,7 @@ async def place_order(
                 }
             ]
         )
-    detail = (await service.describe(session, orders))[0]
+    detail = (await service.describe(session, placed.orders, placed))[0]
     return await idempotency.complete(session, status.HTTP_201_CREATED, detail)
 
 

@@ -14,7 +14,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Literal
 
 import structlog
@@ -59,6 +59,9 @@ from marketplace.trade.orders.schemas import (
 from marketplace.trade.orders.state_machine import TRANSITIONS, OrderAction
 
 NET_DAYS = {"prepaid": 0, "net_15": 15, "net_30": 30, "net_60": 60}
+# The scales of order_lines' NUMERIC columns: a line held in memory reads as it is stored.
+QUANTITY_STEP = Decimal("0.001")
+UNIT_PRICE_STEP = Decimal("0.0001")
 
 
 @dataclass(frozen=True)
@@ -76,6 +79,21 @@ class LineRequest:
     unit: str | None = None
     rfq_item_id: uuid.UUID | None = None
     lead_time_days: int = 0
+
+
+@dataclass
+class Placed:
+    """What `place_orders` wrote, rows as stored: `describe` needs no second read."""
+
+    orders: list[Order]
+    lines: dict[uuid.UUID, list[OrderLine]]
+    history: dict[uuid.UUID, list[OrderTransition]]
+
+
+def _as_stored(value: Decimal, step: Decimal) -> Decimal:
+    """The value a NUMERIC column of that scale gives back (PostgreSQL rounds half away
+    from zero): Decimal("1") is stored and read as 1.000."""
+    return value.quantize(step, rounding=ROUND_HALF_UP)
 
 
 @dataclass
@@ -280,7 +298,7 @@ async def place_orders(
     source: Literal["checkout", "direct", "rfq"],
     rfq_id: uuid.UUID | None = None,
     payment_terms_by_supplier: dict[uuid.UUID, str] | None = None,
-) -> list[Order]:
+) -> Placed:
     if actor.company.kind not in ("buyer", "both"):
         raise NotABuyer()
     if not requests:
@@ -290,7 +308,7 @@ async def place_orders(
     shipping_address = await resolve_shipping_address(session, actor.company_id, terms)
 
     now = datetime.now(UTC)
-    orders: list[Order] = []
+    placed = Placed(orders=[], lines={}, history={})
     for group in groups:
         subtotal = sum((line.line_total for line in group.lines), Decimal(0))
         status = "pending_approval" if await _needs_approval(session, actor, subtotal) else "placed"
@@ -319,28 +337,27 @@ async def place_orders(
             promised_by=now.date()
             + timedelta(days=max((line.lead_time_days for line in group.lines), default=0)),
         )
-        rows: list[object] = [order]
-        for position, line in enumerate(group.lines, start=1):
-            rows.append(
-                OrderLine(
-                    id=uuid.uuid4(),
-                    order_id=order.id,
-                    position=position,
-                    product_id=line.request.product_id,
-                    rfq_item_id=line.request.rfq_item_id,
-                    sku=line.sku,
-                    name=line.name,
-                    unit=line.unit,
-                    quantity=line.request.quantity,
-                    unit_price=line.unit_price,
-                    line_total=line.line_total,
-                    reserved_quantity=line.request.quantity if line.reserve else Decimal(0),
-                )
+        order_lines = [
+            OrderLine(
+                id=uuid.uuid4(),
+                order_id=order.id,
+                position=position,
+                product_id=line.request.product_id,
+                rfq_item_id=line.request.rfq_item_id,
+                sku=line.sku,
+                name=line.name,
+                unit=line.unit,
+                quantity=_as_stored(line.request.quantity, QUANTITY_STEP),
+                unit_price=_as_stored(line.unit_price, UNIT_PRICE_STEP),
+                line_total=_as_stored(line.line_total, CENT),
+                reserved_quantity=line.request.quantity if line.reserve else Decimal(0),
             )
-        rows.append(
-            _record_transition(order, "place", None, status, actor, details={"source": source})
+            for position, line in enumerate(group.lines, start=1)
+        ]
+        placing = _record_transition(
+            order, "place", None, status, actor, details={"source": source}
         )
-        await repository.add_all(session, rows)
+        await repository.add_all(session, [order, *order_lines, placing])
         await emit(
             session,
             OrderPlaced(
@@ -354,7 +371,9 @@ async def place_orders(
                 source=source,
             ),
         )
-        orders.append(order)
+        placed.orders.append(order)
+        placed.lines[order.id] = order_lines
+        placed.history[order.id] = [placing]
 
     # Last, so that the products' rows stay locked for as short a time as possible:
     # concurrent orders of a hot product queue on its row until this transaction ends.
@@ -372,7 +391,7 @@ async def place_orders(
                 if request.product_id in short
             ]
         )
-    return orders
+    return placed
 
 
 def _side(actor: Actor, order: Order) -> Literal["buyer", "supplier"] | None:
@@ -443,10 +462,16 @@ async def transition(
     return order
 
 
-async def describe(session: AsyncSession, orders: Sequence[Order]) -> list[OrderDetail]:
-    ids = [order.id for order in orders]
-    lines = await repository.lines_of(session, ids)
-    history = await repository.history_of(session, ids)
+async def describe(
+    session: AsyncSession, orders: Sequence[Order], placed: Placed | None = None
+) -> list[OrderDetail]:
+    """Orders with their lines and history: read, or as `place_orders` just wrote them."""
+    if placed is not None:
+        lines, history = placed.lines, placed.history
+    else:
+        ids = [order.id for order in orders]
+        lines = await repository.lines_of(session, ids)
+        history = await repository.history_of(session, ids)
     return [
         OrderDetail(
             **OrderRead.model_validate(order).model_dump(),
@@ -615,7 +640,7 @@ async def remove_cart_line(
     return await read_cart(session, actor)
 
 
-async def checkout(session: AsyncSession, actor: Actor, terms: CheckoutTerms) -> list[Order]:
+async def checkout(session: AsyncSession, actor: Actor, terms: CheckoutTerms) -> Placed:
     """The cart becomes one order per supplier, in one transaction, at the prices the
     buyer was shown (409 with the new prices when they changed)."""
     user_id = await _require_user(actor)
@@ -631,10 +656,10 @@ async def checkout(session: AsyncSession, actor: Actor, terms: CheckoutTerms) ->
         )
         for line in lines
     ]
-    orders = await place_orders(session, actor, requests, terms, source="checkout")
+    placed = await place_orders(session, actor, requests, terms, source="checkout")
     assert cart is not None
     await repository.delete_cart_lines(session, cart.id)
-    return orders
+    return placed
 
 
 async def set_policy(session: AsyncSession, actor: Actor, threshold: Decimal | None) -> None:

@@ -528,17 +528,19 @@ async def award(
                 lead_time_days=quote.lead_time_days,
             )
         )
-    placed = await orders.place_orders(
-        session,
-        actor,
-        requests,
-        body,
-        source="rfq",
-        rfq_id=rfq.id,
-        payment_terms_by_supplier={
-            quote.supplier_id: quote.payment_terms for quote in quotes.values()
-        },
-    )
+    placed = (
+        await orders.place_orders(
+            session,
+            actor,
+            requests,
+            body,
+            source="rfq",
+            rfq_id=rfq.id,
+            payment_terms_by_supplier={
+                quote.supplier_id: quote.payment_terms for quote in quotes.values()
+            },
+        )
+    ).orders
     winners = {line.quote_id for line in body.lines}
     await repository.settle_quotes(session, rfq.id, winners)
     await repository.set_rfq_status(
