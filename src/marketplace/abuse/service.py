@@ -51,7 +51,11 @@ from marketplace.core.middleware.abuse import (
     IpVerdict,
     hit_address_limit,
 )
-from marketplace.core.pagination import InvalidCursor, Page, decode_cursor, encode_cursor
+from marketplace.core.pagination import (
+    Page,
+    decode_time_keyset,
+    encode_cursor,
+)
 from marketplace.core.platform import Platform
 from marketplace.core.ratelimit import SHARED_STORE_ERRORS, StoreOutage
 from marketplace.settings import Settings
@@ -324,13 +328,7 @@ def _rule_read(rule: IpRule) -> IpRuleRead:
 
 
 async def list_rules(session: AsyncSession, limit: int, cursor: str | None) -> Page[IpRuleRead]:
-    after: tuple[datetime, uuid.UUID] | None = None
-    if cursor is not None:
-        created_at, rule_id = decode_cursor(cursor, 2)
-        try:
-            after = (datetime.fromisoformat(created_at), uuid.UUID(rule_id))
-        except (TypeError, ValueError) as error:
-            raise InvalidCursor() from error
+    after = decode_time_keyset(cursor)
     rules = await repository.list_rules(session, limit + 1, after)
     page = [_rule_read(rule) for rule in rules[:limit]]
     next_cursor = (

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import replace
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -26,7 +25,11 @@ from marketplace.audit.schemas import (
     AuditTarget,
 )
 from marketplace.core.events import EventEnvelope, view_for
-from marketplace.core.pagination import InvalidCursor, Page, decode_cursor, encode_cursor
+from marketplace.core.pagination import (
+    Page,
+    decode_time_keyset,
+    encode_cursor,
+)
 
 # Event families (the part of the type before the dot) kept out of the audit log.
 NOT_AUDITED: frozenset[str] = frozenset()
@@ -144,20 +147,10 @@ def read_for_staff(row: AuditEvent) -> AdminAuditEventRead:
     return AdminAuditEventRead(**_read_fields(row), company_ids=list(row.company_ids))
 
 
-def _keyset(cursor: str | None) -> repository.Keyset | None:
-    if cursor is None:
-        return None
-    occurred_at, row_id = decode_cursor(cursor, 2)
-    try:
-        return datetime.fromisoformat(str(occurred_at)), uuid.UUID(str(row_id))
-    except ValueError as error:
-        raise InvalidCursor() from error
-
-
 async def _page(
     session: AsyncSession, where: AuditFilter, limit: int, cursor: str | None
 ) -> tuple[list[AuditEvent], str | None]:
-    rows = await repository.list_events(session, where, _keyset(cursor), limit + 1)
+    rows = await repository.list_events(session, where, decode_time_keyset(cursor), limit + 1)
     next_cursor = None
     if len(rows) > limit:
         rows = rows[:limit]

@@ -57,7 +57,11 @@ from marketplace.companies.schemas import (
 )
 from marketplace.core.events import EventActor, emit, field_changes
 from marketplace.core.i18n import _, translate
-from marketplace.core.pagination import InvalidCursor, Page, decode_cursor, encode_cursor
+from marketplace.core.pagination import (
+    Page,
+    decode_time_keyset,
+    encode_cursor,
+)
 from marketplace.core.platform import Platform
 from marketplace.core.security import new_secret
 from marketplace.identity.models import User
@@ -96,16 +100,6 @@ def _now() -> datetime:
 
 
 # --- pagination -------------------------------------------------------------------
-
-
-def keyset_from_cursor(cursor: str | None) -> Keyset | None:
-    if cursor is None:
-        return None
-    created_at, row_id = decode_cursor(cursor, 2)
-    try:
-        return datetime.fromisoformat(str(created_at)), uuid.UUID(str(row_id))
-    except ValueError as error:
-        raise InvalidCursor() from error
 
 
 def _page(
@@ -252,7 +246,7 @@ async def list_addresses(
     session: AsyncSession, company_id: uuid.UUID, limit: int, cursor: str | None
 ) -> Page[AddressRead]:
     rows = await repository.list_addresses(
-        session, company_id, keyset_from_cursor(cursor), limit + 1
+        session, company_id, decode_time_keyset(cursor), limit + 1
     )
     return _page(rows, limit, lambda row: (row.created_at, row.id), AddressRead.model_validate)
 
@@ -331,7 +325,7 @@ def _member_read(membership: Membership, user: User) -> MemberRead:
 async def list_members(
     session: AsyncSession, company_id: uuid.UUID, limit: int, cursor: str | None
 ) -> Page[MemberRead]:
-    rows = await repository.list_members(session, company_id, keyset_from_cursor(cursor), limit + 1)
+    rows = await repository.list_members(session, company_id, decode_time_keyset(cursor), limit + 1)
     return _page(
         rows, limit, lambda row: (row[0].created_at, row[0].id), lambda row: _member_read(*row)
     )
@@ -459,7 +453,7 @@ async def list_invitations(
     session: AsyncSession, company_id: uuid.UUID, limit: int, cursor: str | None
 ) -> Page[InvitationRead]:
     rows = await repository.list_pending_invitations(
-        session, company_id, _now(), keyset_from_cursor(cursor), limit + 1
+        session, company_id, _now(), decode_time_keyset(cursor), limit + 1
     )
     return _page(rows, limit, lambda row: (row.created_at, row.id), InvitationRead.model_validate)
 
@@ -634,7 +628,7 @@ async def companies_for_staff(
     rows = await repository.list_companies(
         session,
         verification_status.value if verification_status is not None else None,
-        keyset_from_cursor(cursor),
+        decode_time_keyset(cursor),
         limit + 1,
     )
     return _page(rows, limit, lambda row: (row.created_at, row.id), CompanyPrivate.model_validate)

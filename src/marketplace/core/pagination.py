@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import base64
 import binascii
+import uuid
+from datetime import datetime
 from typing import Annotated, Any, Generic, TypeVar
 
 import orjson
@@ -45,6 +47,22 @@ def decode_cursor(cursor: str, arity: int) -> list[Any]:
     if not isinstance(values, list) or len(values) != arity:
         raise InvalidCursor()
     return values
+
+
+# The sort key of most lists: a timestamp and the row id that breaks its ties.
+TimeKeyset = tuple[datetime, uuid.UUID]
+
+
+def decode_time_keyset(cursor: str | None) -> TimeKeyset | None:
+    """The (timestamp, id) of a cursor, or None for the first page; anything else that
+    decodes (a forged or truncated cursor) is the same 400 as an undecodable one."""
+    if cursor is None:
+        return None
+    at, row_id = decode_cursor(cursor, 2)
+    try:
+        return datetime.fromisoformat(at), uuid.UUID(row_id)
+    except (TypeError, ValueError) as error:
+        raise InvalidCursor() from error
 
 
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Items per page.")]

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Final, Literal
 
 from sqlalchemy import func
@@ -26,7 +25,7 @@ from marketplace.companies.deps import Actor
 from marketplace.companies.errors import RoleNotAllowed, ScopeNotAllowed
 from marketplace.companies.permissions import Action
 from marketplace.core.events import emit
-from marketplace.core.pagination import Page, decode_cursor, encode_cursor
+from marketplace.core.pagination import Page, decode_time_keyset, encode_cursor
 from marketplace.core.storage import Storage, removed_on_failure
 from marketplace.identity.errors import ApiKeyNotAllowed
 from marketplace.messaging import attachments, repository
@@ -221,10 +220,7 @@ async def list_threads(
     if not kinds:
         assert actor is not None
         _require(actor, Action.ORDER_MESSAGES_READ)
-    after = None
-    if cursor is not None:
-        activity, thread_id = decode_cursor(cursor, 2)
-        after = (datetime.fromisoformat(activity), uuid.UUID(thread_id))
+    after = decode_time_keyset(cursor)
     rows = await repository.list_threads(session, participant.company_id, kinds, after, limit + 1)
     items = await _describe(session, participant, rows[:limit])
     next_cursor = None
@@ -344,10 +340,7 @@ async def list_messages(
 ) -> Page[MessageRead]:
     """Newest first; `next_cursor` pages back in time."""
     thread = await _thread(session, participant, thread_id, "read")
-    after = None
-    if cursor is not None:
-        created_at, message_id = decode_cursor(cursor, 2)
-        after = (datetime.fromisoformat(created_at), uuid.UUID(message_id))
+    after = decode_time_keyset(cursor)
     rows = await repository.list_messages(session, thread.id, after, limit + 1)
     next_cursor = (
         encode_cursor(rows[limit - 1].created_at.isoformat(), str(rows[limit - 1].id))

@@ -18,7 +18,11 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from marketplace.core.events import EventEnvelope
-from marketplace.core.pagination import InvalidCursor, Page, decode_cursor, encode_cursor
+from marketplace.core.pagination import (
+    Page,
+    decode_time_keyset,
+    encode_cursor,
+)
 from marketplace.identity.models import User
 from marketplace.notifications import repository
 from marketplace.notifications.errors import NotificationNotFound
@@ -167,21 +171,15 @@ def read_model(notification: Notification) -> NotificationRead:
     return NotificationRead.model_validate(notification)
 
 
-def _before(cursor: str | None) -> tuple[datetime, uuid.UUID] | None:
-    if cursor is None:
-        return None
-    created_at, row_id = decode_cursor(cursor, 2)
-    try:
-        return datetime.fromisoformat(str(created_at)), uuid.UUID(str(row_id))
-    except ValueError as error:
-        raise InvalidCursor() from error
-
-
 async def list_notifications(
     session: AsyncSession, user_id: uuid.UUID, *, unread_only: bool, limit: int, cursor: str | None
 ) -> Page[NotificationRead]:
     rows = await repository.list_for_user(
-        session, user_id, unread_only=unread_only, before=_before(cursor), limit=limit + 1
+        session,
+        user_id,
+        unread_only=unread_only,
+        before=decode_time_keyset(cursor),
+        limit=limit + 1,
     )
     shown = rows[:limit]
     next_cursor = None

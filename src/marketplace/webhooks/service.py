@@ -17,7 +17,11 @@ from marketplace.companies.deps import Actor
 from marketplace.core.errors import ValidationFailed
 from marketplace.core.events import DomainEvent, EventEnvelope, emit
 from marketplace.core.i18n import _, translate
-from marketplace.core.pagination import InvalidCursor, Page, decode_cursor, encode_cursor
+from marketplace.core.pagination import (
+    Page,
+    decode_time_keyset,
+    encode_cursor,
+)
 from marketplace.core.platform import Platform
 from marketplace.settings import Settings
 from marketplace.webhooks import repository
@@ -120,16 +124,6 @@ async def _endpoint_or_404(
     return endpoint
 
 
-def _keyset(cursor: str | None) -> repository.Keyset | None:
-    if cursor is None:
-        return None
-    created_at, row_id = decode_cursor(cursor, 2)
-    try:
-        return datetime.fromisoformat(str(created_at)), uuid.UUID(str(row_id))
-    except ValueError as error:
-        raise InvalidCursor() from error
-
-
 def read(endpoint: WebhookEndpoint) -> WebhookRead:
     return WebhookRead.model_validate(endpoint)
 
@@ -177,7 +171,7 @@ async def create_webhook(
 async def list_webhooks(
     session: AsyncSession, company_id: uuid.UUID, limit: int, cursor: str | None
 ) -> Page[WebhookRead]:
-    after = _keyset(cursor)
+    after = decode_time_keyset(cursor)
     rows = await repository.list_endpoints(session, company_id, after, limit + 1)
     next_cursor = None
     if len(rows) > limit:
@@ -316,7 +310,7 @@ async def list_deliveries(
     cursor: str | None,
 ) -> Page[DeliveryRead]:
     endpoint = await _endpoint_or_404(session, company_id, webhook_id)
-    before = _keyset(cursor)
+    before = decode_time_keyset(cursor)
     rows = await repository.list_deliveries(
         session, endpoint.id, status.value if status else None, before, limit + 1
     )

@@ -28,7 +28,7 @@ from marketplace.companies.permissions import Role
 from marketplace.core.errors import DomainError
 from marketplace.core.events import emit
 from marketplace.core.i18n import translate
-from marketplace.core.pagination import Page, decode_cursor, encode_cursor
+from marketplace.core.pagination import Page, decode_time_keyset, encode_cursor
 from marketplace.trade.events import OrderPlaced, OrderStatusChanged
 from marketplace.trade.models import Order, OrderLine, OrderTransition
 from marketplace.trade.orders import repository
@@ -498,10 +498,7 @@ async def list_orders(
     limit: int,
     cursor: str | None,
 ) -> Page[OrderRead]:
-    after = None
-    if cursor is not None:
-        created_at, order_id = decode_cursor(cursor, 2)
-        after = (datetime.fromisoformat(created_at), uuid.UUID(order_id))
+    after = decode_time_keyset(cursor)
     rows = await repository.list_orders(
         session, actor.company_id, side=side, status=status, after=after, limit=limit + 1
     )

@@ -15,7 +15,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from marketplace.companies.deps import Actor
 from marketplace.core.events import emit
-from marketplace.core.pagination import InvalidCursor, Page, decode_cursor, encode_cursor
+from marketplace.core.pagination import (
+    Page,
+    decode_time_keyset,
+    encode_cursor,
+)
 from marketplace.core.platform import Platform
 from marketplace.trade.events import OrderOverdue, OrderPaid, OrderPaymentRecorded
 from marketplace.trade.models import Order, Payment
@@ -132,13 +136,7 @@ async def list_payments(
     order = await orders.get_order_for(session, viewer.company_id, order_id)
     if order is None:
         raise OrderNotFound()
-    after = None
-    if cursor is not None:
-        created_at, payment_id = decode_cursor(cursor, 2)
-        try:
-            after = (datetime.fromisoformat(created_at), uuid.UUID(payment_id))
-        except (TypeError, ValueError) as error:
-            raise InvalidCursor() from error
+    after = decode_time_keyset(cursor)
     rows = await repository.list_payments(session, order.id, after=after, limit=limit + 1)
     items = [_read(payment, order) for payment in rows[:limit]]
     next_cursor = (

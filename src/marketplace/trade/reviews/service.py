@@ -16,7 +16,6 @@ figures it computed just before such a commit.
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Final
 
@@ -29,7 +28,7 @@ from marketplace.companies.errors import CompanyNotFound
 from marketplace.companies.schemas import TrustSignals
 from marketplace.core.cache import Cache
 from marketplace.core.events import emit
-from marketplace.core.pagination import Page, decode_cursor, encode_cursor
+from marketplace.core.pagination import Page, decode_time_keyset, encode_cursor
 from marketplace.trade.events import ReviewCreated
 from marketplace.trade.orders import repository as orders
 from marketplace.trade.orders.errors import OrderNotFound
@@ -99,10 +98,7 @@ async def list_reviews(
 ) -> Page[ReviewRead]:
     if await companies.get_company(session, supplier_id) is None:
         raise CompanyNotFound()
-    after = None
-    if cursor is not None:
-        created_at, review_id = decode_cursor(cursor, 2)
-        after = (datetime.fromisoformat(created_at), uuid.UUID(review_id))
+    after = decode_time_keyset(cursor)
     rows = await repository.list_for_supplier(session, supplier_id, after=after, limit=limit + 1)
     items = [
         ReviewRead(

@@ -19,7 +19,7 @@ from marketplace.catalog.pricing import CENT
 from marketplace.companies import service as companies
 from marketplace.companies.deps import Actor
 from marketplace.core.events import emit
-from marketplace.core.pagination import Page, decode_cursor, encode_cursor
+from marketplace.core.pagination import Page, decode_time_keyset, encode_cursor
 from marketplace.core.platform import Platform
 from marketplace.trade.events import (
     QuoteSubmitted,
@@ -218,10 +218,7 @@ async def get_rfq(session: AsyncSession, actor: Actor, rfq_id: uuid.UUID) -> Rfq
 async def list_rfqs(
     session: AsyncSession, actor: Actor, *, role: str, limit: int, cursor: str | None
 ) -> Page[RfqRead]:
-    after = None
-    if cursor is not None:
-        created_at, rfq_id = decode_cursor(cursor, 2)
-        after = (datetime.fromisoformat(created_at), uuid.UUID(rfq_id))
+    after = decode_time_keyset(cursor)
     if role == "buyer":
         rows = await repository.list_buyer_rfqs(session, actor.company_id, after, limit + 1)
     else:
