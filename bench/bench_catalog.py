@@ -42,22 +42,19 @@ from urllib.parse import urlsplit
 import asyncpg
 
 from bench_health import (
-    BENCH_DIR,
     DEFAULT_ADMIN_URL,
-    HOST,
     LOOPBACK_HOSTS,
     BenchError,
     Server,
     _bounded,
     _create_database,
     _drop_database,
-    _free_port,
     _ratio,
     _row,
-    _server_environment,
-    _start,
     _with_database,
     run_load,
+    start_baseline,
+    start_service,
     stop,
     wait_until_ready,
 )
@@ -156,59 +153,8 @@ def shapes(targets: dict[str, str], cursor: str) -> list[Shape]:
     ]
 
 
-def start_service(
-    database_url: str, workers: int, workdir: Path, name: str, cache_ttl: str
-) -> Server:
-    environment = _server_environment(
-        {
-            "DATABASE_URL": database_url,
-            "ENVIRONMENT": "production",
-            "SECRET_KEY": secrets.token_urlsafe(48),
-            "LOG_LEVEL": "WARNING",
-            "CATALOG_SEARCH_CACHE_TTL_SECONDS": cache_ttl,
-            **SERVICE_ENVIRONMENT,
-        }
-    )
-    command = [
-        sys.executable,
-        "-m",
-        "marketplace.cli",
-        "serve",
-        "--host",
-        HOST,
-        "--port",
-        str(_free_port()),
-        "--workers",
-        str(workers),
-    ]
-    return _start(name, command, environment, workdir)
-
-
-def start_baseline(database_url: str, workers: int, workdir: Path) -> Server:
-    environment = _server_environment({"BENCH_DATABASE_URL": database_url})
-    command = [
-        sys.executable,
-        "-m",
-        "uvicorn",
-        "baseline_catalog_app:create_app",
-        "--factory",
-        "--app-dir",
-        str(BENCH_DIR),
-        "--host",
-        HOST,
-        "--port",
-        str(_free_port()),
-        "--workers",
-        str(workers),
-        "--no-access-log",
-        "--log-level",
-        "warning",
-        "--no-proxy-headers",
-        "--no-server-header",
-        "--timeout-graceful-shutdown",
-        "30",
-    ]
-    return _start("baseline", command, environment, workdir)
+def service_environment(cache_ttl: str) -> dict[str, str]:
+    return {"CATALOG_SEARCH_CACHE_TTL_SECONDS": cache_ttl, **SERVICE_ENVIRONMENT}
 
 
 def _status(url: str) -> int:
@@ -300,8 +246,12 @@ def measure(
     results: dict[str, Any] = {}
     servers: list[Server] = []
     try:
-        baseline = start_baseline(database_url, arguments.workers, workdir)
-        cached = start_service(database_url, arguments.workers, workdir, "marketplace", "30")
+        baseline = start_baseline(
+            database_url, arguments.workers, workdir, app="baseline_catalog_app"
+        )
+        cached = start_service(
+            database_url, arguments.workers, workdir, environment=service_environment("30")
+        )
         servers += [baseline, cached]
         for server in servers:
             wait_until_ready(server)
@@ -330,7 +280,11 @@ def measure(
         servers.remove(cached)
         if not arguments.skip_uncached:
             uncached = start_service(
-                database_url, arguments.workers, workdir, "marketplace-nocache", "0"
+                database_url,
+                arguments.workers,
+                workdir,
+                name="marketplace-nocache",
+                environment=service_environment("0"),
             )
             servers.append(uncached)
             wait_until_ready(uncached)

@@ -147,13 +147,22 @@ def _start(name: str, command: list[str], environment: dict[str, str], workdir: 
     )
 
 
-def start_service(database_url: str, workers: int, workdir: Path) -> Server:
-    environment = _server_environment(
+def start_service(
+    database_url: str,
+    workers: int,
+    workdir: Path,
+    *,
+    name: str = "marketplace",
+    environment: dict[str, str] | None = None,
+) -> Server:
+    """`marketplace serve` in production mode; `environment` adds or overrides settings."""
+    server_environment = _server_environment(
         {
             "DATABASE_URL": database_url,
             "ENVIRONMENT": "production",
             "SECRET_KEY": secrets.token_urlsafe(48),
             "LOG_LEVEL": "WARNING",
+            **(environment or {}),
         }
     )
     command = [
@@ -168,17 +177,20 @@ def start_service(database_url: str, workers: int, workdir: Path) -> Server:
         "--workers",
         str(workers),
     ]
-    return _start("marketplace", command, environment, workdir)
+    return _start(name, command, server_environment, workdir)
 
 
-def start_baseline(database_url: str, workers: int, workdir: Path) -> Server:
+def start_baseline(
+    database_url: str, workers: int, workdir: Path, *, app: str = "baseline_app"
+) -> Server:
+    """A baseline module of bench/ (its `create_app` factory) under uvicorn."""
     environment = _server_environment({"BENCH_DATABASE_URL": database_url})
     # The options `marketplace serve` gives uvicorn, so that only the application differs.
     command = [
         sys.executable,
         "-m",
         "uvicorn",
-        "baseline_app:create_app",
+        f"{app}:create_app",
         "--factory",
         "--app-dir",
         str(BENCH_DIR),

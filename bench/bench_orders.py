@@ -42,19 +42,17 @@ import asyncpg
 from bench_health import (
     BENCH_DIR,
     DEFAULT_ADMIN_URL,
-    HOST,
     BenchError,
     Server,
     _bounded,
     _create_database,
     _drop_database,
     _exit_on_signal,
-    _free_port,
-    _server_environment,
-    _start,
     _with_database,
     print_endpoint,
     run_load,
+    start_baseline,
+    start_service,
     stop,
     wait_until_ready,
 )
@@ -69,62 +67,7 @@ SERVICE_ENVIRONMENT = {
     "RATE_LIMIT_USER": "100000000/minute",
     "RATE_LIMIT_API_KEY": "100000000/minute",
     "IP_AUTOBLOCK_THRESHOLD": "1000000000",
-    "LOG_LEVEL": "WARNING",
 }
-
-
-def start_service(
-    database_url: str, secret_key: str, workers: int, workdir: Path, *, consumers: bool
-) -> Server:
-    environment = _server_environment(
-        {
-            "DATABASE_URL": database_url,
-            "ENVIRONMENT": "production",
-            "SECRET_KEY": secret_key,
-            # Without AMQP_URL the consumers (audit, webhooks, notifications, live
-            # updates) run in the API process; with RabbitMQ they run in the worker.
-            "OUTBOX_RELAY_ENABLED": "true" if consumers else "false",
-            **SERVICE_ENVIRONMENT,
-        }
-    )
-    command = [
-        sys.executable,
-        "-m",
-        "marketplace.cli",
-        "serve",
-        "--host",
-        HOST,
-        "--port",
-        str(_free_port()),
-        "--workers",
-        str(workers),
-    ]
-    return _start("marketplace", command, environment, workdir)
-
-
-def start_baseline(database_url: str, workers: int, workdir: Path) -> Server:
-    environment = _server_environment({"BENCH_DATABASE_URL": database_url})
-    command = [
-        sys.executable,
-        "-m",
-        "uvicorn",
-        "baseline_orders_app:create_app",
-        "--factory",
-        "--app-dir",
-        str(BENCH_DIR),
-        "--host",
-        HOST,
-        "--port",
-        str(_free_port()),
-        "--workers",
-        str(workers),
-        "--no-access-log",
-        "--log-level",
-        "warning",
-        "--no-proxy-headers",
-        "--no-server-header",
-    ]
-    return _start("baseline", command, environment, workdir)
 
 
 async def seed(
@@ -294,14 +237,21 @@ def main(argv: list[str] | None = None) -> int:
             try:
                 ours = start_service(
                     database_url,
-                    secret_key,
                     arguments.workers,
                     Path(workdir),
-                    consumers=not arguments.without_consumers,
+                    environment={
+                        "SECRET_KEY": secret_key,  # the seed signs the buyers' tokens
+                        # Without AMQP_URL the consumers (audit, webhooks, notifications,
+                        # live updates) run in the API process; with RabbitMQ, in the worker.
+                        "OUTBOX_RELAY_ENABLED": str(not arguments.without_consumers).lower(),
+                        **SERVICE_ENVIRONMENT,
+                    },
                 )
                 servers.append(ours)
                 wait_until_ready(ours)  # migrated: the tables exist for the seed
-                baseline = start_baseline(database_url, arguments.workers, Path(workdir))
+                baseline = start_baseline(
+                    database_url, arguments.workers, Path(workdir), app="baseline_orders_app"
+                )
                 servers.append(baseline)
                 wait_until_ready(baseline)
                 data = asyncio.run(
