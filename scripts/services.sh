@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Start PostgreSQL, Redis and RabbitMQ on their default local ports when they are
-# installed but not running. On CI (CI=true) a missing server is installed first.
+# installed but not running. On CI (CI=true) a missing server is installed first (and
+# the fonts the invoice tests need).
 set -euo pipefail
 
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
@@ -55,4 +56,12 @@ if ! port_open 5672; then
     else
         echo "RabbitMQ is not installed: tests that need it are skipped" >&2
     fi
+fi
+
+# Not a service, but a test needs it: invoice PDFs print non-Latin-1 names with DejaVu
+# Sans when the system has it (tests/trade/test_invoices.py).
+if [ ! -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] && [ "${CI:-}" = "true" ] \
+    && command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+    echo "Installing fonts-dejavu-core"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-dejavu-core >/dev/null
 fi
