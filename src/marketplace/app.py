@@ -20,6 +20,7 @@ from marketplace.companies import router as companies_router
 from marketplace.core import health
 from marketplace.core.client_ip import parse_networks
 from marketplace.core.errors import install_exception_handlers
+from marketplace.core.heap import freeze_startup_heap
 from marketplace.core.logging import configure_logging
 from marketplace.core.metrics import CONTENT_TYPE_LATEST, Metrics, MetricsMiddleware
 from marketplace.core.middleware.abuse import IpFilterMiddleware, RateLimitMiddleware
@@ -120,6 +121,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             events.start()
         app.state.events = events
         app.state.realtime = RealtimeHub(platform)
+        if settings.environment is not Environment.TEST:
+            # Not in tests: they start many apps in one process and need their cycles freed.
+            freeze_startup_heap()
         try:
             yield
         finally:

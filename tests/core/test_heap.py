@@ -1,0 +1,56 @@
+"""The start-up heap is frozen out of the cyclic collector, outside tests only."""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from asgi_lifespan import LifespanManager
+
+from marketplace.app import create_app
+from marketplace.core.heap import GC_THRESHOLDS, freeze_startup_heap
+from tests.conftest import make_settings
+
+
+@pytest.fixture
+def restored_collector() -> Iterator[None]:
+    thresholds = gc.get_threshold()
+    gc.unfreeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*thresholds)
+
+
+@pytest.mark.usefixtures("restored_collector")
+def test_freezing_excludes_live_objects_and_still_collects_new_cycles() -> None:
+    frozen = freeze_startup_heap()
+
+    assert frozen == gc.get_freeze_count()
+    assert frozen > 10_000  # the interpreter, pytest and the app's modules
+    assert gc.get_threshold() == GC_THRESHOLDS
+
+    cycle: list[Any] = []
+    cycle.append(cycle)
+    del cycle
+    assert gc.collect() >= 1  # garbage made after the freeze is still found
+
+
+@pytest.mark.usefixtures("restored_collector")
+async def test_a_served_app_freezes_its_heap_at_start_up(database_url: str) -> None:
+    app = create_app(make_settings(database_url=database_url, environment="development"))
+    async with LifespanManager(app, startup_timeout=60, shutdown_timeout=60):
+        assert gc.get_freeze_count() > 10_000
+        assert gc.get_threshold() == GC_THRESHOLDS
+
+
+@pytest.mark.usefixtures("restored_collector")
+async def test_a_test_app_leaves_the_collector_alone(database_url: str) -> None:
+    thresholds = gc.get_threshold()
+    app = create_app(make_settings(database_url=database_url))
+    async with LifespanManager(app, startup_timeout=60, shutdown_timeout=60):
+        assert gc.get_freeze_count() == 0
+        assert gc.get_threshold() == thresholds
