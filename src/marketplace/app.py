@@ -26,6 +26,7 @@ from marketplace.core.metrics import CONTENT_TYPE_LATEST, Metrics, MetricsMiddle
 from marketplace.core.middleware.abuse import IpFilterMiddleware, RateLimitMiddleware
 from marketplace.core.middleware.body_limit import BodySizeLimitMiddleware
 from marketplace.core.middleware.client_address import ClientAddressMiddleware
+from marketplace.core.middleware.public_cache import PublicCacheMiddleware
 from marketplace.core.middleware.request_context import REQUEST_ID_HEADER, RequestContextMiddleware
 from marketplace.core.middleware.security_headers import SecurityHeadersMiddleware
 from marketplace.core.platform import Platform
@@ -153,6 +154,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_route("/metrics", _metrics_endpoint, include_in_schema=False)
 
     # Added innermost first: the request-context middleware wraps everything else.
+    app.add_middleware(
+        PublicCacheMiddleware,
+        reads=catalog_router.cached_public_reads(API_PREFIX),
+        session_cookie=settings.session_cookie_name,
+    )
     app.add_middleware(
         BodySizeLimitMiddleware,
         max_body_bytes=settings.max_request_body_bytes,

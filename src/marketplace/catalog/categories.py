@@ -62,9 +62,14 @@ def build_tree(categories: list[Category]) -> CategoryTree:
     return CategoryTree(items=roots)
 
 
+async def cached_tree(cache: Cache) -> bytes | None:
+    """The shared entry of the tree, or None (not cached, or the cache is unavailable)."""
+    return await caching.read(cache, caching.CATEGORY_TREE_KEY)
+
+
 async def tree(session: AsyncSession, cache: Cache) -> bytes:
     """The whole tree as JSON, from the shared cache when it holds it."""
-    cached = await caching.read(cache, caching.CATEGORY_TREE_KEY)
+    cached = await cached_tree(cache)
     if cached is not None:
         return cached
     encoded = build_tree(await repository.all_categories(session)).model_dump_json().encode()

@@ -531,12 +531,18 @@ async def supplier_detail(
     return await _build_detail(session, row, public=False)
 
 
+async def cached_public_detail(cache: Cache, product_id: uuid.UUID) -> bytes | None:
+    """The shared entry of a product's public detail, exactly as anonymous visitors get
+    it, or None (not cached, or the cache is unavailable)."""
+    return await caching.read(cache, caching.product_key(product_id))
+
+
 async def _detail_for(
     session: AsyncSession, cache: Cache, viewer: Viewer, product_id: uuid.UUID
 ) -> tuple[ProductRead | None, bytes | None]:
     """The detail this viewer may see: (model, None) or, when the shared public entry
     can be served as it is, (None, bytes). 404 when the viewer may not see it."""
-    cached = await caching.read(cache, caching.product_key(product_id))
+    cached = await cached_public_detail(cache, product_id)
     if cached is not None:
         if viewer.is_anonymous:
             return None, cached

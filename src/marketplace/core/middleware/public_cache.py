@@ -1,0 +1,81 @@
+"""Anonymous reads answered from the shared cache in front of the router.
+
+A domain caches its hottest public reads (a product's page) as the exact bytes its
+route sends an anonymous visitor. For a `GET` that carries no credential, looking that
+entry up here, before routing, gives the same answer without the router's work: route
+matching and resolving some twenty dependencies cost about 0.5 ms of CPU per request,
+against a few microseconds for the lookup (Django's cache middleware answers cached
+pages before URL resolution for the same reason).
+
+Everything else goes on to the router, which does the same lookup and fills the
+cache: a request with a credential (a buyer sees its own price), an unknown path, a
+miss, or a cache that fails (the domain's lookup logs and returns nothing). The outer
+middlewares still apply, the per-address rate limit among them. Only the domain knows
+how a path maps to its cache key, so the routes and their lookups are given by the
+application, and `core` imports no domain.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+
+from starlette.datastructures import Headers
+from starlette.routing import BaseRoute
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from marketplace.core.cache import Cache
+from marketplace.core.middleware.abuse import carries_credentials, platform_from_scope
+
+# What a domain looks up for a matched path: the body its route would send, or None.
+CachedLookup = Callable[[Cache, "re.Match[str]"], Awaitable[bytes | None]]
+
+
+@dataclass(frozen=True)
+class CachedRead:
+    """A public `GET` route whose anonymous answer its domain keeps in the cache."""
+
+    route: BaseRoute  # the route it stands in for: metrics and logs name the same route
+    pattern: re.Pattern[str]  # matches exactly the paths the route would serve
+    lookup: CachedLookup
+    media_type: str = "application/json"
+
+
+class PublicCacheMiddleware:
+    def __init__(self, app: ASGIApp, *, reads: Sequence[CachedRead], session_cookie: str) -> None:
+        self.app = app
+        self.reads = tuple(reads)
+        self.session_cookie = session_cookie
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "GET":
+            for read in self.reads:
+                match = read.pattern.fullmatch(scope["path"])
+                if match is not None:
+                    if await self._answer(read, match, scope, send):
+                        return
+                    break
+        await self.app(scope, receive, send)
+
+    async def _answer(
+        self, read: CachedRead, match: re.Match[str], scope: Scope, send: Send
+    ) -> bool:
+        if carries_credentials(Headers(scope=scope), self.session_cookie):
+            return False
+        body = await read.lookup(platform_from_scope(scope).cache, match)
+        if body is None:
+            return False
+        scope["route"] = read.route
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [
+                    (b"content-length", str(len(body)).encode("latin-1")),
+                    (b"content-type", read.media_type.encode("latin-1")),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
+        return True
