@@ -156,7 +156,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Added innermost first: the request-context middleware wraps everything else.
     app.add_middleware(
         PublicCacheMiddleware,
-        reads=catalog_router.cached_public_reads(API_PREFIX),
+        reads=[
+            *catalog_router.cached_public_reads(API_PREFIX),
+            *catalog_search_router.cached_public_reads(
+                API_PREFIX, settings.catalog_search_cache_ttl_seconds
+            ),
+        ],
         session_cookie=settings.session_cookie_name,
     )
     app.add_middleware(

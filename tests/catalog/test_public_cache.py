@@ -189,3 +189,111 @@ async def test_metrics_count_cached_answers_under_the_routes_label(
     ]
     assert len(detail_reads) == 1, detail_reads  # one label for both
     assert detail_reads[0].endswith(" 3.0")
+
+
+SEARCHES = [
+    "/api/v1/products",
+    "/api/v1/products?q=bolt",
+    "/api/v1/products?q=BOLT&in_stock=true",
+    "/api/v1/products?q=blot",  # a typo finds it too
+    "/api/v1/products?sort=price_asc&limit=5&price_min=0.1&price_max=10",
+    "/api/v1/products?currency=eur&quantity=1000",
+    "/api/v1/products/facets?q=bolt",
+    "/api/v1/products/facets",
+]
+
+
+@pytest.mark.parametrize("path", SEARCHES)
+async def test_a_cached_search_is_answered_before_routing_as_the_route_answers(
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    catalog: Catalog,
+    sessions_opened: Callable[[], int],
+    path: str,
+) -> None:
+    await create_product(client, catalog.headers["owner"])
+    await create_product(client, catalog.headers["owner"], name="Hex nut M8")
+    routed = await client.get(path)  # fills the cache
+    assert routed.status_code == 200, routed.text
+    before = sessions_opened()
+
+    served = await client.get(path)
+
+    assert sessions_opened() == before
+    assert served.status_code == 200
+    assert served.content == routed.content
+    for header in ("content-type", "content-length", "vary"):
+        assert served.headers.get(header) == routed.headers.get(header), header
+
+
+@pytest.mark.parametrize(
+    ("query", "status"),
+    [
+        ("q=bolt&q=nut", 200),  # repeated: the route takes the last
+        ("attr.material=steel", 200),  # attribute filters are read by the route
+        ("attribute=material:steel", 200),
+        ("price_min=10&price_max=1", 422),
+        ("limit=0", 422),
+        ("sort=cheapest", 422),
+    ],
+)
+async def test_searches_the_lookup_cannot_read_go_to_the_router(
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    catalog: Catalog,
+    sessions_opened: Callable[[], int],
+    query: str,
+    status: int,
+) -> None:
+    await create_product(client, catalog.headers["owner"])
+    for _ in range(2):  # the second would be a hit if the lookup answered it
+        before = sessions_opened()
+        response = await client.get(f"/api/v1/products?{query}")
+        assert response.status_code == status, response.text
+        assert sessions_opened() == before + 1
+
+
+async def test_a_search_after_a_write_is_never_stale(
+    app: FastAPI, client: httpx.AsyncClient, catalog: Catalog
+) -> None:
+    owner = catalog.headers["owner"]
+    product = await create_product(client, owner)
+    first = (await client.get("/api/v1/products?q=bolt")).json()
+    assert [item["name"] for item in first["items"]] == ["Hex bolt M8x40"]
+    renamed = await client.patch(
+        f"/api/v1/products/{product['id']}", json={"name": "Hex bolt M8x45"}, headers=owner
+    )
+    assert renamed.status_code == 200
+    again = (await client.get("/api/v1/products?q=bolt")).json()
+    assert [item["name"] for item in again["items"]] == ["Hex bolt M8x45"]
+    facets = (await client.get("/api/v1/products/facets?q=bolt")).json()
+    assert facets["total"] == 1
+
+
+async def test_a_buyers_search_is_routed_and_priced_for_it(
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    catalog: Catalog,
+    sessions_opened: Callable[[], int],
+) -> None:
+    owner = catalog.headers["owner"]
+    product = await create_product(client, owner)
+    price_list = (
+        await client.post("/api/v1/price-lists", json={"name": "VIP"}, headers=owner)
+    ).json()
+    await client.put(
+        f"/api/v1/price-lists/{price_list['id']}/products/{product['id']}",
+        json={"tiers": [{"min_qty": "100", "unit_price": "0.11"}]},
+        headers=owner,
+    )
+    await client.post(
+        f"/api/v1/price-lists/{price_list['id']}/assignments",
+        json={"buyer_id": str(catalog.buyer_id)},
+        headers=owner,
+    )
+    anonymous = (await client.get("/api/v1/products?q=bolt")).json()
+    assert anonymous["items"][0]["your_price"] is None
+    before = sessions_opened()
+    mine = await client.get("/api/v1/products?q=bolt", headers=catalog.headers["buyer"])
+    assert mine.json()["items"][0]["your_price"] == "0.11"
+    assert sessions_opened() == before + 1

@@ -5,13 +5,11 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Callable
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Header, Query, Response, UploadFile, status
 from starlette.convertors import CONVERTOR_TYPES
-from starlette.routing import BaseRoute
 
 from marketplace.catalog import categories, images, price_lists, service
 from marketplace.catalog.deps import SupplierId, ViewerDep
@@ -42,7 +40,7 @@ from marketplace.catalog.schemas import (
 )
 from marketplace.core.cache import Cache
 from marketplace.core.deps import CacheDep, PlatformDep, SessionDep
-from marketplace.core.middleware.public_cache import CachedRead
+from marketplace.core.middleware.public_cache import CachedRead, route_of
 from marketplace.core.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
 from marketplace.identity.deps import CurrentStaff
 
@@ -61,32 +59,29 @@ _UUID_PATTERN = "[0-9a-fA-F-]{36}"
 
 def cached_public_reads(api_prefix: str) -> list[CachedRead]:
     """The anonymous reads answered from the cache before routing (a product's page,
-    the category tree), with the same bytes `get_product` and `category_tree` send."""
+    the category tree), with the same bytes `get_product` and `category_tree` send.
+    Neither route reads query parameters, so neither lookup does."""
     products = re.escape(f"{api_prefix}/products/")
     return [
         CachedRead(
-            route=_route_of(products_router, get_product),
+            route=route_of(products_router, get_product),
             pattern=re.compile(f"{products}(?P<product_id>{CONVERTOR_TYPES['uuid'].regex})"),
             lookup=_cached_product,
         ),
         CachedRead(
-            route=_route_of(categories_router, category_tree),
+            route=route_of(categories_router, category_tree),
             pattern=re.compile(re.escape(f"{api_prefix}{categories_router.prefix}")),
             lookup=_cached_category_tree,
         ),
     ]
 
 
-def _route_of(router: APIRouter, endpoint: Callable[..., Any]) -> BaseRoute:
-    return next(route for route in router.routes if getattr(route, "endpoint", None) is endpoint)
-
-
-async def _cached_product(cache: Cache, match: re.Match[str]) -> bytes | None:
+async def _cached_product(cache: Cache, match: re.Match[str], query: bytes) -> bytes | None:
     # Converted as the route's `:uuid` converts it, so that both use the same key.
     return await service.cached_public_detail(cache, uuid.UUID(match["product_id"]))
 
 
-async def _cached_category_tree(cache: Cache, match: re.Match[str]) -> bytes | None:
+async def _cached_category_tree(cache: Cache, match: re.Match[str], query: bytes) -> bytes | None:
     return await categories.cached_tree(cache)
 
 

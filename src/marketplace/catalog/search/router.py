@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
 import uuid
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from pydantic import ValidationError
+from starlette.datastructures import QueryParams
 
 from marketplace.catalog.search import service
 from marketplace.catalog.search.errors import InvalidAttributeFilter
@@ -18,7 +21,9 @@ from marketplace.catalog.search.schemas import (
 from marketplace.companies.deps import resolve_actor
 from marketplace.companies.errors import CompanyRequired, InvalidCompanyHeader
 from marketplace.companies.permissions import Action
+from marketplace.core.cache import Cache
 from marketplace.core.deps import CacheDep, SessionDep, SettingsDep
+from marketplace.core.middleware.public_cache import CachedRead, route_of
 from marketplace.identity.deps import OptionalPrincipal
 
 ATTRIBUTE_PARAMETER_PREFIX = "attr."
@@ -26,6 +31,62 @@ ATTRIBUTE_PARAMETER_PREFIX = "attr."
 VARY = "Authorization, X-API-Key, X-Company-ID, Cookie"
 
 search_router = APIRouter(prefix="/products", tags=["catalog search"])
+
+
+def cached_public_reads(api_prefix: str, cache_ttl_seconds: float) -> list[CachedRead]:
+    """First search pages and facet sets answered from the cache before routing, with
+    the bytes and headers `search_products` and `product_facets` send anonymous visitors."""
+    products = re.escape(f"{api_prefix}{search_router.prefix}")
+
+    async def cached_page(cache: Cache, match: re.Match[str], query: bytes) -> bytes | None:
+        params = _parsed(ProductSearchParams, query)
+        if params is None:
+            return None
+        return await service.cached_public_page(
+            cache, params, [], cache_ttl_seconds=cache_ttl_seconds
+        )
+
+    async def cached_facets(cache: Cache, match: re.Match[str], query: bytes) -> bytes | None:
+        params = _parsed(ProductFilters, query)
+        if params is None:
+            return None
+        return await service.cached_public_facets(
+            cache, params, [], cache_ttl_seconds=cache_ttl_seconds
+        )
+
+    return [
+        CachedRead(
+            route=route_of(search_router, search_products),
+            pattern=re.compile(products),
+            lookup=cached_page,
+            headers=(("vary", VARY),),
+        ),
+        CachedRead(
+            route=route_of(search_router, product_facets),
+            pattern=re.compile(products + "/facets"),
+            lookup=cached_facets,
+        ),
+    ]
+
+
+Params = TypeVar("Params", bound=ProductFilters)
+
+
+def _parsed(model: type[Params], query: bytes) -> Params | None:
+    """The parameters as the route's `Query()` model reads them, for plain queries only:
+    each name once (the route takes the last of repeated ones) and no attribute filters
+    (read from the raw query by `attribute_pairs`). None for anything else, and for
+    invalid values, which the route answers with its 422."""
+    items = QueryParams(query).multi_items()
+    names = [name for name, _value in items]
+    if len(set(names)) != len(names) or any(
+        name == "attribute" or name.startswith(ATTRIBUTE_PARAMETER_PREFIX) for name in names
+    ):
+        return None
+    try:
+        return model.model_validate(dict(items))
+    except ValidationError:
+        return None
 
 
 async def buyer_company(

@@ -403,6 +403,69 @@ async def _public_page(
     return ProductSearchPage(items=items, next_cursor=next_cursor), pricing
 
 
+async def _page_key(
+    cache: Cache,
+    params: ProductSearchParams,
+    attribute_pairs: AttributePairs,
+    sort: SearchSort,
+    cache_ttl_seconds: float,
+) -> str | None:
+    """The cache key of a first page; None when the page is not cached (later pages)."""
+    if cache_ttl_seconds <= 0 or params.cursor is not None:
+        return None
+    values = _filter_key(params, attribute_pairs) | {"sort": sort, "limit": params.limit}
+    return _cache_key(PAGE_KEY_PREFIX, await _generation(cache), values)
+
+
+async def _facets_key(
+    cache: Cache, params: ProductFilters, attribute_pairs: AttributePairs, cache_ttl_seconds: float
+) -> str | None:
+    if cache_ttl_seconds <= 0:
+        return None
+    return _cache_key(
+        FACETS_KEY_PREFIX, await _generation(cache), _filter_key(params, attribute_pairs)
+    )
+
+
+def _has_valid_price_range(params: ProductFilters) -> bool:
+    try:
+        _check_price_range(params)
+    except InvalidPriceRange:
+        return False
+    return True
+
+
+async def cached_public_page(
+    cache: Cache,
+    params: ProductSearchParams,
+    attribute_pairs: AttributePairs,
+    *,
+    cache_ttl_seconds: float,
+) -> bytes | None:
+    """The cached page exactly as `search_products` gives it to an anonymous visitor, or
+    None: not cached (or not cacheable), or parameters that `search_products` refuses."""
+    if not _has_valid_price_range(params):
+        return None
+    sort = effective_sort(params)
+    key = await _page_key(cache, params, attribute_pairs, sort, cache_ttl_seconds)
+    entry = None if key is None else await caching.read(cache, key)
+    return None if entry is None else entry.partition(_ENTRY_SEPARATOR)[0]
+
+
+async def cached_public_facets(
+    cache: Cache,
+    params: ProductFilters,
+    attribute_pairs: AttributePairs,
+    *,
+    cache_ttl_seconds: float,
+) -> bytes | None:
+    """The cached facets exactly as `product_facets` renders them, or None."""
+    if not _has_valid_price_range(params):
+        return None
+    key = await _facets_key(cache, params, attribute_pairs, cache_ttl_seconds)
+    return None if key is None else await caching.read(cache, key)
+
+
 async def search_products(
     session: AsyncSession,
     cache: Cache,
@@ -416,10 +479,8 @@ async def search_products(
     any item on the page) get the public page, served from the cache when it is there."""
     sort = effective_sort(params)
     _check_price_range(params)
-    key = None
-    if cache_ttl_seconds > 0 and params.cursor is None:
-        values = _filter_key(params, attribute_pairs) | {"sort": sort, "limit": params.limit}
-        key = _cache_key(PAGE_KEY_PREFIX, await _generation(cache), values)
+    key = await _page_key(cache, params, attribute_pairs, sort, cache_ttl_seconds)
+    if key is not None:
         entry = await caching.read(cache, key)
         if entry is not None:
             body, _separator, raw_pricing = entry.partition(_ENTRY_SEPARATOR)
@@ -467,10 +528,8 @@ async def product_facets(
 ) -> RenderedPage:
     """Facet counts are public (no prices of anyone's list), so always cacheable."""
     _check_price_range(params)
-    key = None
-    if cache_ttl_seconds > 0:
-        values = _filter_key(params, attribute_pairs)
-        key = _cache_key(FACETS_KEY_PREFIX, await _generation(cache), values)
+    key = await _facets_key(cache, params, attribute_pairs, cache_ttl_seconds)
+    if key is not None:
         cached = await caching.read(cache, key)
         if cached is not None:
             return RenderedPage(cached)

@@ -20,7 +20,9 @@ from __future__ import annotations
 import re
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
+from fastapi import APIRouter
 from starlette.datastructures import Headers
 from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -28,8 +30,9 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from marketplace.core.cache import Cache
 from marketplace.core.middleware.abuse import carries_credentials, platform_from_scope
 
-# What a domain looks up for a matched path: the body its route would send, or None.
-CachedLookup = Callable[[Cache, "re.Match[str]"], Awaitable[bytes | None]]
+# What a domain looks up for a matched path and the raw query string: the body its
+# route would send, or None (not cached, or a request the route must answer itself).
+CachedLookup = Callable[[Cache, "re.Match[str]", bytes], Awaitable[bytes | None]]
 
 
 @dataclass(frozen=True)
@@ -40,6 +43,12 @@ class CachedRead:
     pattern: re.Pattern[str]  # matches exactly the paths the route would serve
     lookup: CachedLookup
     media_type: str = "application/json"
+    headers: tuple[tuple[str, str], ...] = ()  # further headers the route sends
+
+
+def route_of(router: APIRouter, endpoint: Callable[..., Any]) -> BaseRoute:
+    """The router's route of that endpoint function."""
+    return next(route for route in router.routes if getattr(route, "endpoint", None) is endpoint)
 
 
 class PublicCacheMiddleware:
@@ -63,7 +72,7 @@ class PublicCacheMiddleware:
     ) -> bool:
         if carries_credentials(Headers(scope=scope), self.session_cookie):
             return False
-        body = await read.lookup(platform_from_scope(scope).cache, match)
+        body = await read.lookup(platform_from_scope(scope).cache, match, scope["query_string"])
         if body is None:
             return False
         scope["route"] = read.route
@@ -74,6 +83,10 @@ class PublicCacheMiddleware:
                 "headers": [
                     (b"content-length", str(len(body)).encode("latin-1")),
                     (b"content-type", read.media_type.encode("latin-1")),
+                    *(
+                        (name.encode("latin-1"), value.encode("latin-1"))
+                        for name, value in read.headers
+                    ),
                 ],
             }
         )
