@@ -8,14 +8,17 @@ from pathlib import Path
 
 import httpx
 import pytest
+from fastapi import FastAPI
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from marketplace.catalog import images
 from marketplace.core.outbox import OutboxEvent
 from marketplace.settings import Settings
 from tests.catalog.conftest import Catalog, assert_problem, create_product
 from tests.catalog.test_images import picture, upload
 from tests.conftest import make_settings
+from tests.factories import platform_of
 
 # A real error raised by the database on the image row's insert, after the upload has
 # stored its files. Installed in the test's transaction (requests run in savepoints of
@@ -154,3 +157,33 @@ async def test_an_upload_whose_row_fails_leaves_no_file(
     detail = (await client.get(f"/api/v1/products/{product['id']}", headers=owner)).json()
     assert [image["id"] for image in detail["images"]] == [kept["id"], response.json()["id"]]
     assert len(stored_files(settings, product["id"])) > len(files_before)
+
+
+async def test_deleting_an_image_leaves_its_files_until_the_transaction_commits(
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    db_session: AsyncSession,
+    catalog: Catalog,
+    settings: Settings,
+) -> None:
+    owner = catalog.headers["owner"]
+    product = await create_product(client, owner)
+    image = (await upload(client, product["id"], owner, picture("PNG", (64, 64)))).json()
+    files = stored_files(settings, product["id"])
+    assert files
+
+    # The deletion's transaction fails after the service ran: nothing may be gone.
+    savepoint = await db_session.begin_nested()
+    prefix = await images.delete(
+        db_session,
+        platform_of(app).cache,
+        catalog.supplier_id,
+        uuid.UUID(product["id"]),
+        uuid.UUID(image["id"]),
+    )
+    assert stored_files(settings, product["id"]) == files
+    await savepoint.rollback()
+
+    assert prefix.startswith(f"products/{product['id']}/")
+    assert stored_files(settings, product["id"]) == files
+    assert (await client.get(image["urls"]["thumb"])).status_code == 200

@@ -156,11 +156,13 @@ async def upload(
 async def delete(
     session: AsyncSession,
     cache: Cache,
-    storage: Storage,
     supplier_id: uuid.UUID,
     product_id: uuid.UUID,
     image_id: uuid.UUID,
-) -> None:
+) -> str:
+    """Delete the image's row. Returns the storage prefix of its files, for the caller
+    to delete once the transaction has committed: a transaction that fails keeps the
+    row, and it must keep its files too."""
     product = await repository.supplier_product(session, supplier_id, product_id, lock=True)
     if product is None:
         raise ProductNotFound()
@@ -180,9 +182,7 @@ async def delete(
         ),
     )
     await caching.invalidate_products(session, cache, [product.id])
-    # Files go last: a failed transaction leaves the row and its files, and the files
-    # of a deleted row are unreachable (their URL answers 404) even if this fails.
-    await storage.delete_prefix(image.storage_key)
+    return image.storage_key
 
 
 def _matches(if_none_match: str, etag: str) -> bool:

@@ -8,7 +8,17 @@ import uuid
 from decimal import Decimal
 from typing import Annotated
 
-from fastapi import APIRouter, File, Form, Header, Query, Response, UploadFile, status
+from fastapi import (
+    APIRouter,
+    BackgroundTasks,
+    File,
+    Form,
+    Header,
+    Query,
+    Response,
+    UploadFile,
+    status,
+)
 from starlette.convertors import CONVERTOR_TYPES
 
 from marketplace.catalog import categories, images, price_lists, service
@@ -221,9 +231,13 @@ async def delete_image(
     session: SessionDep,
     cache: CacheDep,
     platform: PlatformDep,
+    background: BackgroundTasks,
 ) -> None:
     """Remove an image from your product."""
-    await images.delete(session, cache, platform.storage, supplier_id, product_id, image_id)
+    files = await images.delete(session, cache, supplier_id, product_id, image_id)
+    # After the response, so after the request's transaction committed the deletion;
+    # the files of a deleted row are unreachable (404) even if removing them fails.
+    background.add_task(platform.storage.delete_prefix, files)
 
 
 # --- moderation -------------------------------------------------------------------
