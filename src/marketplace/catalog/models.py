@@ -241,6 +241,9 @@ class ImportJob(UUIDPrimaryKey, Timestamps, Base):
     created_by_user_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL")
     )
+    created_by_api_key_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("api_keys.id", ondelete="SET NULL")
+    )
     status: Mapped[str] = mapped_column(String(10), default="queued", server_default="queued")
     filename: Mapped[str] = mapped_column(String(255), default="", server_default="")
     storage_key: Mapped[str] = mapped_column(String(200))

@@ -105,6 +105,8 @@ class Order(UUIDPrimaryKey, Timestamps, Base):
                 "payment_status <> 'paid' AND status NOT IN ('cancelled', 'rejected')"
             ),
         ),
+        # The overdue job clears the flag of paid and closed orders among these only.
+        Index("ix_orders_overdue", "id", postgresql_where=text("is_overdue")),
     )
 
     number: Mapped[str] = mapped_column(String(20), unique=True)

@@ -73,6 +73,26 @@ async def test_an_import_is_one_event_with_its_counts(
     }
 
 
+async def test_an_import_started_with_an_api_key_names_the_key(
+    client: httpx.AsyncClient, catalog: Catalog, db_session: AsyncSession
+) -> None:
+    mark = int(await db_session.scalar(select(func.max(OutboxEvent.seq))) or 0)
+    response = await upload(
+        client, catalog.headers["api_key_write"], csv_bytes([product_row("BOLT-KEY")])
+    )
+    assert response.status_code == 202, response.text
+    await catalog.run_jobs()
+
+    [event] = await events_since(db_session, mark)
+    assert event.type == "product.imported"
+    job = await db_session.get(ImportJob, uuid.UUID(response.json()["id"]), populate_existing=True)
+    assert job is not None
+    assert job.created_by_user_id is None
+    assert job.created_by_api_key_id is not None
+    assert event.actor_api_key_id == job.created_by_api_key_id
+    assert event.actor_user_id is None
+
+
 async def test_a_refused_file_announces_nothing(
     client: httpx.AsyncClient, catalog: Catalog, db_session: AsyncSession
 ) -> None:

@@ -142,6 +142,7 @@ async def start_import(
         id=job_id,
         supplier_id=actor.company_id,
         created_by_user_id=actor.user_id,
+        created_by_api_key_id=actor.principal.api_key.id if actor.principal.api_key else None,
         status=ImportStatus.QUEUED.value,
         filename=_safe_filename(filename),
         storage_key=f"imports/{actor.company_id}/{job_id}.csv",
@@ -556,7 +557,7 @@ async def _finish(
 ) -> None:
     """End the job and announce it, once: `product.imported` with the job's counts
     (not an event per row), in the transaction that ends it. Only the runner that
-    ends the job announces it; the actor is the member who uploaded the file."""
+    ends the job announces it; the actor is the member or API key that uploaded the file."""
     async with sessions() as session, session.begin():
         ended = await repository.finish_job(
             session, job_id, status.value, error=error, only_if_processed=only_if_processed
@@ -580,7 +581,7 @@ async def _finish(
                 unchanged=counts.unchanged,
                 failed=counts.failed,
             ),
-            actor=EventActor(user_id=job.created_by_user_id),
+            actor=EventActor(user_id=job.created_by_user_id, api_key_id=job.created_by_api_key_id),
         )
 
 

@@ -6,8 +6,9 @@ import uuid
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import ColumnElement, and_, case, false, or_, select, true, update
+from sqlalchemy import ColumnElement, and_, case, false, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.dml import ReturningUpdate
 
 from marketplace.trade.models import Order, Payment
 
@@ -102,16 +103,23 @@ async def flag_overdue(session: AsyncSession, today: date, batch: int) -> list[O
     return list(rows.scalars())
 
 
-async def clear_overdue(session: AsyncSession) -> int:
-    """Take the flag off orders that are paid or closed."""
-    result = await session.execute(
+def clear_overdue_statement() -> ReturningUpdate[uuid.UUID]:
+    """Flagged orders that are now paid or closed lose the flag (read through the
+    partial index ix_orders_overdue: only flagged orders are visited)."""
+    return (
         update(Order)
         .where(
-            Order.is_overdue.is_(true()),
+            # As the index's predicate is written: `IS TRUE` would not match it.
+            Order.is_overdue,
             or_(Order.payment_status == "paid", Order.status.in_(CLOSED_STATUSES)),
         )
         .values(is_overdue=False)
         .returning(Order.id)
         .execution_options(synchronize_session=False)
     )
+
+
+async def clear_overdue(session: AsyncSession) -> int:
+    """Take the flag off orders that are paid or closed."""
+    result = await session.execute(clear_overdue_statement())
     return len(result.all())
