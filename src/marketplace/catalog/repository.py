@@ -9,10 +9,26 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import Select, and_, delete, func, insert, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    Uuid,
+    and_,
+    any_,
+    delete,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -60,16 +76,14 @@ async def tiers_for(
     return tiers
 
 
-async def price_lists_for_buyer(
-    session: AsyncSession, buyer_id: uuid.UUID | None, product_ids: Sequence[uuid.UUID]
-) -> dict[uuid.UUID, PriceListTiers]:
-    """For each product, the tiers of the highest-priority active price list that is
-    assigned to this buyer (directly or through one of its groups) and prices it.
-    Anonymous callers and buyers without lists get {}."""
-    if buyer_id is None or not product_ids:
-        return {}
+def buyer_price_list_rows(
+    buyer_id: ColumnElement[uuid.UUID], product_ids: ColumnElement[Any]
+) -> Select[uuid.UUID, uuid.UUID, int, Decimal, Decimal]:
+    """(product, price list, priority, min_qty, unit_price) of every active price list
+    assigned to the buyer (directly or through one of its groups) that prices one of
+    `product_ids` (an array), best list first: `choose_price_lists` reduces them."""
     groups = select(BuyerGroupMember.group_id).where(BuyerGroupMember.buyer_id == buyer_id)
-    rows = await session.execute(
+    return (
         select(
             PriceListTier.product_id,
             PriceList.id,
@@ -81,7 +95,7 @@ async def price_lists_for_buyer(
         .join(PriceListAssignment, PriceListAssignment.price_list_id == PriceList.id)
         .join(Product, Product.id == PriceListTier.product_id)
         .where(
-            PriceListTier.product_id.in_(product_ids),
+            PriceListTier.product_id == any_(product_ids),
             PriceList.is_active.is_(True),
             # A list only ever prices its own supplier's products.
             PriceList.supplier_id == Product.supplier_id,
@@ -101,6 +115,12 @@ async def price_lists_for_buyer(
         )
         .distinct()
     )
+
+
+def choose_price_lists(
+    rows: Iterable[Sequence[Any]],
+) -> dict[uuid.UUID, PriceListTiers]:
+    """For each product, the tiers of its highest-priority list (rows in that order)."""
     chosen: dict[uuid.UUID, uuid.UUID] = {}
     tiers: dict[uuid.UUID, list[Tier]] = defaultdict(list)
     for product_id, price_list_id, _priority, min_qty, unit_price in rows:
@@ -111,6 +131,23 @@ async def price_lists_for_buyer(
         product_id: PriceListTiers(price_list_id=chosen[product_id], tiers=product_tiers)
         for product_id, product_tiers in tiers.items()
     }
+
+
+async def price_lists_for_buyer(
+    session: AsyncSession, buyer_id: uuid.UUID | None, product_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, PriceListTiers]:
+    """For each product, the tiers of the highest-priority active price list that is
+    assigned to this buyer (directly or through one of its groups) and prices it.
+    Anonymous callers and buyers without lists get {}."""
+    if buyer_id is None or not product_ids:
+        return {}
+    rows = await session.execute(
+        buyer_price_list_rows(
+            literal(buyer_id, Uuid),
+            literal(list(product_ids), postgresql.ARRAY(Uuid)),
+        )
+    )
+    return choose_price_lists(rows)
 
 
 # --- products ---------------------------------------------------------------------

@@ -13,12 +13,18 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import update
+from sqlalchemy import Uuid, any_, bindparam, func, select, update
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from marketplace.catalog.models import Product
+from marketplace.catalog.models import PriceTier, Product
 from marketplace.catalog.pricing import PriceListTiers, Tier
-from marketplace.catalog.repository import price_lists_for_buyer, tiers_for, visible_products
+from marketplace.catalog.repository import (
+    buyer_price_list_rows,
+    choose_price_lists,
+    visible_products,
+)
+from marketplace.core.driver import DriverStatement
 
 
 @dataclass(frozen=True)
@@ -36,33 +42,67 @@ class OrderableProduct:
     price_list: PriceListTiers | None
 
 
+_PRODUCT_IDS = bindparam("product_ids", type_=postgresql.ARRAY(Uuid))
+# The visible products among `product_ids`, each with its tiers (ascending).
+_ORDERABLE = DriverStatement(
+    visible_products()
+    .with_only_columns(
+        Product.id,
+        Product.supplier_id,
+        Product.sku,
+        Product.name,
+        Product.unit,
+        Product.currency,
+        Product.moq,
+        Product.order_multiple,
+        Product.lead_time_days,
+        select(
+            func.array_agg(
+                postgresql.aggregate_order_by(
+                    postgresql.array([PriceTier.min_qty, PriceTier.unit_price]), PriceTier.min_qty
+                )
+            )
+        )
+        .where(PriceTier.product_id == Product.id)
+        .scalar_subquery()
+        .label("tiers"),
+    )
+    .where(Product.id == any_(_PRODUCT_IDS))
+)
+_BUYER_PRICE_LISTS = DriverStatement(
+    buyer_price_list_rows(bindparam("buyer_id", type_=Uuid), _PRODUCT_IDS)
+)
+
+
 async def orderable_products(
     session: AsyncSession, buyer_id: uuid.UUID, product_ids: Sequence[uuid.UUID]
 ) -> dict[uuid.UUID, OrderableProduct]:
-    """The visible products among `product_ids`, priced for this buyer."""
+    """The visible products among `product_ids`, priced for this buyer. Two statements
+    on the driver (see core.driver): this is the first read of every order."""
     if not product_ids:
         return {}
-    products = list(
-        (await session.execute(visible_products().where(Product.id.in_(product_ids)))).scalars()
+    rows = await _ORDERABLE.fetch(session, product_ids=list(product_ids))
+    ids = [row["id"] for row in rows]
+    lists = choose_price_lists(
+        await _BUYER_PRICE_LISTS.fetch(session, buyer_id=buyer_id, product_ids=ids) if ids else []
     )
-    ids = [product.id for product in products]
-    tiers = await tiers_for(session, ids)
-    lists = await price_lists_for_buyer(session, buyer_id, ids)
     return {
-        product.id: OrderableProduct(
-            id=product.id,
-            supplier_id=product.supplier_id,
-            sku=product.sku,
-            name=product.name,
-            unit=product.unit,
-            currency=product.currency,
-            moq=product.moq,
-            order_multiple=product.order_multiple,
-            lead_time_days=product.lead_time_days,
-            tiers=tiers.get(product.id, []),
-            price_list=lists.get(product.id),
+        row["id"]: OrderableProduct(
+            id=row["id"],
+            supplier_id=row["supplier_id"],
+            sku=row["sku"],
+            name=row["name"],
+            unit=row["unit"],
+            currency=row["currency"],
+            moq=row["moq"],
+            order_multiple=row["order_multiple"],
+            lead_time_days=row["lead_time_days"],
+            tiers=[
+                Tier(min_qty=min_qty, unit_price=price) for min_qty, price in row["tiers"] or ()
+            ],
+            price_list=lists.get(row["id"]),
         )
-        for product in products
+        for row in rows
     }
 
 

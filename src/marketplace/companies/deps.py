@@ -45,6 +45,10 @@ class Actor:
     def user_id(self) -> uuid.UUID | None:
         return self.principal.user.id if self.principal.user else None
 
+    @property
+    def api_key_id(self) -> uuid.UUID | None:
+        return self.principal.api_key.id if self.principal.api_key else None
+
     def can(self, action: Action) -> bool:
         if self.role is not None:
             return role_can(self.role, action)

@@ -130,6 +130,7 @@ async def _queue(platform: Platform, supplier: CommittedSupplier, data: bytes) -
         company=SimpleNamespace(kind="supplier"),
         company_id=supplier.supplier_id,
         user_id=supplier.user_id,
+        api_key_id=None,
     )
     async with supplier.sessions() as session, session.begin():
         job = await service.start_import(session, platform, actor, filename="big.csv", data=data)

@@ -142,7 +142,7 @@ async def start_import(
         id=job_id,
         supplier_id=actor.company_id,
         created_by_user_id=actor.user_id,
-        created_by_api_key_id=actor.principal.api_key.id if actor.principal.api_key else None,
+        created_by_api_key_id=actor.api_key_id,
         status=ImportStatus.QUEUED.value,
         filename=_safe_filename(filename),
         storage_key=f"imports/{actor.company_id}/{job_id}.csv",
