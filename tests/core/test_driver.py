@@ -6,16 +6,51 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator
+from datetime import datetime
+from typing import Any
 
 import asyncpg
 import pytest
-from sqlalchemy import Column, MetaData, Table, Text, bindparam, func, insert, select
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    Identity,
+    MetaData,
+    Table,
+    Text,
+    Uuid,
+    bindparam,
+    func,
+    insert,
+    select,
+)
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from marketplace.core.db import Database
-from marketplace.core.driver import DriverStatement
+from marketplace.core.driver import DriverStatement, insert_rows
 
 notes = Table("probe_driver_notes", MetaData(), Column("label", Text, primary_key=True))
+
+
+class ProbeBase(DeclarativeBase):
+    pass
+
+
+class ProbeRow(ProbeBase):
+    __tablename__ = "probe_driver_rows"
+
+    number: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    label_text: Mapped[str] = mapped_column("label", Text)  # attribute named apart
+    kind: Mapped[str] = mapped_column(Text, default="plain")
+    token: Mapped[uuid.UUID] = mapped_column(Uuid, default=uuid.uuid4)
+    tags: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    note: Mapped[str | None] = mapped_column(Text)
+
+
 INSERT_NOTE = DriverStatement(insert(notes).values(label=bindparam("label")))
 COUNT_NOTES = DriverStatement(
     select(func.count()).select_from(notes).where(notes.c.label.like(bindparam("pattern")))
@@ -28,6 +63,11 @@ async def notes_table(database_url: str) -> None:
     raw = await asyncpg.connect(database_url)
     await raw.execute("CREATE TABLE IF NOT EXISTS probe_driver_notes (label text PRIMARY KEY)")
     await raw.close()
+
+
+@pytest.fixture
+async def rows_table(db_session: AsyncSession) -> None:
+    await db_session.run_sync(lambda sync: ProbeBase.metadata.create_all(sync.connection()))
 
 
 @pytest.fixture
@@ -95,3 +135,33 @@ async def test_parameters_are_taken_by_name_with_written_values_kept(
     assert await visible.fetchval(db_session) == 1
     with pytest.raises(TypeError, match="unknown parameters"):
         await COUNT_NOTES.fetchval(db_session, patern="named-%")
+
+
+@pytest.mark.usefixtures("rows_table")
+async def test_inserted_rows_get_their_defaults_and_generated_values(
+    db_session: AsyncSession,
+) -> None:
+    pending = ProbeRow(label_text="added to the session first")
+    db_session.add(pending)
+    plain = ProbeRow(label_text="plain")
+    tagged = ProbeRow(label_text="tagged", kind="special", tags={"colour": "red", "n": 2})
+
+    await insert_rows(db_session, [plain, tagged])
+
+    assert pending.number is not None  # flushed before the driver's inserts
+    assert pending.number < plain.number < tagged.number
+    assert (plain.kind, plain.tags, plain.note) == ("plain", {}, None)
+    assert isinstance(plain.token, uuid.UUID)
+    assert tagged.kind == "special"
+    stored = (
+        await db_session.execute(
+            select(ProbeBase.metadata.tables["probe_driver_rows"]).order_by("number")
+        )
+    ).all()
+    assert [(row.label, row.kind, row.tags, row.token) for row in stored] == [
+        ("added to the session first", "plain", {}, pending.token),
+        ("plain", "plain", {}, plain.token),
+        ("tagged", "special", {"colour": "red", "n": 2}, tagged.token),
+    ]
+    assert [row.created_at for row in stored[1:]] == [plain.created_at, tagged.created_at]
+    assert plain not in db_session  # written, not loaded

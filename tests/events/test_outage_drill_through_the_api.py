@@ -20,7 +20,7 @@ from marketplace.core.events import EventEnvelope
 from tests.conftest import AMQP_URL, client_for, make_settings, require_service, started_app
 from tests.events.conftest import TcpProxy
 from tests.factories import platform_of
-from tests.trade.conftest import Market, build_market, order_body
+from tests.trade.conftest import Market, build_market, order_body, retire_products
 
 OUR_EVENTS = """
     SELECT id, published_at FROM outbox_events
@@ -114,26 +114,32 @@ async def test_orders_and_invitations_during_a_broker_outage_all_arrive_once(
     database = await asyncpg.connect(database_url)
     try:
         async for app in started_app(settings):
-            async with platform_of(app).database.session_factory() as session:
+            sessions = platform_of(app).database.session_factory
+            async with sessions() as session:
                 market = await build_market(app, session)
                 await session.commit()
-            async with client_for(app) as client:
-                await place(client, market, 3)
-                await proxy.cut()
-                await place(client, market, 6)  # the API keeps accepting writes
-                await invite(client, market, 2)
-                await asyncio.sleep(0.5)
-                held = await database.fetch(OUR_EVENTS, market.buyer.id)
-                assert any(row["published_at"] is None for row in held)
-                await proxy.restore()
-                await place(client, market, 2)
-                await invite(client, market, 1)
-                expected = 3 + 6 + 2 + 2 + 1
-                # The relay retries with a growing pause while the broker is away (woken
-                # early by new commits); on a loaded machine that can take a while.
-                await all_published(database, market.buyer.id, expected, within=90)
-                received = await received_for(all_events, market.buyer.id, expected)
-            rows = await database.fetch(OUR_EVENTS, market.buyer.id)
+            try:
+                async with client_for(app) as client:
+                    await place(client, market, 3)
+                    await proxy.cut()
+                    await place(client, market, 6)  # the API keeps accepting writes
+                    await invite(client, market, 2)
+                    await asyncio.sleep(0.5)
+                    held = await database.fetch(OUR_EVENTS, market.buyer.id)
+                    assert any(row["published_at"] is None for row in held)
+                    await proxy.restore()
+                    await place(client, market, 2)
+                    await invite(client, market, 1)
+                    expected = 3 + 6 + 2 + 2 + 1
+                    # The relay retries with a growing pause while the broker is away
+                    # (woken early by new commits); on a loaded machine that takes a while.
+                    await all_published(database, market.buyer.id, expected, within=90)
+                    received = await received_for(all_events, market.buyer.id, expected)
+                rows = await database.fetch(OUR_EVENTS, market.buyer.id)
+            finally:
+                async with sessions() as session:
+                    await retire_products(session, market)
+                    await session.commit()
     finally:
         await database.close()
         await proxy.cut()

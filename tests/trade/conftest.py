@@ -9,6 +9,7 @@ from decimal import Decimal
 import httpx
 import pytest
 from fastapi import FastAPI
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from marketplace.catalog.models import Product
@@ -57,12 +58,25 @@ async def live_client(live_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
 
 
 @pytest.fixture
-async def live_market(live_app: FastAPI) -> Market:
-    """A committed market (left in this run's database, which is dropped at the end)."""
+async def live_market(live_app: FastAPI) -> AsyncIterator[Market]:
+    """A committed market (left in this run's database, which is dropped at the end),
+    its products taken out of the catalog afterwards."""
     async with platform_of(live_app).database.session_factory() as session:
         built = await build_market(live_app, session)
         await session.commit()
-    return built
+    yield built
+    async with platform_of(live_app).database.session_factory() as session:
+        await retire_products(session, built)
+        await session.commit()
+
+
+async def retire_products(session: AsyncSession, market: Market) -> None:
+    """Archive a committed market's products: other tests search the whole catalog
+    of this run's database and must not find them."""
+    await session.execute(
+        text("UPDATE products SET status = 'archived' WHERE supplier_id = ANY(:suppliers)"),
+        {"suppliers": [market.supplier.id, market.other_supplier.id]},
+    )
 
 
 async def build_market(app: FastAPI, db_session: AsyncSession) -> Market:

@@ -222,6 +222,12 @@ async def count(session: AsyncSession, query: str, **params: Any) -> int:
     return int((await session.execute(text(query), params)).scalar_one())
 
 
+async def created_in_this_test(session: AsyncSession, table: str) -> int:
+    """Rows of `table` this test inserted: now() is its transaction's start, their
+    `created_at`; rows other tests of this run committed before it are older."""
+    return await count(session, f"SELECT count(*) FROM {table} WHERE created_at >= now()")
+
+
 async def products_of(session: AsyncSession, supplier_id: uuid.UUID) -> list[dict[str, Any]]:
     """Every stored field of the supplier's products and their tiers, by SKU."""
     rows = await session.execute(

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from tests.catalog.imports.conftest import (
     IMPORT_URL,
     Catalog,
-    count,
+    created_in_this_test,
     csv_bytes,
     product_row,
     upload,
@@ -51,12 +51,12 @@ async def test_who_may_import(
 
     if status == 202:
         assert response.status_code == 202, response.text
-        assert await count(db_session, "SELECT count(*) FROM catalog_import_jobs") == 1
+        assert await created_in_this_test(db_session, "catalog_import_jobs") == 1
         assert len(catalog.runner.launched) == 1
         return
     assert_problem(response, status)
-    assert await count(db_session, "SELECT count(*) FROM catalog_import_jobs") == 0
-    assert await count(db_session, "SELECT count(*) FROM products") == 0
+    assert await created_in_this_test(db_session, "catalog_import_jobs") == 0
+    assert await created_in_this_test(db_session, "products") == 0
     assert _stored_files(catalog) == []
     assert catalog.runner.launched == []
 

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from tests.catalog.imports.conftest import (
     IMPORT_URL,
     Catalog,
-    count,
+    created_in_this_test,
     csv_bytes,
     product_row,
     products_of,
@@ -31,8 +31,8 @@ async def _job(client: httpx.AsyncClient, catalog: Catalog, job_id: str) -> dict
 
 
 async def _nothing_written(db_session: AsyncSession) -> None:
-    assert await count(db_session, "SELECT count(*) FROM catalog_import_jobs") == 0
-    assert await count(db_session, "SELECT count(*) FROM products") == 0
+    assert await created_in_this_test(db_session, "catalog_import_jobs") == 0
+    assert await created_in_this_test(db_session, "products") == 0
 
 
 async def test_valid_file_creates_products_and_reports_counts(

@@ -6,10 +6,11 @@ import uuid
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import Select, and_, delete, or_, select, text, update
+from sqlalchemy import Select, String, and_, bindparam, delete, func, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from marketplace.core.driver import DriverStatement, insert_rows
 from marketplace.trade.models import (
     Cart,
     CartLine,
@@ -19,6 +20,10 @@ from marketplace.trade.models import (
     PurchasingPolicy,
 )
 
+_NEXT_IN_SEQUENCE = DriverStatement(
+    select(func.nextval(func.to_regclass(bindparam("name", type_=String))))
+)
+
 
 async def next_order_number(session: AsyncSession, year: int) -> str:
     """ORD-<year>-<6 digits> from a per-year sequence: unique without a hot lock row
@@ -26,7 +31,7 @@ async def next_order_number(session: AsyncSession, year: int) -> str:
     sequence = f"order_number_{year}"
     # One round trip and no savepoint: to_regclass() is NULL while the sequence does not
     # exist (or its creator has not committed yet), and nextval(NULL) is NULL, not an error.
-    value = await session.scalar(text("SELECT nextval(to_regclass(:name))"), {"name": sequence})
+    value = await _NEXT_IN_SEQUENCE.fetchval(session, name=sequence)
     if value is None:  # the year's first order: create its sequence
         # In this transaction, never on a second connection: under load every request
         # would hold one connection while waiting for another, and the pool would run
@@ -41,8 +46,9 @@ async def next_order_number(session: AsyncSession, year: int) -> str:
 
 
 async def add_all(session: AsyncSession, rows: list[object]) -> None:
-    session.add_all(rows)
-    await session.flush()
+    """Insert new rows (parents first). Through the driver: an order's rows are the
+    hot path of placement, and nothing changes them later in the request."""
+    await insert_rows(session, rows)
 
 
 def orders_of(company_id: uuid.UUID) -> Select[Order]:
