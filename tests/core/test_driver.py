@@ -30,7 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from marketplace.core.db import Database
-from marketplace.core.driver import DriverStatement, insert_rows
+from marketplace.core.driver import DriverStatement, EntityQuery, insert_rows
 
 notes = Table("probe_driver_notes", MetaData(), Column("label", Text, primary_key=True))
 
@@ -135,6 +135,8 @@ async def test_parameters_are_taken_by_name_with_written_values_kept(
     assert await visible.fetchval(db_session) == 1
     with pytest.raises(TypeError, match="unknown parameters"):
         await COUNT_NOTES.fetchval(db_session, patern="named-%")
+    with pytest.raises(ValueError, match="any_"):  # a list compiled once would be wrong
+        DriverStatement(select(notes).where(notes.c.label.in_(["a", "b"])))
 
 
 @pytest.mark.usefixtures("rows_table")
@@ -165,3 +167,30 @@ async def test_inserted_rows_get_their_defaults_and_generated_values(
     ]
     assert [row.created_at for row in stored[1:]] == [plain.created_at, tagged.created_at]
     assert plain not in db_session  # written, not loaded
+
+
+@pytest.mark.usefixtures("rows_table")
+async def test_entity_queries_give_the_sessions_instances(db_session: AsyncSession) -> None:
+    held = ProbeRow(label_text="held")
+    db_session.add(held)
+    await db_session.flush()
+    await insert_rows(db_session, [ProbeRow(label_text="loaded", tags={"a": 1})])
+    query = EntityQuery(
+        (ProbeRow,),
+        lambda columns: columns.where(ProbeRow.label_text.like("%l%")).order_by(ProbeRow.number),
+    )
+
+    [(first,), (second,)] = await query.fetch(db_session)
+
+    assert first is held  # the instance the session holds, as the ORM would give
+    assert second in db_session
+    assert (second.label_text, second.tags, second.kind) == ("loaded", {"a": 1}, "plain")
+    assert second.created_at is not None
+    second.kind = "changed"  # a change to it is flushed like any loaded object's
+    await db_session.flush()
+    stored = await db_session.scalar(
+        select(ProbeBase.metadata.tables["probe_driver_rows"].c.kind).where(
+            ProbeBase.metadata.tables["probe_driver_rows"].c.label == "loaded"
+        )
+    )
+    assert stored == "changed"

@@ -12,7 +12,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, delete, select, true, tuple_, update
+from sqlalchemy import ColumnElement, Uuid, bindparam, delete, select, true, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -23,6 +23,7 @@ from marketplace.companies.models import (
     Membership,
     VerificationEvent,
 )
+from marketplace.core.driver import EntityQuery
 from marketplace.identity.models import User
 
 Keyset = tuple[datetime, uuid.UUID]
@@ -42,17 +43,22 @@ async def add(session: AsyncSession, row: object) -> None:
 # --- companies and memberships of a user ------------------------------------------
 
 
+# Through the driver: every request that acts for a company asks this.
+_MEMBERSHIP = EntityQuery(
+    (Membership, Company),
+    lambda columns: columns.join(Company, Company.id == Membership.company_id).where(
+        Membership.company_id == bindparam("company_id", type_=Uuid),
+        Membership.user_id == bindparam("user_id", type_=Uuid),
+    ),
+)
+
+
 async def membership_of(
     session: AsyncSession, company_id: uuid.UUID, user_id: uuid.UUID
 ) -> tuple[Membership, Company] | None:
     """The user's membership in the company, or None: the one tenant gate."""
-    statement = (
-        select(Membership, Company)
-        .join(Company, Company.id == Membership.company_id)
-        .where(Membership.company_id == company_id, Membership.user_id == user_id)
-    )
-    row = (await session.execute(statement)).one_or_none()
-    return (row[0], row[1]) if row else None
+    rows = await _MEMBERSHIP.fetch(session, company_id=company_id, user_id=user_id)
+    return (rows[0][0], rows[0][1]) if rows else None
 
 
 async def memberships_of_user(

@@ -18,14 +18,16 @@ does not also change through the ORM.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
 import asyncpg
-from sqlalchemy import JSON, Column, bindparam, insert, inspect, text
+from sqlalchemy import JSON, Column, Select, bindparam, insert, inspect, select, text
 from sqlalchemy.dialects.postgresql.asyncpg import PGDialect_asyncpg
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.schema import CallableColumnDefault, ScalarElementColumnDefault
@@ -41,6 +43,9 @@ class DriverStatement:
         compiled = cast(SQLCompiler, statement.compile(dialect=_DIALECT))
         if compiled.positiontup is None:
             raise ValueError("the dialect did not number the parameters")
+        if compiled.post_compile_params:
+            # `IN (:list)` is rewritten per call; compiled once it cannot be.
+            raise ValueError("use `column == any_(array parameter)` instead of `in_()`")
         self.sql = str(compiled)
         self._names = tuple(compiled.positiontup)
         # Values written into the statement (`status == "active"`) are parameters too.
@@ -71,9 +76,18 @@ async def driver_connection(session: AsyncSession) -> asyncpg.Connection:
     raw = await connection.get_raw_connection()
     driver: asyncpg.Connection = raw.driver_connection
     if not driver.is_in_transaction():
-        # SQLAlchemy sends BEGIN with its first statement: have it send one now, so
-        # that what follows is part of the session's transaction, not autocommitted.
-        await connection.execute(text("SELECT 1"))
+        # SQLAlchemy sends BEGIN with its first statement, through its adapter, which
+        # must own the transaction to commit or roll it back. Have the adapter begin
+        # now (a private method, so with a fallback: any statement begins it, at the
+        # cost of a round trip; tests/core/test_driver.py checks either way).
+        adapter = raw.dbapi_connection
+        begin = getattr(adapter, "_start_transaction", None)
+        if begin is not None and getattr(adapter, "_transaction", "") is None:
+            await begin()
+        else:
+            await connection.execute(text("SELECT 1"))
+        if not driver.is_in_transaction():
+            raise RuntimeError("the session's transaction did not begin")
     return driver
 
 
@@ -91,9 +105,9 @@ async def insert_rows(session: AsyncSession, rows: Sequence[Any]) -> None:
     first), instead of adding them to the session: the unit of work costs more than
     the inserts on hot paths. Python-side column defaults are applied to the objects;
     identity columns, and columns left None that have a server default, are filled by
-    the database and read back onto them. The objects stay out of the session (transient). Pending ORM
-    changes are flushed first, so that statements reach the database in the order the
-    code wrote them."""
+    the database and read back onto them. The objects stay out of the session
+    (transient). Pending ORM changes are flushed first, so that statements reach the
+    database in the order the code wrote them."""
     if session.new or session.dirty or session.deleted:
         await session.flush()
     connection = await driver_connection(session)
@@ -178,3 +192,51 @@ def _encoded(column: Column[Any], value: Any) -> Any:
     if value is not None and isinstance(column.type, JSON):
         return json.dumps(value)
     return value
+
+
+class EntityQuery:
+    """Whole rows of mapped classes, selected through the driver and handed back as
+    the session's persistent instances, as `session.execute(select(A, B))` would:
+    an instance the session already holds is returned as it is, a new one is added
+    to the session clean, so that later changes to it are flushed as usual."""
+
+    def __init__(
+        self, entities: Sequence[type[Any]], build: Callable[[Select[Any]], Select[Any]]
+    ) -> None:
+        self._entities = tuple(entities)
+        self._labels: list[list[tuple[str, str]]] = []  # per entity: (label, attribute)
+        columns = []
+        for index, entity in enumerate(self._entities):
+            labels = []
+            for column, attribute in _columns_of(entity):
+                label = f"e{index}_{column.key}"
+                columns.append(column.label(label))
+                labels.append((label, attribute))
+            self._labels.append(labels)
+        self._statement = DriverStatement(build(select(*columns)))
+
+    async def fetch(self, session: AsyncSession, **values: Any) -> list[tuple[Any, ...]]:
+        rows = await self._statement.fetch(session, **values)
+        return [
+            tuple(
+                _persistent(session, entity, {attribute: row[label] for label, attribute in labels})
+                for entity, labels in zip(self._entities, self._labels, strict=True)
+            )
+            for row in rows
+        ]
+
+
+def _persistent(session: AsyncSession, entity: type[Any], values: dict[str, Any]) -> Any:
+    mapper = inspect(entity)
+    key = mapper.identity_key_from_primary_key(
+        [values[mapper.get_property_by_column(column).key] for column in mapper.primary_key]
+    )
+    held = session.identity_map.get(key)
+    if held is not None:
+        return held
+    instance = mapper.class_manager.new_instance()
+    for attribute, value in values.items():
+        set_committed_value(instance, attribute, value)
+    make_transient_to_detached(instance)
+    session.add(instance)
+    return instance

@@ -5,10 +5,11 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import DateTime, Uuid, bindparam, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from marketplace.core.driver import EntityQuery
 from marketplace.identity.models import ApiKey, AuthSession, OtpChallenge, RefreshToken, User
 
 
@@ -87,20 +88,22 @@ async def find_refresh_token(session: AsyncSession, token_hash: str) -> RefreshT
     return (await session.execute(statement)).scalar_one_or_none()
 
 
+# Through the driver: the first statement of every request with a bearer token.
+_ACTIVE_SESSION = EntityQuery(
+    (AuthSession, User),
+    lambda columns: columns.join(User, User.id == AuthSession.user_id).where(
+        AuthSession.id == bindparam("session_id", type_=Uuid),
+        AuthSession.revoked_at.is_(None),
+        AuthSession.expires_at > bindparam("now", type_=DateTime(timezone=True)),
+    ),
+)
+
+
 async def get_active_session(
     session: AsyncSession, session_id: uuid.UUID, now: datetime
 ) -> tuple[AuthSession, User] | None:
-    statement = (
-        select(AuthSession, User)
-        .join(User, User.id == AuthSession.user_id)
-        .where(
-            AuthSession.id == session_id,
-            AuthSession.revoked_at.is_(None),
-            AuthSession.expires_at > now,
-        )
-    )
-    row = (await session.execute(statement)).one_or_none()
-    return (row[0], row[1]) if row else None
+    rows = await _ACTIVE_SESSION.fetch(session, session_id=session_id, now=now)
+    return (rows[0][0], rows[0][1]) if rows else None
 
 
 async def get_active_browser_session(
