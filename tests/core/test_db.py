@@ -11,7 +11,7 @@ import pytest
 from fastapi import APIRouter
 from sqlalchemy import text
 
-from marketplace.core.db import to_async_url
+from marketplace.core.db import Database, to_async_url
 from marketplace.core.deps import SessionDep
 from marketplace.settings import Settings
 from tests.conftest import client_for, started_app
@@ -78,3 +78,13 @@ def test_database_url_spellings() -> None:
     assert to_async_url("postgresql+asyncpg://u@h/db") == "postgresql+asyncpg://u@h/db"
     with pytest.raises(ValueError, match="postgresql"):
         to_async_url("mysql://u@h/db")
+
+
+async def test_statements_are_planned_for_their_parameters(database_url: str) -> None:
+    database = Database(database_url, pool_size=1, max_overflow=0)
+    try:
+        async with database.session_factory() as session:
+            mode = (await session.execute(text("SHOW plan_cache_mode"))).scalar_one()
+    finally:
+        await database.dispose()
+    assert mode == "force_custom_plan"
