@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 
@@ -10,6 +11,7 @@ import httpx
 import pytest
 from fastapi import APIRouter
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 
 from marketplace.core.db import Database, to_async_url
 from marketplace.core.deps import SessionDep
@@ -88,3 +90,41 @@ async def test_statements_are_planned_for_their_parameters(database_url: str) ->
     finally:
         await database.dispose()
     assert mode == "force_custom_plan"
+
+
+async def _kill_pooled_connection(database: Database, database_url: str) -> None:
+    """Use the pool's one connection, then end its server process behind its back."""
+    async with database.session_factory() as session:
+        pid = (await session.execute(text("SELECT pg_backend_pid()"))).scalar_one()
+    raw = await asyncpg.connect(database_url)
+    try:
+        assert await raw.fetchval("SELECT pg_terminate_backend($1)", pid)
+    finally:
+        await raw.close()
+
+
+async def read_one(database: Database) -> int:
+    async with database.session_factory() as session:
+        return int((await session.execute(text("SELECT 1"))).scalar_one())
+
+
+async def test_a_connection_that_died_while_idle_is_replaced_unseen(database_url: str) -> None:
+    database = Database(database_url, pool_size=1, max_overflow=0, ping_after_idle_seconds=0.05)
+    try:
+        await _kill_pooled_connection(database, database_url)
+        await asyncio.sleep(0.1)
+        assert await read_one(database) == 1
+    finally:
+        await database.dispose()
+
+
+async def test_connections_in_constant_use_are_not_pinged(database_url: str) -> None:
+    # The same death without the idle time: the request sees it (and the pool renews).
+    database = Database(database_url, pool_size=1, max_overflow=0, ping_after_idle_seconds=60)
+    try:
+        await _kill_pooled_connection(database, database_url)
+        with pytest.raises(DBAPIError):
+            await read_one(database)
+        assert await read_one(database) == 1
+    finally:
+        await database.dispose()
