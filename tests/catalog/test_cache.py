@@ -53,6 +53,28 @@ async def warm(client: httpx.AsyncClient, app: FastAPI, product_id: str) -> dict
     return body
 
 
+async def vip_price_list(
+    client: httpx.AsyncClient, catalog: Catalog, product_id: str, unit_price: str
+) -> dict[str, Any]:
+    """A price list of the supplier pricing the product at `unit_price` from 100 units,
+    given to the catalog's buyer."""
+    owner = catalog.headers["owner"]
+    price_list: dict[str, Any] = (
+        await client.post("/api/v1/price-lists", json={"name": "VIP"}, headers=owner)
+    ).json()
+    await client.put(
+        f"/api/v1/price-lists/{price_list['id']}/products/{product_id}",
+        json={"tiers": [{"min_qty": "100", "unit_price": unit_price}]},
+        headers=owner,
+    )
+    await client.post(
+        f"/api/v1/price-lists/{price_list['id']}/assignments",
+        json={"buyer_id": str(catalog.buyer_id)},
+        headers=owner,
+    )
+    return price_list
+
+
 def png() -> bytes:
     buffer = io.BytesIO()
     Image.new("RGB", (80, 80), (10, 200, 10)).save(buffer, format="PNG")
@@ -193,19 +215,7 @@ async def test_a_buyers_price_never_enters_the_shared_entry(
 ) -> None:
     owner = catalog.headers["owner"]
     product = await create_product(client, owner)
-    price_list = (
-        await client.post("/api/v1/price-lists", json={"name": "VIP"}, headers=owner)
-    ).json()
-    await client.put(
-        f"/api/v1/price-lists/{price_list['id']}/products/{product['id']}",
-        json={"tiers": [{"min_qty": "100", "unit_price": "0.11"}]},
-        headers=owner,
-    )
-    await client.post(
-        f"/api/v1/price-lists/{price_list['id']}/assignments",
-        json={"buyer_id": str(catalog.buyer_id)},
-        headers=owner,
-    )
+    price_list = await vip_price_list(client, catalog, product["id"], "0.11")
     mine = await client.get(f"/api/v1/products/{product['id']}", headers=catalog.headers["buyer"])
     assert mine.json()["your_price"]["unit_price"] == "0.11"
     entry = await cached(app, product["id"])

@@ -20,7 +20,7 @@ from marketplace.core.cache import RedisCache
 from marketplace.core.deps import get_session
 from marketplace.core.redis import create_redis
 from tests.catalog.conftest import Catalog, create_product
-from tests.catalog.test_cache import cache_of, settings, warm
+from tests.catalog.test_cache import cache_of, settings, vip_price_list, warm
 from tests.factories import platform_of
 
 __all__ = ["settings"]  # Redis, as in production
@@ -278,19 +278,7 @@ async def test_a_buyers_search_is_routed_and_priced_for_it(
 ) -> None:
     owner = catalog.headers["owner"]
     product = await create_product(client, owner)
-    price_list = (
-        await client.post("/api/v1/price-lists", json={"name": "VIP"}, headers=owner)
-    ).json()
-    await client.put(
-        f"/api/v1/price-lists/{price_list['id']}/products/{product['id']}",
-        json={"tiers": [{"min_qty": "100", "unit_price": "0.11"}]},
-        headers=owner,
-    )
-    await client.post(
-        f"/api/v1/price-lists/{price_list['id']}/assignments",
-        json={"buyer_id": str(catalog.buyer_id)},
-        headers=owner,
-    )
+    await vip_price_list(client, catalog, product["id"], "0.11")
     anonymous = (await client.get("/api/v1/products?q=bolt")).json()
     assert anonymous["items"][0]["your_price"] is None
     before = sessions_opened()
