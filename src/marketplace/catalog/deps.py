@@ -9,8 +9,7 @@ from fastapi import Depends, Header
 
 from marketplace.catalog.service import Viewer, ensure_supplier
 from marketplace.companies import service as companies
-from marketplace.companies.deps import Actor, acting, resolve_actor
-from marketplace.companies.errors import InvalidCompanyHeader
+from marketplace.companies.deps import Actor, acting, header_company_id, resolve_actor
 from marketplace.companies.permissions import Action
 from marketplace.core.deps import SessionDep
 from marketplace.identity.deps import OptionalPrincipal
@@ -29,12 +28,7 @@ async def get_viewer(
     its own company. A company named that the caller does not belong to is 404."""
     if principal is None:
         return Viewer()
-    company_id: uuid.UUID | None = None
-    if x_company_id is not None:
-        try:
-            company_id = uuid.UUID(x_company_id)
-        except ValueError as error:
-            raise InvalidCompanyHeader() from error
+    company_id = header_company_id(x_company_id)
     is_staff = principal.is_staff
     if principal.api_key is None and company_id is None:
         assert principal.user is not None

@@ -96,7 +96,8 @@ def _check(actor: Actor, action: Action) -> Actor:
     return actor
 
 
-def _header_company_id(x_company_id: str | None) -> uuid.UUID | None:
+def header_company_id(x_company_id: str | None) -> uuid.UUID | None:
+    """The company an `X-Company-ID` header names (None without one); 400 if malformed."""
     if x_company_id is None:
         return None
     try:
@@ -115,7 +116,7 @@ def ActingFor(action: Action) -> Callable[..., Awaitable[Actor]]:
             str | None, Header(description="The company you act for (optional with one).")
         ] = None,
     ) -> Actor:
-        actor = await resolve_actor(session, principal, _header_company_id(x_company_id))
+        actor = await resolve_actor(session, principal, header_company_id(x_company_id))
         return _check(actor, action)
 
     return dependency

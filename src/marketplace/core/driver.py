@@ -10,9 +10,9 @@ inside the session's transaction.
 
 Rows come back as asyncpg records, with the types the driver decodes (UUID, Decimal,
 datetime, JSON as Python objects through the codecs SQLAlchemy installs). The ORM
-does not see these statements: nothing is loaded into the session and nothing written
-this way is flushed or expired, so they suit reads and inserts of rows the request
-does not also change through the ORM.
+does not see these statements, except through `EntityQuery`, which hands rows back
+as the session's instances: rows `insert_rows` writes are not in the session, so it
+suits new rows the request does not change again through the ORM.
 """
 
 from __future__ import annotations
@@ -69,6 +69,10 @@ class DriverStatement:
         connection = await driver_connection(session)
         return await connection.fetchval(self.sql, *self._arguments(values))
 
+    async def execute(self, session: AsyncSession, **values: Any) -> None:
+        connection = await driver_connection(session)
+        await connection.execute(self.sql, *self._arguments(values))
+
 
 async def driver_connection(session: AsyncSession) -> asyncpg.Connection:
     """The asyncpg connection of the session's transaction, that transaction begun."""
@@ -110,17 +114,15 @@ async def insert_rows(session: AsyncSession, rows: Sequence[Any]) -> None:
     database in the order the code wrote them."""
     if session.new or session.dirty or session.deleted:
         await session.flush()
-    connection = await driver_connection(session)
     for row in rows:
         values = _column_values(row)
         shape = _shape(type(row), frozenset(key for key, value in values.items() if value is None))
-        arguments = shape.statement._arguments(
-            {column.key: _encoded(column, values[attribute]) for column, attribute in shape.sent}
-        )
+        sent = {column.key: _encoded(column, values[attribute]) for column, attribute in shape.sent}
         if not shape.returned:
-            await connection.execute(shape.statement.sql, *arguments)
+            await shape.statement.execute(session, **sent)
             continue
-        generated = await connection.fetchrow(shape.statement.sql, *arguments)
+        generated = await shape.statement.fetchrow(session, **sent)
+        assert generated is not None  # INSERT ... RETURNING gives its row
         for column, attribute in shape.returned:
             setattr(row, attribute, generated[column.key])
 

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import Annotated
 
 from fastapi import Depends, Header
 
-from marketplace.companies.deps import resolve_actor
-from marketplace.companies.errors import InvalidCompanyHeader
+from marketplace.companies.deps import header_company_id, resolve_actor
 from marketplace.core.deps import SessionDep
 from marketplace.identity.deps import CurrentPrincipal
 from marketplace.messaging.service import Participant
@@ -24,12 +22,7 @@ async def get_participant(
 ) -> Participant:
     """The acting company (as everywhere); a staff user who names no company reads every
     thread as staff, read-only."""
-    company_id: uuid.UUID | None = None
-    if x_company_id is not None:
-        try:
-            company_id = uuid.UUID(x_company_id)
-        except ValueError as error:
-            raise InvalidCompanyHeader() from error
+    company_id = header_company_id(x_company_id)
     if principal.is_staff and company_id is None:
         assert principal.user is not None
         return Participant(actor=None, staff_user_id=principal.user.id)

@@ -18,8 +18,8 @@ from marketplace.catalog.search.schemas import (
     ProductSearchPage,
     ProductSearchParams,
 )
-from marketplace.companies.deps import resolve_actor
-from marketplace.companies.errors import CompanyRequired, InvalidCompanyHeader
+from marketplace.companies.deps import header_company_id, resolve_actor
+from marketplace.companies.errors import CompanyRequired
 from marketplace.companies.permissions import Action
 from marketplace.core.cache import Cache
 from marketplace.core.deps import CacheDep, SessionDep, SettingsDep
@@ -42,16 +42,14 @@ def cached_public_reads(api_prefix: str, cache_ttl_seconds: float) -> list[Cache
         params = _parsed(ProductSearchParams, query)
         if params is None:
             return None
-        return await service.cached_public_page(
-            cache, params, [], cache_ttl_seconds=cache_ttl_seconds
-        )
+        return await service.cached_public_page(cache, params, cache_ttl_seconds=cache_ttl_seconds)
 
     async def cached_facets(cache: Cache, match: re.Match[str], query: bytes) -> bytes | None:
         params = _parsed(ProductFilters, query)
         if params is None:
             return None
         return await service.cached_public_facets(
-            cache, params, [], cache_ttl_seconds=cache_ttl_seconds
+            cache, params, cache_ttl_seconds=cache_ttl_seconds
         )
 
     return [
@@ -102,12 +100,7 @@ async def buyer_company(
     not belong to is a 404 as everywhere else."""
     if principal is None:
         return None
-    company_id = None
-    if x_company_id is not None:
-        try:
-            company_id = uuid.UUID(x_company_id)
-        except ValueError as error:
-            raise InvalidCompanyHeader() from error
+    company_id = header_company_id(x_company_id)
     try:
         actor = await resolve_actor(session, principal, company_id)
     except CompanyRequired:

@@ -436,33 +436,27 @@ def _has_valid_price_range(params: ProductFilters) -> bool:
 
 
 async def cached_public_page(
-    cache: Cache,
-    params: ProductSearchParams,
-    attribute_pairs: AttributePairs,
-    *,
-    cache_ttl_seconds: float,
+    cache: Cache, params: ProductSearchParams, *, cache_ttl_seconds: float
 ) -> bytes | None:
-    """The cached page exactly as `search_products` gives it to an anonymous visitor, or
-    None: not cached (or not cacheable), or parameters that `search_products` refuses."""
+    """The cached page (of a query without attribute filters) exactly as
+    `search_products` gives it to an anonymous visitor, or None: not cached (or not
+    cacheable), or parameters that `search_products` refuses."""
     if not _has_valid_price_range(params):
         return None
     sort = effective_sort(params)
-    key = await _page_key(cache, params, attribute_pairs, sort, cache_ttl_seconds)
+    key = await _page_key(cache, params, [], sort, cache_ttl_seconds)
     entry = None if key is None else await caching.read(cache, key)
     return None if entry is None else entry.partition(_ENTRY_SEPARATOR)[0]
 
 
 async def cached_public_facets(
-    cache: Cache,
-    params: ProductFilters,
-    attribute_pairs: AttributePairs,
-    *,
-    cache_ttl_seconds: float,
+    cache: Cache, params: ProductFilters, *, cache_ttl_seconds: float
 ) -> bytes | None:
-    """The cached facets exactly as `product_facets` renders them, or None."""
+    """The cached facets (of a query without attribute filters) exactly as
+    `product_facets` renders them, or None."""
     if not _has_valid_price_range(params):
         return None
-    key = await _facets_key(cache, params, attribute_pairs, cache_ttl_seconds)
+    key = await _facets_key(cache, params, [], cache_ttl_seconds)
     return None if key is None else await caching.read(cache, key)
 
 
