@@ -32,6 +32,7 @@ import secrets
 import signal
 import sys
 import tempfile
+import time
 import uuid
 from decimal import Decimal
 from pathlib import Path
@@ -60,6 +61,8 @@ from bench_health import (
 sys.path.insert(0, str(BENCH_DIR.parent))  # the repository root: `tests.factories`
 
 ORDERS_PATH = "/api/v1/orders"
+EVENTS_PER_ORDER = 1  # order.placed
+DRAIN_LIMIT_SECONDS = 120.0
 AMPLE_STOCK = 10_000_000
 ADDRESS = {"line1": "Hafenstrasse 1", "city": "Hamburg", "postal_code": "20457", "country": "DE"}
 SERVICE_ENVIRONMENT = {
@@ -179,6 +182,50 @@ async def stock_check(database_url: str, product_ids: list[str]) -> dict[str, An
     }
 
 
+async def outbox_backlog(database_url: str) -> int:
+    connection = await asyncpg.connect(database_url)
+    try:
+        return int(
+            await connection.fetchval(
+                "SELECT count(*) FROM outbox_events WHERE published_at IS NULL"
+            )
+        )
+    finally:
+        await connection.close()
+
+
+async def seconds_to_drain(database_url: str, limit: float = DRAIN_LIMIT_SECONDS) -> float | None:
+    """How long the relay takes to publish what the load left behind (None: not in time)."""
+    started = time.monotonic()
+    while time.monotonic() - started < limit:
+        if await outbox_backlog(database_url) == 0:
+            return time.monotonic() - started
+        await asyncio.sleep(0.2)
+    return None
+
+
+def report_backlog(database_url: str, rate: float, *, relayed: bool) -> dict[str, Any]:
+    """The events (audit log, notifications, webhooks, live updates) the load left
+    unpublished: a relay that falls behind defers work past the measured window, and
+    the orders/s above would not be sustainable."""
+    backlog = asyncio.run(outbox_backlog(database_url))
+    if not relayed:
+        print(f"events: {backlog} left in the outbox for a worker (relay off)")
+        return {"unpublished": backlog, "drain_seconds": None}
+    drained = asyncio.run(seconds_to_drain(database_url)) if backlog else 0.0
+    behind = backlog / (EVENTS_PER_ORDER * rate) if rate else 0.0
+    print(
+        f"events: {backlog} unpublished when the load stopped (about {behind:.1f} s of "
+        "orders); "
+        + (
+            f"all published {drained:.1f} s later"
+            if drained is not None
+            else f"still not all published after {DRAIN_LIMIT_SECONDS:g} s"
+        )
+    )
+    return {"unpublished": backlog, "drain_seconds": drained}
+
+
 def verify(after: dict[str, Any], initial: dict[str, Decimal]) -> int:
     """Units sold beyond stock or reserved without an order line (must be 0)."""
     discrepancy = Decimal(0)
@@ -283,6 +330,11 @@ def main(argv: list[str] | None = None) -> int:
                     ),
                 )
                 print_endpoint(ORDERS_PATH, ours_report, baseline_report, method="POST")
+                events = report_backlog(
+                    database_url,
+                    ours_report["requests_per_second"],
+                    relayed=not arguments.without_consumers,
+                )
                 if any(status.startswith("5") for status in ours_report["non_2xx"]):
                     print(f"server errors; the end of the service's log:\n{ours.log_tail(60)}")
                 after = asyncio.run(stock_check(database_url, hot))
@@ -294,6 +346,7 @@ def main(argv: list[str] | None = None) -> int:
                 )
                 results["throughput"] = {
                     "marketplace": ours_report,
+                    "events": events,
                     "baseline": baseline_report,
                     "orders_in_database": placed,
                     "stock_discrepancy_units": oversold,

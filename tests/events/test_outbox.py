@@ -11,9 +11,9 @@ import asyncpg
 import pytest
 
 from marketplace.core.broker import EVENTS_EXCHANGE, AmqpPublisher
-from marketplace.core.consumers import ConsumerRegistry, InProcessPublisher
+from marketplace.core.consumers import Consumer, ConsumerRegistry, InProcessPublisher
 from marketplace.core.events import EventActor, EventEnvelope, emit
-from marketplace.core.outbox import OutboxRelay, PublishFailed
+from marketplace.core.outbox import OutboxRelay, PublishFailed, partition_of
 from marketplace.core.platform import Platform
 from tests.conftest import AMQP_URL, require_service
 from tests.events.conftest import RECORDER, ProbeHappened, TcpProxy
@@ -139,8 +139,6 @@ async def test_in_process_delivery_runs_consumers_once(
 async def test_failing_consumer_keeps_the_event_for_a_retry(
     platform: Platform, effects: asyncpg.Connection
 ) -> None:
-    from marketplace.core.consumers import Consumer
-
     calls = 0
 
     async def flaky(session, platform, event):  # type: ignore[no-untyped-def]
@@ -161,6 +159,117 @@ async def test_failing_consumer_keeps_the_event_for_a_retry(
     assert await effects.fetchval("SELECT attempts FROM outbox_events WHERE id = $1", event_id) == 1
     assert await relay.run_once() == 1
     assert await effects.fetchval("SELECT count(*) FROM probe_effects") == 1
+
+
+def aggregates_in_distinct_partitions(count: int) -> list[uuid.UUID]:
+    chosen: dict[int, uuid.UUID] = {}
+    while len(chosen) < count:
+        candidate = uuid.uuid4()
+        chosen.setdefault(partition_of(candidate), candidate)
+    return list(chosen.values())
+
+
+class CountingPublisher(RecordingPublisher):
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls = 0
+
+    async def publish(self, envelopes: Sequence[EventEnvelope]) -> None:
+        self.calls += 1
+        await super().publish(envelopes)
+
+
+def failing_on(notes: set[str]) -> Consumer:
+    """The recorder, except that events whose note is in `notes` fail (while it is)."""
+
+    async def handler(session, platform, event):  # type: ignore[no-untyped-def]
+        if event.payload["note"] in notes:
+            raise RuntimeError(f"cannot handle {event.payload['note']}")
+        await RECORDER.handler(session, platform, event)
+
+    return Consumer(name="picky", handler=handler, event_types=frozenset({"probe.happened"}))
+
+
+async def recorded_notes(effects: asyncpg.Connection) -> list[str]:
+    return [
+        row["note"] for row in await effects.fetch("SELECT note FROM probe_effects ORDER BY at")
+    ]
+
+
+async def test_a_round_publishes_every_partition_at_once_in_order(
+    platform: Platform, effects: asyncpg.Connection
+) -> None:
+    aggregates = aggregates_in_distinct_partitions(6)
+    for round_ in range(3):
+        for index, aggregate in enumerate(aggregates):
+            await emit_probe(platform, commit=True, note=f"{index}.{round_}", probe_id=aggregate)
+    publisher = CountingPublisher()
+    assert await OutboxRelay(platform.database, publisher).run_once() == 18
+    assert publisher.calls == 1  # one round, one transaction, for six partitions
+    for index in range(6):
+        notes = [
+            e.payload["note"] for e in publisher.published if e.aggregate_id == aggregates[index]
+        ]
+        assert notes == [f"{index}.0", f"{index}.1", f"{index}.2"]
+    assert await unpublished(effects) == 0
+
+
+async def test_a_consumer_takes_a_batch_in_one_transaction(
+    platform: Platform, effects: asyncpg.Connection
+) -> None:
+    for aggregate in aggregates_in_distinct_partitions(5):
+        await emit_probe(platform, commit=True, probe_id=aggregate)
+    relay = OutboxRelay(
+        platform.database, InProcessPublisher(platform, ConsumerRegistry([RECORDER]))
+    )
+    assert await relay.run_once() == 5
+    assert await effects.fetchval("SELECT count(*) FROM probe_effects") == 5
+    # Rows written by one transaction share its id.
+    transactions = await effects.fetchval(
+        "SELECT count(DISTINCT xmin::text) FROM processed_events WHERE consumer = $1",
+        RECORDER.name,
+    )
+    assert transactions == 1
+
+
+async def test_a_failing_event_in_a_batch_holds_back_only_itself_and_what_follows(
+    platform: Platform, effects: asyncpg.Connection
+) -> None:
+    probe_id = uuid.uuid4()
+    for note in ("a", "b", "bad", "c"):
+        await emit_probe(platform, commit=True, note=note, probe_id=probe_id)
+    broken: set[str] = {"bad"}
+    relay = OutboxRelay(
+        platform.database, InProcessPublisher(platform, ConsumerRegistry([failing_on(broken)]))
+    )
+    with pytest.raises(PublishFailed):
+        await relay.run_once()
+    # The batch rolled back, then went event by event up to the failing one.
+    assert sorted(await recorded_notes(effects)) == ["a", "b"]
+    assert await unpublished(effects) == 4
+    broken.clear()
+    assert await relay.run_once() == 4
+    assert sorted(await recorded_notes(effects)) == ["a", "b", "bad", "c"]  # each once
+    assert await unpublished(effects) == 0
+
+
+async def test_a_failing_partition_does_not_hold_back_the_others(
+    platform: Platform, effects: asyncpg.Connection
+) -> None:
+    healthy, failing = aggregates_in_distinct_partitions(2)
+    await emit_probe(platform, commit=True, note="bad", probe_id=failing)
+    await emit_probe(platform, commit=True, note="fine", probe_id=healthy)
+    relay = OutboxRelay(
+        platform.database, InProcessPublisher(platform, ConsumerRegistry([failing_on({"bad"})]))
+    )
+    with pytest.raises(PublishFailed):
+        await relay.run_once()
+    assert await recorded_notes(effects) == ["fine"]
+    rows = await effects.fetch(
+        "SELECT aggregate_id, published_at IS NOT NULL AS published, attempts FROM outbox_events"
+    )
+    state = {row["aggregate_id"]: (row["published"], row["attempts"]) for row in rows}
+    assert state == {healthy: (True, 0), failing: (False, 1)}
 
 
 @pytest.fixture

@@ -2,8 +2,10 @@
 
 The same registry serves both delivery paths: the RabbitMQ worker (one durable
 queue per consumer) and, with no broker configured, in-process dispatch by the
-outbox relay. A handler runs in its own transaction together with its inbox row
-(`processed_events`), so a redelivered event is recognised and skipped.
+outbox relay. A handler runs in a transaction together with its inbox row
+(`processed_events`), so a redelivered event is recognised and skipped. In-process,
+a consumer takes each relay batch in one transaction (`handle_batch`): one inbox
+statement and one commit per batch instead of per event.
 """
 
 from __future__ import annotations
@@ -11,9 +13,11 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
+from sqlalchemy import ARRAY, String, Uuid, bindparam, func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from marketplace.core.driver import DriverStatement
 from marketplace.core.events import EventEnvelope
 from marketplace.core.logging import get_logger
 from marketplace.core.outbox import ProcessedEvent
@@ -57,20 +61,44 @@ class ConsumerRegistry:
         return [consumer for consumer in self._consumers.values() if consumer.wants(event_type)]
 
 
+# The inbox rows of a batch, in one statement whatever its size; the ids it returns
+# are the events this consumer had not processed yet.
+_CLAIM = DriverStatement(
+    insert(ProcessedEvent)
+    .from_select(
+        ["consumer", "event_id"],
+        select(
+            bindparam("consumer", type_=String()),
+            func.unnest(bindparam("event_ids", type_=ARRAY(Uuid()))),
+        ),
+    )
+    .on_conflict_do_nothing()
+    .returning(ProcessedEvent.event_id)
+)
+
+
+async def handle_batch(
+    platform: Platform, consumer: Consumer, envelopes: Sequence[EventEnvelope]
+) -> int:
+    """Run the handler, in order, on each of `envelopes` this consumer has not processed
+    yet, all in one transaction with their inbox rows: every one commits, or none does.
+    Returns how many ran."""
+    async with platform.database.session_factory() as session, session.begin():
+        rows = await _CLAIM.fetch(
+            session, consumer=consumer.name, event_ids=[envelope.id for envelope in envelopes]
+        )
+        claimed = {row["event_id"] for row in rows}
+        for envelope in envelopes:
+            if envelope.id in claimed:
+                claimed.discard(envelope.id)  # an event listed twice runs once
+                await consumer.handler(session, platform, envelope)
+    return len(rows)
+
+
 async def handle_once(platform: Platform, consumer: Consumer, envelope: EventEnvelope) -> bool:
     """Run the handler unless this consumer already processed the event. True when it
     ran. The handler's writes and the inbox row commit together, or neither does."""
-    async with platform.database.session_factory() as session, session.begin():
-        inserted = await session.scalar(
-            insert(ProcessedEvent)
-            .values(consumer=consumer.name, event_id=envelope.id)
-            .on_conflict_do_nothing()
-            .returning(ProcessedEvent.event_id)
-        )
-        if inserted is None:
-            return False
-        await consumer.handler(session, platform, envelope)
-    return True
+    return await handle_batch(platform, consumer, [envelope]) == 1
 
 
 class InProcessPublisher:
@@ -85,22 +113,39 @@ class InProcessPublisher:
         self.registry = registry
 
     async def publish(self, envelopes: Sequence[EventEnvelope]) -> None:
+        failures: list[Exception] = []
+        for consumer in self.registry.all():
+            wanted = [envelope for envelope in envelopes if consumer.wants(envelope.type)]
+            if not wanted:
+                continue
+            try:
+                await self._deliver(consumer, wanted)
+            except Exception as error:
+                failures.append(error)
+        if failures:
+            raise ExceptionGroup("consumers failed", failures)
+
+    async def _deliver(self, consumer: Consumer, envelopes: Sequence[EventEnvelope]) -> None:
+        """The batch in one transaction; should it fail, event by event, so that the
+        events before the failing one are done and the failing one is named."""
+        if len(envelopes) > 1:
+            try:
+                await handle_batch(self.platform, consumer, envelopes)
+                return
+            except Exception:
+                pass  # rolled back whole; found and reported below
         for envelope in envelopes:
-            failures: list[Exception] = []
-            for consumer in self.registry.for_event(envelope.type):
-                try:
-                    await handle_once(self.platform, consumer, envelope)
-                except Exception as error:
-                    logger.warning(
-                        "consumer.failed",
-                        consumer=consumer.name,
-                        event_id=str(envelope.id),
-                        type=envelope.type,
-                        error=repr(error),
-                    )
-                    failures.append(error)
-            if failures:
-                raise ExceptionGroup("consumers failed", failures)
+            try:
+                await handle_once(self.platform, consumer, envelope)
+            except Exception as error:
+                logger.warning(
+                    "consumer.failed",
+                    consumer=consumer.name,
+                    event_id=str(envelope.id),
+                    type=envelope.type,
+                    error=repr(error),
+                )
+                raise
 
     async def close(self) -> None:
         return None

@@ -137,23 +137,72 @@ class OutboxRelay:
         """Publish soon: called after a commit that wrote events."""
         self._wake.set()
 
-    async def pending_partitions(self) -> list[int]:
-        async with self.database.session_factory() as session:
-            rows = await session.execute(
-                select(OutboxEvent.partition).where(OutboxEvent.published_at.is_(None)).distinct()
-            )
-            return sorted(row[0] for row in rows)
-
     async def run_once(self) -> int:
         """Publish every committed, unpublished event this relay can lock now."""
         published = 0
-        for partition in await self.pending_partitions():
-            while True:
-                count = await self._publish_partition(partition)
-                published += count
-                if count < self.batch_size:
-                    break
-        return published
+        while True:
+            count = await self._publish_round()
+            published += count
+            if count < self.batch_size:
+                return published
+
+    async def _publish_round(self) -> int:
+        """One batch from every pending partition this relay can lock, in one
+        transaction: a round costs the same few statements whether its events are of one
+        partition or of all. Should the publisher fail on events of several partitions,
+        they are retried one partition at a time, so that healthy partitions go through
+        and the attempt is counted on the one that fails (`_publish_partition`)."""
+        async with self.database.session_factory() as session, session.begin():
+            pending = (
+                select(OutboxEvent.partition.label("partition"))
+                .where(OutboxEvent.published_at.is_(None))
+                .distinct()
+                .subquery()
+            )
+            # A statement of its own, before the rows are read: the read's snapshot then
+            # sees whatever another relay committed for these partitions before we
+            # locked them, so nothing is published twice.
+            locked = list(
+                await session.scalars(
+                    select(pending.c.partition).where(
+                        func.pg_try_advisory_xact_lock(ADVISORY_LOCK_BASE + pending.c.partition)
+                    )
+                )
+            )
+            if not locked:
+                return 0
+            rows = list(
+                await session.scalars(
+                    select(OutboxEvent)
+                    .where(
+                        OutboxEvent.partition.in_(locked),
+                        OutboxEvent.published_at.is_(None),
+                    )
+                    .order_by(OutboxEvent.seq)
+                    .limit(self.batch_size)
+                )
+            )
+            if not rows:
+                return 0
+            partitions = sorted({row.partition for row in rows})
+            failure: Exception | None = None
+            if len(partitions) == 1:
+                failure = await self._publish_rows(session, rows)
+                if failure is None:
+                    return len(rows)
+            else:
+                from marketplace.core.events import EventEnvelope
+
+                try:
+                    await self.publisher.publish([EventEnvelope.from_row(row) for row in rows])
+                except Exception as error:
+                    logger.info("outbox.round_failed", partitions=partitions, error=repr(error))
+                else:
+                    await self._mark_published(session, rows)
+                    return len(rows)
+        if failure is not None:
+            raise PublishFailed(str(failure)) from failure
+        return sum([await self._publish_partition(partition) for partition in partitions])
 
     async def _publish_partition(self, partition: int) -> int:
         async with self.database.session_factory() as session, session.begin():
@@ -218,12 +267,15 @@ class OutboxRelay:
                 error=repr(error),
             )
             return error
+        await self._mark_published(session, rows)
+        return None
+
+    async def _mark_published(self, session: AsyncSession, rows: list[OutboxEvent]) -> None:
         await session.execute(
             update(OutboxEvent)
             .where(OutboxEvent.seq.in_([row.seq for row in rows]))
             .values(published_at=datetime.now(UTC))
         )
-        return None
 
     async def run(self) -> None:
         """Loop until `stop()`: publish, then sleep until woken or the poll interval."""
