@@ -202,7 +202,15 @@ class OutboxRelay:
                     return len(rows)
         if failure is not None:
             raise PublishFailed(str(failure)) from failure
-        return sum([await self._publish_partition(partition) for partition in partitions])
+        published, failed = 0, None
+        for partition in partitions:
+            try:
+                published += await self._publish_partition(partition)
+            except PublishFailed as error:
+                failed = error
+        if failed is not None:
+            raise failed
+        return published
 
     async def _publish_partition(self, partition: int) -> int:
         async with self.database.session_factory() as session, session.begin():
