@@ -122,6 +122,27 @@ async def test_driver_writes_commit_and_roll_back_with_the_session(
     assert not await committed(database_url, dropped)
 
 
+async def test_a_session_begins_a_new_transaction_after_commit_and_rollback(
+    database: Database, database_url: str
+) -> None:
+    """The driver connection is remembered per transaction, never across one."""
+    kept, dropped, later = (f"{name}-{uuid.uuid4()}" for name in ("kept", "dropped", "later"))
+    async with database.session_factory() as session:
+        first = await TRANSACTION_TIME.fetchrow(session)
+        await INSERT_NOTE.fetch(session, label=kept)
+        await session.commit()
+        await asyncio.sleep(0.01)
+        second = await TRANSACTION_TIME.fetchrow(session)
+        assert second[0] > first[0]  # now() moved: another transaction
+        await INSERT_NOTE.fetch(session, label=dropped)
+        await session.rollback()
+        await INSERT_NOTE.fetch(session, label=later)
+        await session.commit()
+    assert await committed(database_url, kept)
+    assert not await committed(database_url, dropped)
+    assert await committed(database_url, later)
+
+
 @pytest.mark.usefixtures("notes_table")
 async def test_parameters_are_taken_by_name_with_written_values_kept(
     db_session: AsyncSession,
