@@ -4,6 +4,8 @@ no-op even without the inbox."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from marketplace.audit import service
@@ -12,8 +14,10 @@ from marketplace.core.events import EventEnvelope
 from marketplace.core.platform import Platform
 
 
-async def record_event(session: AsyncSession, platform: Platform, event: EventEnvelope) -> None:
-    await service.record(session, event)
+async def record_events(
+    session: AsyncSession, platform: Platform, events: Sequence[EventEnvelope]
+) -> None:
+    await service.record(session, events)
 
 
-AUDIT = Consumer(name="audit", handler=record_event, event_types=frozenset({ALL_EVENTS}))
+AUDIT = Consumer.batched("audit", record_events, frozenset({ALL_EVENTS}))

@@ -19,15 +19,17 @@ from marketplace.audit.schemas import AuditFilter
 Keyset = tuple[datetime, uuid.UUID]
 
 
-async def insert_once(session: AsyncSession, values: dict[str, Any]) -> bool:
-    """Record an event unless it is already recorded; True when a row was written."""
-    inserted = await session.scalar(
+async def insert_once(session: AsyncSession, rows: list[dict[str, Any]]) -> int:
+    """Record events not recorded yet; how many rows were written."""
+    if not rows:
+        return 0
+    inserted = await session.scalars(
         insert(AuditEvent)
-        .values(**values)
+        .values(rows)
         .on_conflict_do_nothing(index_elements=[AuditEvent.event_id])
         .returning(AuditEvent.id)
     )
-    return inserted is not None
+    return len(inserted.all())
 
 
 def _visible_to(company_id: uuid.UUID) -> ColumnElement[bool]:

@@ -10,6 +10,7 @@ unless it is added to `NOT_AUDITED` with its reason.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -85,33 +86,34 @@ def changes_of(event: EventEnvelope) -> dict[str, dict[str, Any]]:
     return changes
 
 
-async def record(session: AsyncSession, event: EventEnvelope) -> bool:
-    """Record an audited event once; True when this call wrote it."""
-    if not is_audited(event.type):
-        return False
+def _row(event: EventEnvelope) -> dict[str, Any]:
     target_type, target_id = target_of(event)
-    return await repository.insert_once(
-        session,
-        {
-            "event_id": event.id,
-            "occurred_at": event.occurred_at,
-            "action": event.type,
-            "event_version": event.version,
-            "actor_user_id": event.actor_user_id,
-            "actor_api_key_id": event.actor_api_key_id,
-            "actor_is_staff": event.actor_is_staff,
-            "company_ids": list(event.company_ids),
-            "target_type": target_type,
-            "target_id": target_id,
-            "changes": changes_of(event),
-            "details": {
-                key: value
-                for key, value in event.payload.items()
-                if key not in _CONTENT_KEYS.get(event.type, ())
-            },
-            "request_id": event.request_id,
-            "ip": event.ip,
+    return {
+        "event_id": event.id,
+        "occurred_at": event.occurred_at,
+        "action": event.type,
+        "event_version": event.version,
+        "actor_user_id": event.actor_user_id,
+        "actor_api_key_id": event.actor_api_key_id,
+        "actor_is_staff": event.actor_is_staff,
+        "company_ids": list(event.company_ids),
+        "target_type": target_type,
+        "target_id": target_id,
+        "changes": changes_of(event),
+        "details": {
+            key: value
+            for key, value in event.payload.items()
+            if key not in _CONTENT_KEYS.get(event.type, ())
         },
+        "request_id": event.request_id,
+        "ip": event.ip,
+    }
+
+
+async def record(session: AsyncSession, events: Sequence[EventEnvelope]) -> int:
+    """Record each audited event once, in one statement; how many this call wrote."""
+    return await repository.insert_once(
+        session, [_row(event) for event in events if is_audited(event.type)]
     )
 
 

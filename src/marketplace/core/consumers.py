@@ -26,6 +26,7 @@ from marketplace.core.platform import Platform
 logger = get_logger(__name__)
 
 Handler = Callable[[AsyncSession, Platform, EventEnvelope], Awaitable[None]]
+BatchHandler = Callable[[AsyncSession, Platform, Sequence[EventEnvelope]], Awaitable[None]]
 ALL_EVENTS = "#"
 
 
@@ -35,6 +36,23 @@ class Consumer:
     handler: Handler
     # Event types it wants ("order.placed"), or ALL_EVENTS; also its AMQP bindings.
     event_types: frozenset[str] = field(default_factory=lambda: frozenset({ALL_EVENTS}))
+    # Several events at once, in order, with the effect of `handler` on each but in a
+    # few statements; without one, `handler` is called per event.
+    batch_handler: BatchHandler | None = None
+
+    @classmethod
+    def batched(
+        cls,
+        name: str,
+        batch_handler: BatchHandler,
+        event_types: frozenset[str] = frozenset({ALL_EVENTS}),
+    ) -> Consumer:
+        """A consumer written for batches; one event is a batch of one."""
+
+        async def handler(session: AsyncSession, platform: Platform, event: EventEnvelope) -> None:
+            await batch_handler(session, platform, [event])
+
+        return cls(name=name, handler=handler, event_types=event_types, batch_handler=batch_handler)
 
     def wants(self, event_type: str) -> bool:
         return ALL_EVENTS in self.event_types or event_type in self.event_types
@@ -88,9 +106,16 @@ async def handle_batch(
             session, consumer=consumer.name, event_ids=[envelope.id for envelope in envelopes]
         )
         claimed = {row["event_id"] for row in rows}
+        fresh: list[EventEnvelope] = []
         for envelope in envelopes:
             if envelope.id in claimed:
                 claimed.discard(envelope.id)  # an event listed twice runs once
+                fresh.append(envelope)
+        if consumer.batch_handler is not None:
+            if fresh:
+                await consumer.batch_handler(session, platform, fresh)
+        else:
+            for envelope in fresh:
                 await consumer.handler(session, platform, envelope)
     return len(rows)
 

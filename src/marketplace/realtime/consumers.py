@@ -11,6 +11,8 @@ hold up other consumers' events, and clients catch up with `resume`.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from marketplace.core.consumers import Consumer
@@ -24,16 +26,22 @@ from marketplace.realtime.schemas import event_message
 logger = get_logger(__name__)
 
 
-async def publish_event(session: AsyncSession, platform: Platform, envelope: EventEnvelope) -> None:
+async def publish_events(
+    session: AsyncSession, platform: Platform, envelopes: Sequence[EventEnvelope]
+) -> None:
     bus = bus_for(platform)
+    members = await service.members_of(
+        session, {company_id for envelope in envelopes for company_id in envelope.company_ids}
+    )
     messages: list[tuple[str, bytes]] = []
-    if envelope.company_ids:
-        # Each user gets the event as their companies may see it (`seen_by`).
-        for companies, users in (await service.entitled_users(session, envelope)).items():
-            body = event_message(envelope.seen_by(companies))
-            messages.extend((user_channel(bus, user_id), body) for user_id in users)
-    else:
-        messages.append((staff_channel(bus), event_message(envelope)))
+    for envelope in envelopes:
+        if envelope.company_ids:
+            # Each user gets the event as their companies may see it (`seen_by`).
+            for companies, users in service.entitled_users(members, envelope).items():
+                body = event_message(envelope.seen_by(companies))
+                messages.extend((user_channel(bus, user_id), body) for user_id in users)
+        else:
+            messages.append((staff_channel(bus), event_message(envelope)))
     if not messages:
         return
     try:
@@ -41,10 +49,9 @@ async def publish_event(session: AsyncSession, platform: Platform, envelope: Eve
     except BUS_ERRORS as error:
         logger.warning(
             "realtime.publish_failed",
-            event_id=str(envelope.id),
-            type=envelope.type,
+            event_ids=[str(envelope.id) for envelope in envelopes],
             error=repr(error),
         )
 
 
-REALTIME = Consumer(name="realtime", handler=publish_event)
+REALTIME = Consumer.batched("realtime", publish_events)

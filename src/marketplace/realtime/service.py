@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Literal
@@ -160,15 +160,27 @@ async def resume(
     return [item.body for item in shown] + [message("resumed", summary)]
 
 
-async def entitled_users(
-    session: AsyncSession, envelope: EventEnvelope
+async def members_of(
+    session: AsyncSession, company_ids: Collection[uuid.UUID]
+) -> dict[uuid.UUID, list[uuid.UUID]]:
+    """Company id -> its members' user ids, now."""
+    members: dict[uuid.UUID, list[uuid.UUID]] = {}
+    for user_id, company_id in await repository.memberships_in(session, company_ids):
+        members.setdefault(company_id, []).append(user_id)
+    return members
+
+
+def entitled_users(
+    members: Mapping[uuid.UUID, Sequence[uuid.UUID]], envelope: EventEnvelope
 ) -> dict[frozenset[uuid.UUID], list[uuid.UUID]]:
-    """Everyone who may see an event live (the members of its companies, now), grouped
-    by the event's companies they are members of: what they may see of it."""
+    """Everyone who may see an event live (the members of its companies, from
+    `members_of`), grouped by the event's companies they are members of: what they may
+    see of it."""
     companies_of: dict[uuid.UUID, set[uuid.UUID]] = {}
-    for user_id, company_id in await repository.memberships_in(session, envelope.company_ids):
-        companies_of.setdefault(user_id, set()).add(company_id)
+    for company_id in envelope.company_ids:
+        for user_id in members.get(company_id, ()):
+            companies_of.setdefault(user_id, set()).add(company_id)
     groups: dict[frozenset[uuid.UUID], list[uuid.UUID]] = {}
-    for user_id, companies in companies_of.items():
+    for user_id, companies in sorted(companies_of.items()):
         groups.setdefault(frozenset(companies), []).append(user_id)
     return groups

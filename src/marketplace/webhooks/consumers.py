@@ -3,6 +3,8 @@ companies entitled to it. The sending happens later, in the sender loop."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from marketplace.core.consumers import ALL_EVENTS, Consumer
@@ -12,11 +14,9 @@ from marketplace.webhooks import service
 
 
 async def create_deliveries(
-    session: AsyncSession, platform: Platform, event: EventEnvelope
+    session: AsyncSession, platform: Platform, events: Sequence[EventEnvelope]
 ) -> None:
-    await service.create_deliveries(session, platform, event)
+    await service.create_deliveries(session, platform, events)
 
 
-WEBHOOKS_CONSUMER = Consumer(
-    name="webhooks", handler=create_deliveries, event_types=frozenset({ALL_EVENTS})
-)
+WEBHOOKS_CONSUMER = Consumer.batched("webhooks", create_deliveries, frozenset({ALL_EVENTS}))

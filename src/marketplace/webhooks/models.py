@@ -58,6 +58,9 @@ class WebhookEndpoint(UUIDPrimaryKey, Timestamps, Base):
         ForeignKey("users.id", ondelete="SET NULL")
     )
 
+    def subscribed_to(self, event_type: str) -> bool:
+        return "*" in self.event_types or event_type in self.event_types
+
 
 class WebhookDelivery(UUIDPrimaryKey, Base):
     """One event for one endpoint: its attempts so far and the outcome of the last."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 import zlib
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -75,17 +75,12 @@ async def delete_endpoint(session: AsyncSession, endpoint: WebhookEndpoint) -> N
     await session.execute(delete(WebhookEndpoint).where(WebhookEndpoint.id == endpoint.id))
 
 
-async def endpoints_for_event(
-    session: AsyncSession, company_ids: Sequence[uuid.UUID], event_type: str
+async def enabled_endpoints_of(
+    session: AsyncSession, company_ids: Collection[uuid.UUID]
 ) -> list[WebhookEndpoint]:
-    """Enabled endpoints of these companies that subscribed to the type (or to all)."""
     statement = select(WebhookEndpoint).where(
         WebhookEndpoint.company_id.in_(list(company_ids)),
         WebhookEndpoint.is_enabled.is_(True),
-        or_(
-            WebhookEndpoint.event_types.any_() == "*",
-            WebhookEndpoint.event_types.any_() == event_type,
-        ),
     )
     return list((await session.execute(statement)).scalars())
 

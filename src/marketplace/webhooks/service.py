@@ -8,8 +8,10 @@ checks it again before each delivery.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -368,39 +370,42 @@ async def redeliver(
 
 
 async def create_deliveries(
-    session: AsyncSession, platform: Platform, envelope: EventEnvelope
+    session: AsyncSession, platform: Platform, envelopes: Sequence[EventEnvelope]
 ) -> int:
-    """One delivery per enabled endpoint that subscribed to the event, of the
+    """One delivery per event and enabled endpoint that subscribed to it, of the
     companies entitled to it (`company_ids`): a company never receives an event
     about another company's data, and receives the event as it may see it
     (`EventEnvelope.seen_by`: an invited supplier never learns its competitors).
-    Redelivered events add nothing."""
-    if not envelope.company_ids:
+    Redelivered events add nothing. One query and one insert for all the events."""
+    companies = {company_id for envelope in envelopes for company_id in envelope.company_ids}
+    if not companies:
         return 0
-    endpoints = await repository.endpoints_for_event(session, envelope.company_ids, envelope.type)
+    endpoints = await repository.enabled_endpoints_of(session, companies)
     now = _now()
     attempts = max_attempts(platform.settings)
-    payloads = {
-        company_id: envelope.seen_by([company_id]).payload
-        for company_id in {endpoint.company_id for endpoint in endpoints}
-    }
-    return await repository.insert_deliveries(
-        session,
-        [
-            {
-                "id": uuid.uuid4(),
-                "endpoint_id": endpoint.id,
-                "company_id": endpoint.company_id,
-                "event_id": envelope.id,
-                "event_type": envelope.type,
-                "event_occurred_at": envelope.occurred_at,
-                "payload": payloads[endpoint.company_id],
-                "status": DeliveryStatus.PENDING.value,
-                "attempts": 0,
-                "max_attempts": attempts,
-                "next_attempt_at": now,
-                "created_at": now,
-            }
-            for endpoint in endpoints
-        ],
-    )
+    rows: list[dict[str, Any]] = []
+    for envelope in envelopes:
+        entitled = set(envelope.company_ids)
+        payloads: dict[uuid.UUID, dict[str, Any]] = {}
+        for endpoint in endpoints:
+            if endpoint.company_id not in entitled or not endpoint.subscribed_to(envelope.type):
+                continue
+            if endpoint.company_id not in payloads:
+                payloads[endpoint.company_id] = envelope.seen_by([endpoint.company_id]).payload
+            rows.append(
+                {
+                    "id": uuid.uuid4(),
+                    "endpoint_id": endpoint.id,
+                    "company_id": endpoint.company_id,
+                    "event_id": envelope.id,
+                    "event_type": envelope.type,
+                    "event_occurred_at": envelope.occurred_at,
+                    "payload": payloads[endpoint.company_id],
+                    "status": DeliveryStatus.PENDING.value,
+                    "attempts": 0,
+                    "max_attempts": attempts,
+                    "next_attempt_at": now,
+                    "created_at": now,
+                }
+            )
+    return await repository.insert_deliveries(session, rows)
