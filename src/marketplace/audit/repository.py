@@ -9,27 +9,34 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, select, tuple_
+from sqlalchemy import ColumnElement, bindparam, select, tuple_
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from marketplace.audit.models import AuditEvent
 from marketplace.audit.schemas import AuditFilter
+from marketplace.core.driver import DriverStatement
 
 Keyset = tuple[datetime, uuid.UUID]
 
 
-async def insert_once(session: AsyncSession, rows: list[dict[str, Any]]) -> int:
-    """Record events not recorded yet; how many rows were written."""
-    if not rows:
-        return 0
-    inserted = await session.scalars(
-        insert(AuditEvent)
-        .values(rows)
-        .on_conflict_do_nothing(index_elements=[AuditEvent.event_id])
-        .returning(AuditEvent.id)
+# Every column but recorded_at (the database's clock); a recorded event is left as is.
+_INSERT = DriverStatement(
+    insert(AuditEvent)
+    .values(
+        {
+            column.key: bindparam(column.key, type_=column.type)
+            for column in AuditEvent.__table__.columns
+            if column.key != "recorded_at"
+        }
     )
-    return len(inserted.all())
+    .on_conflict_do_nothing(index_elements=[AuditEvent.event_id])
+)
+
+
+async def insert_once(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    """Record events not recorded yet: one statement, run once per row, pipelined."""
+    await _INSERT.executemany(session, rows)
 
 
 def _visible_to(company_id: uuid.UUID) -> ColumnElement[bool]:

@@ -89,6 +89,7 @@ def changes_of(event: EventEnvelope) -> dict[str, dict[str, Any]]:
 def _row(event: EventEnvelope) -> dict[str, Any]:
     target_type, target_id = target_of(event)
     return {
+        "id": uuid.uuid4(),
         "event_id": event.id,
         "occurred_at": event.occurred_at,
         "action": event.type,
@@ -110,9 +111,9 @@ def _row(event: EventEnvelope) -> dict[str, Any]:
     }
 
 
-async def record(session: AsyncSession, events: Sequence[EventEnvelope]) -> int:
-    """Record each audited event once, in one statement; how many this call wrote."""
-    return await repository.insert_once(
+async def record(session: AsyncSession, events: Sequence[EventEnvelope]) -> None:
+    """Record each audited event once."""
+    await repository.insert_once(
         session, [_row(event) for event in events if is_audited(event.type)]
     )
 

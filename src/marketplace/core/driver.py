@@ -50,12 +50,21 @@ class DriverStatement:
         self._names = tuple(compiled.positiontup)
         # Values written into the statement (`status == "active"`) are parameters too.
         self._bound = {name: compiled.params[name] for name in self._names}
+        # The codecs SQLAlchemy installs take JSON as text, as its own serializer writes it.
+        self._json = frozenset(
+            name for name in self._names if isinstance(compiled.binds[name].type, JSON)
+        )
 
     def _arguments(self, values: Mapping[str, Any]) -> list[Any]:
         unknown = values.keys() - self._bound.keys()
         if unknown:
             raise TypeError(f"unknown parameters: {sorted(unknown)}")
-        return [values[name] if name in values else self._bound[name] for name in self._names]
+        arguments = [values[name] if name in values else self._bound[name] for name in self._names]
+        if self._json:
+            for position, name in enumerate(self._names):
+                if name in self._json and arguments[position] is not None:
+                    arguments[position] = json.dumps(arguments[position])
+        return arguments
 
     async def fetch(self, session: AsyncSession, **values: Any) -> list[asyncpg.Record]:
         connection = await driver_connection(session)
@@ -72,6 +81,12 @@ class DriverStatement:
     async def execute(self, session: AsyncSession, **values: Any) -> None:
         connection = await driver_connection(session)
         await connection.execute(self.sql, *self._arguments(values))
+
+    async def executemany(self, session: AsyncSession, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Once per row, pipelined: one round trip for all of them."""
+        if rows:
+            connection = await driver_connection(session)
+            await connection.executemany(self.sql, [self._arguments(row) for row in rows])
 
 
 _DRIVER_KEY = "marketplace.driver_connection"
@@ -138,7 +153,7 @@ async def insert_rows(session: AsyncSession, rows: Sequence[Any]) -> None:
     for row in rows:
         values = _column_values(row)
         shape = _shape(type(row), frozenset(key for key, value in values.items() if value is None))
-        sent = {column.key: _encoded(column, values[attribute]) for column, attribute in shape.sent}
+        sent = {column.key: values[attribute] for column, attribute in shape.sent}
         if not shape.returned:
             await shape.statement.execute(session, **sent)
             continue
@@ -208,13 +223,6 @@ def _new_shape(mapped: type[Any], unset: frozenset[str]) -> _Shape:
     if returned:
         statement = statement.returning(*(column for column, _ in returned))
     return _Shape(tuple(sent), tuple(returned), DriverStatement(statement))
-
-
-def _encoded(column: Column[Any], value: Any) -> Any:
-    # The codecs SQLAlchemy installs take JSON as text, as its own serializer writes it.
-    if value is not None and isinstance(column.type, JSON):
-        return json.dumps(value)
-    return value
 
 
 class EntityQuery:
