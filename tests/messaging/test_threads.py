@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from marketplace.core.events import EventEnvelope
 from marketplace.core.outbox import OutboxEvent
 from marketplace.notifications.rules import RULES
-from marketplace.notifications.service import recipients
+from marketplace.notifications.service import directory_for, recipients
 from tests.factories import add_member, make_user
 from tests.messaging.conftest import Deals, counts
 from tests.trade.test_rfqs import future
@@ -360,7 +360,9 @@ async def test_posting_emits_message_posted_for_both_companies_and_notifies_the_
     viewer = await make_user(db_session, name="Supplier viewer")
     await add_member(db_session, market.supplier, sales, "sales")
     await add_member(db_session, market.supplier, viewer, "viewer")
-    told = await recipients(db_session, RULES["message.posted"], EventEnvelope.from_row(row))
+    event = EventEnvelope.from_row(row)
+    directory = await directory_for(db_session, event.company_ids)
+    told = recipients(directory, RULES["message.posted"], event)
     companies = {company_id for company_id, _user in told}
     names = sorted(user.name for _company, user in told)
     assert companies == {market.supplier.id}

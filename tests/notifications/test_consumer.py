@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from marketplace.companies.models import Company
-from marketplace.core.consumers import handle_once
+from marketplace.core.consumers import handle_batch, handle_once
 from marketplace.core.platform import Platform
 from marketplace.identity.models import User
 from marketplace.notifications import service
@@ -346,6 +346,52 @@ async def test_preferences_choose_the_channels(
     ]
 
 
+async def test_a_batch_of_several_companies_events_notifies_as_one_by_one(
+    world: World, live_platform: Platform, outbox_file: Path
+) -> None:
+    """The relay hands the consumer its events in batches: one read of the members and
+    preferences for all of them must not mix up companies, types or preferences."""
+    company = await world.company(kind="supplier")
+    mail_only = await world.member(company, "owner", email="mail-only@example.com")
+    app_only = await world.member(company, "admin", email="app-only@example.com")
+    wants_revocations = await world.member(company, "admin", email="revocations@example.com")
+    other = await world.company(kind="supplier")
+    other_owner = await world.member(other, "owner", email="other-owner@example.com")
+    await world.sql(
+        "INSERT INTO notification_preferences (user_id, event_type, in_app, email) VALUES "
+        "(:mail_only, 'api_key.created', false, NULL), "
+        "(:app_only, 'api_key.created', NULL, false), "
+        "(:revocations, 'api_key.revoked', NULL, true)",
+        mail_only=mail_only.id,
+        app_only=app_only.id,
+        revocations=wants_revocations.id,
+    )
+    created = world.envelope("api_key.created", [company.id], api_key_payload(company))
+    revoked = world.envelope("api_key.revoked", [company.id], api_key_payload(company))
+    created_elsewhere = world.envelope("api_key.created", [other.id], api_key_payload(other))
+
+    assert (
+        await handle_batch(live_platform, NOTIFICATIONS, [created, revoked, created_elsewhere]) == 3
+    )
+    await wait_for_after_commit_work()
+
+    assert set(await notified(world, created.id)) == {app_only.id, wants_revocations.id}
+    assert {row[2] for row in await deliveries(world, created.id)} == {
+        "mail-only@example.com",
+        "revocations@example.com",
+    }
+    assert set(await notified(world, revoked.id)) == {
+        mail_only.id,
+        app_only.id,
+        wants_revocations.id,
+    }
+    assert [row[2] for row in await deliveries(world, revoked.id)] == ["revocations@example.com"]
+    assert set(await notified(world, created_elsewhere.id)) == {other_owner.id}
+    assert [row[2] for row in await deliveries(world, created_elsewhere.id)] == [
+        "other-owner@example.com"
+    ]
+
+
 async def test_a_redelivered_event_notifies_and_mails_once(
     world: World, live_platform: Platform, outbox_file: Path
 ) -> None:
@@ -356,7 +402,7 @@ async def test_a_redelivered_event_notifies_and_mails_once(
     assert await deliver(live_platform, envelope) is False  # the inbox: handled already
     # Even past the inbox (a second consumer run), the unique keys hold.
     async with live_platform.database.session_factory() as session, session.begin():
-        again = await service.notify(session, envelope)
+        again = await service.notify(session, [envelope])
     assert again.notifications == []
     assert again.delivery_ids == []
 

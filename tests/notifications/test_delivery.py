@@ -56,7 +56,7 @@ async def test_nothing_is_sent_for_a_transaction_that_rolls_back(
     await world.member(company, "owner", email="owner@example.com")
     envelope = world.envelope("api_key.created", [company.id], payload(company.id))
     async with live_platform.database.session_factory() as session:
-        outcome = await service.notify(session, envelope)
+        outcome = await service.notify(session, [envelope])
         assert len(outcome.delivery_ids) == 1
         await session.rollback()
     assert await delivery.send_due(live_platform) == 0
@@ -133,7 +133,7 @@ async def test_concurrent_senders_never_send_a_delivery_twice(
     envelope = world.envelope("api_key.created", [company.id], payload(company.id))
     # Written but not sent yet, as if the sender died right after the commit.
     async with live_platform.database.session_factory() as session, session.begin():
-        await service.notify(session, envelope)
+        await service.notify(session, [envelope])
 
     results = await asyncio.gather(*(delivery.send_due(live_platform, limit=5) for _ in range(4)))
     results.append(await delivery.send_due(live_platform))

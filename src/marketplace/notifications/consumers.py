@@ -5,6 +5,7 @@ open connections and sends the deliveries (see `delivery.py` for why not before)
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -51,8 +52,10 @@ def _finished(task: asyncio.Task[None]) -> None:
         logger.error("notification.after_commit_failed", error=repr(error), exc_info=error)
 
 
-async def handle(session: AsyncSession, platform: Platform, envelope: EventEnvelope) -> None:
-    outcome = await service.notify(session, envelope)
+async def handle(
+    session: AsyncSession, platform: Platform, envelopes: Sequence[EventEnvelope]
+) -> None:
+    outcome = await service.notify(session, envelopes)
     if not outcome.notifications and not outcome.delivery_ids:
         return
 
@@ -64,7 +67,7 @@ async def handle(session: AsyncSession, platform: Platform, envelope: EventEnvel
     event.listen(session.sync_session, "after_commit", committed, once=True)
 
 
-NOTIFICATIONS = Consumer(name="notifications", handler=handle, event_types=frozenset(RULES))
+NOTIFICATIONS = Consumer.batched("notifications", handle, frozenset(RULES))
 
 
 async def wait_for_after_commit_work() -> None:

@@ -28,50 +28,37 @@ UNREAD_COUNT_CAP = 10_000
 # "members of these companies with these roles" yet; these belong there once it does.
 
 
-async def members_with_roles(
-    session: AsyncSession, company_ids: Collection[uuid.UUID], roles: Collection[str]
-) -> list[tuple[uuid.UUID, User]]:
-    """(company id, user) of every member of the companies holding one of the roles."""
-    if not company_ids or not roles:
+async def members_of(
+    session: AsyncSession, company_ids: Collection[uuid.UUID]
+) -> list[tuple[uuid.UUID, str, User]]:
+    """(company id, role, user) of every member of these companies, by company and user."""
+    if not company_ids:
         return []
     statement = (
-        select(Membership.company_id, User)
+        select(Membership.company_id, Membership.role, User)
         .join(User, User.id == Membership.user_id)
-        .where(Membership.company_id.in_(company_ids), Membership.role.in_(roles))
+        .where(Membership.company_id.in_(list(company_ids)))
         .order_by(Membership.company_id, Membership.user_id)
     )
-    return [(row[0], row[1]) for row in (await session.execute(statement)).all()]
-
-
-async def member_of_any(
-    session: AsyncSession, user_id: uuid.UUID, company_ids: Collection[uuid.UUID]
-) -> tuple[uuid.UUID, User] | None:
-    if not company_ids:
-        return None
-    statement = (
-        select(Membership.company_id, User)
-        .join(User, User.id == Membership.user_id)
-        .where(Membership.user_id == user_id, Membership.company_id.in_(company_ids))
-        .order_by(Membership.company_id)
-        .limit(1)
-    )
-    row = (await session.execute(statement)).first()
-    return (row[0], row[1]) if row else None
+    return [(row[0], row[1], row[2]) for row in (await session.execute(statement)).all()]
 
 
 # --- preferences ---------------------------------------------------------------------
 
 
 async def preferences_for(
-    session: AsyncSession, user_ids: Collection[uuid.UUID], event_type: str
-) -> dict[uuid.UUID, NotificationPreference]:
-    if not user_ids:
+    session: AsyncSession, user_ids: Collection[uuid.UUID], event_types: Collection[str]
+) -> dict[tuple[uuid.UUID, str], NotificationPreference]:
+    """(user id, event type) -> the user's choice for that type, where there is one."""
+    if not user_ids or not event_types:
         return {}
     statement = select(NotificationPreference).where(
-        NotificationPreference.user_id.in_(user_ids),
-        NotificationPreference.event_type == event_type,
+        NotificationPreference.user_id.in_(list(user_ids)),
+        NotificationPreference.event_type.in_(list(event_types)),
     )
-    return {row.user_id: row for row in (await session.execute(statement)).scalars()}
+    return {
+        (row.user_id, row.event_type): row for row in (await session.execute(statement)).scalars()
+    }
 
 
 async def preferences_of_user(

@@ -10,7 +10,7 @@ here: deliveries go out after the transaction commits (`delivery.py`).
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -59,31 +59,51 @@ def _payload_id(envelope: EventEnvelope, field_name: str | None) -> uuid.UUID | 
         return None
 
 
-async def recipients(
-    session: AsyncSession, rule: Rule, envelope: EventEnvelope
+@dataclass(frozen=True)
+class Directory:
+    """The members of the companies some events concern, read once for all of them:
+    company -> [(role, user)], users in id order."""
+
+    members: dict[uuid.UUID, list[tuple[str, User]]]
+
+
+async def directory_for(session: AsyncSession, company_ids: Collection[uuid.UUID]) -> Directory:
+    members: dict[uuid.UUID, list[tuple[str, User]]] = {}
+    for company_id, role, user in await repository.members_of(session, company_ids):
+        members.setdefault(company_id, []).append((role, user))
+    return Directory(members)
+
+
+def recipients(
+    directory: Directory, rule: Rule, envelope: EventEnvelope
 ) -> list[tuple[uuid.UUID, User]]:
     """(company, user) per recipient, each user once, never outside the companies the
-    event is entitled to, never the person who caused it."""
-    entitled = list(dict.fromkeys(envelope.company_ids))
+    event is entitled to, never the person who caused it. `directory` must hold the
+    members of the event's companies."""
+    entitled = sorted(set(envelope.company_ids))
     found: dict[uuid.UUID, tuple[uuid.UUID, User]] = {}
     for audience in rule.audiences:
         only = _payload_id(envelope, audience.company_field)
         excluded = _payload_id(envelope, audience.except_company_field)
         if audience.company_field is not None and only is None:
             continue
-        companies = [
-            company
-            for company in entitled
-            if (only is None or company == only) and company != excluded
-        ]
-        roles = [role.value for role in audience.roles]
-        for company_id, user in await repository.members_with_roles(session, companies, roles):
-            found.setdefault(user.id, (company_id, user))
+        roles = {role.value for role in audience.roles}
+        for company_id in entitled:
+            if (only is not None and company_id != only) or company_id == excluded:
+                continue
+            for role, user in directory.members.get(company_id, ()):
+                if role in roles:
+                    found.setdefault(user.id, (company_id, user))
     named = _payload_id(envelope, rule.user_field)
     if named is not None and named not in found:
-        member = await repository.member_of_any(session, named, entitled)
-        if member is not None:
-            found[named] = member
+        for company_id in entitled:
+            member = next(
+                (user for _role, user in directory.members.get(company_id, ()) if user.id == named),
+                None,
+            )
+            if member is not None:
+                found[named] = (company_id, member)
+                break
     if envelope.actor_user_id is not None:
         found.pop(envelope.actor_user_id, None)
     return list(found.values())
@@ -115,49 +135,57 @@ class Outcome:
     delivery_ids: list[uuid.UUID] = field(default_factory=list)
 
 
-async def notify(session: AsyncSession, envelope: EventEnvelope) -> Outcome:
-    rule = RULES.get(envelope.type)
-    if rule is None:
+async def notify(session: AsyncSession, envelopes: Sequence[EventEnvelope]) -> Outcome:
+    """The notifications and deliveries of these events, in one read of the members,
+    one of the preferences and one insert of each kind for all of them."""
+    ruled = [(RULES[envelope.type], envelope) for envelope in envelopes if envelope.type in RULES]
+    if not ruled:
         return Outcome()
-    people = await recipients(session, rule, envelope)
+    directory = await directory_for(
+        session, {company_id for _rule, envelope in ruled for company_id in envelope.company_ids}
+    )
+    told = [(rule, envelope, recipients(directory, rule, envelope)) for rule, envelope in ruled]
     preferences = await repository.preferences_for(
-        session, [user.id for _company, user in people], envelope.type
+        session,
+        {user.id for _rule, _envelope, people in told for _company, user in people},
+        {envelope.type for _rule, envelope in ruled},
     )
     notifications: list[dict[str, object]] = []
     deliveries: list[dict[str, object]] = []
-    payloads: dict[uuid.UUID, dict[str, Any]] = {}
-    for company_id, user in people:
-        # What the user's company may see of the event (never a competitor's data).
-        if company_id not in payloads:
-            payloads[company_id] = envelope.seen_by([company_id]).payload
-        payload = payloads[company_id]
-        channels = effective_channels(rule, preferences.get(user.id), user)
-        language = language_of(user.locale)
-        rendered = render(rule, payload, language)
-        common = {"user_id": user.id, "event_id": envelope.id, "event_type": envelope.type}
-        if channels["in_app"]:
-            notifications.append(
-                {
-                    **common,
-                    "company_id": company_id,
-                    "title": rendered.title,
-                    "body": rendered.body,
-                    "link": rendered.link,
-                    "data": payload,
-                    "created_at": envelope.occurred_at,
-                }
-            )
-        outgoing = {**common, "language": language, "subject": rendered.title}
-        if channels["email"] and user.email:
-            body = email_body(rendered, user.name, language)
-            deliveries.append(
-                {**outgoing, "channel": "email", "destination": user.email, "body": body}
-            )
-        if channels["sms"] and user.phone:
-            text = sms_text(rendered)
-            deliveries.append(
-                {**outgoing, "channel": "sms", "destination": user.phone, "body": text}
-            )
+    for rule, envelope, people in told:
+        payloads: dict[uuid.UUID, dict[str, Any]] = {}
+        for company_id, user in people:
+            # What the user's company may see of the event (never a competitor's data).
+            if company_id not in payloads:
+                payloads[company_id] = envelope.seen_by([company_id]).payload
+            payload = payloads[company_id]
+            channels = effective_channels(rule, preferences.get((user.id, envelope.type)), user)
+            language = language_of(user.locale)
+            rendered = render(rule, payload, language)
+            common = {"user_id": user.id, "event_id": envelope.id, "event_type": envelope.type}
+            if channels["in_app"]:
+                notifications.append(
+                    {
+                        **common,
+                        "company_id": company_id,
+                        "title": rendered.title,
+                        "body": rendered.body,
+                        "link": rendered.link,
+                        "data": payload,
+                        "created_at": envelope.occurred_at,
+                    }
+                )
+            outgoing = {**common, "language": language, "subject": rendered.title}
+            if channels["email"] and user.email:
+                body = email_body(rendered, user.name, language)
+                deliveries.append(
+                    {**outgoing, "channel": "email", "destination": user.email, "body": body}
+                )
+            if channels["sms"] and user.phone:
+                text = sms_text(rendered)
+                deliveries.append(
+                    {**outgoing, "channel": "sms", "destination": user.phone, "body": text}
+                )
     return Outcome(
         notifications=await repository.insert_notifications(session, notifications),
         delivery_ids=await repository.insert_deliveries(session, deliveries),
