@@ -15,6 +15,7 @@ from sqlalchemy import (
     BigInteger,
     Column,
     DateTime,
+    ForeignKey,
     Identity,
     MetaData,
     Table,
@@ -49,6 +50,21 @@ class ProbeRow(ProbeBase):
     tags: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     note: Mapped[str | None] = mapped_column(Text)
+
+
+class ProbeParent(ProbeBase):
+    __tablename__ = "probe_driver_parents"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class ProbeChild(ProbeBase):
+    __tablename__ = "probe_driver_children"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    parent_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("probe_driver_parents.id"))
+    details: Mapped[dict[str, Any]] = mapped_column(JSONB)
 
 
 INSERT_NOTE = DriverStatement(insert(notes).values(label=bindparam("label")))
@@ -188,6 +204,32 @@ async def test_inserted_rows_get_their_defaults_and_generated_values(
     ]
     assert [row.created_at for row in stored[1:]] == [plain.created_at, tagged.created_at]
     assert plain not in db_session  # written, not loaded
+
+
+@pytest.mark.usefixtures("rows_table")
+async def test_parents_children_and_one_numbered_row_go_in_together(
+    db_session: AsyncSession,
+) -> None:
+    parent = ProbeParent(id=uuid.uuid4())
+    children = [ProbeChild(parent_id=parent.id, details={"n": n}) for n in range(3)]
+    numbered = ProbeRow(label_text="numbered")
+
+    await insert_rows(db_session, [parent, *children, numbered])
+
+    assert parent.created_at is not None  # read back
+    assert numbered.number is not None
+    assert all(isinstance(child.id, uuid.UUID) for child in children)  # defaults applied
+    stored = (
+        await db_session.execute(
+            select(ProbeChild.__table__.c.details).where(ProbeChild.parent_id == parent.id)
+        )
+    ).all()
+    assert sorted(row.details["n"] for row in stored) == [0, 1, 2]
+    orphan = ProbeChild(parent_id=uuid.uuid4(), details={})
+    savepoint = await db_session.begin_nested()
+    with pytest.raises(asyncpg.ForeignKeyViolationError):  # checked at the statement's end
+        await insert_rows(db_session, [ProbeParent(id=uuid.uuid4()), orphan])
+    await savepoint.rollback()
 
 
 @pytest.mark.usefixtures("rows_table")

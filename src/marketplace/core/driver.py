@@ -23,14 +23,26 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 import asyncpg
-from sqlalchemy import JSON, Column, Select, bindparam, insert, inspect, select, text
+from sqlalchemy import (
+    JSON,
+    Column,
+    Select,
+    Table,
+    bindparam,
+    insert,
+    inspect,
+    literal,
+    select,
+    text,
+)
 from sqlalchemy.dialects.postgresql.asyncpg import PGDialect_asyncpg
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
-from sqlalchemy.sql import ClauseElement
+from sqlalchemy.sql import ClauseElement, ColumnElement
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.schema import CallableColumnDefault, ScalarElementColumnDefault
+from sqlalchemy.sql.selectable import CTE
 
 # The engine's dialect: `$n` parameters and the casts it adds to them.
 _DIALECT = PGDialect_asyncpg()  # type: ignore[no-untyped-call]
@@ -135,9 +147,11 @@ async def _begun_driver_connection(session: AsyncSession) -> asyncpg.Connection:
 class _Shape:
     """How one mapped class's rows are inserted: which columns are sent, which come back."""
 
+    table: Table
     sent: tuple[tuple[Column[Any], str], ...]  # (column, attribute)
     returned: tuple[tuple[Column[Any], str], ...]
     statement: DriverStatement
+    numbered: bool  # the database numbers it (identity): the order of inserts shows
 
 
 async def insert_rows(session: AsyncSession, rows: Sequence[Any]) -> None:
@@ -147,12 +161,23 @@ async def insert_rows(session: AsyncSession, rows: Sequence[Any]) -> None:
     identity columns, and columns left None that have a server default, are filled by
     the database and read back onto them. The objects stay out of the session
     (transient). Pending ORM changes are flushed first, so that statements reach the
-    database in the order the code wrote them."""
+    database in the order the code wrote them.
+
+    Several rows go in one statement, one `INSERT` per row in a `WITH`, so one round
+    trip (foreign keys are checked at its end, so parents and children may come
+    together). Except when more than one row is numbered by the database: the order of
+    a statement's inserts is not defined, and numbers must follow the order given."""
     if session.new or session.dirty or session.deleted:
         await session.flush()
+    prepared = []
     for row in rows:
         values = _column_values(row)
         shape = _shape(type(row), frozenset(key for key, value in values.items() if value is None))
+        prepared.append((row, values, shape))
+    if len(prepared) > 1 and sum(shape.numbered for _, _, shape in prepared) <= 1:
+        await _insert_together(session, prepared)
+        return
+    for row, values, shape in prepared:
         sent = {column.key: values[attribute] for column, attribute in shape.sent}
         if not shape.returned:
             await shape.statement.execute(session, **sent)
@@ -161,6 +186,56 @@ async def insert_rows(session: AsyncSession, rows: Sequence[Any]) -> None:
         assert generated is not None  # INSERT ... RETURNING gives its row
         for column, attribute in shape.returned:
             setattr(row, attribute, generated[column.key])
+
+
+async def _insert_together(
+    session: AsyncSession, prepared: Sequence[tuple[Any, dict[str, Any], _Shape]]
+) -> None:
+    shapes = tuple(shape for _, _, shape in prepared)
+    statement = _TOGETHER.get(shapes)
+    if statement is None:
+        if len(_TOGETHER) >= _TOGETHER_LIMIT:
+            _TOGETHER.clear()
+        statement = _TOGETHER[shapes] = _together(shapes)
+    arguments = {
+        f"r{index}_{column.key}": values[attribute]
+        for index, (_, values, shape) in enumerate(prepared)
+        for column, attribute in shape.sent
+    }
+    if not any(shape.returned for shape in shapes):
+        await statement.execute(session, **arguments)
+        return
+    generated = await statement.fetchrow(session, **arguments)
+    assert generated is not None  # one row: a row from each single-row INSERT
+    for index, (row, _, shape) in enumerate(prepared):
+        for column, attribute in shape.returned:
+            setattr(row, attribute, generated[f"r{index}_{column.key}"])
+
+
+# Statements inserting a sequence of shapes together (an order and its lines, say).
+_TOGETHER: dict[tuple[_Shape, ...], DriverStatement] = {}
+_TOGETHER_LIMIT = 256
+
+
+def _together(shapes: tuple[_Shape, ...]) -> DriverStatement:
+    inserts: list[CTE] = []
+    selected: list[ColumnElement[Any]] = []
+    for index, shape in enumerate(shapes):
+        statement = insert(shape.table).values(
+            {
+                column.key: bindparam(f"r{index}_{column.key}", type_=column.type)
+                for column, _ in shape.sent
+            }
+        )
+        if shape.returned:
+            statement = statement.returning(*(column for column, _ in shape.returned))
+        inserted = statement.cte(f"r{index}")
+        inserts.append(inserted)
+        selected.extend(
+            inserted.c[column.key].label(f"r{index}_{column.key}") for column, _ in shape.returned
+        )
+    query = select(*selected) if selected else select(literal(1))
+    return DriverStatement(query.add_cte(*inserts))
 
 
 def _column_values(row: Any) -> dict[str, Any]:
@@ -222,7 +297,8 @@ def _new_shape(mapped: type[Any], unset: frozenset[str]) -> _Shape:
     )
     if returned:
         statement = statement.returning(*(column for column, _ in returned))
-    return _Shape(tuple(sent), tuple(returned), DriverStatement(statement))
+    numbered = any(column.identity is not None for column, _ in returned)
+    return _Shape(table, tuple(sent), tuple(returned), DriverStatement(statement), numbered)
 
 
 class EntityQuery:

@@ -357,7 +357,6 @@ async def place_orders(
         placing = _record_transition(
             order, "place", None, status, actor, details={"source": source}
         )
-        await repository.add_all(session, [order, *order_lines, placing])
         await emit(
             session,
             OrderPlaced(
@@ -370,6 +369,7 @@ async def place_orders(
                 total=order.total,
                 source=source,
             ),
+            with_rows=[order, *order_lines, placing],
         )
         placed.orders.append(order)
         placed.lines[order.id] = order_lines
