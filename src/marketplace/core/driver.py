@@ -17,12 +17,12 @@ suits new rows the request does not change again through the ORM.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
 import asyncpg
+import orjson
 from sqlalchemy import (
     JSON,
     Column,
@@ -75,7 +75,9 @@ class DriverStatement:
         if self._json:
             for position, name in enumerate(self._names):
                 if name in self._json and arguments[position] is not None:
-                    arguments[position] = json.dumps(arguments[position])
+                    arguments[position] = orjson.dumps(
+                        arguments[position], option=orjson.OPT_NON_STR_KEYS
+                    ).decode()
         return arguments
 
     async def fetch(self, session: AsyncSession, **values: Any) -> list[asyncpg.Record]:
