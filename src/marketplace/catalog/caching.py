@@ -1,7 +1,7 @@
 """Shared cache entries of the catalog's hot public reads, and their invalidation.
 
 Cached: the public part of a product's detail (never a buyer's price), the
-category tree, and the first pages and facets of public searches (catalog.search).
+category tree, and the pages and facets of public searches (catalog.search).
 Every write that changes what an entry shows deletes it explicitly, twice: at once
 (so that the writer reads its own write) and again after the transaction commits,
 because a reader that loaded the old row between the first delete and the commit may

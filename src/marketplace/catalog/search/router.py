@@ -34,7 +34,7 @@ search_router = APIRouter(prefix="/products", tags=["catalog search"])
 
 
 def cached_public_reads(api_prefix: str, cache_ttl_seconds: float) -> list[CachedRead]:
-    """First search pages and facet sets answered from the cache before routing, with
+    """Search pages and facet sets answered from the cache before routing, with
     the bytes and headers `search_products` and `product_facets` send anonymous visitors."""
     products = re.escape(f"{api_prefix}{search_router.prefix}")
 

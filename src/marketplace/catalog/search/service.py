@@ -1,8 +1,11 @@
 """Catalog search: turns parameters into a query, pages and facets; caches public results.
 
-Caching and buyer prices: a result page is cached (first pages only, for
+Caching and buyer prices: a result page is cached (for
 `catalog_search_cache_ttl_seconds`) exactly as an anonymous visitor sees it, plus the
-public tiers needed to price it. A buyer's price-list prices are never cached: they are
+public tiers needed to price it. Later pages too: keyset cursors are the same for every
+visitor walking a query's pages, so page 3 of a popular search is as hot as page 1 (and
+keeps its keyset semantics: a generation's pages are consistent with each other).
+A buyer's price-list prices are never cached: they are
 looked up and applied on every request, after the cache, through `pricing.quote()`.
 Every entry's key includes the current generation (`caching.SEARCH_GENERATION_KEY`);
 deleting that one key retires every cached page and facet set at once. Every product and
@@ -410,10 +413,14 @@ async def _page_key(
     sort: SearchSort,
     cache_ttl_seconds: float,
 ) -> str | None:
-    """The cache key of a first page; None when the page is not cached (later pages)."""
-    if cache_ttl_seconds <= 0 or params.cursor is not None:
+    """The cache key of a page; None when the cache is off."""
+    if cache_ttl_seconds <= 0:
         return None
-    values = _filter_key(params, attribute_pairs) | {"sort": sort, "limit": params.limit}
+    values = _filter_key(params, attribute_pairs) | {
+        "sort": sort,
+        "limit": params.limit,
+        "cursor": params.cursor,
+    }
     return _cache_key(PAGE_KEY_PREFIX, await _generation(cache), values)
 
 
