@@ -573,7 +573,12 @@ async def test_retries_with_one_idempotency_key_record_one_payment(
 def test_payment_events_notify_with_every_value_filled_in(language: str) -> None:
     from marketplace.notifications.rules import RULES
     from marketplace.notifications.templates import render
-    from marketplace.trade.events import OrderOverdue, OrderPaid, OrderPaymentRecorded
+    from marketplace.trade.events import (
+        OrderOverdue,
+        OrderPaid,
+        OrderPaymentRecorded,
+        OrderPaymentReversed,
+    )
 
     parties: dict[str, Any] = {
         "order_id": uuid.uuid4(),
@@ -592,6 +597,16 @@ def test_payment_events_notify_with_every_value_filled_in(language: str) -> None
             amount_paid=Decimal("20.00"),
             total=Decimal("48.10"),
             payment_status="partially_paid",
+        ),
+        OrderPaymentReversed(
+            **parties,
+            payment_id=uuid.uuid4(),
+            amount=Decimal("20.00"),
+            currency="EUR",
+            reason="Cheque bounced",
+            amount_paid=Decimal("0.00"),
+            total=Decimal("48.10"),
+            payment_status="unpaid",
         ),
         OrderPaid(**parties, currency="EUR", total=Decimal("48.10"), paid_on=TODAY),
         OrderOverdue(
@@ -618,3 +633,214 @@ async def test_clearing_overdue_flags_reads_only_flagged_orders(db_session: Asyn
     await db_session.execute(text("SET LOCAL enable_seqscan = off"))
     plan = "\n".join((await db_session.execute(text(f"EXPLAIN {sql}"))).scalars())
     assert "ix_orders_overdue" in plan, plan
+
+
+# -- reversals ----------------------------------------------------------------------------
+
+
+async def record(client: httpx.AsyncClient, market: Market, order_id: str, amount: str) -> str:
+    response = await client.post(
+        f"/api/v1/orders/{order_id}/payments",
+        json=payment(amount),
+        headers=market.headers["supplier"],
+    )
+    assert response.status_code == 201, response.text
+    return str(response.json()["payment"]["id"])
+
+
+def reversal_url(order_id: str, payment_id: str) -> str:
+    return f"/api/v1/orders/{order_id}/payments/{payment_id}/reversal"
+
+
+async def test_a_reversed_payment_stays_listed_and_no_longer_counts(
+    client: httpx.AsyncClient, market: Market, db_session: AsyncSession
+) -> None:
+    order = await place(client, market)  # 48.10
+    first = await record(client, market, order["id"], "20.00")
+    second = await record(client, market, order["id"], "28.10")
+    supplier = market.headers["supplier"]
+
+    response = await client.post(
+        reversal_url(order["id"], second), json={"reason": "Cheque bounced"}, headers=supplier
+    )
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["payment"]["id"] == second
+    assert body["payment"]["reversal_reason"] == "Cheque bounced"
+    assert body["payment"]["reversed_at"] is not None
+    assert body["payment"]["reversed_by_user_id"] is not None
+    assert (body["order"]["payment_status"], body["order"]["amount_paid"]) == (
+        "partially_paid",
+        "20.00",
+    )
+    again = await client.post(
+        reversal_url(order["id"], second), json={"reason": "Twice"}, headers=supplier
+    )
+    assert again.status_code == 409
+    assert again.json()["type"].endswith("payment-already-reversed")
+
+    listed = (await client.get(f"/api/v1/orders/{order['id']}/payments", headers=supplier)).json()[
+        "items"
+    ]
+    assert [(item["amount"], item["reversal_reason"]) for item in listed] == [
+        ("20.00", None),
+        ("28.10", "Cheque bounced"),
+    ]
+    emptied = await client.post(
+        reversal_url(order["id"], first),
+        json={"reason": "Recorded on the wrong order"},
+        headers=supplier,
+    )
+    assert (emptied.json()["order"]["payment_status"], emptied.json()["order"]["amount_paid"]) == (
+        "unpaid",
+        "0.00",
+    )
+    # Paid in full again: the reversed payments are not part of what is due.
+    await record(client, market, order["id"], "48.10")
+    assert await payment_state(db_session, order["id"]) == (Decimal("48.10"), "paid", 3)
+    assert await events_of(db_session, order["id"]) == [
+        "order.placed",
+        "order.payment_recorded",
+        "order.payment_recorded",
+        "order.paid",
+        "order.payment_reversed",
+        "order.payment_reversed",
+        "order.payment_recorded",
+        "order.paid",
+    ]
+    reversed_event = (
+        (
+            await db_session.execute(
+                select(OutboxEvent.payload)
+                .where(
+                    OutboxEvent.aggregate_id == uuid.UUID(order["id"]),
+                    OutboxEvent.type == "order.payment_reversed",
+                )
+                .order_by(OutboxEvent.seq)
+            )
+        )
+        .scalars()
+        .first()
+    )
+    assert reversed_event is not None
+    assert (reversed_event["amount"], reversed_event["reason"], reversed_event["amount_paid"]) == (
+        "28.10",
+        "Cheque bounced",
+        "20.00",
+    )
+
+
+@pytest.mark.parametrize(
+    ("who", "status", "code"),
+    [
+        ("anonymous", 401, "invalid-credentials"),
+        ("other_supplier", 404, "not-found"),
+        ("owner", 403, "not-the-supplier"),
+        ("purchaser", 403, "role-not-allowed"),
+        ("supplier_viewer", 403, "role-not-allowed"),
+        ("supplier_key_read", 403, "scope-not-allowed"),
+        ("staff", 400, "company-required"),  # staff act for no company here
+        ("supplier_sales", 200, None),
+        ("supplier_key_write", 200, None),
+    ],
+)
+async def test_who_may_reverse_a_payment(
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    market: Market,
+    db_session: AsyncSession,
+    who: str,
+    status: int,
+    code: str | None,
+) -> None:
+    headers = {**market.headers, **await extra_headers(app, db_session, market), "anonymous": {}}
+    order = await place(client, market)
+    payment_id = await record(client, market, order["id"], "5.00")
+    response = await client.post(
+        reversal_url(order["id"], payment_id), json={"reason": "Refund"}, headers=headers[who]
+    )
+    assert response.status_code == status, response.text
+    if code is not None:
+        assert response.json()["type"].endswith(code)
+        assert await payment_state(db_session, order["id"]) == (
+            Decimal("5.00"),
+            "partially_paid",
+            1,
+        )
+        assert "order.payment_reversed" not in await events_of(db_session, order["id"])
+    else:
+        assert await payment_state(db_session, order["id"]) == (Decimal("0.00"), "unpaid", 1)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [{}, {"reason": ""}, {"reason": "   "}, {"reason": "x" * 501}, {"reason": "a\x00b"}],
+)
+async def test_a_reversal_without_a_proper_reason_is_422_and_changes_nothing(
+    client: httpx.AsyncClient, market: Market, db_session: AsyncSession, body: dict[str, str]
+) -> None:
+    order = await place(client, market)
+    payment_id = await record(client, market, order["id"], "5.00")
+    response = await client.post(
+        reversal_url(order["id"], payment_id), json=body, headers=market.headers["supplier"]
+    )
+    assert response.status_code == 422, response.text
+    assert await payment_state(db_session, order["id"]) == (Decimal("5.00"), "partially_paid", 1)
+
+
+async def test_unknown_payments_and_payments_of_other_orders_are_404(
+    client: httpx.AsyncClient, market: Market, db_session: AsyncSession
+) -> None:
+    order = await place(client, market)
+    other = await place(client, market)
+    theirs = await record(client, market, other["id"], "5.00")
+    for payment_id in (str(uuid.uuid4()), theirs):
+        response = await client.post(
+            reversal_url(order["id"], payment_id),
+            json={"reason": "Refund"},
+            headers=market.headers["supplier"],
+        )
+        assert response.status_code == 404, response.text
+        assert response.json()["type"].endswith("payment-not-found")
+    assert await payment_state(db_session, other["id"]) == (Decimal("5.00"), "partially_paid", 1)
+
+
+async def test_concurrent_reversals_take_each_payment_back_once(
+    live_client: httpx.AsyncClient, live_market: Market, live_app: FastAPI
+) -> None:
+    order = await place(live_client, live_market)
+    first = await record(live_client, live_market, order["id"], "20.00")
+    second = await record(live_client, live_market, order["id"], "8.00")
+    responses = await asyncio.gather(
+        *(
+            live_client.post(
+                reversal_url(order["id"], payment_id),
+                json={"reason": f"Refund {index}"},
+                headers=live_market.headers["supplier"],
+            )
+            for index in range(8)
+            for payment_id in (first, second)
+        )
+    )
+    statuses = [response.status_code for response in responses]
+    assert statuses.count(200) == 2, statuses
+    assert statuses.count(409) == 14
+    async with platform_of(live_app).database.session_factory() as session:
+        assert await payment_state(session, order["id"]) == (Decimal("0.00"), "unpaid", 2)
+        assert (await events_of(session, order["id"])).count("order.payment_reversed") == 2
+
+
+async def test_a_retried_reversal_with_one_idempotency_key_is_replayed(
+    live_client: httpx.AsyncClient, live_market: Market, live_app: FastAPI
+) -> None:
+    order = await place(live_client, live_market)
+    payment_id = await record(live_client, live_market, order["id"], "5.00")
+    headers = {**live_market.headers["supplier"], "Idempotency-Key": f"rev-{uuid.uuid4()}"}
+    url = reversal_url(order["id"], payment_id)
+    first = await live_client.post(url, json={"reason": "Refund"}, headers=headers)
+    replay = await live_client.post(url, json={"reason": "Refund"}, headers=headers)
+    assert (first.status_code, replay.status_code) == (200, 200)
+    assert replay.headers["idempotent-replayed"] == "true"
+    assert replay.json() == first.json()
+    async with platform_of(live_app).database.session_factory() as session:
+        assert (await events_of(session, order["id"])).count("order.payment_reversed") == 1

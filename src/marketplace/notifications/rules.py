@@ -141,6 +141,15 @@ RULES: dict[str, Rule] = {
         audiences=(Audience(BUYERS, company_field="buyer_id"),),
         link="/orders/{order_id}",
     ),
+    "order.payment_reversed": Rule(
+        title=_("Payment reversed for order {number}"),
+        body=_(
+            "A payment of {amount} {currency} was reversed ({reason}): "
+            "{amount_paid} of {total} paid."
+        ),
+        audiences=(Audience(BUYERS, company_field="buyer_id"),),
+        link="/orders/{order_id}",
+    ),
     "order.paid": Rule(
         title=_("Order {number} is paid"),
         body=_("Order {number} is paid in full: {total} {currency}."),

@@ -54,6 +54,19 @@ class OrderPaymentRecorded(OrderEvent):
     payment_status: str
 
 
+class OrderPaymentReversed(OrderEvent):
+    """A recorded payment no longer counts (recorded by mistake, refunded)."""
+
+    type: ClassVar[str] = "order.payment_reversed"
+    payment_id: uuid.UUID
+    amount: Decimal
+    currency: str
+    reason: str
+    amount_paid: Decimal
+    total: Decimal
+    payment_status: str
+
+
 class OrderPaid(OrderEvent):
     """The order's payments reached its total."""
 

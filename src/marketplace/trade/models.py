@@ -211,7 +211,12 @@ class OrderTransition(UUIDPrimaryKey, Base):
 
 class Payment(UUIDPrimaryKey, Base):
     __tablename__ = "payments"
-    __table_args__ = (CheckConstraint("amount > 0", name="amount_positive"),)
+    __table_args__ = (
+        CheckConstraint("amount > 0", name="amount_positive"),
+        CheckConstraint(
+            "(reversed_at IS NULL) = (reversal_reason IS NULL)", name="reversal_complete"
+        ),
+    )
 
     order_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("orders.id", ondelete="CASCADE"), index=True
@@ -226,6 +231,13 @@ class Payment(UUIDPrimaryKey, Base):
     created_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=text("now()")
     )
+    # A reversed payment (recorded by mistake, refunded) no longer counts as paid; it
+    # stays listed, with who reversed it, when and why.
+    reversed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    reversed_by_user_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL")
+    )
+    reversal_reason: Mapped[str | None] = mapped_column(String(500))
 
 
 class Rfq(UUIDPrimaryKey, Timestamps, Base):

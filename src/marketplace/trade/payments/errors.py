@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from marketplace.core.errors import Conflict, PermissionDenied, ValidationFailed
+from marketplace.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from marketplace.core.i18n import _
 
 
@@ -24,3 +24,13 @@ class Overpayment(Conflict):
 class PaymentDateInFuture(ValidationFailed):
     code = "payment-date-in-future"
     message = _("A payment cannot be dated in the future.")
+
+
+class PaymentNotFound(NotFound):
+    code = "payment-not-found"
+    message = _("This order has no such payment.")
+
+
+class PaymentAlreadyReversed(Conflict):
+    code = "payment-already-reversed"
+    message = _("This payment has already been reversed.")

@@ -46,6 +46,60 @@ async def add_payment_to_order(
     return (row[0], row[1]) if row is not None else None
 
 
+async def take_payment_from_order(
+    session: AsyncSession, order_id: uuid.UUID, amount: Decimal
+) -> tuple[Decimal, str]:
+    """Subtract a reversed payment from what the order has been paid (the caller holds
+    the order's lock and the payment counted, so it never goes below zero)."""
+    paid = Order.amount_paid - amount
+    row = (
+        await session.execute(
+            update(Order)
+            .where(Order.id == order_id)
+            .values(
+                amount_paid=paid,
+                payment_status=case((paid == 0, "unpaid"), else_="partially_paid"),
+            )
+            .returning(Order.amount_paid, Order.payment_status)
+            .execution_options(synchronize_session=False)
+        )
+    ).one()
+    return row[0], row[1]
+
+
+async def reverse(
+    session: AsyncSession,
+    order_id: uuid.UUID,
+    payment_id: uuid.UUID,
+    *,
+    by_user_id: uuid.UUID | None,
+    reason: str,
+    at: datetime,
+) -> Payment | None:
+    """Mark the payment reversed unless it already is (None then, as for no payment)."""
+    return (
+        await session.execute(
+            update(Payment)
+            .where(
+                Payment.id == payment_id,
+                Payment.order_id == order_id,
+                Payment.reversed_at.is_(None),
+            )
+            .values(reversed_at=at, reversed_by_user_id=by_user_id, reversal_reason=reason)
+            .returning(Payment)
+            .execution_options(synchronize_session=False)
+        )
+    ).scalar_one_or_none()
+
+
+async def get(session: AsyncSession, order_id: uuid.UUID, payment_id: uuid.UUID) -> Payment | None:
+    return (
+        await session.execute(
+            select(Payment).where(Payment.id == payment_id, Payment.order_id == order_id)
+        )
+    ).scalar_one_or_none()
+
+
 async def add(session: AsyncSession, payment: Payment) -> None:
     session.add(payment)
     await session.flush()

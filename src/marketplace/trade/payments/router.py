@@ -1,4 +1,5 @@
-"""Payments of an order: the supplier records them; both sides (and staff) list them."""
+"""Payments of an order: the supplier records and reverses them; both sides (and staff)
+list them."""
 
 from __future__ import annotations
 
@@ -14,7 +15,12 @@ from marketplace.core.idempotency import Idempotency
 from marketplace.core.pagination import Cursor, Limit, Page
 from marketplace.trade.orders.deps import OrderReader
 from marketplace.trade.payments import service
-from marketplace.trade.payments.schemas import PaymentCreate, PaymentRead, PaymentRecorded
+from marketplace.trade.payments.schemas import (
+    PaymentCreate,
+    PaymentRead,
+    PaymentRecorded,
+    PaymentReversal,
+)
 
 payments_router = APIRouter(tags=["payments"])
 
@@ -43,6 +49,28 @@ async def record_payment(
         return idempotency.replay
     recorded = await service.record_payment(session, actor, order_id, body)
     return await idempotency.complete(session, status.HTTP_201_CREATED, recorded)
+
+
+@payments_router.post(
+    "/orders/{order_id}/payments/{payment_id}/reversal",
+    response_model=PaymentRecorded,
+)
+async def reverse_payment(
+    order_id: uuid.UUID,
+    payment_id: uuid.UUID,
+    body: PaymentReversal,
+    actor: Fulfiller,
+    session: SessionDep,
+    idempotency: Idempotency,
+) -> Response:
+    """The supplier reverses a payment it recorded (by mistake, bounced, refunded), with
+    the reason. The payment stays listed, marked reversed, and no longer counts: the
+    order is partially paid or unpaid again. A payment is reversed once (409 after).
+    `Idempotency-Key` as for recording."""
+    if idempotency.replay is not None:
+        return idempotency.replay
+    reversed_ = await service.reverse_payment(session, actor, order_id, payment_id, body)
+    return await idempotency.complete(session, status.HTTP_200_OK, reversed_)
 
 
 @payments_router.get("/orders/{order_id}/payments", response_model=Page[PaymentRead])

@@ -42,6 +42,17 @@ class PaymentCreate(Input):
     ) = None
 
 
+class PaymentReversal(Input):
+    """Why the payment no longer counts: recorded by mistake, bounced, refunded, ..."""
+
+    reason: Annotated[
+        str,
+        StringConstraints(
+            strip_whitespace=True, min_length=1, max_length=500, pattern=r"^[^\x00-\x1f\x7f]*$"
+        ),
+    ]
+
+
 class PaymentRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
@@ -54,10 +65,14 @@ class PaymentRead(BaseModel):
     reference: str | None
     recorded_by_user_id: uuid.UUID | None
     created_at: datetime
+    # Set once the payment is reversed: it no longer counts towards the amount paid.
+    reversed_at: datetime | None
+    reversed_by_user_id: uuid.UUID | None
+    reversal_reason: str | None
 
 
 class PaymentRecorded(BaseModel):
-    """The new payment and the order's payment state after it."""
+    """The payment and the order's payment state after recording or reversing it."""
 
     payment: PaymentRead
     order: OrderRead

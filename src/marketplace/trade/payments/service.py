@@ -1,5 +1,6 @@
-"""Payments of orders: the supplier records them, the order's payment status follows,
-and a scheduled job flags orders past their due date.
+"""Payments of orders: the supplier records them (and reverses one recorded by mistake
+or refunded), the order's payment status follows, and a scheduled job flags orders past
+their due date.
 
 Recording a payment locks the order row, checks who and what, then adds the amount
 with one conditional update (never above the total), all in the request's
@@ -21,7 +22,12 @@ from marketplace.core.pagination import (
     encode_cursor,
 )
 from marketplace.core.platform import Platform
-from marketplace.trade.events import OrderOverdue, OrderPaid, OrderPaymentRecorded
+from marketplace.trade.events import (
+    OrderOverdue,
+    OrderPaid,
+    OrderPaymentRecorded,
+    OrderPaymentReversed,
+)
 from marketplace.trade.models import Order, Payment
 from marketplace.trade.orders import repository as orders
 from marketplace.trade.orders.deps import OrderViewer
@@ -32,9 +38,16 @@ from marketplace.trade.payments.errors import (
     NotTheSupplier,
     OrderNotPayable,
     Overpayment,
+    PaymentAlreadyReversed,
     PaymentDateInFuture,
+    PaymentNotFound,
 )
-from marketplace.trade.payments.schemas import PaymentCreate, PaymentRead, PaymentRecorded
+from marketplace.trade.payments.schemas import (
+    PaymentCreate,
+    PaymentRead,
+    PaymentRecorded,
+    PaymentReversal,
+)
 
 OVERDUE_BATCH = 500
 
@@ -54,6 +67,9 @@ def _read(payment: Payment, order: Order) -> PaymentRead:
         reference=payment.reference,
         recorded_by_user_id=payment.recorded_by_user_id,
         created_at=payment.created_at,
+        reversed_at=payment.reversed_at,
+        reversed_by_user_id=payment.reversed_by_user_id,
+        reversal_reason=payment.reversal_reason,
     )
 
 
@@ -120,6 +136,57 @@ async def record_payment(
             session,
             OrderPaid(**parties, currency=order.currency, total=order.total, paid_on=body.paid_on),
         )
+    await session.refresh(order)
+    return PaymentRecorded(payment=_read(payment, order), order=OrderRead.model_validate(order))
+
+
+async def reverse_payment(
+    session: AsyncSession,
+    actor: Actor,
+    order_id: uuid.UUID,
+    payment_id: uuid.UUID,
+    body: PaymentReversal,
+) -> PaymentRecorded:
+    """The supplier takes back a payment it recorded: it stays listed, marked reversed,
+    and no longer counts; the order is partially paid or unpaid again (and flagged
+    overdue again by the job if past due). Under the order's lock, so concurrent
+    reversals and payments serialise: a payment is reversed once."""
+    order = await orders.get_order_for(session, actor.company_id, order_id, lock=True)
+    if order is None:
+        raise OrderNotFound()
+    if order.supplier_id != actor.company_id:
+        raise NotTheSupplier()
+    payment = await repository.reverse(
+        session,
+        order.id,
+        payment_id,
+        by_user_id=actor.user_id,
+        reason=body.reason,
+        at=datetime.now(UTC),
+    )
+    if payment is None:
+        if await repository.get(session, order.id, payment_id) is None:
+            raise PaymentNotFound()
+        raise PaymentAlreadyReversed()
+    amount_paid, payment_status = await repository.take_payment_from_order(
+        session, order.id, payment.amount
+    )
+    await emit(
+        session,
+        OrderPaymentReversed(
+            order_id=order.id,
+            number=order.number,
+            buyer_id=order.buyer_id,
+            supplier_id=order.supplier_id,
+            payment_id=payment.id,
+            amount=payment.amount,
+            currency=order.currency,
+            reason=body.reason,
+            amount_paid=amount_paid,
+            total=order.total,
+            payment_status=payment_status,
+        ),
+    )
     await session.refresh(order)
     return PaymentRecorded(payment=_read(payment, order), order=OrderRead.model_validate(order))
 
