@@ -311,9 +311,9 @@ async def test_unimportant_events_are_in_app_only_by_default(
     assert sent_messages(outbox_file) == []
 
 
-async def test_preferences_choose_the_channels(
-    world: World, live_platform: Platform, outbox_file: Path
-) -> None:
+async def staff_with_preferences(world: World) -> tuple[Company, User, User, User]:
+    """A supplier whose owner wants api_key.created by e-mail only, an admin in the app
+    only, and another admin who also wants revocations by e-mail."""
     company = await world.company(kind="supplier")
     mail_only = await world.member(company, "owner", email="mail-only@example.com")
     app_only = await world.member(company, "admin", email="app-only@example.com")
@@ -327,6 +327,13 @@ async def test_preferences_choose_the_channels(
         app_only=app_only.id,
         revocations=wants_revocations.id,
     )
+    return company, mail_only, app_only, wants_revocations
+
+
+async def test_preferences_choose_the_channels(
+    world: World, live_platform: Platform, outbox_file: Path
+) -> None:
+    company, _mail_only, app_only, wants_revocations = await staff_with_preferences(world)
     created = world.envelope("api_key.created", [company.id], api_key_payload(company))
     revoked = world.envelope("api_key.revoked", [company.id], api_key_payload(company))
 

@@ -75,9 +75,6 @@ class ConsumerRegistry:
     def all(self) -> list[Consumer]:
         return list(self._consumers.values())
 
-    def for_event(self, event_type: str) -> list[Consumer]:
-        return [consumer for consumer in self._consumers.values() if consumer.wants(event_type)]
-
 
 # The inbox rows of a batch, in one statement whatever its size; the ids it returns
 # are the events this consumer had not processed yet.

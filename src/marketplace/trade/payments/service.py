@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -73,6 +74,16 @@ def _read(payment: Payment, order: Order) -> PaymentRead:
     )
 
 
+def _parties(order: Order) -> dict[str, Any]:
+    """The fields every order event starts with."""
+    return {
+        "order_id": order.id,
+        "number": order.number,
+        "buyer_id": order.buyer_id,
+        "supplier_id": order.supplier_id,
+    }
+
+
 async def record_payment(
     session: AsyncSession, actor: Actor, order_id: uuid.UUID, body: PaymentCreate
 ) -> PaymentRecorded:
@@ -110,12 +121,7 @@ async def record_payment(
         created_at=datetime.now(UTC),
     )
     await repository.add(session, payment)
-    parties = {
-        "order_id": order.id,
-        "number": order.number,
-        "buyer_id": order.buyer_id,
-        "supplier_id": order.supplier_id,
-    }
+    parties = _parties(order)
     await emit(
         session,
         OrderPaymentRecorded(
@@ -174,10 +180,7 @@ async def reverse_payment(
     await emit(
         session,
         OrderPaymentReversed(
-            order_id=order.id,
-            number=order.number,
-            buyer_id=order.buyer_id,
-            supplier_id=order.supplier_id,
+            **_parties(order),
             payment_id=payment.id,
             amount=payment.amount,
             currency=order.currency,
