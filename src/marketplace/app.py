@@ -152,6 +152,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Outside api_router: a WebSocket authenticates itself (see realtime/router.py).
     app.include_router(realtime_router.router, prefix=API_PREFIX)
     app.add_route("/metrics", _metrics_endpoint, include_in_schema=False)
+    metrics.name_routes(app.routes)
 
     # Added innermost first: the request-context middleware wraps everything else.
     app.add_middleware(

@@ -56,3 +56,16 @@ async def test_requests_are_counted_by_route_template(metrics_client: httpx.Asyn
     assert "http_requests_in_flight" in text
     assert sample(text, "db_pool_connections", state="size") >= 0
     assert 'db_pool_connections{state="checked_out"}' in text
+
+
+async def test_routes_of_included_routers_are_counted_by_their_full_template(
+    metrics_client: httpx.AsyncClient,
+) -> None:
+    """The domain routers are included in the /api/v1 router: a route knows only its own
+    part of the path, the label must be the whole template."""
+    product = "00000000-0000-4000-8000-000000000000"
+    assert (await metrics_client.get(f"/api/v1/products/{product}")).status_code == 404
+    text = (await metrics_client.get("/metrics")).text
+    template = "/api/v1/products/{product_id:uuid}"
+    assert sample(text, "http_requests_total", route=template, status="404") == 1
+    assert 'route="/products/' not in text

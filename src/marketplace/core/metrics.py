@@ -6,10 +6,12 @@ Each app gets its own registry so that several apps (tests, workers) never colli
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
+from fastapi.routing import iter_route_contexts
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
+from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 UNMATCHED_ROUTE = "<unmatched>"
@@ -42,6 +44,23 @@ class Metrics:
             registry=self.registry,
         )
         self._pool_status: Callable[[], dict[str, int]] | None = None
+        self._templates: dict[int, str] = {}
+
+    def name_routes(self, routes: Sequence[BaseRoute]) -> None:
+        """Learn each route's full template: a route of a router included in another
+        knows only its own part of the path (`/orders`, not `/api/v1/orders`)."""
+        self._templates = {
+            id(context.original_route): context.path
+            for context in iter_route_contexts(routes)
+            if context.path
+        }
+
+    def template_of(self, route: object) -> str | None:
+        template = self._templates.get(id(route))
+        if template is not None:
+            return template
+        path = getattr(route, "path", None)
+        return path if isinstance(path, str) else None
 
     def watch_pool(self, pool_status: Callable[[], dict[str, int]]) -> None:
         self._pool_status = pool_status
@@ -53,12 +72,11 @@ class Metrics:
         return generate_latest(self.registry)
 
 
-def _route_template(scope: Scope) -> str:
-    route = scope.get("route")
-    path = getattr(route, "path", None)
-    if isinstance(path, str):
-        return scope.get("root_path", "") + path if scope.get("root_path") else path
-    return UNMATCHED_ROUTE
+def _route_template(metrics: Metrics, scope: Scope) -> str:
+    path = metrics.template_of(scope.get("route"))
+    if path is None:
+        return UNMATCHED_ROUTE
+    return scope.get("root_path", "") + path if scope.get("root_path") else path
 
 
 class MetricsMiddleware:
@@ -84,7 +102,7 @@ class MetricsMiddleware:
             await self.app(scope, receive, send_with_status)
         finally:
             self.metrics.in_flight.dec()
-            route = _route_template(scope)
+            route = _route_template(self.metrics, scope)
             method = scope["method"]
             self.metrics.requests.labels(method, route, str(status)).inc()
             self.metrics.latency.labels(method, route).observe(time.perf_counter() - started)
