@@ -6,7 +6,6 @@ Tenant scoping: a company's listing always goes through `company_ids @> [company
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, bindparam, select, tuple_
@@ -16,9 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from marketplace.audit.models import AuditEvent
 from marketplace.audit.schemas import AuditFilter
 from marketplace.core.driver import DriverStatement
-
-Keyset = tuple[datetime, uuid.UUID]
-
+from marketplace.core.pagination import TimeKeyset
 
 # Every column but recorded_at (the database's clock); a recorded event is left as is.
 _INSERT = DriverStatement(
@@ -69,7 +66,7 @@ def _conditions(where: AuditFilter) -> list[ColumnElement[bool]]:
 
 
 async def list_events(
-    session: AsyncSession, where: AuditFilter, before: Keyset | None, limit: int
+    session: AsyncSession, where: AuditFilter, before: TimeKeyset | None, limit: int
 ) -> list[AuditEvent]:
     """Newest first; `before` is the (occurred_at, id) of the last row already served."""
     statement = select(AuditEvent).where(*_conditions(where))

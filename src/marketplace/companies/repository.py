@@ -24,12 +24,11 @@ from marketplace.companies.models import (
     VerificationEvent,
 )
 from marketplace.core.driver import EntityQuery
+from marketplace.core.pagination import TimeKeyset
 from marketplace.identity.models import User
 
-Keyset = tuple[datetime, uuid.UUID]
 
-
-def _after(created_at: Any, row_id: Any, after: Keyset | None) -> ColumnElement[bool]:
+def _after(created_at: Any, row_id: Any, after: TimeKeyset | None) -> ColumnElement[bool]:
     if after is None:
         return true()
     return tuple_(created_at, row_id) > tuple_(*after)
@@ -93,7 +92,7 @@ async def lock_company(session: AsyncSession, company_id: uuid.UUID) -> Company 
 
 
 async def list_companies(
-    session: AsyncSession, verification_status: str | None, after: Keyset | None, limit: int
+    session: AsyncSession, verification_status: str | None, after: TimeKeyset | None, limit: int
 ) -> list[Company]:
     statement = select(Company).where(_after(Company.created_at, Company.id, after))
     if verification_status is not None:
@@ -117,7 +116,7 @@ async def verification_history(
 
 
 async def list_members(
-    session: AsyncSession, company_id: uuid.UUID, after: Keyset | None, limit: int
+    session: AsyncSession, company_id: uuid.UUID, after: TimeKeyset | None, limit: int
 ) -> list[tuple[Membership, User]]:
     # A read-only join on users: one query per page instead of one per member.
     statement = (
@@ -211,7 +210,7 @@ async def has_member_with_contact(
 
 
 async def list_addresses(
-    session: AsyncSession, company_id: uuid.UUID, after: Keyset | None, limit: int
+    session: AsyncSession, company_id: uuid.UUID, after: TimeKeyset | None, limit: int
 ) -> list[CompanyAddress]:
     statement = (
         select(CompanyAddress)
@@ -266,7 +265,7 @@ async def list_pending_invitations(
     session: AsyncSession,
     company_id: uuid.UUID,
     now: datetime,
-    after: Keyset | None,
+    after: TimeKeyset | None,
     limit: int,
 ) -> list[Invitation]:
     statement = (

@@ -35,7 +35,6 @@ from marketplace.companies.models import (
     VerificationEvent,
 )
 from marketplace.companies.permissions import Action, Role
-from marketplace.companies.repository import Keyset
 from marketplace.companies.schemas import (
     AddressCreate,
     AddressRead,
@@ -59,6 +58,7 @@ from marketplace.core.events import EventActor, emit, field_changes
 from marketplace.core.i18n import _, translate
 from marketplace.core.pagination import (
     Page,
+    TimeKeyset,
     decode_time_keyset,
     encode_cursor,
 )
@@ -103,7 +103,7 @@ def _now() -> datetime:
 
 
 def _page(
-    rows: Sequence[R], limit: int, key: Callable[[R], Keyset], read: Callable[[R], T]
+    rows: Sequence[R], limit: int, key: Callable[[R], TimeKeyset], read: Callable[[R], T]
 ) -> Page[T]:
     """`rows` holds up to `limit + 1` rows; the extra one only says a next page exists."""
     shown = rows[:limit]

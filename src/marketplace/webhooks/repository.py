@@ -17,9 +17,8 @@ from sqlalchemy import ColumnElement, delete, func, or_, select, true, tuple_, u
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from marketplace.core.pagination import TimeKeyset
 from marketplace.webhooks.models import OPEN_STATUSES, WebhookDelivery, WebhookEndpoint
-
-Keyset = tuple[datetime, uuid.UUID]
 
 _COMPANY_LOCK_BASE = 8_300_000_000
 
@@ -57,7 +56,7 @@ async def get_endpoint(
 
 
 async def list_endpoints(
-    session: AsyncSession, company_id: uuid.UUID, after: Keyset | None, limit: int
+    session: AsyncSession, company_id: uuid.UUID, after: TimeKeyset | None, limit: int
 ) -> list[WebhookEndpoint]:
     condition: ColumnElement[bool] = true()
     if after is not None:
@@ -151,7 +150,7 @@ async def list_deliveries(
     session: AsyncSession,
     endpoint_id: uuid.UUID,
     status: str | None,
-    before: Keyset | None,
+    before: TimeKeyset | None,
     limit: int,
 ) -> list[WebhookDelivery]:
     """Newest first."""
