@@ -145,7 +145,7 @@ async def _begun_driver_connection(session: AsyncSession) -> asyncpg.Connection:
     return driver
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # one per (class, unset columns): compared by identity
 class _Shape:
     """How one mapped class's rows are inserted: which columns are sent, which come back."""
 
