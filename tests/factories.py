@@ -27,6 +27,7 @@ from marketplace.catalog.models import (
 )
 from marketplace.companies.models import Company, Membership
 from marketplace.companies.permissions import Scope
+from marketplace.core.events import EventEnvelope
 from marketplace.core.platform import Platform
 from marketplace.identity import service as identity
 from marketplace.identity.models import ApiKey, User
@@ -253,3 +254,31 @@ async def make_buyer_group(
     session.add_all(BuyerGroupMember(group_id=group.id, buyer_id=buyer.id) for buyer in buyers)
     await session.flush()
     return group
+
+
+def make_envelope(
+    event_type: str,
+    company_ids: Sequence[uuid.UUID],
+    payload: dict[str, Any],
+    *,
+    aggregate_id: uuid.UUID | None = None,
+    actor_user_id: uuid.UUID | None = None,
+    request_id: str | None = None,
+    ip: str | None = None,
+) -> EventEnvelope:
+    """An event as consumers receive it (not written to the outbox)."""
+    return EventEnvelope(
+        id=uuid.uuid4(),
+        type=event_type,
+        version=1,
+        aggregate_type=event_type.split(".")[0],
+        aggregate_id=aggregate_id or uuid.uuid4(),
+        company_ids=list(company_ids),
+        actor_user_id=actor_user_id,
+        actor_api_key_id=None,
+        actor_is_staff=False,
+        request_id=request_id,
+        ip=ip,
+        occurred_at=datetime.now(UTC),
+        payload=payload,
+    )

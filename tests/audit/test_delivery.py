@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -25,25 +24,19 @@ from marketplace.core.platform import Platform
 from marketplace.settings import Settings
 from tests.audit.conftest import AUDIT_PATH
 from tests.conftest import client_for, make_settings, started_app
-from tests.factories import bearer_headers, make_company, make_user, platform_of
+from tests.factories import bearer_headers, make_company, make_envelope, make_user, platform_of
 
 
 def envelope(event_type: str = "company.updated", **payload: Any) -> EventEnvelope:
     company_id = uuid.uuid4()
-    return EventEnvelope(
-        id=uuid.uuid4(),
-        type=event_type,
-        version=1,
-        aggregate_type=event_type.split(".")[0],
+    return make_envelope(
+        event_type,
+        [company_id],
+        {"company_id": str(company_id), "fields": ["name"], **payload},
         aggregate_id=company_id,
-        company_ids=[company_id],
         actor_user_id=uuid.uuid4(),
-        actor_api_key_id=None,
-        actor_is_staff=False,
         request_id="req-delivery-0001",
         ip="203.0.113.7",
-        occurred_at=datetime.now(UTC),
-        payload={"company_id": str(company_id), "fields": ["name"], **payload},
     )
 
 

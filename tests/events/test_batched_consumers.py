@@ -4,7 +4,6 @@ events from several companies, exactly the effect of handling each event alone."
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -19,25 +18,11 @@ from marketplace.realtime.bus import InProcessBus, bus_for, staff_channel, user_
 from marketplace.realtime.consumers import REALTIME
 from marketplace.webhooks.consumers import WEBHOOKS_CONSUMER
 from marketplace.webhooks.models import WebhookDelivery, WebhookEndpoint
-from tests.factories import add_member, make_company, make_user, platform_of
+from tests.factories import add_member, make_company, make_envelope, make_user, platform_of
 
 
 def envelope(event_type: str, companies: list[uuid.UUID], **payload: Any) -> EventEnvelope:
-    return EventEnvelope(
-        id=uuid.uuid4(),
-        type=event_type,
-        version=1,
-        aggregate_type=event_type.split(".")[0],
-        aggregate_id=uuid.uuid4(),
-        company_ids=companies,
-        actor_user_id=None,
-        actor_api_key_id=None,
-        actor_is_staff=False,
-        request_id=None,
-        ip=None,
-        occurred_at=datetime.now(UTC),
-        payload=payload,
-    )
+    return make_envelope(event_type, companies, payload)
 
 
 async def test_audit_records_a_batch_once_per_event(app: FastAPI, db_session: AsyncSession) -> None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +24,7 @@ from marketplace.identity.models import User
 from marketplace.notifications.consumers import wait_for_after_commit_work
 from marketplace.settings import Settings
 from tests.conftest import make_settings
-from tests.factories import add_member, make_company, make_user
+from tests.factories import add_member, make_company, make_envelope, make_user
 
 
 class World:
@@ -97,20 +96,8 @@ class World:
         actor: User | None = None,
     ) -> EventEnvelope:
         """An event as consumers receive it (not written to the outbox)."""
-        envelope = EventEnvelope(
-            id=uuid.uuid4(),
-            type=event_type,
-            version=1,
-            aggregate_type=event_type.split(".")[0],
-            aggregate_id=uuid.uuid4(),
-            company_ids=company_ids,
-            actor_user_id=actor.id if actor else None,
-            actor_api_key_id=None,
-            actor_is_staff=False,
-            request_id=None,
-            ip=None,
-            occurred_at=datetime.now(UTC),
-            payload=payload,
+        envelope = make_envelope(
+            event_type, company_ids, payload, actor_user_id=actor.id if actor else None
         )
         self.event_ids.append(envelope.id)
         return envelope

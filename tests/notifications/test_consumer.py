@@ -358,21 +358,9 @@ async def test_a_batch_of_several_companies_events_notifies_as_one_by_one(
 ) -> None:
     """The relay hands the consumer its events in batches: one read of the members and
     preferences for all of them must not mix up companies, types or preferences."""
-    company = await world.company(kind="supplier")
-    mail_only = await world.member(company, "owner", email="mail-only@example.com")
-    app_only = await world.member(company, "admin", email="app-only@example.com")
-    wants_revocations = await world.member(company, "admin", email="revocations@example.com")
+    company, mail_only, app_only, wants_revocations = await staff_with_preferences(world)
     other = await world.company(kind="supplier")
     other_owner = await world.member(other, "owner", email="other-owner@example.com")
-    await world.sql(
-        "INSERT INTO notification_preferences (user_id, event_type, in_app, email) VALUES "
-        "(:mail_only, 'api_key.created', false, NULL), "
-        "(:app_only, 'api_key.created', NULL, false), "
-        "(:revocations, 'api_key.revoked', NULL, true)",
-        mail_only=mail_only.id,
-        app_only=app_only.id,
-        revocations=wants_revocations.id,
-    )
     created = world.envelope("api_key.created", [company.id], api_key_payload(company))
     revoked = world.envelope("api_key.revoked", [company.id], api_key_payload(company))
     created_elsewhere = world.envelope("api_key.created", [other.id], api_key_payload(other))
