@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 
@@ -13,7 +14,13 @@ import pytest
 from marketplace.core.broker import EVENTS_EXCHANGE, AmqpPublisher
 from marketplace.core.consumers import Consumer, ConsumerRegistry, InProcessPublisher
 from marketplace.core.events import EventActor, EventEnvelope, emit
-from marketplace.core.outbox import OutboxRelay, PublishFailed, partition_of
+from marketplace.core.outbox import (
+    MAX_PUBLISH_ATTEMPTS,
+    OutboxRelay,
+    PublisherUnavailable,
+    PublishFailed,
+    partition_of,
+)
 from marketplace.core.platform import Platform
 from tests.conftest import AMQP_URL, require_service
 from tests.events.conftest import RECORDER, ProbeHappened, TcpProxy
@@ -270,6 +277,55 @@ async def test_a_failing_partition_does_not_hold_back_the_others(
     )
     state = {row["aggregate_id"]: (row["published"], row["attempts"]) for row in rows}
     assert state == {healthy: (True, 0), failing: (False, 1)}
+
+
+class UnreachablePublisher(RecordingPublisher):
+    """A broker that cannot be reached until `up` is set."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.up = False
+
+    async def publish(self, envelopes: Sequence[EventEnvelope]) -> None:
+        if not self.up:
+            raise PublisherUnavailable("connection refused")
+        await super().publish(envelopes)
+
+
+async def test_an_unreachable_broker_never_counts_against_the_events(
+    platform: Platform, effects: asyncpg.Connection
+) -> None:
+    """However long the outage, no event is given up for it (only a failure the
+    events cause counts, towards MAX_PUBLISH_ATTEMPTS)."""
+    for aggregate in aggregates_in_distinct_partitions(3):
+        await emit_probe(platform, commit=True, probe_id=aggregate)
+    await emit_probe(platform, commit=True)
+    publisher = UnreachablePublisher()
+    relay = OutboxRelay(platform.database, publisher)
+    for _ in range(MAX_PUBLISH_ATTEMPTS + 2):
+        with pytest.raises(PublishFailed):
+            await relay.run_once()
+    assert await unpublished(effects) == 4
+    assert await effects.fetchval("SELECT max(attempts) FROM outbox_events") == 0
+    publisher.up = True
+    assert await relay.run_once() == 4
+    assert await unpublished(effects) == 0
+
+
+async def test_the_rabbitmq_publisher_reports_an_unreachable_broker(
+    platform: Platform, effects: asyncpg.Connection
+) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed_port = probe.getsockname()[1]
+    publisher = AmqpPublisher(f"amqp://guest:guest@127.0.0.1:{closed_port}/", timeout_seconds=2)
+    await emit_probe(platform, commit=True)
+    try:
+        with pytest.raises(PublishFailed):
+            await OutboxRelay(platform.database, publisher).run_once()
+    finally:
+        await publisher.close()
+    assert await effects.fetchval("SELECT attempts FROM outbox_events") == 0
 
 
 @pytest.fixture

@@ -7,7 +7,10 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import aio_pika
+import aiormq
 from aio_pika.abc import AbstractChannel, AbstractConnection, AbstractExchange
+
+from marketplace.core.outbox import PublisherUnavailable
 
 if TYPE_CHECKING:
     from marketplace.core.events import EventEnvelope
@@ -38,6 +41,13 @@ class BrokerProbe:
 
 
 EVENTS_EXCHANGE = "marketplace.events"
+# What a broker that cannot be reached, or goes away, raises.
+_UNREACHABLE = (
+    OSError,  # ConnectionError included
+    TimeoutError,
+    aio_pika.exceptions.AMQPConnectionError,
+    aiormq.exceptions.ChannelInvalidStateError,
+)
 
 
 class AmqpPublisher:
@@ -72,6 +82,14 @@ class AmqpPublisher:
         return self._exchange
 
     async def publish(self, envelopes: Sequence[EventEnvelope]) -> None:
+        try:
+            await self._publish(envelopes)
+        except _UNREACHABLE as error:
+            # Connecting, or the connection lost mid-way: the broker's fault, not the
+            # events'; the relay retries (reconnecting) without counting it against them.
+            raise PublisherUnavailable(repr(error)) from error
+
+    async def _publish(self, envelopes: Sequence[EventEnvelope]) -> None:
         async with self._lock:
             exchange = await self._ready()
             for envelope in envelopes:

@@ -58,6 +58,11 @@ class PublishFailed(Exception):
     pass
 
 
+class PublisherUnavailable(Exception):
+    """The publisher could take no event at all (the broker is unreachable): no event's
+    fault, so no event's attempt is counted and none is ever given up for it."""
+
+
 def partition_of(aggregate_id: uuid.UUID) -> int:
     return aggregate_id.int % PARTITIONS
 
@@ -195,6 +200,10 @@ class OutboxRelay:
 
                 try:
                     await self.publisher.publish([EventEnvelope.from_row(row) for row in rows])
+                except PublisherUnavailable as error:
+                    # Partition by partition would fail the same way: wait for the next round.
+                    logger.warning("outbox.publisher_unavailable", error=repr(error))
+                    failure = error
                 except Exception as error:
                     logger.info("outbox.round_failed", partitions=partitions, error=repr(error))
                 else:
@@ -249,8 +258,11 @@ class OutboxRelay:
         envelopes = [EventEnvelope.from_row(row) for row in rows]
         try:
             await self.publisher.publish(envelopes)
+        except PublisherUnavailable as error:
+            logger.warning("outbox.publisher_unavailable", error=repr(error))
+            return error
         except Exception as error:
-            # Left unpublished (the broker is down or a consumer failed). The attempt is
+            # Left unpublished (a consumer failed, the broker refused it). The attempt is
             # counted on the oldest event, which holds up its partition; after many
             # tries it is given up so that one poisoned event cannot stall the rest.
             head = rows[0]
