@@ -64,44 +64,52 @@ def _init_sentry(settings: Settings) -> None:
     )
 
 
-def api_router() -> APIRouter:
-    """Everything under `/api/v1`; each domain adds its router here."""
+def api_routers() -> list[APIRouter]:
+    """Everything under `/api/v1`, in the order routes are matched; each domain adds its
+    router here."""
+    return [
+        # One after the other: the hottest public reads (catalog) first. Search and the
+        # import routes before the product routes, whose /products/{id} would take
+        # /products/facets and /products/export.
+        catalog_search_router.search_router,
+        catalog_imports_router.router,
+        catalog_router.products_router,
+        catalog_router.categories_router,
+        catalog_router.buyer_groups_router,
+        catalog_router.price_lists_router,
+        trade_orders_router.orders_router,
+        trade_payments_router.payments_router,
+        trade_invoices_router.invoices_router,
+        trade_rfqs_router.rfqs_router,
+        trade_reviews_router.reviews_router,
+        identity_router.auth_router,
+        identity_router.me_router,
+        identity_router.api_keys_router,
+        companies_router.companies_router,
+        companies_router.invitations_router,
+        companies_router.admin_companies_router,
+        staff_router,
+        catalog_router.admin_products_router,
+        abuse_router.admin_router,
+        catalog_router.admin_categories_router,
+        messaging_router.router,
+        notifications_router.notifications_router,
+        notifications_router.preferences_router,
+        webhooks_router.router,
+        audit_router.audit_router,
+        audit_router.admin_audit_router,
+    ]
+
+
+def include_api(app: FastAPI) -> None:
+    # Each router straight into the app, not through an /api/v1 router: FastAPI matches
+    # a nested router's routes once per level, and each level walks every router before
+    # the one that matches (POST /orders: 90 us of matching per level).
     # Resolving the principal on every API route makes an invalid, expired or revoked
     # credential a 401 everywhere, public routes included (resolved once per request).
-    router = APIRouter(
-        prefix=API_PREFIX, dependencies=[Depends(get_optional_principal, scope="function")]
-    )
-    # Routes are matched one after the other: the hottest public reads (catalog) first.
-    # Search and the import routes before the product routes, whose /products/{id}
-    # would take /products/facets and /products/export.
-    router.include_router(catalog_search_router.search_router)
-    router.include_router(catalog_imports_router.router)
-    router.include_router(catalog_router.products_router)
-    router.include_router(catalog_router.categories_router)
-    router.include_router(catalog_router.buyer_groups_router)
-    router.include_router(catalog_router.price_lists_router)
-    router.include_router(trade_orders_router.orders_router)
-    router.include_router(trade_payments_router.payments_router)
-    router.include_router(trade_invoices_router.invoices_router)
-    router.include_router(trade_rfqs_router.rfqs_router)
-    router.include_router(trade_reviews_router.reviews_router)
-    router.include_router(identity_router.auth_router)
-    router.include_router(identity_router.me_router)
-    router.include_router(identity_router.api_keys_router)
-    router.include_router(companies_router.companies_router)
-    router.include_router(companies_router.invitations_router)
-    router.include_router(companies_router.admin_companies_router)
-    router.include_router(staff_router)
-    router.include_router(catalog_router.admin_products_router)
-    router.include_router(abuse_router.admin_router)
-    router.include_router(catalog_router.admin_categories_router)
-    router.include_router(messaging_router.router)
-    router.include_router(notifications_router.notifications_router)
-    router.include_router(notifications_router.preferences_router)
-    router.include_router(webhooks_router.router)
-    router.include_router(audit_router.audit_router)
-    router.include_router(audit_router.admin_audit_router)
-    return router
+    principal = [Depends(get_optional_principal, scope="function")]
+    for router in api_routers():
+        app.include_router(router, prefix=API_PREFIX, dependencies=principal)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -148,8 +156,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_exception_handlers(app)
 
     app.include_router(health.router)
-    app.include_router(api_router())
-    # Outside api_router: a WebSocket authenticates itself (see realtime/router.py).
+    include_api(app)
+    # Without the principal dependency: a WebSocket authenticates itself (realtime/router.py).
     app.include_router(realtime_router.router, prefix=API_PREFIX)
     app.add_route("/metrics", _metrics_endpoint, include_in_schema=False)
     metrics.name_routes(app.routes)
