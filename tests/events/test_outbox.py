@@ -312,6 +312,45 @@ async def test_an_unreachable_broker_never_counts_against_the_events(
     assert await unpublished(effects) == 0
 
 
+class DroppingPublisher(RecordingPublisher):
+    """Delivers the first `limit` events of a batch, then loses the broker."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__()
+        self.limit: int | None = limit
+
+    async def publish(self, envelopes: Sequence[EventEnvelope]) -> None:
+        if self.limit is None or len(envelopes) <= self.limit:
+            await super().publish(envelopes)
+            return
+        await super().publish(envelopes[: self.limit])
+        raise PublisherUnavailable("connection lost", published=self.limit)
+
+
+async def test_events_delivered_before_the_broker_went_away_are_not_sent_again(
+    platform: Platform, effects: asyncpg.Connection
+) -> None:
+    aggregates = aggregates_in_distinct_partitions(3)
+    for aggregate in aggregates * 2:
+        await emit_probe(platform, commit=True, probe_id=aggregate)
+    publisher = DroppingPublisher(limit=2)
+    relay = OutboxRelay(platform.database, publisher)
+    with pytest.raises(PublishFailed):
+        await relay.run_once()
+    assert await unpublished(effects) == 4
+    publisher.limit = None
+    assert await relay.run_once() == 4
+    ids = [envelope.id for envelope in publisher.published]
+    assert len(ids) == 6
+    assert len(set(ids)) == 6  # none twice
+    for aggregate in aggregates:  # and each aggregate's events still in order
+        notes = [e.id for e in publisher.published if e.aggregate_id == aggregate]
+        expected = await effects.fetch(
+            "SELECT id FROM outbox_events WHERE aggregate_id = $1 ORDER BY seq", aggregate
+        )
+        assert notes == [row["id"] for row in expected]
+
+
 async def test_the_rabbitmq_publisher_reports_an_unreachable_broker(
     platform: Platform, effects: asyncpg.Connection
 ) -> None:

@@ -43,9 +43,8 @@ class BrokerProbe:
 EVENTS_EXCHANGE = "marketplace.events"
 # What a broker that cannot be reached, or goes away, raises.
 _UNREACHABLE = (
-    OSError,  # ConnectionError included
-    TimeoutError,
-    aio_pika.exceptions.AMQPConnectionError,
+    OSError,  # connection errors (AMQP's included) and timeouts
+    aiormq.exceptions.AMQPChannelError,  # the channel closed under the publisher
     aiormq.exceptions.ChannelInvalidStateError,
 )
 
@@ -82,31 +81,31 @@ class AmqpPublisher:
         return self._exchange
 
     async def publish(self, envelopes: Sequence[EventEnvelope]) -> None:
+        confirmed = 0
         try:
-            await self._publish(envelopes)
+            async with self._lock:
+                exchange = await self._ready()
+                for envelope in envelopes:
+                    message = aio_pika.Message(
+                        body=envelope.model_dump_json().encode(),
+                        content_type="application/json",
+                        delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+                        message_id=str(envelope.id),
+                        type=envelope.type,
+                        timestamp=envelope.occurred_at,
+                        headers={"x-event-version": envelope.version},
+                    )
+                    # With confirms on, this awaits the broker's ack (or raises).
+                    await asyncio.wait_for(
+                        exchange.publish(message, routing_key=envelope.type),
+                        self.timeout_seconds,
+                    )
+                    confirmed += 1
         except _UNREACHABLE as error:
             # Connecting, or the connection lost mid-way: the broker's fault, not the
-            # events'; the relay retries (reconnecting) without counting it against them.
-            raise PublisherUnavailable(repr(error)) from error
-
-    async def _publish(self, envelopes: Sequence[EventEnvelope]) -> None:
-        async with self._lock:
-            exchange = await self._ready()
-            for envelope in envelopes:
-                message = aio_pika.Message(
-                    body=envelope.model_dump_json().encode(),
-                    content_type="application/json",
-                    delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
-                    message_id=str(envelope.id),
-                    type=envelope.type,
-                    timestamp=envelope.occurred_at,
-                    headers={"x-event-version": envelope.version},
-                )
-                # With confirms on, this awaits the broker's ack (or raises).
-                await asyncio.wait_for(
-                    exchange.publish(message, routing_key=envelope.type),
-                    self.timeout_seconds,
-                )
+            # events'; the relay retries (reconnecting) without counting it against them,
+            # and marks the ones the broker confirmed, so that they are not sent twice.
+            raise PublisherUnavailable(repr(error), published=confirmed) from error
 
     async def close(self) -> None:
         connection, self._connection = self._connection, None

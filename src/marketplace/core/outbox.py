@@ -59,8 +59,13 @@ class PublishFailed(Exception):
 
 
 class PublisherUnavailable(Exception):
-    """The publisher could take no event at all (the broker is unreachable): no event's
-    fault, so no event's attempt is counted and none is ever given up for it."""
+    """The publisher could not go on (the broker is unreachable): no event's fault, so
+    no event's attempt is counted and none is ever given up for it. `published`: how many
+    of the events, from the first, it delivered before that."""
+
+    def __init__(self, message: str, *, published: int = 0) -> None:
+        super().__init__(message)
+        self.published = published
 
 
 def partition_of(aggregate_id: uuid.UUID) -> int:
@@ -176,40 +181,17 @@ class OutboxRelay:
             )
             if not locked:
                 return 0
-            rows = list(
-                await session.scalars(
-                    select(OutboxEvent)
-                    .where(
-                        OutboxEvent.partition.in_(locked),
-                        OutboxEvent.published_at.is_(None),
-                    )
-                    .order_by(OutboxEvent.seq)
-                    .limit(self.batch_size)
-                )
-            )
+            rows = await self._oldest_unpublished(session, locked)
             if not rows:
                 return 0
             partitions = sorted({row.partition for row in rows})
-            failure: Exception | None = None
-            if len(partitions) == 1:
-                failure = await self._publish_rows(session, rows)
-                if failure is None:
-                    return len(rows)
-            else:
-                from marketplace.core.events import EventEnvelope
-
-                try:
-                    await self.publisher.publish([EventEnvelope.from_row(row) for row in rows])
-                except PublisherUnavailable as error:
-                    # Partition by partition would fail the same way: wait for the next round.
-                    logger.warning("outbox.publisher_unavailable", error=repr(error))
-                    failure = error
-                except Exception as error:
-                    logger.info("outbox.round_failed", partitions=partitions, error=repr(error))
-                else:
-                    await self._mark_published(session, rows)
-                    return len(rows)
-        if failure is not None:
+            # One partition: its head takes the blame as usual. Several: which one failed
+            # is not known, so none is blamed here, and they are retried one by one.
+            failure = await self._publish_rows(session, rows, blame=len(partitions) == 1)
+            if failure is None:
+                return len(rows)
+        if len(partitions) == 1 or isinstance(failure, PublisherUnavailable):
+            # Partition by partition an unreachable broker would fail the same way.
             raise PublishFailed(str(failure)) from failure
         published, failed = 0, None
         for partition in partitions:
@@ -221,6 +203,21 @@ class OutboxRelay:
             raise failed
         return published
 
+    async def _oldest_unpublished(
+        self, session: AsyncSession, partitions: Sequence[int]
+    ) -> list[OutboxEvent]:
+        return list(
+            await session.scalars(
+                select(OutboxEvent)
+                .where(
+                    OutboxEvent.partition.in_(partitions),
+                    OutboxEvent.published_at.is_(None),
+                )
+                .order_by(OutboxEvent.seq)
+                .limit(self.batch_size)
+            )
+        )
+
     async def _publish_partition(self, partition: int) -> int:
         async with self.database.session_factory() as session, session.begin():
             locked = await session.scalar(
@@ -228,40 +225,37 @@ class OutboxRelay:
             )
             if not locked:
                 return 0  # another relay owns this partition right now
-            rows = list(
-                (
-                    await session.execute(
-                        select(OutboxEvent)
-                        .where(
-                            OutboxEvent.partition == partition,
-                            OutboxEvent.published_at.is_(None),
-                        )
-                        .order_by(OutboxEvent.seq)
-                        .limit(self.batch_size)
-                    )
-                ).scalars()
-            )
+            rows = await self._oldest_unpublished(session, [partition])
             if not rows:
                 return 0
-            failure = await self._publish_rows(session, rows)
+            failure = await self._publish_rows(session, rows, blame=True)
         if failure is not None:
             raise PublishFailed(str(failure)) from failure
         return len(rows)
 
     async def _publish_rows(
-        self, session: AsyncSession, rows: list[OutboxEvent]
+        self, session: AsyncSession, rows: list[OutboxEvent], *, blame: bool
     ) -> Exception | None:
-        """Publish and mark; on failure record the attempt (committed with the
-        transaction) and return the error instead of raising, so the record stays."""
+        """Publish and mark; on failure return the error instead of raising, and with
+        `blame` record the attempt on the oldest event (committed with the transaction,
+        so the record stays)."""
         from marketplace.core.events import EventEnvelope
 
         envelopes = [EventEnvelope.from_row(row) for row in rows]
         try:
             await self.publisher.publish(envelopes)
         except PublisherUnavailable as error:
-            logger.warning("outbox.publisher_unavailable", error=repr(error))
+            logger.warning(
+                "outbox.publisher_unavailable", published=error.published, error=repr(error)
+            )
+            if error.published:
+                # Delivered: marked, not sent again (each partition's a prefix, by seq).
+                await self._mark_published(session, rows[: error.published])
             return error
         except Exception as error:
+            if not blame:
+                logger.info("outbox.round_failed", error=repr(error))
+                return error
             # Left unpublished (a consumer failed, the broker refused it). The attempt is
             # counted on the oldest event, which holds up its partition; after many
             # tries it is given up so that one poisoned event cannot stall the rest.
