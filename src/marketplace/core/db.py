@@ -92,6 +92,23 @@ def _ping_when_idle(engine: AsyncEngine, idle_seconds: float) -> None:
             raise DisconnectionError("idle connection failed its ping") from error
 
 
+_TRANSACTION_MEMO = "marketplace.transaction_memo"
+
+
+def transaction_memo(session: AsyncSession) -> dict[str, Any] | None:
+    """A dict that lives as long as the session's current transaction (None while no
+    transaction has begun): what a transaction has set up once, like the driver
+    connection or a planner setting, without asking the database again."""
+    transaction = session.sync_session.get_transaction()
+    if transaction is None:
+        return None
+    held = session.info.get(_TRANSACTION_MEMO)
+    if held is None or held[0] is not transaction:
+        held = session.info[_TRANSACTION_MEMO] = (transaction, {})
+    memo: dict[str, Any] = held[1]
+    return memo
+
+
 class Database:
     """The pooled engine and the session factory of one process."""
 

@@ -44,6 +44,8 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.schema import CallableColumnDefault, ScalarElementColumnDefault
 from sqlalchemy.sql.selectable import CTE
 
+from marketplace.core.db import transaction_memo
+
 # The engine's dialect: `$n` parameters and the casts it adds to them.
 _DIALECT = PGDialect_asyncpg()  # type: ignore[no-untyped-call]
 
@@ -103,25 +105,19 @@ class DriverStatement:
             await connection.executemany(self.sql, [self._arguments(row) for row in rows])
 
 
-_DRIVER_KEY = "marketplace.driver_connection"
-
-
 async def driver_connection(session: AsyncSession) -> asyncpg.Connection:
     """The asyncpg connection of the session's transaction, that transaction begun.
 
     Remembered for the rest of that transaction: finding it through the session costs
     about as much CPU as running a statement on it."""
-    transaction = session.sync_session.get_transaction()
-    remembered = session.info.get(_DRIVER_KEY)
-    if (
-        remembered is not None
-        and transaction is not None
-        and remembered[0] is transaction
-        and remembered[1].is_in_transaction()
-    ):
-        return cast(asyncpg.Connection, remembered[1])
+    memo = transaction_memo(session)
+    driver: asyncpg.Connection | None = memo.get("driver") if memo is not None else None
+    if driver is not None and driver.is_in_transaction():
+        return driver
     driver = await _begun_driver_connection(session)
-    session.info[_DRIVER_KEY] = (session.sync_session.get_transaction(), driver)
+    memo = transaction_memo(session)
+    assert memo is not None  # begun just now
+    memo["driver"] = driver
     return driver
 
 
@@ -223,15 +219,7 @@ def _together(shapes: tuple[_Shape, ...]) -> DriverStatement:
     inserts: list[CTE] = []
     selected: list[ColumnElement[Any]] = []
     for index, shape in enumerate(shapes):
-        statement = insert(shape.table).values(
-            {
-                column.key: bindparam(f"r{index}_{column.key}", type_=column.type)
-                for column, _ in shape.sent
-            }
-        )
-        if shape.returned:
-            statement = statement.returning(*(column for column, _ in shape.returned))
-        inserted = statement.cte(f"r{index}")
+        inserted = _insert(shape.table, shape.sent, shape.returned, f"r{index}_").cte(f"r{index}")
         inserts.append(inserted)
         selected.extend(
             inserted.c[column.key].label(f"r{index}_{column.key}") for column, _ in shape.returned
@@ -294,13 +282,25 @@ def _new_shape(mapped: type[Any], unset: frozenset[str]) -> _Shape:
         else:
             sent.append((column, attribute))
     table = inspect(mapped).local_table
+    statement = DriverStatement(_insert(table, sent, returned))
+    numbered = any(column.identity is not None for column, _ in returned)
+    return _Shape(table, tuple(sent), tuple(returned), statement, numbered)
+
+
+def _insert(
+    table: Table,
+    sent: Sequence[tuple[Column[Any], str]],
+    returned: Sequence[tuple[Column[Any], str]],
+    prefix: str = "",
+) -> Any:
+    """INSERT one row of `sent` columns (parameters named prefix + column key),
+    RETURNING the `returned` ones."""
     statement = insert(table).values(
-        {column.key: bindparam(column.key, type_=column.type) for column, _ in sent}
+        {column.key: bindparam(prefix + column.key, type_=column.type) for column, _ in sent}
     )
     if returned:
-        statement = statement.returning(*(column for column, _ in returned))
-    numbered = any(column.identity is not None for column, _ in returned)
-    return _Shape(table, tuple(sent), tuple(returned), DriverStatement(statement), numbered)
+        return statement.returning(*(column for column, _ in returned))
+    return statement
 
 
 class EntityQuery:

@@ -5,11 +5,14 @@ from __future__ import annotations
 import uuid
 from datetime import date
 from decimal import Decimal
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from marketplace.core.events import DomainEvent, EventView
+
+if TYPE_CHECKING:
+    from marketplace.trade.models import Order
 
 
 class OrderEvent(DomainEvent):
@@ -24,6 +27,16 @@ class OrderEvent(DomainEvent):
 
     def company_ids(self) -> list[uuid.UUID]:
         return [self.buyer_id, self.supplier_id]
+
+
+def order_parties(order: Order) -> dict[str, Any]:
+    """The fields every event about an order starts with."""
+    return {
+        "order_id": order.id,
+        "number": order.number,
+        "buyer_id": order.buyer_id,
+        "supplier_id": order.supplier_id,
+    }
 
 
 class OrderPlaced(OrderEvent):

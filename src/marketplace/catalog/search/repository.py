@@ -48,6 +48,7 @@ from marketplace.catalog.models import Category, PriceTier, Product, ProductImag
 from marketplace.catalog.repository import visible_products
 from marketplace.catalog.search.schemas import SearchSort
 from marketplace.companies.models import Company
+from marketplace.core.db import transaction_memo
 from marketplace.core.driver import DriverStatement
 
 AnyRow = Row[*tuple[Any, ...]]
@@ -301,7 +302,6 @@ def _thumbnail_id() -> ColumnElement[Any]:
 _CUSTOM_PLANS = DriverStatement(
     select(func.set_config("plan_cache_mode", "force_custom_plan", True))
 )
-_CUSTOM_PLANS_KEY = "marketplace.search.custom_plans"
 
 
 async def plan_for_the_parameters(session: AsyncSession) -> None:
@@ -312,11 +312,13 @@ async def plan_for_the_parameters(session: AsyncSession) -> None:
     facets 98 -> 9.6 ms, category + price 23.6 -> 6.5 ms). Only searches: elsewhere
     (order placement and the foreign-key checks of its inserts) the planning a generic
     plan saves is worth more (0.7 ms of PostgreSQL CPU per order). Once per transaction."""
-    transaction = session.sync_session.get_transaction()
-    if transaction is not None and session.info.get(_CUSTOM_PLANS_KEY) is transaction:
+    memo = transaction_memo(session)
+    if memo is not None and memo.get("custom_plans"):
         return
     await _CUSTOM_PLANS.fetchval(session)
-    session.info[_CUSTOM_PLANS_KEY] = session.sync_session.get_transaction()
+    memo = transaction_memo(session)
+    assert memo is not None  # the statement began it
+    memo["custom_plans"] = True
 
 
 def _price_tiers() -> ColumnElement[Any]:

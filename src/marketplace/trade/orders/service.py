@@ -29,7 +29,7 @@ from marketplace.core.errors import DomainError
 from marketplace.core.events import emit
 from marketplace.core.i18n import translate
 from marketplace.core.pagination import Page, decode_time_keyset, encode_cursor
-from marketplace.trade.events import OrderPlaced, OrderStatusChanged
+from marketplace.trade.events import OrderPlaced, OrderStatusChanged, order_parties
 from marketplace.trade.models import Order, OrderLine, OrderTransition
 from marketplace.trade.orders import repository
 from marketplace.trade.orders.errors import (
@@ -360,10 +360,7 @@ async def place_orders(
         await emit(
             session,
             OrderPlaced(
-                order_id=order.id,
-                number=order.number,
-                buyer_id=order.buyer_id,
-                supplier_id=order.supplier_id,
+                **order_parties(order),
                 status=status,
                 currency=order.currency,
                 total=order.total,
@@ -448,10 +445,7 @@ async def transition(
     await emit(
         session,
         OrderStatusChanged(
-            order_id=order.id,
-            number=order.number,
-            buyer_id=order.buyer_id,
-            supplier_id=order.supplier_id,
+            **order_parties(order),
             action=request.action.value,
             from_status=previous,
             to_status=rule.target,

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -28,6 +27,7 @@ from marketplace.trade.events import (
     OrderPaid,
     OrderPaymentRecorded,
     OrderPaymentReversed,
+    order_parties,
 )
 from marketplace.trade.models import Order, Payment
 from marketplace.trade.orders import repository as orders
@@ -74,14 +74,15 @@ def _read(payment: Payment, order: Order) -> PaymentRead:
     )
 
 
-def _parties(order: Order) -> dict[str, Any]:
-    """The fields every order event starts with."""
-    return {
-        "order_id": order.id,
-        "number": order.number,
-        "buyer_id": order.buyer_id,
-        "supplier_id": order.supplier_id,
-    }
+async def _suppliers_order(session: AsyncSession, actor: Actor, order_id: uuid.UUID) -> Order:
+    """The order, locked: its payments change one at a time. 404 unless the acting
+    company is a party to it; 403 for the buyer (only the supplier records payments)."""
+    order = await orders.get_order_for(session, actor.company_id, order_id, lock=True)
+    if order is None:
+        raise OrderNotFound()
+    if order.supplier_id != actor.company_id:
+        raise NotTheSupplier()
+    return order
 
 
 async def record_payment(
@@ -98,11 +99,7 @@ async def record_payment(
                 }
             ]
         )
-    order = await orders.get_order_for(session, actor.company_id, order_id, lock=True)
-    if order is None:
-        raise OrderNotFound()
-    if order.supplier_id != actor.company_id:
-        raise NotTheSupplier()
+    order = await _suppliers_order(session, actor, order_id)
     if order.status in repository.UNPAYABLE_STATUSES:
         raise OrderNotPayable(status=order.status)
     updated = await repository.add_payment_to_order(session, order.id, body.amount)
@@ -121,7 +118,7 @@ async def record_payment(
         created_at=datetime.now(UTC),
     )
     await repository.add(session, payment)
-    parties = _parties(order)
+    parties = order_parties(order)
     await emit(
         session,
         OrderPaymentRecorded(
@@ -157,11 +154,7 @@ async def reverse_payment(
     and no longer counts; the order is partially paid or unpaid again (and flagged
     overdue again by the job if past due). Under the order's lock, so concurrent
     reversals and payments serialise: a payment is reversed once."""
-    order = await orders.get_order_for(session, actor.company_id, order_id, lock=True)
-    if order is None:
-        raise OrderNotFound()
-    if order.supplier_id != actor.company_id:
-        raise NotTheSupplier()
+    order = await _suppliers_order(session, actor, order_id)
     payment = await repository.reverse(
         session,
         order.id,
@@ -180,7 +173,7 @@ async def reverse_payment(
     await emit(
         session,
         OrderPaymentReversed(
-            **_parties(order),
+            **order_parties(order),
             payment_id=payment.id,
             amount=payment.amount,
             currency=order.currency,
@@ -226,10 +219,7 @@ async def flag_overdue_orders(session: AsyncSession, platform: Platform) -> int:
         await emit(
             session,
             OrderOverdue(
-                order_id=order.id,
-                number=order.number,
-                buyer_id=order.buyer_id,
-                supplier_id=order.supplier_id,
+                **order_parties(order),
                 currency=order.currency,
                 total=order.total,
                 amount_paid=order.amount_paid,

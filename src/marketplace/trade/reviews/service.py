@@ -29,7 +29,7 @@ from marketplace.companies.schemas import TrustSignals
 from marketplace.core.cache import Cache
 from marketplace.core.events import emit
 from marketplace.core.pagination import Page, decode_time_keyset, encode_cursor
-from marketplace.trade.events import ReviewCreated
+from marketplace.trade.events import ReviewCreated, order_parties
 from marketplace.trade.orders import repository as orders
 from marketplace.trade.orders.errors import OrderNotFound
 from marketplace.trade.reviews import repository
@@ -74,10 +74,7 @@ async def create_review(
         session,
         ReviewCreated(
             review_id=review.id,
-            order_id=order.id,
-            number=order.number,
-            buyer_id=order.buyer_id,
-            supplier_id=order.supplier_id,
+            **order_parties(order),
             rating=review.rating,
         ),
     )
