@@ -60,7 +60,8 @@ def _init_sentry(settings: Settings) -> None:
         environment=settings.environment.value,
         release=f"b2b-marketplace@{__version__}",
         traces_sample_rate=settings.sentry_traces_sample_rate,
-        send_default_pii=False,
+        # sentry-sdk 3 replaced send_default_pii with per-kind switches: no user data.
+        data_collection={"user_info": False, "http_bodies": []},
     )
 
 

@@ -161,7 +161,7 @@ class RedisBus:
         self._pubsub = self._client = None
         with contextlib.suppress(*BUS_ERRORS):
             if pubsub is not None:
-                await pubsub.aclose()  # type: ignore[no-untyped-call]
+                await pubsub.aclose()
             if client is not None:
                 await client.aclose()
 
