@@ -1,5 +1,7 @@
 """The invoice PDF: a real PDF (read back with pypdf) with both companies' legal details,
-the lines, totals, terms and payment state; only the two companies and staff get it."""
+the lines, totals, terms and payment state; only the two companies and staff get it.
+The invoice is issued when the supplier ships the order, with its own number, gapless
+per supplier and year; before that the order has none."""
 
 from __future__ import annotations
 
@@ -59,6 +61,32 @@ async def place(client: httpx.AsyncClient, market: Market, **extra: object) -> d
     return dict(response.json())
 
 
+async def move(
+    client: httpx.AsyncClient, order: dict[str, Any], headers: dict[str, str], action: str
+) -> dict[str, Any]:
+    body: dict[str, str] = {"action": action}
+    if action == "ship":
+        body |= {"carrier": "DHL", "tracking_number": f"JD{order['number'][-6:]}"}
+    response = await client.post(
+        f"/api/v1/orders/{order['id']}/transitions", json=body, headers=headers
+    )
+    assert response.status_code == 200, response.text
+    return dict(response.json())
+
+
+async def ship(
+    client: httpx.AsyncClient, order: dict[str, Any], supplier: dict[str, str]
+) -> dict[str, Any]:
+    """Confirm and ship the order as its supplier: shipping issues the invoice."""
+    await move(client, order, supplier, "confirm")
+    return await move(client, order, supplier, "ship")
+
+
+async def invoiced(client: httpx.AsyncClient, market: Market, **extra: object) -> dict[str, Any]:
+    """An order placed and shipped: it has its invoice."""
+    return await ship(client, await place(client, market, **extra), market.headers["supplier"])
+
+
 def pdf_text(content: bytes) -> str:
     reader = PdfReader(io.BytesIO(content))
     return "\n".join(page.extract_text() for page in reader.pages)
@@ -68,7 +96,7 @@ async def test_invoice_is_a_pdf_with_both_companies_lines_and_totals(
     client: httpx.AsyncClient, market: Market, db_session: AsyncSession
 ) -> None:
     await give_legal_details(db_session, market)
-    order = await place(client, market, po_number="PO-2026-17")
+    order = await invoiced(client, market, po_number="PO-2026-17")
     response = await client.get(
         f"/api/v1/orders/{order['id']}/invoice.pdf", headers=market.headers["viewer"]
     )
@@ -78,7 +106,10 @@ async def test_invoice_is_a_pdf_with_both_companies_lines_and_totals(
     assert response.content.startswith(b"%PDF-")
     text = pdf_text(response.content)
     for expected in (
-        order["number"],
+        f"Invoice {order['invoice_number']}",
+        f"Invoice number: {order['invoice_number']}",
+        f"Order number: {order['number']}",
+        f"Invoice date: {TODAY.isoformat()}",
         "Buyer Handelsgesellschaft mbH",
         "DE811569869",
         "HRB 12345",
@@ -110,7 +141,7 @@ async def test_invoice_is_a_pdf_with_both_companies_lines_and_totals(
 async def test_invoice_shows_the_payment_state_and_follows_the_language(
     client: httpx.AsyncClient, market: Market
 ) -> None:
-    order = await place(client, market)
+    order = await invoiced(client, market)
     paid = await client.post(
         f"/api/v1/orders/{order['id']}/payments",
         json={"amount": "20.00", "paid_on": TODAY.isoformat(), "method": "card"},
@@ -127,7 +158,8 @@ async def test_invoice_shows_the_payment_state_and_follows_the_language(
             await client.get(url, headers={**market.headers["owner"], "Accept-Language": "de"})
         ).content
     )
-    assert f"Rechnung {order['number']}" in german
+    assert f"Rechnung {order['invoice_number']}" in german
+    assert f"Bestellnummer: {order['number']}" in german
     assert "Zahlungsstatus: Teilweise bezahlt" in german
     assert "Zahlungsbedingungen: 30 Tage netto" in german
     # Without legal names the trading names stand in.
@@ -146,7 +178,7 @@ async def test_names_outside_latin_1_are_printed(
     market.supplier.legal_name = "Śruby Łódź Sp. z o.o."
     market.buyer.legal_name = "Šroubárna Třebíč s.r.o."
     await db_session.flush()
-    order = await place(client, market)
+    order = await invoiced(client, market)
     response = await client.get(
         f"/api/v1/orders/{order['id']}/invoice.pdf", headers=market.headers["owner"]
     )
@@ -177,7 +209,7 @@ async def test_invoice_of_many_lines_runs_over_pages(
         headers=market.headers["owner"],
     )
     assert response.status_code == 201, response.text
-    order = response.json()
+    order = await ship(client, response.json(), market.headers["supplier"])
     invoice = await client.get(
         f"/api/v1/orders/{order['id']}/invoice.pdf", headers=market.headers["owner"]
     )
@@ -219,18 +251,104 @@ async def test_who_may_download_the_invoice(
     )
     staff = await make_user(db_session, name="staff", is_staff=True)
     headers["staff"] = await bearer_headers(app, db_session, staff)
-    order = await place(client, market)
+    order = await invoiced(client, market)
     response = await client.get(f"/api/v1/orders/{order['id']}/invoice.pdf", headers=headers[who])
     assert response.status_code == status, response.text
     if status == 200:
         assert order["number"] in pdf_text(response.content)
+        assert order["invoice_number"] in pdf_text(response.content)
     else:
         assert response.headers["content-type"] == "application/problem+json"
         assert order["number"] not in response.text
 
 
-async def test_an_invalid_token_gets_no_invoice(client: httpx.AsyncClient, market: Market) -> None:
+async def test_an_order_has_no_invoice_until_it_ships(
+    client: httpx.AsyncClient, market: Market
+) -> None:
+    """Awaiting approval, placed, confirmed: no invoice yet (409 problem, number null);
+    shipping issues it, dated that day, and the order API shows it."""
+    pending = (
+        await client.post(
+            "/api/v1/orders",
+            json=order_body((market.bolts, 300)),  # above the purchaser's limit
+            headers=market.headers["purchaser"],
+        )
+    ).json()
+    assert pending["status"] == "pending_approval"
     order = await place(client, market)
+    confirmed = await move(
+        client, await place(client, market), market.headers["supplier"], "confirm"
+    )
+    for unissued in (pending, order, confirmed):
+        assert unissued["invoice_number"] is None
+        assert unissued["invoiced_at"] is None
+        response = await client.get(
+            f"/api/v1/orders/{unissued['id']}/invoice.pdf", headers=market.headers["owner"]
+        )
+        assert response.status_code == 409, response.text
+        assert response.headers["content-type"] == "application/problem+json"
+        assert response.json()["type"] == "urn:marketplace:problem:invoice-not-issued"
+
+    shipped = await move(client, confirmed, market.headers["supplier"], "ship")
+    year = datetime.now(UTC).year
+    assert shipped["invoice_number"] == f"INV-{year}-000001"
+    assert shipped["invoice_number"] != shipped["number"]
+    assert shipped["invoiced_at"] == shipped["shipped_at"]
+    for headers in (market.headers["owner"], market.headers["supplier"]):
+        read = (await client.get(f"/api/v1/orders/{shipped['id']}", headers=headers)).json()
+        assert read["invoice_number"] == f"INV-{year}-000001"
+        listed = (await client.get("/api/v1/orders", headers=headers)).json()["items"]
+        numbers = {item["id"]: item["invoice_number"] for item in listed}
+        assert numbers[shipped["id"]] == f"INV-{year}-000001"
+        assert numbers[order["id"]] is None
+    invoice = await client.get(
+        f"/api/v1/orders/{shipped['id']}/invoice.pdf", headers=market.headers["owner"]
+    )
+    assert invoice.status_code == 200
+    assert f"Invoice INV-{year}-000001" in pdf_text(invoice.content)
+
+
+async def test_invoice_numbers_run_per_supplier_in_shipping_order(
+    client: httpx.AsyncClient, market: Market
+) -> None:
+    """Each supplier numbers its own invoices from 1, in the order it ships; orders
+    cancelled or rejected before shipping take no number."""
+    year = datetime.now(UTC).year
+    supplier, other = market.headers["supplier"], market.headers["other_supplier"]
+    first = await place(client, market)
+    cancelled = await place(client, market)
+    second = await place(client, market)
+    nuts = [
+        (
+            await client.post(
+                "/api/v1/orders", json=order_body((market.nuts, 1)), headers=market.headers["owner"]
+            )
+        ).json()
+        for _ in range(3)
+    ]
+    await move(client, cancelled, market.headers["owner"], "cancel")
+    rejected = await client.post(
+        f"/api/v1/orders/{nuts[1]['id']}/transitions",
+        json={"action": "reject", "reason": "out of season"},
+        headers=other,
+    )
+    assert rejected.status_code == 200
+    shipped = [
+        await ship(client, second, supplier),
+        await ship(client, nuts[2], other),
+        await ship(client, first, supplier),
+        await ship(client, nuts[0], other),
+    ]
+    assert [order["invoice_number"] for order in shipped] == [
+        f"INV-{year}-000001",
+        f"INV-{year}-000001",
+        f"INV-{year}-000002",
+        f"INV-{year}-000002",
+    ]
+
+
+async def test_an_invalid_token_gets_no_invoice(client: httpx.AsyncClient, market: Market) -> None:
+    order = await invoiced(client, market)
     response = await client.get(
         f"/api/v1/orders/{order['id']}/invoice.pdf",
         headers={"Authorization": "Bearer not-a-token"},
@@ -260,6 +378,7 @@ def test_without_dejavu_the_core_font_prints_latin_1_and_marks_the_rest(
     try:
         document = pdf.InvoiceDocument(
             labels=dict(LABELS),
+            invoice_number="INV-2026-000003",
             order_number="ORD-2026-000007",
             issued_on=TODAY,
             po_number=None,
@@ -282,6 +401,8 @@ def test_without_dejavu_the_core_font_prints_latin_1_and_marks_the_rest(
         text = pdf_text(pdf.render_invoice(document))
     finally:
         pdf._unicode_fonts.cache_clear()
+    assert "Invoice INV-2026-000003" in text
+    assert "Order number: ORD-2026-000007" in text
     assert "Müller Schrauben GmbH" in text
     assert "?ód? ?ruby" in text
     assert "2.5 kg" in text

@@ -107,6 +107,9 @@ class Order(UUIDPrimaryKey, Timestamps, Base):
         ),
         # The overdue job clears the flag of paid and closed orders among these only.
         Index("ix_orders_overdue", "id", postgresql_where=text("is_overdue")),
+        # An invoice number is issued once per supplier; both are set together.
+        UniqueConstraint("supplier_id", "invoice_number"),
+        CheckConstraint("(invoice_number IS NULL) = (invoiced_at IS NULL)", name="invoice_issued"),
     )
 
     number: Mapped[str] = mapped_column(String(20), unique=True)
@@ -148,6 +151,25 @@ class Order(UUIDPrimaryKey, Timestamps, Base):
     completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # Latest promised delivery (placed + longest lead time): on-time delivery rate.
     promised_by: Mapped[date | None] = mapped_column(Date)
+    # The supplier's invoice, issued when the order ships (see trade/invoices): numbered
+    # without gaps per supplier and year, unlike order numbers.
+    invoice_number: Mapped[str | None] = mapped_column(String(20))
+    invoiced_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class InvoiceCounter(Base):
+    """The last invoice number a supplier issued in a year. Numbering updates this row in
+    the shipping transaction, so the row lock orders concurrent invoices and a rolled
+    back one gives its number back: no gaps, unlike a sequence."""
+
+    __tablename__ = "invoice_counters"
+    __table_args__ = (CheckConstraint("last_number > 0", name="last_number_positive"),)
+
+    supplier_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("companies.id", ondelete="RESTRICT"), primary_key=True
+    )
+    year: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    last_number: Mapped[int] = mapped_column(Integer)
 
 
 class OrderLine(UUIDPrimaryKey, Base):

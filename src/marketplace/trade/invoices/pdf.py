@@ -50,6 +50,7 @@ class Line:
 @dataclass(frozen=True)
 class InvoiceDocument:
     labels: dict[str, str]  # translated captions, by key
+    invoice_number: str
     order_number: str
     issued_on: date
     po_number: str | None
@@ -144,14 +145,15 @@ def render_invoice(document: InvoiceDocument) -> bytes:
     labels = document.labels
     pdf = _Invoice(document.footer)
     pdf.alias_nb_pages()
-    pdf.set_title(f"{labels['invoice']} {document.order_number}")
+    pdf.set_title(f"{labels['invoice']} {document.invoice_number}")
     pdf.set_author(document.supplier.name)
     pdf.set_creator("b2b-marketplace")
     pdf.add_page()
 
-    pdf.line_of_text(f"{labels['invoice']} {document.order_number}", size=18, bold=True)
+    pdf.line_of_text(f"{labels['invoice']} {document.invoice_number}", size=18, bold=True)
     pdf.ln(2)
     facts = [
+        (labels["invoice_number"], document.invoice_number),
         (labels["order_number"], document.order_number),
         (labels["issued_on"], document.issued_on.isoformat()),
     ]

@@ -1,11 +1,19 @@
-"""The invoice of an order: gathered from the database in the request, drawn as a PDF
-in a worker thread so the event loop keeps serving other requests."""
+"""The invoice of an order: issued when the supplier ships the order, gathered from the
+database in the request, drawn as a PDF in a worker thread so the event loop keeps
+serving other requests.
+
+Why at shipping: it is the supply that the invoice documents, and a shipped order can
+no longer be cancelled or rejected, so an issued invoice never needs taking back (the
+marketplace has no credit notes). Until then the order has no invoice: its PDF answers
+409 `invoice-not-issued`. Invoice numbers (`INV-<year>-<6 digits>`) run per supplier
+and year without gaps (EU VAT Directive, art. 226(2)); order numbers may have gaps.
+"""
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 import anyio.to_thread
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -13,6 +21,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from marketplace.companies import service as companies
 from marketplace.companies.models import Company
 from marketplace.core.i18n import _, translate
+from marketplace.trade.invoices import repository
+from marketplace.trade.invoices.errors import InvoiceNotIssued
 from marketplace.trade.invoices.pdf import InvoiceDocument, Line, Party, render_invoice
 from marketplace.trade.orders import repository as orders
 from marketplace.trade.orders.deps import OrderViewer
@@ -20,6 +30,7 @@ from marketplace.trade.orders.errors import OrderNotFound
 
 LABELS = {
     "invoice": _("Invoice"),
+    "invoice_number": _("Invoice number"),
     "order_number": _("Order number"),
     "issued_on": _("Invoice date"),
     "po_number": _("Purchase order"),
@@ -55,6 +66,14 @@ PAYMENT_STATUSES = {
     "paid": _("Paid"),
 }
 FOOTER = _("Page {page} of {pages}")
+
+
+async def issue_number(session: AsyncSession, supplier_id: uuid.UUID, issued_at: datetime) -> str:
+    """The supplier's next invoice number, in the caller's transaction (which must store
+    it on the order before committing: a rollback gives the number back)."""
+    year = issued_at.year
+    number = await repository.next_invoice_number(session, supplier_id, year)
+    return f"INV-{year}-{number:06d}"
 
 
 @dataclass(frozen=True)
@@ -100,17 +119,19 @@ async def invoice_pdf(
     order = await orders.get_order_for(session, viewer.company_id, order_id)
     if order is None:
         raise OrderNotFound()
+    if order.invoice_number is None or order.invoiced_at is None:
+        raise InvoiceNotIssued()
     lines = (await orders.lines_of(session, [order.id]))[order.id]
     supplier = await companies.get_company(session, order.supplier_id)
     buyer = await companies.get_company(session, order.buyer_id)
     # The foreign keys RESTRICT deleting a company with orders.
     assert supplier is not None
     assert buyer is not None
-    issued = order.placed_at or order.created_at or datetime.now(UTC)
     document = InvoiceDocument(
         labels={key: translate(msgid) for key, msgid in LABELS.items()},
+        invoice_number=order.invoice_number,
         order_number=order.number,
-        issued_on=issued.date(),
+        issued_on=order.invoiced_at.date(),
         po_number=order.po_number,
         supplier=_party(supplier),
         buyer=_party(buyer),

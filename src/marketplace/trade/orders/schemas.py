@@ -164,6 +164,11 @@ class OrderRead(BaseModel):
     shipped_at: datetime | None
     delivered_at: datetime | None
     completed_at: datetime | None
+    invoice_number: str | None = Field(
+        description="The supplier's invoice number, issued when the order ships: gapless "
+        "per supplier and year (`INV-<year>-<6 digits>`); null before."
+    )
+    invoiced_at: datetime | None = Field(description="When the invoice was issued.")
 
 
 class OrderDetail(OrderRead):

@@ -30,6 +30,7 @@ from marketplace.core.events import emit
 from marketplace.core.i18n import translate
 from marketplace.core.pagination import Page, decode_time_keyset, encode_cursor
 from marketplace.trade.events import OrderPlaced, OrderStatusChanged, order_parties
+from marketplace.trade.invoices import service as invoices
 from marketplace.trade.models import Order, OrderLine, OrderTransition
 from marketplace.trade.orders import repository
 from marketplace.trade.orders.errors import (
@@ -413,10 +414,14 @@ async def transition(
     now = datetime.now(UTC)
     values: dict[str, object] = {}
     if request.action is OrderAction.SHIP:
+        # Shipping issues the invoice, in this transaction: the number is stored with the
+        # move or given back by its rollback.
         values = {
             "carrier": request.carrier,
             "tracking_number": request.tracking_number,
             "shipped_at": now,
+            "invoice_number": await invoices.issue_number(session, order.supplier_id, now),
+            "invoiced_at": now,
         }
     elif request.action is OrderAction.DELIVER:
         values = {"delivered_at": now}
