@@ -109,6 +109,14 @@ TENANT_ENDPOINTS = (
         {"role": "sales"},
     ),
     Endpoint(
+        "set monthly budget",
+        "PATCH",
+        lambda t: f"{_company(t)}/members/{t.user_ids['purchaser']}",
+        MANAGERS,
+        200,
+        {"monthly_budget": "2500.00"},
+    ),
+    Endpoint(
         "remove member",
         "DELETE",
         lambda t: f"{_company(t)}/members/{t.extra_user_id}",

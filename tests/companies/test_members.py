@@ -1,4 +1,5 @@
-"""Members: roles, the owner role, the last owner, spending limits, leaving."""
+"""Members: roles, the owner role, the last owner, spending limits and monthly budgets,
+leaving."""
 
 from __future__ import annotations
 
@@ -57,8 +58,10 @@ async def test_members_are_listed_with_roles_and_limits(
         "phone",
         "role",
         "spending_limit",
+        "monthly_budget",
         "joined_at",
     }
+    assert purchaser["monthly_budget"] is None
     assert by_user[str(tenant.user_ids["owner"])]["spending_limit"] is None
     assert str(tenant.other_owner_id) not in by_user
 
@@ -124,9 +127,79 @@ async def test_managers_change_roles_and_limits(
     assert await member_row(db_session, tenant.company_id, target) == ("sales", None)
 
 
+async def budget_of(session: AsyncSession, company_id: uuid.UUID, user_id: uuid.UUID) -> Any:
+    return await session.scalar(
+        text(
+            "SELECT monthly_budget FROM memberships WHERE company_id = :company AND user_id = :user"
+        ),
+        {"company": company_id, "user": user_id},
+    )
+
+
+@pytest.mark.parametrize("manager", ["owner", "admin"])
+async def test_managers_set_a_monthly_budget(
+    client: httpx.AsyncClient, db_session: AsyncSession, tenant: Tenant, manager: str
+) -> None:
+    target = tenant.user_ids["purchaser"]
+    response = await client.patch(
+        members_url(tenant, target),
+        json={"monthly_budget": "2500.5"},
+        headers=tenant.headers[manager],
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["monthly_budget"] == "2500.50"
+    assert response.json()["spending_limit"] == "500.00"  # untouched
+    assert await budget_of(db_session, tenant.company_id, target) == Decimal("2500.50")
+    listed = (await client.get(members_url(tenant), headers=tenant.headers["viewer"])).json()
+    by_user = {item["user_id"]: item for item in listed["items"]}
+    assert by_user[str(target)]["monthly_budget"] == "2500.50"
+
+    cleared = await client.patch(
+        members_url(tenant, target), json={"monthly_budget": None}, headers=tenant.headers[manager]
+    )
+    assert cleared.json()["monthly_budget"] is None
+    assert await budget_of(db_session, tenant.company_id, target) is None
+
+    await client.patch(
+        members_url(tenant, target), json={"monthly_budget": "0"}, headers=tenant.headers[manager]
+    )
+    assert await budget_of(db_session, tenant.company_id, target) == Decimal("0.00")
+    moved = await client.patch(
+        members_url(tenant, target), json={"role": "viewer"}, headers=tenant.headers[manager]
+    )
+    assert moved.status_code == 200
+    # Only purchasers order: in another role the budget is dropped with the limit.
+    assert moved.json()["monthly_budget"] is None
+    assert await budget_of(db_session, tenant.company_id, target) is None
+
+
+@pytest.mark.parametrize("role", ["viewer", "sales", "admin", "owner"])
+async def test_a_monthly_budget_is_only_for_purchasers(
+    client: httpx.AsyncClient, db_session: AsyncSession, tenant: Tenant, role: str
+) -> None:
+    before = await snapshot(db_session)
+    response = await client.patch(
+        members_url(tenant, tenant.extra_user_id),
+        json={"role": role, "monthly_budget": "100.00"},
+        headers=tenant.headers["owner"],
+    )
+    problem = assert_problem(response, 422)
+    assert problem["type"] == "urn:marketplace:problem:monthly-budget-not-allowed"
+    assert problem["errors"][0]["loc"] == ["body", "monthly_budget"]
+    assert await snapshot(db_session) == before
+
+
 @pytest.mark.parametrize(
     ("body", "field"),
     [
+        ({"monthly_budget": "-1"}, "monthly_budget"),
+        ({"monthly_budget": "-0.01"}, "monthly_budget"),
+        ({"monthly_budget": "1.005"}, "monthly_budget"),
+        ({"monthly_budget": "NaN"}, "monthly_budget"),
+        ({"monthly_budget": "Infinity"}, "monthly_budget"),
+        ({"monthly_budget": "1e30"}, "monthly_budget"),
+        ({"monthly_budget": "plenty"}, "monthly_budget"),
+        ({"monthly_budget": True}, "monthly_budget"),
         ({"spending_limit": "-1"}, "spending_limit"),
         ({"spending_limit": "1.005"}, "spending_limit"),
         ({"spending_limit": "NaN"}, "spending_limit"),

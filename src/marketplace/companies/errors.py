@@ -71,3 +71,8 @@ class VerificationStateConflict(Conflict):
 class SpendingLimitNotAllowed(ValidationFailed):
     code = "spending-limit-not-allowed"
     message = _("Only purchasers carry a spending limit.")
+
+
+class MonthlyBudgetNotAllowed(ValidationFailed):
+    code = "monthly-budget-not-allowed"
+    message = _("Only purchasers carry a monthly budget.")

@@ -97,6 +97,8 @@ class MemberUpdated(MemberEvent):
     previous_role: str
     spending_limit: Decimal | None
     previous_spending_limit: Decimal | None = None
+    monthly_budget: Decimal | None = None
+    previous_monthly_budget: Decimal | None = None
 
 
 class MemberRemoved(MemberEvent):

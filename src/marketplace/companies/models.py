@@ -66,6 +66,10 @@ class Membership(UUIDPrimaryKey, Timestamps, Base):
         CheckConstraint(
             "spending_limit IS NULL OR role = 'purchaser'", name="spending_limit_purchaser"
         ),
+        CheckConstraint(
+            "monthly_budget IS NULL OR (monthly_budget >= 0 AND role = 'purchaser')",
+            name="monthly_budget",
+        ),
     )
 
     company_id: Mapped[uuid.UUID] = mapped_column(
@@ -76,6 +80,9 @@ class Membership(UUIDPrimaryKey, Timestamps, Base):
     )
     role: Mapped[str] = mapped_column(String(10))
     spending_limit: Mapped[Decimal | None] = mapped_column(Numeric(18, 2))
+    # What the purchaser may order per calendar month (UTC) without approval, in each
+    # order's currency, like the spending limit (trade/orders/approvals.py).
+    monthly_budget: Mapped[Decimal | None] = mapped_column(Numeric(18, 2))
 
 
 class Invitation(UUIDPrimaryKey, Base):

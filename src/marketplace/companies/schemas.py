@@ -330,15 +330,18 @@ class MemberRead(BaseModel):
     phone: str | None
     role: Role
     spending_limit: Decimal | None
+    monthly_budget: Decimal | None
     joined_at: datetime
 
 
 class MemberUpdate(Input):
-    """`spending_limit` applies to purchasers only; a role change away from purchaser
-    drops it."""
+    """`spending_limit` (per checkout) and `monthly_budget` (per calendar month, UTC)
+    apply to purchasers only; a role change away from purchaser drops both. Above
+    either, the purchaser's orders wait for an owner's or admin's approval."""
 
     role: Role | None = None
     spending_limit: SpendingLimit | None = None
+    monthly_budget: SpendingLimit | None = None
 
     @model_validator(mode="after")
     def _role_not_null(self) -> MemberUpdate:

@@ -22,6 +22,7 @@ from marketplace.companies.errors import (
     InvitationNotFound,
     LastOwner,
     MemberNotFound,
+    MonthlyBudgetNotAllowed,
     OwnerRoleRequired,
     RoleNotAllowed,
     SpendingLimitNotAllowed,
@@ -54,6 +55,7 @@ from marketplace.companies.schemas import (
     VerificationStatus,
     VerificationSubmit,
 )
+from marketplace.core.errors import ValidationFailed
 from marketplace.core.events import EventActor, emit, field_changes
 from marketplace.core.i18n import _, translate
 from marketplace.core.pagination import (
@@ -131,6 +133,14 @@ async def membership_of(
 
 async def get_company(session: AsyncSession, company_id: uuid.UUID) -> Company | None:
     return await repository.get_company(session, company_id)
+
+
+async def lock_membership(
+    session: AsyncSession, company_id: uuid.UUID, user_id: uuid.UUID
+) -> Membership | None:
+    """The membership, read afresh and locked until the transaction ends: a purchaser's
+    orders are judged against the budget one after another (trade/orders/approvals)."""
+    return await repository.lock_membership(session, company_id, user_id)
 
 
 # --- companies --------------------------------------------------------------------
@@ -318,6 +328,7 @@ def _member_read(membership: Membership, user: User) -> MemberRead:
         phone=user.phone,
         role=Role(membership.role),
         spending_limit=membership.spending_limit,
+        monthly_budget=membership.monthly_budget,
         joined_at=membership.created_at,
     )
 
@@ -361,10 +372,10 @@ def _require_owner_rights(actor: Actor, locked: _LockedMember) -> None:
 async def update_member(
     session: AsyncSession, actor: Actor, user_id: uuid.UUID, body: MemberUpdate
 ) -> MemberRead:
-    """Change a member's role or spending limit.
+    """Change a member's role, spending limit or monthly budget.
 
-    A spending limit is kept only for purchasers: setting one on another role is a
-    422, and moving a purchaser to another role drops it.
+    A spending limit and a monthly budget are kept only for purchasers: setting one on
+    another role is a 422, and moving a purchaser to another role drops them.
     """
     locked = await _lock_member(session, actor, user_id)
     target = locked.target
@@ -373,24 +384,31 @@ async def update_member(
         _require_owner_rights(actor, locked)
     if target.role == Role.OWNER and new_role != Role.OWNER and not locked.other_owners():
         raise LastOwner()
-    before = (target.role, target.spending_limit)
-    if "spending_limit" in body.model_fields_set:
-        if body.spending_limit is not None and new_role != Role.PURCHASER:
-            raise SpendingLimitNotAllowed(
+    before = (target.role, target.spending_limit, target.monthly_budget)
+    refusals: dict[str, type[ValidationFailed]] = {
+        "spending_limit": SpendingLimitNotAllowed,
+        "monthly_budget": MonthlyBudgetNotAllowed,
+    }
+    for field, refusal in refusals.items():
+        if field not in body.model_fields_set:
+            continue
+        if getattr(body, field) is not None and new_role != Role.PURCHASER:
+            raise refusal(
                 errors=[
                     {
-                        "loc": ["body", "spending_limit"],
-                        "msg": translate(SpendingLimitNotAllowed.message),
-                        "type": "spending_limit_not_allowed",
+                        "loc": ["body", field],
+                        "msg": translate(refusal.message),
+                        "type": f"{field}_not_allowed",
                     }
                 ]
             )
-        target.spending_limit = body.spending_limit
+        setattr(target, field, getattr(body, field))
     if new_role != Role.PURCHASER:
         target.spending_limit = None
+        target.monthly_budget = None
     target.role = new_role.value
     await session.flush()
-    if (target.role, target.spending_limit) != before:
+    if (target.role, target.spending_limit, target.monthly_budget) != before:
         await emit(
             session,
             events.MemberUpdated(
@@ -400,6 +418,8 @@ async def update_member(
                 previous_role=before[0],
                 spending_limit=target.spending_limit,
                 previous_spending_limit=before[1],
+                monthly_budget=target.monthly_budget,
+                previous_monthly_budget=before[2],
             ),
         )
     found = await repository.member_with_user(session, actor.company_id, user_id)

@@ -77,6 +77,7 @@ class MembershipRead(BaseModel):
     verification_status: str
     role: Role
     spending_limit: str | None
+    monthly_budget: str | None
 
 
 class MeRead(BaseModel):

@@ -395,6 +395,11 @@ async def describe_user(session: AsyncSession, user: User) -> MeRead:
                     if membership.spending_limit is not None
                     else None
                 ),
+                monthly_budget=(
+                    str(membership.monthly_budget)
+                    if membership.monthly_budget is not None
+                    else None
+                ),
             )
             for membership, company in memberships
         ],

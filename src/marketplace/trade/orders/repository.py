@@ -161,6 +161,36 @@ async def zero_reservations(session: AsyncSession, order_id: uuid.UUID) -> None:
     )
 
 
+# Orders that never were, or are not yet, money spent: awaiting approval, or closed
+# without a sale.
+_NOT_SPENT = ("pending_approval", "cancelled", "rejected")
+
+
+async def spent_by_purchaser(
+    session: AsyncSession,
+    buyer_id: uuid.UUID,
+    user_id: uuid.UUID,
+    since: datetime,
+    until: datetime,
+) -> dict[str, Decimal]:
+    """What the user's orders for the buyer placed in [since, until) came to, by
+    currency, counting orders placed or approved (not awaiting approval, not closed
+    without a sale). By `created_at`, the placing transaction's time, which the
+    buyer's (buyer_id, created_at) index covers."""
+    rows = await session.execute(
+        select(Order.currency, func.sum(Order.total))
+        .where(
+            Order.buyer_id == buyer_id,
+            Order.created_at >= since,
+            Order.created_at < until,
+            Order.placed_by_user_id == user_id,
+            Order.status.not_in(_NOT_SPENT),
+        )
+        .group_by(Order.currency)
+    )
+    return dict(rows.all())
+
+
 async def policy_of(session: AsyncSession, company_id: uuid.UUID) -> PurchasingPolicy | None:
     return await session.get(PurchasingPolicy, company_id)
 

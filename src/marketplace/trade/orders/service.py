@@ -24,7 +24,6 @@ from marketplace.catalog import stock
 from marketplace.catalog.pricing import CENT, PriceQuote, quote
 from marketplace.companies import service as companies
 from marketplace.companies.deps import Actor
-from marketplace.companies.permissions import Role
 from marketplace.core.errors import DomainError
 from marketplace.core.events import emit
 from marketplace.core.i18n import translate
@@ -32,7 +31,7 @@ from marketplace.core.pagination import Page, decode_time_keyset, encode_cursor
 from marketplace.trade.events import OrderPlaced, OrderStatusChanged, order_parties
 from marketplace.trade.invoices import service as invoices
 from marketplace.trade.models import Order, OrderLine, OrderTransition
-from marketplace.trade.orders import repository
+from marketplace.trade.orders import approvals, repository
 from marketplace.trade.orders.errors import (
     AddressNotFound,
     EmptyOrder,
@@ -229,20 +228,6 @@ def _group(lines: list[_PricedLine]) -> list[_SupplierGroup]:
     return sorted(groups.values(), key=lambda group: str(group.supplier_id))
 
 
-async def _needs_approval(session: AsyncSession, actor: Actor, total: Decimal) -> bool:
-    """Above the purchaser's own limit or the company's threshold: an owner or admin
-    must approve. Owners and admins approve their own orders by placing them."""
-    if actor.role in (Role.OWNER, Role.ADMIN):
-        return False
-    limit = actor.membership.spending_limit if actor.membership is not None else None
-    if limit is not None and total > limit:
-        return True
-    policy = await repository.policy_of(session, actor.company_id)
-    return bool(
-        policy and policy.approval_threshold is not None and total > policy.approval_threshold
-    )
-
-
 async def resolve_shipping_address(
     session: AsyncSession, buyer_id: uuid.UUID, terms: CheckoutTerms
 ) -> dict[str, Any]:
@@ -309,10 +294,20 @@ async def place_orders(
     shipping_address = await resolve_shipping_address(session, actor.company_id, terms)
 
     now = datetime.now(UTC)
+    subtotals = {
+        group.supplier_id: sum((line.line_total for line in group.lines), Decimal(0))
+        for group in groups
+    }
+    totals: dict[str, Decimal] = defaultdict(Decimal)
+    for group in groups:
+        totals[group.currency] += subtotals[group.supplier_id]
+    # One decision for all the request's orders: a purchase split across suppliers is
+    # still one purchase against the limits.
+    needs_approval = await approvals.needs_approval(session, actor, totals, now)
+    status = "pending_approval" if needs_approval else "placed"
     placed = Placed(orders=[], lines={}, history={})
     for group in groups:
-        subtotal = sum((line.line_total for line in group.lines), Decimal(0))
-        status = "pending_approval" if await _needs_approval(session, actor, subtotal) else "placed"
+        subtotal = subtotals[group.supplier_id]
         payment_terms = (payment_terms_by_supplier or {}).get(
             group.supplier_id, terms.payment_terms.value
         )
