@@ -2,7 +2,8 @@
 
 Cached: the public part of a product's detail (never a buyer's price), the
 category tree, and the pages and facets of public searches (catalog.search).
-Every write that changes what an entry shows deletes it explicitly, twice: at once
+Every write that changes what an entry shows (a product write, an import, an order
+taking stock or a cancellation giving it back) deletes it explicitly, twice: at once
 (so that the writer reads its own write) and again after the transaction commits,
 because a reader that loaded the old row between the first delete and the commit may
 have put it back. A time-to-live bounds what neither can
@@ -124,6 +125,21 @@ async def invalidate_products(
     ids = await repository.family_ids(session, list(set(product_ids)))
     keys = [product_key(product_id) for product_id in ids]
     await invalidate(session, cache, [*keys, SEARCH_GENERATION_KEY])
+
+
+async def invalidate_stock(
+    session: AsyncSession, cache: Cache, product_ids: Iterable[uuid.UUID]
+) -> None:
+    """The products' own entries after a change of their stock alone (orders reserve it,
+    cancellations release it): their families' entries and search results show no
+    quantity. Search results show whether a product is in stock; `invalidate_search`
+    retires them when that changed (at every order it would empty the search cache)."""
+    await invalidate(session, cache, [product_key(product_id) for product_id in product_ids])
+
+
+async def invalidate_search(session: AsyncSession, cache: Cache) -> None:
+    """Every cached search page and facet set."""
+    await invalidate(session, cache, [SEARCH_GENERATION_KEY])
 
 
 async def invalidate_supplier(session: AsyncSession, cache: Cache, supplier_id: uuid.UUID) -> None:

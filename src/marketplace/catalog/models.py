@@ -26,7 +26,9 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB, TSVECTOR
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.sql.elements import ColumnElement
 
 from marketplace.core.db import Base, Timestamps, UUIDPrimaryKey
 
@@ -116,6 +118,22 @@ class Product(UUIDPrimaryKey, Timestamps, Base):
     search_vector: Mapped[Any] = mapped_column(
         TSVECTOR, Computed(SEARCH_DOCUMENT, persisted=True), deferred=True
     )
+
+    @hybrid_property
+    def in_stock(self) -> bool:
+        """Whether the stock covers one minimum order: what a buyer can order now. The
+        one definition for the detail, search results and the `in_stock` filter."""
+        return covers_moq(self.stock, self.moq)
+
+    @in_stock.inplace.expression
+    @classmethod
+    def _in_stock_expression(cls) -> ColumnElement[bool]:
+        return cls.stock >= cls.moq
+
+
+def covers_moq(stock: Decimal, moq: Decimal) -> bool:
+    """`Product.in_stock` for values read without the ORM."""
+    return stock >= moq
 
 
 class PriceTier(UUIDPrimaryKey, Base):

@@ -375,7 +375,7 @@ class ProductRead(BaseModel):
     moq: QuantityOut
     order_multiple: QuantityOut | None
     stock: QuantityOut
-    in_stock: bool
+    in_stock: bool = Field(description="The stock covers at least one minimum order.")
     lead_time_days: int
     attributes: dict[str, str]
     status: ProductStatus

@@ -462,7 +462,7 @@ async def _build_detail(session: AsyncSession, row: ProductRow, *, public: bool)
         moq=product.moq,
         order_multiple=product.order_multiple,
         stock=product.stock,
-        in_stock=product.stock > 0,
+        in_stock=product.in_stock,
         lead_time_days=product.lead_time_days,
         attributes={str(key): str(value) for key, value in product.attributes.items()},
         status=ProductStatus(product.status),

@@ -1,9 +1,12 @@
-"""What trade needs from the catalog: orderable products with their prices for a
-buyer, and atomic stock reservation and release.
+"""What trade needs from the catalog: orderable products with their prices and stock
+for a buyer, and atomic stock reservation and release.
 
 Reservation is a conditional update per product (`stock >= quantity`), backed by
 the `stock >= 0` CHECK, taken in product-id order so that concurrent orders over
 overlapping products lock rows in the same order and cannot deadlock.
+
+Every stock change deletes the cached public reads that show it (`caching`): a
+product's detail always, search results when the product went in or out of stock.
 """
 
 from __future__ import annotations
@@ -17,13 +20,15 @@ from sqlalchemy import Uuid, any_, bindparam, func, select, update
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from marketplace.catalog.models import PriceTier, Product
+from marketplace.catalog import caching
+from marketplace.catalog.models import PriceTier, Product, covers_moq
 from marketplace.catalog.pricing import PriceListTiers, Tier
 from marketplace.catalog.repository import (
     buyer_price_list_rows,
     choose_price_lists,
     visible_products,
 )
+from marketplace.core.cache import Cache
 from marketplace.core.driver import DriverStatement
 
 
@@ -38,6 +43,7 @@ class OrderableProduct:
     moq: Decimal
     order_multiple: Decimal | None
     lead_time_days: int
+    stock: Decimal
     tiers: Sequence[Tier]
     price_list: PriceListTiers | None
 
@@ -56,6 +62,7 @@ _ORDERABLE = DriverStatement(
         Product.moq,
         Product.order_multiple,
         Product.lead_time_days,
+        Product.stock,
         select(
             func.array_agg(
                 postgresql.aggregate_order_by(
@@ -97,6 +104,7 @@ async def orderable_products(
             moq=row["moq"],
             order_multiple=row["order_multiple"],
             lead_time_days=row["lead_time_days"],
+            stock=row["stock"],
             tiers=[
                 Tier(min_qty=min_qty, unit_price=price) for min_qty, price in row["tiers"] or ()
             ],
@@ -106,37 +114,70 @@ async def orderable_products(
     }
 
 
-# Through the driver: the last statement of every order, on the hottest rows.
+# Through the driver: the last statements of every order, on the hottest rows.
 _QUANTITY = bindparam("quantity", type_=Product.__table__.c.stock.type)
+_PRODUCT_ID = bindparam("product_id", type_=Uuid)
 _TAKE_STOCK = DriverStatement(
     update(Product)
-    .where(Product.id == bindparam("product_id", type_=Uuid), Product.stock >= _QUANTITY)
+    .where(Product.id == _PRODUCT_ID, Product.stock >= _QUANTITY)
     .values(stock=Product.stock - _QUANTITY, updated_at=func.now())
-    .returning(Product.id)
+    .returning(Product.stock, Product.moq)
+)
+_GIVE_BACK_STOCK = DriverStatement(
+    update(Product)
+    .where(Product.id == _PRODUCT_ID)
+    .values(stock=Product.stock + _QUANTITY, updated_at=func.now())
+    .returning(Product.stock, Product.moq)
+)
+_STOCK_OF = DriverStatement(
+    select(Product.id, Product.stock).where(Product.id == any_(_PRODUCT_IDS))
 )
 
 
+def _crossed_moq(stock: Decimal, moq: Decimal, change: Decimal) -> bool:
+    """Whether a change that left `stock` moved the product in or out of stock."""
+    return covers_moq(stock, moq) != covers_moq(stock - change, moq)
+
+
 async def reserve(
-    session: AsyncSession, quantities: Mapping[uuid.UUID, Decimal]
-) -> list[uuid.UUID]:
+    session: AsyncSession, cache: Cache, quantities: Mapping[uuid.UUID, Decimal]
+) -> dict[uuid.UUID, Decimal]:
     """Take stock for every product, in id order. Returns the products that had too
-    little; the caller must then roll back (the others' reservations are in the same
-    transaction)."""
+    little, each with the stock it has; the caller must then roll back (the others'
+    reservations are in the same transaction)."""
+    # Before the rows are locked: deleted again after the commit all the same.
+    await caching.invalidate_stock(session, cache, quantities)
     short: list[uuid.UUID] = []
+    crossed = False
     for product_id in sorted(quantities):
-        taken = await _TAKE_STOCK.fetchval(
+        taken = await _TAKE_STOCK.fetchrow(
             session, product_id=product_id, quantity=quantities[product_id]
         )
         if taken is None:
             short.append(product_id)
-    return short
+        else:
+            crossed |= _crossed_moq(taken["stock"], taken["moq"], -quantities[product_id])
+    if short:
+        stocks = {
+            row["id"]: row["stock"] for row in await _STOCK_OF.fetch(session, product_ids=short)
+        }
+        return {product_id: stocks.get(product_id, Decimal(0)) for product_id in short}
+    if crossed:
+        await caching.invalidate_search(session, cache)
+    return {}
 
 
-async def release(session: AsyncSession, quantities: Mapping[uuid.UUID, Decimal]) -> None:
+async def release(
+    session: AsyncSession, cache: Cache, quantities: Mapping[uuid.UUID, Decimal]
+) -> None:
+    """Give reserved stock back (a cancelled or rejected order), in id order."""
+    await caching.invalidate_stock(session, cache, quantities)
+    crossed = False
     for product_id in sorted(quantities):
-        await session.execute(
-            update(Product)
-            .where(Product.id == product_id)
-            .values(stock=Product.stock + quantities[product_id])
-            .execution_options(synchronize_session=False)
+        given = await _GIVE_BACK_STOCK.fetchrow(
+            session, product_id=product_id, quantity=quantities[product_id]
         )
+        if given is not None:
+            crossed |= _crossed_moq(given["stock"], given["moq"], quantities[product_id])
+    if crossed:
+        await caching.invalidate_search(session, cache)

@@ -39,13 +39,21 @@ class DomainError(Exception):
         *,
         errors: Sequence[Mapping[str, Any]] | None = None,
         headers: Mapping[str, str] | None = None,
+        extensions: Mapping[str, Any] | None = None,
         **params: object,
     ) -> None:
         self.message_key = message or self.message
         self.params = params
         self.errors = list(errors or [])
         self.headers = dict(headers or {})
+        # RFC 9457 extension members: facts a client acts on, beside the standard ones.
+        self.extensions = dict(extensions or {})
         super().__init__(self.message_key.format(**params) if params else self.message_key)
+
+    def detail(self, language: str | None) -> str:
+        """The message in `language` (the current one when None). An error whose message
+        is made of several translated parts overrides this."""
+        return translate(self.message_key, language, **self.params)
 
 
 class BadRequest(DomainError):
@@ -190,8 +198,9 @@ def problem_body(
     instance: str,
     request_id: str | None,
     errors: Iterable[Mapping[str, Any]] = (),
+    extensions: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    return {
+    body = {
         "type": PROBLEM_TYPE_PREFIX + code,
         "title": title,
         "status": status,
@@ -200,6 +209,8 @@ def problem_body(
         "request_id": request_id,
         "errors": [dict(error) for error in errors],
     }
+    # Never in place of a standard member.
+    return {**(extensions or {}), **body}
 
 
 def problem_response_for(
@@ -215,10 +226,11 @@ def problem_response_for(
         status=error.status_code,
         code=error.code,
         title=translate(error.title, language),
-        detail=translate(error.message_key, language, **error.params),
+        detail=error.detail(language),
         instance=path,
         request_id=request_id,
         errors=error.errors,
+        extensions=error.extensions,
     )
     headers = {"Content-Language": language, **error.headers}
     return Response(

@@ -10,6 +10,7 @@ from __future__ import annotations
 import gettext
 import io
 from contextvars import ContextVar
+from decimal import Decimal
 from functools import cache
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from babel import Locale, UnknownLocaleError
 from babel.core import negotiate_locale
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
+from babel.numbers import format_decimal
 
 LOCALES_DIR = Path(__file__).resolve().parent.parent / "locales"
 DEFAULT_LANGUAGE = "en"
@@ -90,6 +92,19 @@ def translate(message: str, language: str | None = None, **params: object) -> st
         except (KeyError, IndexError, ValueError):
             return message.format(**params)
     return text
+
+
+def format_number(value: Decimal, language: str | None = None) -> str:
+    """A quantity written as the language writes numbers (44,600 / 44.600 / 44 600),
+    with its own decimals and no more."""
+    normalized = value.normalize()
+    exponent = normalized.as_tuple().exponent
+    decimals = -exponent if isinstance(exponent, int) and exponent < 0 else 0
+    return format_decimal(
+        normalized,
+        format="#,##0" + ("." + "0" * decimals if decimals else ""),
+        locale=language or _current_language.get(),
+    )
 
 
 def set_language(language: str) -> None:

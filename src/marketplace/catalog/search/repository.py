@@ -257,7 +257,7 @@ def _base_conditions(filters: SearchFilters) -> list[ColumnElement[bool]]:
     if filters.currency is not None:
         conditions.append(Product.currency == filters.currency)
     if filters.in_stock:
-        conditions.append(Product.stock >= Product.moq)
+        conditions.append(Product.in_stock.expression)
     for key, values in sorted(filters.attributes.items()):
         conditions.append(_attribute_match(key, values))
     return conditions
@@ -376,7 +376,7 @@ def _listing() -> tuple[AnySelect, tuple[ColumnElement[Any], ...]]:
         Product.base_price.expression,
         Product.moq.expression,
         Product.order_multiple.expression,
-        (Product.stock >= Product.moq).label("in_stock"),
+        Product.in_stock.label("in_stock"),
         Product.lead_time_days.expression,
         Product.created_at.expression,
         _thumbnail_id().label("thumbnail_id"),

@@ -162,7 +162,7 @@ class ProductSearchItem(BaseModel):
     )
     moq: Quantity
     order_multiple: Quantity | None
-    in_stock: bool
+    in_stock: bool = Field(description="The stock covers at least one minimum order.")
     lead_time_days: int
     thumbnail_url: str | None
     created_at: datetime

@@ -2,17 +2,75 @@
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from marketplace.catalog.schemas import plain_decimal
 from marketplace.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
-from marketplace.core.i18n import _
+from marketplace.core.i18n import _, format_number, translate
 
 
 class OrderNotFound(NotFound):
     message = _("The order does not exist.")
 
 
+@dataclass(frozen=True)
+class Shortage:
+    """A product an order wanted more of than there is."""
+
+    product_id: uuid.UUID
+    sku: str
+    name: str
+    unit: str
+    requested: Decimal
+    available: Decimal
+
+
 class InsufficientStock(Conflict):
+    """Names each product short of stock and what it has, in the message and as the
+    extension member `shortages` (quantities as decimal strings)."""
+
     code = "insufficient-stock"
-    message = _("Not enough stock for some lines; nothing was ordered.")
+    message = _("Not enough stock, nothing was ordered: {shortages}.")
+    shortage_message = _("{name} (SKU {sku}): {available} available, {requested} requested")
+
+    def __init__(
+        self, shortages: Sequence[Shortage], *, errors: Sequence[Mapping[str, Any]] | None = None
+    ) -> None:
+        self.shortages = list(shortages)
+        super().__init__(
+            errors=errors,
+            extensions={
+                "shortages": [
+                    {
+                        "product_id": str(shortage.product_id),
+                        "sku": shortage.sku,
+                        "name": shortage.name,
+                        "unit": shortage.unit,
+                        "requested": plain_decimal(shortage.requested),
+                        "available": plain_decimal(shortage.available),
+                    }
+                    for shortage in self.shortages
+                ]
+            },
+        )
+
+    def detail(self, language: str | None) -> str:
+        parts = [
+            translate(
+                self.shortage_message,
+                language,
+                name=shortage.name,
+                sku=shortage.sku,
+                available=format_number(shortage.available, language),
+                requested=format_number(shortage.requested, language),
+            )
+            for shortage in self.shortages
+        ]
+        return translate(self.message_key, language, shortages="; ".join(parts))
 
 
 class PriceChanged(Conflict):

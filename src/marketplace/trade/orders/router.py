@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Response, status
 
 from marketplace.companies.deps import Actor, acting
 from marketplace.companies.permissions import Action
-from marketplace.core.deps import SessionDep
+from marketplace.core.deps import CacheDep, SessionDep
 from marketplace.core.idempotency import Idempotency
 from marketplace.core.pagination import Cursor, Limit, Page
 from marketplace.trade.orders import service
@@ -74,11 +74,15 @@ async def empty_cart(actor: Buyer, session: SessionDep) -> CartRead:
     description="Turn the cart into one order per supplier, all or nothing. " + IDEMPOTENCY_DOC,
 )
 async def checkout(
-    body: CheckoutRequest, actor: Buyer, session: SessionDep, idempotency: Idempotency
+    body: CheckoutRequest,
+    actor: Buyer,
+    session: SessionDep,
+    cache: CacheDep,
+    idempotency: Idempotency,
 ) -> Response:
     if idempotency.replay is not None:
         return idempotency.replay
-    placed = await service.checkout(session, actor, body)
+    placed = await service.checkout(session, cache, actor, body)
     details = await service.describe(session, placed.orders, placed)
     return await idempotency.complete(
         session, status.HTTP_201_CREATED, OrdersPlaced(orders=details)
@@ -92,7 +96,11 @@ async def checkout(
     description="Place one order with one supplier directly (integrations). " + IDEMPOTENCY_DOC,
 )
 async def place_order(
-    body: OrderCreate, actor: Buyer, session: SessionDep, idempotency: Idempotency
+    body: OrderCreate,
+    actor: Buyer,
+    session: SessionDep,
+    cache: CacheDep,
+    idempotency: Idempotency,
 ) -> Response:
     if idempotency.replay is not None:
         return idempotency.replay
@@ -100,7 +108,7 @@ async def place_order(
         service.LineRequest(product_id=line.product_id, quantity=line.quantity)
         for line in body.lines
     ]
-    placed = await service.place_orders(session, actor, requests, body, source="direct")
+    placed = await service.place_orders(session, cache, actor, requests, body, source="direct")
     if len(placed.orders) != 1:
         from marketplace.trade.orders.errors import InvalidOrderLines
 
@@ -146,11 +154,15 @@ async def order_history(order_id: uuid.UUID, actor: AnySide, session: SessionDep
 
 @orders_router.post("/orders/{order_id}/transitions", response_model=OrderDetail)
 async def transition_order(
-    order_id: uuid.UUID, body: TransitionRequest, actor: AnySide, session: SessionDep
+    order_id: uuid.UUID,
+    body: TransitionRequest,
+    actor: AnySide,
+    session: SessionDep,
+    cache: CacheDep,
 ) -> OrderDetail:
     """Move the order: approve/decline (buyer owner or admin), cancel/complete (buyer),
     confirm/reject/ship/deliver (supplier). An illegal move answers 409."""
-    order = await service.transition(session, actor, order_id, body)
+    order = await service.transition(session, cache, actor, order_id, body)
     return (await service.describe(session, [order]))[0]
 
 

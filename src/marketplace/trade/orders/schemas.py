@@ -89,7 +89,13 @@ class CartLineRead(BaseModel):
     unit_price: Decimal
     line_total: Decimal
     price_source: str
-    available: bool
+    available: bool = Field(
+        description="The line can be ordered as it is: the product is orderable, the "
+        "quantity fits its MOQ and pack size, and the stock covers it."
+    )
+    available_quantity: Decimal = Field(
+        description="The product's stock now (0 when it cannot be ordered at all)."
+    )
 
 
 class SupplierSubtotal(BaseModel):

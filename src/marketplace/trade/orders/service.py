@@ -24,9 +24,9 @@ from marketplace.catalog import stock
 from marketplace.catalog.pricing import CENT, PriceQuote, quote
 from marketplace.companies import service as companies
 from marketplace.companies.deps import Actor
+from marketplace.core.cache import Cache
 from marketplace.core.errors import DomainError
 from marketplace.core.events import emit
-from marketplace.core.i18n import translate
 from marketplace.core.pagination import Page, decode_time_keyset, encode_cursor
 from marketplace.trade.events import OrderPlaced, OrderStatusChanged, order_parties
 from marketplace.trade.invoices import service as invoices
@@ -43,6 +43,7 @@ from marketplace.trade.orders.errors import (
     OrderNotFound,
     PriceChanged,
     ProductsUnavailable,
+    Shortage,
     TransitionNotAllowed,
 )
 from marketplace.trade.orders.schemas import (
@@ -122,7 +123,7 @@ def _line_error(index: int, field_name: str, message: str, kind: str) -> dict[st
 
 
 def _translated(error: DomainError) -> str:
-    return translate(error.message_key, None, **error.params)
+    return error.detail(None)
 
 
 async def _price_lines(
@@ -277,6 +278,7 @@ def _record_transition(
 
 async def place_orders(
     session: AsyncSession,
+    cache: Cache,
     actor: Actor,
     requests: Sequence[LineRequest],
     terms: CheckoutTerms,
@@ -374,15 +376,27 @@ async def place_orders(
     for line in lines:
         if line.reserve and line.request.product_id is not None:
             wanted[line.request.product_id] += line.request.quantity
-    short = await stock.reserve(session, wanted)
+    short = await stock.reserve(session, cache, wanted)
     if short:
+        ordered = {line.request.product_id: line for line in lines}
         raise InsufficientStock(
+            [
+                Shortage(
+                    product_id=product_id,
+                    sku=ordered[product_id].sku or "",
+                    name=ordered[product_id].name,
+                    unit=ordered[product_id].unit,
+                    requested=wanted[product_id],
+                    available=available,
+                )
+                for product_id, available in sorted(short.items())
+            ],
             errors=[
                 _line_error(index, "quantity", "not enough stock", "insufficient_stock")
                 | {"product_id": str(request.product_id)}
                 for index, request in enumerate(requests)
                 if request.product_id in short
-            ]
+            ],
         )
     return placed
 
@@ -396,7 +410,11 @@ def _side(actor: Actor, order: Order) -> Literal["buyer", "supplier"] | None:
 
 
 async def transition(
-    session: AsyncSession, actor: Actor, order_id: uuid.UUID, request: TransitionRequest
+    session: AsyncSession,
+    cache: Cache,
+    actor: Actor,
+    order_id: uuid.UUID,
+    request: TransitionRequest,
 ) -> Order:
     order = await repository.get_order_for(session, actor.company_id, order_id, lock=True)
     if order is None:
@@ -429,7 +447,7 @@ async def transition(
         raise IllegalTransition(status=order.status, action=request.action.value)
     if rule.releases_stock:
         reserved = await repository.reserved_quantities(session, order.id)
-        await stock.release(session, reserved)
+        await stock.release(session, cache, reserved)
         await repository.zero_reservations(session, order.id)
     details = {
         key: str(value) for key, value in values.items() if key in ("carrier", "tracking_number")
@@ -517,8 +535,10 @@ async def _require_user(actor: Actor) -> uuid.UUID:
 
 
 async def read_cart(session: AsyncSession, actor: Actor) -> CartRead:
-    """The cart at today's prices. Viewing it is how a buyer sees (and accepts) a new
-    price: the shown prices become the ones checkout expects."""
+    """The cart at today's prices and stock. Viewing it is how a buyer sees (and
+    accepts) a new price: the shown prices become the ones checkout expects. A line is
+    available when it can be ordered as it is: the product orderable, the quantity
+    valid for its MOQ and pack size, and covered by the stock."""
     user_id = await _require_user(actor)
     cart = await repository.cart_of(session, user_id, actor.company_id, create=False)
     if cart is None:
@@ -545,6 +565,7 @@ async def read_cart(session: AsyncSession, actor: Actor) -> CartRead:
                     line_total=Decimal(0),
                     price_source="unavailable",
                     available=False,
+                    available_quantity=Decimal(0),
                 )
             )
             continue
@@ -560,7 +581,7 @@ async def read_cart(session: AsyncSession, actor: Actor) -> CartRead:
             available = False
             unit_price, line_total, source = line.quoted_unit_price, Decimal(0), "invalid_quantity"
         else:
-            available = True
+            available = line.quantity <= product.stock
             unit_price, line_total, source = price.unit_price, price.line_total, price.source
             if price.unit_price != line.quoted_unit_price:
                 await repository.set_quoted_price(session, line.id, price.unit_price)
@@ -577,6 +598,7 @@ async def read_cart(session: AsyncSession, actor: Actor) -> CartRead:
                 line_total=line_total,
                 price_source=source,
                 available=available,
+                available_quantity=product.stock,
             )
         )
         if available:
@@ -631,7 +653,9 @@ async def remove_cart_line(
     return await read_cart(session, actor)
 
 
-async def checkout(session: AsyncSession, actor: Actor, terms: CheckoutTerms) -> Placed:
+async def checkout(
+    session: AsyncSession, cache: Cache, actor: Actor, terms: CheckoutTerms
+) -> Placed:
     """The cart becomes one order per supplier, in one transaction, at the prices the
     buyer was shown (409 with the new prices when they changed)."""
     user_id = await _require_user(actor)
@@ -647,7 +671,7 @@ async def checkout(session: AsyncSession, actor: Actor, terms: CheckoutTerms) ->
         )
         for line in lines
     ]
-    placed = await place_orders(session, actor, requests, terms, source="checkout")
+    placed = await place_orders(session, cache, actor, requests, terms, source="checkout")
     assert cart is not None
     await repository.delete_cart_lines(session, cart.id)
     return placed

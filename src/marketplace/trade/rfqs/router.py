@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Response, status
 
 from marketplace.companies.deps import Actor, acting
 from marketplace.companies.permissions import Action
-from marketplace.core.deps import SessionDep
+from marketplace.core.deps import CacheDep, SessionDep
 from marketplace.core.idempotency import Idempotency
 from marketplace.core.pagination import Cursor, Limit, Page
 from marketplace.trade.orders.router import IDEMPOTENCY_DOC
@@ -103,11 +103,12 @@ async def award(
     body: AwardRequest,
     actor: Buyer,
     session: SessionDep,
+    cache: CacheDep,
     idempotency: Idempotency,
 ) -> Response:
     if idempotency.replay is not None:
         return idempotency.replay
-    rfq, order_ids = await service.award(session, actor, rfq_id, body)
+    rfq, order_ids = await service.award(session, cache, actor, rfq_id, body)
     return await idempotency.complete(
         session, status.HTTP_201_CREATED, AwardResult(rfq=rfq, order_ids=order_ids)
     )

@@ -18,6 +18,7 @@ from marketplace.catalog import stock
 from marketplace.catalog.pricing import CENT
 from marketplace.companies import service as companies
 from marketplace.companies.deps import Actor
+from marketplace.core.cache import Cache
 from marketplace.core.events import emit
 from marketplace.core.pagination import Page, decode_time_keyset, encode_cursor
 from marketplace.core.platform import Platform
@@ -446,7 +447,7 @@ async def compare(session: AsyncSession, actor: Actor, rfq_id: uuid.UUID) -> Com
 
 
 async def award(
-    session: AsyncSession, actor: Actor, rfq_id: uuid.UUID, body: AwardRequest
+    session: AsyncSession, cache: Cache, actor: Actor, rfq_id: uuid.UUID, body: AwardRequest
 ) -> tuple[RfqRead, list[uuid.UUID]]:
     rfq = await _buyer_rfq(session, actor, rfq_id, lock=True)
     if rfq.status != "open":
@@ -528,6 +529,7 @@ async def award(
     placed = (
         await orders.place_orders(
             session,
+            cache,
             actor,
             requests,
             body,
