@@ -31,9 +31,11 @@ RUNS = 3
 
 
 def _shapes(targets: dict[str, str]) -> dict[str, tuple[str, dict[str, Any]]]:
-    """name -> (kind, parameters): kind "list" or "facets"."""
+    """name -> (kind, parameters): kind "list", "facets" or "corrections" (the lookup of a
+    query's typo corrections that precedes every text search)."""
     return {
         "text": ("list", {"q": targets["word"]}),
+        "typo corrections": ("corrections", {"q": f"{targets['typo']} {targets['word']}"}),
         "typo": ("list", {"q": targets["typo"]}),
         "sku": ("list", {"q": targets["sku"]}),
         "category+price": (
@@ -75,6 +77,17 @@ async def explain(database_url: str, only: str | None) -> None:
         for name, (kind, values) in _shapes(targets).items():
             if only is not None and name != only:
                 continue
+            if kind == "corrections":
+                statement = repository.CORRECTION_CANDIDATES.bindparams(
+                    **repository.correction_parameters(
+                        values["q"],
+                        max_tokens=service.MAX_QUERY_TOKENS,
+                        min_length=service.MIN_CORRECTED_LENGTH,
+                        two_typos_from=service.TWO_TYPOS_FROM,
+                    )
+                )
+                await _explain_and_summarise(session, name, values, statement, summary)
+                continue
             params = ProductSearchParams.model_validate(values)
             pairs = [
                 (key, value) for key, _, value in (item.partition(":") for item in params.attribute)
@@ -88,14 +101,20 @@ async def explain(database_url: str, only: str | None) -> None:
                 statement = repository.search_statement(filters, sort, after, params.limit + 1)
             if filters.quantity is not None:  # as the repository does for these
                 await session.execute(text("SET LOCAL jit = off"))
-            plan = await _explain(session, statement)
-            print(f"\n=== {name}: {values}\n" + "\n".join(plan))
-            timing = next(line for line in plan if line.startswith("Execution Time"))
-            summary.append(f"{name:<28} {timing.split(':')[1].strip():>12}  {_nodes(plan)}")
-            await session.rollback()
+            await _explain_and_summarise(session, name, values, statement, summary)
     await engine.dispose()
     print("\nshape                          execution  key nodes")
     print("\n".join(summary))
+
+
+async def _explain_and_summarise(
+    session: AsyncSession, name: str, values: dict[str, Any], statement: Any, summary: list[str]
+) -> None:
+    plan = await _explain(session, statement)
+    print(f"\n=== {name}: {values}\n" + "\n".join(plan))
+    timing = next(line for line in plan if line.startswith("Execution Time"))
+    summary.append(f"{name:<28} {timing.split(':')[1].strip():>12}  {_nodes(plan)}")
+    await session.rollback()
 
 
 async def _explain(session: AsyncSession, statement: Any) -> list[str]:

@@ -58,6 +58,7 @@ GENERATED_TABLES = (
     "price_list_assignments",
     "price_list_tiers",
     "catalog_search_terms",
+    "catalog_search_term_deletions",
 )
 
 # Names, places, attributes and the taxonomy (root -> leaf -> unit, price range, the nouns

@@ -37,7 +37,9 @@ async def test_searches_plan_for_their_parameters_and_nothing_else_does(
             assert await plan_cache_mode(session) == "force_custom_plan"
             await session.rollback()
 
-            await repository.token_corrections(session, "bolts", 3)
+            await repository.correction_candidates(
+                session, "bolts", max_tokens=3, min_length=3, two_typos_from=5
+            )
             assert await plan_cache_mode(session) == "force_custom_plan"
     finally:
         await database.dispose()

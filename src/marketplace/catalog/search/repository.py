@@ -1,8 +1,10 @@
 """Every query of catalog search. Visibility comes from `visible_products()`, nothing else.
 
 Query shapes (their plans on 100,000 products are in bench/README.md):
+- typo corrections: per query word, its deletion variants probed in the primary key of
+  `catalog_search_term_deletions` (`= ANY`), a few rows each;
 - text: `search_vector @@ tsquery` (GIN) OR a SKU prefix (trigram GIN), ranked by
-  `ts_rank` plus an exact/prefix SKU boost; top-N sort of the matches;
+  tiers (SKU, words as typed, likeliest corrections) plus `ts_rank`; top-N sort;
 - newest: `(created_at, id)` b-tree walked backwards, the keyset condition an index bound;
 - price: `(base_price, id)` b-tree, likewise; with `quantity`, the tier price at that
   quantity is a per-row sub-select on `price_tiers (product_id, min_qty)`;
@@ -46,6 +48,7 @@ from sqlalchemy.sql.selectable import LateralFromClause
 
 from marketplace.catalog.models import Category, PriceTier, Product, ProductImage
 from marketplace.catalog.repository import visible_products
+from marketplace.catalog.search.models import MAX_TERM_LENGTH
 from marketplace.catalog.search.schemas import SearchSort
 from marketplace.companies.models import Company
 from marketplace.core.db import transaction_memo
@@ -60,17 +63,20 @@ FACET_SAMPLE_LIMIT = 10_000
 PRICE_BUCKET_BOUNDS = tuple(
     Decimal(bound) for bound in ("0", "1", "5", "10", "50", "100", "500", "1000", "5000")
 )
-MAX_CORRECTIONS = 3
 SEARCH_CONFIG: ColumnElement[Any] = literal_column("'simple'::regconfig")
 
 
 @dataclass(frozen=True)
 class TextQuery:
-    """A prepared full-text query: the tsquery text (prefix terms and typo corrections),
-    the strict tsquery (as typed, only when corrections were added) and the SKU patterns."""
+    """A prepared full-text query: what matches (`tsquery`: each word as a prefix or one of
+    its typo corrections) and, for ranking, the words exactly as typed, as typed with
+    prefixes and with their likeliest corrections (these two only when they differ from
+    `tsquery`); the SKU patterns."""
 
     tsquery: str | None
+    exact_tsquery: str | None
     strict_tsquery: str | None
+    likeliest_tsquery: str | None
     sku_exact: str | None  # ILIKE pattern without wildcards
     sku_prefix: str | None
 
@@ -107,52 +113,90 @@ class FacetCounts:
     price_buckets: dict[tuple[str, int], int]  # (currency, bucket index) -> count
 
 
-async def token_corrections(
-    session: AsyncSession, query: str, max_tokens: int
-) -> list[tuple[str, list[tuple[str, float]]]]:
-    """The query's words as the search documents spell them (same parser), each with the
-    dictionary words it may be a typo of. Words that start a dictionary word (partial
-    words) or contain digits (part numbers) are not corrected."""
-    statement = text(
-        """
-        WITH tokens AS (
-            SELECT token, row_number() OVER (ORDER BY position) AS number
-            FROM (
-                SELECT token, min(position) AS position
-                FROM unnest(tsvector_to_array(to_tsvector('simple', :query)))
-                     WITH ORDINALITY AS parsed (token, position)
-                GROUP BY token
-            ) AS distinct_tokens
-        )
-        SELECT tokens.token, correction.term, correction.similarity
-        FROM tokens
-        LEFT JOIN LATERAL (
-            SELECT candidate.term, similarity(candidate.term, tokens.token) AS similarity
-            FROM catalog_search_terms AS candidate
-            WHERE length(tokens.token) >= 4
-              AND tokens.token !~ '[0-9_]'
-              AND NOT EXISTS (
+# The query's words (`correction_candidates`) and their candidate corrections.
+CORRECTION_CANDIDATES = text(
+    """
+    WITH parsed AS (
+        SELECT lexeme AS token, positions[1] AS first,
+               positions[cardinality(positions)] AS last
+        FROM unnest(to_tsvector('simple', :query))
+    ), tokens AS (
+        SELECT token, row_number() OVER (ORDER BY first, token) AS number,
+               last = max(last) OVER () AS is_last,
+               CASE
+                   WHEN length(token) NOT BETWEEN :min_length AND :max_length
+                        OR token ~ '[0-9_]' THEN 0
+                   WHEN length(token) >= :two_typos_from THEN 2
+                   ELSE 1
+               END AS allowance
+        FROM parsed
+    )
+    SELECT tokens.token, candidate.term
+    FROM tokens
+    LEFT JOIN LATERAL (
+        SELECT DISTINCT neighbour.term
+        FROM catalog_search_term_deletions AS neighbour
+        WHERE tokens.allowance > 0
+          AND neighbour.deletion = ANY (ARRAY(
+                SELECT variant COLLATE "C"
+                FROM catalog_search_deletions(tokens.token, tokens.allowance) AS variant
+              ))
+          AND NOT EXISTS (
+              SELECT 1 FROM catalog_search_terms AS known
+              WHERE known.term = (tokens.token COLLATE "C")
+          )
+          AND NOT (
+              tokens.is_last AND EXISTS (
                   SELECT 1 FROM catalog_search_terms AS known
                   WHERE known.term ^@ (tokens.token COLLATE "C")
               )
-              AND candidate.term % tokens.token
-            ORDER BY similarity DESC, candidate.term
-            LIMIT :max_corrections
-        ) AS correction ON true
-        WHERE tokens.number <= :max_tokens
-        ORDER BY tokens.number, correction.similarity DESC
-        """
-    )
+          )
+    ) AS candidate ON true
+    WHERE tokens.number <= :max_tokens
+    ORDER BY tokens.number, candidate.term
+    """
+)
+
+
+def correction_parameters(
+    query: str, *, max_tokens: int, min_length: int, two_typos_from: int
+) -> dict[str, Any]:
+    """The parameters of `CORRECTION_CANDIDATES`. A word longer than a dictionary word by
+    more than two letters is within two edits of none."""
+    return {
+        "query": query,
+        "max_tokens": max_tokens,
+        "min_length": min_length,
+        "max_length": MAX_TERM_LENGTH + 2,
+        "two_typos_from": two_typos_from,
+    }
+
+
+async def correction_candidates(
+    session: AsyncSession, query: str, *, max_tokens: int, min_length: int, two_typos_from: int
+) -> list[tuple[str, list[str]]]:
+    """The query's first `max_tokens` words as the search documents spell them (same
+    parser), each with the dictionary words that may be within its typo allowance: one
+    edit, two for words of `two_typos_from` letters or more (the caller measures them
+    exactly). None for dictionary words, words shorter than `min_length` or longer than
+    any dictionary word can be within two edits of (the deletions of a long word are
+    many), words with digits (part numbers), and a last word that starts a dictionary
+    word: it may be still being typed ("cordl"); earlier words are complete ("fre door"
+    is "fire door").
+    Candidates share a deletion variant with the word (the symmetric-delete lookup,
+    migration 0640_search_term_deletions): one index probe per variant of the word."""
     await plan_for_the_parameters(session)
     rows = await session.execute(
-        statement,
-        {"query": query, "max_tokens": max_tokens, "max_corrections": MAX_CORRECTIONS},
+        CORRECTION_CANDIDATES,
+        correction_parameters(
+            query, max_tokens=max_tokens, min_length=min_length, two_typos_from=two_typos_from
+        ),
     )
-    tokens: dict[str, list[tuple[str, float]]] = {}
-    for token, term, similarity in rows:
-        corrections = tokens.setdefault(token, [])
+    tokens: dict[str, list[str]] = {}
+    for token, term in rows:
+        candidates = tokens.setdefault(token, [])
         if term is not None:
-            corrections.append((term, float(similarity)))
+            candidates.append(term)
     return list(tokens.items())
 
 
@@ -216,27 +260,45 @@ def _text_match(text_query: TextQuery) -> ColumnElement[bool]:
     return or_(*conditions) if conditions else false()
 
 
+# Rank tiers: each outweighs everything below it (`ts_rank` normalised into [0, 1)).
+_SKU_EXACT, _SKU_PREFIX, _EXACT_WORDS, _WORDS_AS_TYPED, _LIKELIEST_CORRECTIONS = 16, 8, 4, 2, 1
+
+
 def rank_expression(text_query: TextQuery) -> ColumnElement[float]:
-    """Exact SKU first (+10), then a SKU prefix (+5), then words as typed (+1 when typo
-    corrections widened the query), then `ts_rank` over the weighted document."""
+    """Exact SKU first, then a SKU prefix, then the words exactly as typed ("screw"
+    before "screwdriver"), then as typed with prefixes, then the likeliest correction of
+    each word ("blot": bolts before boots), then `ts_rank` over the weighted document."""
     parts: list[ColumnElement[Any]] = []
     if text_query.sku_exact is not None and text_query.sku_prefix is not None:
         parts.append(
             case(
-                (Product.sku.ilike(text_query.sku_exact), 10),
-                (Product.sku.ilike(text_query.sku_prefix), 5),
+                (Product.sku.ilike(text_query.sku_exact), _SKU_EXACT),
+                (Product.sku.ilike(text_query.sku_prefix), _SKU_PREFIX),
                 else_=0,
             )
         )
-    if text_query.strict_tsquery is not None:
+    tiers = [
+        (query, weight)
+        for query, weight in (
+            (text_query.exact_tsquery, _EXACT_WORDS),
+            (text_query.strict_tsquery, _WORDS_AS_TYPED),
+            (text_query.likeliest_tsquery, _LIKELIEST_CORRECTIONS),
+        )
+        if query is not None
+    ]
+    if tiers:
         parts.append(
             case(
-                (Product.search_vector.op("@@")(_tsquery(text_query.strict_tsquery)), 1),
+                *(
+                    (Product.search_vector.op("@@")(_tsquery(query)), weight)
+                    for query, weight in tiers
+                ),
                 else_=0,
             )
         )
     if text_query.tsquery is not None:
-        parts.append(func.ts_rank(Product.search_vector, _tsquery(text_query.tsquery)))
+        # Normalisation 32 (rank / (rank + 1)) keeps it below the tiers, in the same order.
+        parts.append(func.ts_rank(Product.search_vector, _tsquery(text_query.tsquery), 32))
     total: ColumnElement[Any] = literal(0) if not parts else parts[0]
     for part in parts[1:]:
         total = total + part

@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import math
 import uuid
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -27,6 +28,7 @@ from typing import Any
 
 import orjson
 from pydantic import BaseModel
+from rapidfuzz.distance import OSA, JaroWinkler
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from marketplace.catalog import caching
@@ -59,8 +61,11 @@ MAX_QUERY_TOKENS = 8
 MAX_ATTRIBUTE_FILTERS = 10
 MAX_ATTRIBUTE_KEY_LENGTH = 64
 MAX_ATTRIBUTE_VALUE_LENGTH = 200
-# Typo corrections kept for a word: the best one and any within this similarity of it.
-CORRECTION_MARGIN = 0.1
+# Typo correction: a word of at least this many letters that is no dictionary word, nor
+# the start of one, is corrected to the nearest dictionary words in edit distance...
+MIN_CORRECTED_LENGTH = 3
+# ...within one edit (a transposition counts as one), or two from this many letters.
+TWO_TYPOS_FROM = 5
 GENERATION_KEY = caching.SEARCH_GENERATION_KEY
 # Longer than any entry lives; expiring only retires entries that are gone anyway.
 GENERATION_TTL_SECONDS = 86_400.0
@@ -173,31 +178,76 @@ def _lexeme(word: str) -> str:
     return "'" + word.replace("\\", "\\\\").replace("'", "''") + "'"
 
 
+def _letters_changed(word: str, candidate: str) -> int:
+    """How many letters one has that the other lacks (the larger side): 0 for a
+    transposition, 1 for a substitution."""
+    ours, theirs = Counter(word), Counter(candidate)
+    return max((ours - theirs).total(), (theirs - ours).total())
+
+
+def corrections(word: str, candidates: Iterable[str]) -> list[str]:
+    """The candidates nearest to `word` in edit distance (optimal string alignment: a
+    transposition is one edit), if within its allowance: one edit, two for words of
+    `TWO_TYPOS_FROM` letters or more. The likeliest first: fewest letters changed
+    (swapped letters, the most common typo, before a changed one), then the most alike
+    from the start (Jaro-Winkler). "blot" gives ["bolt", "boot"]; "block", two edits
+    away, is left out."""
+    allowance = 2 if len(word) >= TWO_TYPOS_FROM else 1
+    ranked: dict[str, tuple[int, int, float]] = {}
+    for candidate in candidates:
+        distance = OSA.distance(word, candidate, score_cutoff=allowance)
+        if distance <= allowance:
+            ranked[candidate] = (
+                distance,
+                _letters_changed(word, candidate),
+                -JaroWinkler.similarity(word, candidate),
+            )
+    nearest = min((rank[0] for rank in ranked.values()), default=None)
+    return sorted(
+        (candidate for candidate, rank in ranked.items() if rank[0] == nearest),
+        key=lambda candidate: (ranked[candidate], candidate),
+    )
+
+
+def _any_of(alternatives: Sequence[str]) -> str:
+    return "(" + " | ".join(alternatives) + ")" if len(alternatives) > 1 else alternatives[0]
+
+
 async def prepare_text_query(session: AsyncSession, query: str) -> repository.TextQuery:
     """Each word becomes a prefix term ORed with its typo corrections; all words must
-    match. A query without spaces may also be a SKU (exact or prefix, case-insensitive)."""
+    match. Ranked first: the words exactly as typed, then as typed with prefixes, then
+    each word's likeliest correction, then the other corrections (`rank_expression`).
+    A query without spaces may also be a SKU (exact or prefix, case-insensitive)."""
     groups: list[str] = []
+    likeliest: list[str] = []
     as_typed: list[str] = []
-    corrected = False
-    for token, corrections in await repository.token_corrections(session, query, MAX_QUERY_TOKENS):
-        alternatives = [f"{_lexeme(token)}:*"]
-        as_typed.append(alternatives[0])
-        if corrections:
-            best = corrections[0][1]
-            for term, similarity in corrections:
-                if similarity >= best - CORRECTION_MARGIN:
-                    alternatives.append(_lexeme(term))
-                    corrected = True
-        groups.append(
-            "(" + " | ".join(alternatives) + ")" if len(alternatives) > 1 else alternatives[0]
-        )
+    exact: list[str] = []
+    corrected = several = False
+    words = await repository.correction_candidates(
+        session,
+        query,
+        max_tokens=MAX_QUERY_TOKENS,
+        min_length=MIN_CORRECTED_LENGTH,
+        two_typos_from=TWO_TYPOS_FROM,
+    )
+    for token, candidates in words:
+        typed = f"{_lexeme(token)}:*"
+        terms = [_lexeme(term) for term in corrections(token, candidates)]
+        corrected |= bool(terms)
+        several |= len(terms) > 1
+        groups.append(_any_of([typed, *terms]))
+        likeliest.append(_any_of([typed, *terms[:1]]))
+        as_typed.append(typed)
+        exact.append(_lexeme(token))
     sku_exact = sku_prefix = None
     if len(query) >= 3 and " " not in query:
         sku_exact = _escape_like(query)
         sku_prefix = sku_exact + "%"
     return repository.TextQuery(
         tsquery=" & ".join(groups) or None,
+        exact_tsquery=" & ".join(exact) or None,
         strict_tsquery=" & ".join(as_typed) if corrected else None,
+        likeliest_tsquery=" & ".join(likeliest) if several else None,
         sku_exact=sku_exact,
         sku_prefix=sku_prefix,
     )
