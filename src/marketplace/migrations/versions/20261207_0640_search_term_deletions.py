@@ -30,7 +30,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0640_search_term_deletions"
-down_revision: str | None = "0090_payment_reversals"
+down_revision: str | None = "0621_monthly_budgets"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
