@@ -13,7 +13,7 @@ from fastapi import APIRouter
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
-from marketplace.core.db import Database, to_async_url
+from marketplace.core.db import SSL_MODES, Database, connection_url, to_async_url
 from marketplace.core.deps import SessionDep
 from marketplace.settings import Settings
 from tests.conftest import client_for, started_app
@@ -126,5 +126,70 @@ async def test_connections_in_constant_use_are_not_pinged(database_url: str) -> 
         with pytest.raises(DBAPIError):
             await read_one(database)
         assert await read_one(database) == 1
+    finally:
+        await database.dispose()
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        (
+            "postgresql://app:pw@db.example.com:5432/shop?sslmode=require",
+            "postgresql://app:pw@db.example.com:5432/shop?sslmode=require",
+        ),
+        (
+            "postgres://app@db/shop?sslmode=verify-full&sslrootcert=/etc/ssl/db-ca.pem",
+            "postgresql://app@db/shop?sslmode=verify-full&sslrootcert=/etc/ssl/db-ca.pem",
+        ),
+        (
+            "postgresql+asyncpg://app@db/shop?ssl=verify-ca",
+            "postgresql://app@db/shop?sslmode=verify-ca",
+        ),
+        (
+            "postgresql://postgres@/marketplace?host=/srv/var/pgdata",
+            "postgresql://postgres@/marketplace?host=/srv/var/pgdata",
+        ),
+    ],
+)
+def test_the_connection_url_keeps_libpq_parameters(url: str, expected: str) -> None:
+    assert connection_url(url) == expected
+
+
+@pytest.mark.parametrize("mode", SSL_MODES)
+def test_every_libpq_sslmode_is_accepted(mode: str) -> None:
+    assert connection_url(f"postgresql://db/shop?sslmode={mode}").endswith(f"sslmode={mode}")
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("postgresql://db/shop?sslmode=always", "sslmode must be one of"),
+        ("postgresql://db/shop?ssl=require&sslmode=require", "either ssl or sslmode"),
+        ("mysql://db/shop", "postgresql:// URL"),
+    ],
+)
+def test_a_url_asyncpg_would_refuse_is_refused_before_connecting(url: str, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        connection_url(url)
+
+
+@pytest.mark.parametrize("mode", ["disable", "allow", "prefer"])
+async def test_the_pool_connects_with_an_sslmode_in_the_url(database_url: str, mode: str) -> None:
+    """The local server speaks no TLS: these modes connect without it. Before, any
+    `sslmode` failed at the first connection (TypeError: unexpected keyword argument)."""
+    database = Database(f"{database_url}?sslmode={mode}", pool_size=1, max_overflow=0)
+    try:
+        async with database.engine.connect() as connection:
+            assert await connection.scalar(text("SELECT 1")) == 1
+    finally:
+        await database.dispose()
+
+
+async def test_sslmode_require_insists_on_tls(database_url: str) -> None:
+    database = Database(f"{database_url}?sslmode=require", pool_size=1, max_overflow=0)
+    try:
+        with pytest.raises(ConnectionError, match="rejected SSL upgrade"):
+            async with database.engine.connect():
+                pass
     finally:
         await database.dispose()

@@ -7,7 +7,9 @@ import uuid
 from collections.abc import AsyncIterator, Callable
 from datetime import datetime
 from typing import Any
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
+import asyncpg
 from sqlalchemy import DateTime, MetaData, event, func, text
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
@@ -51,12 +53,54 @@ class Timestamps:
     )
 
 
+_URL_PREFIXES = ("postgresql+asyncpg://", "postgresql://", "postgres://")
+# libpq's `sslmode` values; asyncpg takes the same ones.
+SSL_MODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
+
+
 def to_async_url(url: str) -> str:
     """Accept the usual `postgresql://` spelling and use the asyncpg driver."""
-    for prefix in ("postgresql+asyncpg://", "postgresql://", "postgres://"):
+    for prefix in _URL_PREFIXES:
         if url.startswith(prefix):
             return "postgresql+asyncpg://" + url[len(prefix) :]
     raise ValueError("DATABASE_URL must be a postgresql:// URL")
+
+
+def connection_url(url: str) -> str:
+    """The URL asyncpg connects with: `postgresql://`, its parameters spelt as libpq's.
+
+    asyncpg reads libpq's connection parameters from the URL itself (`sslmode`,
+    `sslrootcert`, `sslcert`, `sslkey`, `sslcrl`, `host=` for a socket folder, ...), the
+    spelling every managed PostgreSQL documents. SQLAlchemy's asyncpg dialect would
+    instead pass each query parameter to `asyncpg.connect()` as a keyword argument, and
+    there is no `sslmode` one (a TypeError at the first connection); so `create_engine`
+    hands asyncpg this URL. `ssl=<mode>`, SQLAlchemy's spelling, is read as `sslmode`.
+    Raises ValueError for what asyncpg would refuse only when connecting."""
+    async_url = to_async_url(url)
+    parts = urlsplit("postgresql://" + async_url.removeprefix("postgresql+asyncpg://"))
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    names = [name for name, _value in query]
+    if "ssl" in names and "sslmode" in names:
+        raise ValueError("give either ssl or sslmode, not both")
+    query = [("sslmode" if name == "ssl" else name, value) for name, value in query]
+    for name, value in query:
+        if name == "sslmode" and value not in SSL_MODES:
+            raise ValueError(f"sslmode must be one of {', '.join(SSL_MODES)}")
+    return urlunsplit(parts._replace(query=urlencode(query, quote_via=quote, safe="/")))
+
+
+def create_engine(
+    url: str, *, connect_args: dict[str, Any] | None = None, **options: Any
+) -> AsyncEngine:
+    """An engine whose connections asyncpg opens from the URL itself (`connection_url`),
+    with `connect_args` as further keyword arguments of `asyncpg.connect()`."""
+    dsn = connection_url(url)
+    arguments = connect_args or {}
+
+    async def connect() -> Any:
+        return await asyncpg.connect(dsn, **arguments)
+
+    return create_async_engine(to_async_url(url), async_creator=connect, **options)
 
 
 _RETURNED_AT = "marketplace.returned_at"
@@ -135,8 +179,8 @@ class Database:
             "timeout": pool_timeout,
         }
         self.url = to_async_url(url)
-        self.engine: AsyncEngine = create_async_engine(
-            self.url,
+        self.engine: AsyncEngine = create_engine(
+            url,
             pool_size=pool_size,
             max_overflow=max_overflow,
             pool_timeout=pool_timeout,

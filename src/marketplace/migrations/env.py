@@ -8,10 +8,9 @@ import os
 from alembic import context
 from sqlalchemy import pool
 from sqlalchemy.engine import Connection
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from marketplace.all_models import Base
-from marketplace.core.db import to_async_url
+from marketplace.core.db import create_engine, to_async_url
 
 config = context.config
 target_metadata = Base.metadata
@@ -24,12 +23,12 @@ def _database_url() -> str:
         url = os.environ.get("DATABASE_URL", "")
     if not url:
         raise RuntimeError("No database URL: set DATABASE_URL or use `marketplace migrate`")
-    return to_async_url(url)
+    return url
 
 
 def run_migrations_offline() -> None:
     context.configure(
-        url=_database_url(),
+        url=to_async_url(_database_url()),
         target_metadata=target_metadata,
         literal_binds=True,
         compare_type=True,
@@ -45,7 +44,7 @@ def _run(connection: Connection) -> None:
 
 
 async def run_migrations_online() -> None:
-    engine = create_async_engine(_database_url(), poolclass=pool.NullPool)
+    engine = create_engine(_database_url(), poolclass=pool.NullPool)
     async with engine.connect() as connection:
         # Serialise concurrent migrators (several API processes starting at once); a
         # transaction-level lock is released by the commit or the rollback.
