@@ -5,7 +5,11 @@ never a company's event to another company."""
 
 from __future__ import annotations
 
+import base64
 import json
+import re
+import secrets
+import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -13,6 +17,7 @@ import orjson
 
 from marketplace.webhooks import service
 from marketplace.webhooks.delivery import retry_delay
+from marketplace.webhooks.signing import new_webhook_secret, standard_secret
 from tests.webhooks.conftest import (
     Committed,
     Receiver,
@@ -39,8 +44,12 @@ async def test_a_delivery_is_signed_as_documented(committed: Committed, receiver
     assert request.headers["webhook-attempt"] == "1"
     assert request.headers["host"] == f"127.0.0.1:{receiver.port}"
     assert verify_signature(secret, request.headers, request.body)
-    assert not verify_signature("whsec_wrong", request.headers, request.body)
+    assert not verify_signature(new_webhook_secret(), request.headers, request.body)
     assert not verify_signature(secret, request.headers, request.body + b" ")
+    # Standard Webhooks: one base64 signature under `v1,`, over the id too.
+    assert re.fullmatch(r"v1,[A-Za-z0-9+/]{43}=", request.headers["webhook-signature"])
+    other_id = {**request.headers, "webhook-id": str(uuid.uuid4())}
+    assert not verify_signature(secret, other_id, request.body)
     body = json.loads(request.body)
     assert set(body) == {"id", "type", "created_at", "company_id", "data"}
     assert body["id"] == str(event_id)
@@ -336,7 +345,7 @@ async def test_during_a_rotation_both_secrets_sign(
     committed: Committed, receiver: Receiver
 ) -> None:
     company = await committed.company()
-    old_secret = "whsec_the-previous-secret-of-this-endpoint-000000"
+    old_secret = new_webhook_secret()
     _endpoint_id, new_secret = await committed.endpoint(
         company, receiver.url(), previous_secret=old_secret
     )
@@ -347,6 +356,28 @@ async def test_during_a_rotation_both_secrets_sign(
     assert len(request.headers["webhook-signature"].split(" ")) == 2
     assert verify_signature(new_secret, request.headers, request.body)
     assert verify_signature(old_secret, request.headers, request.body)
+    assert not verify_signature(new_webhook_secret(), request.headers, request.body)
+
+
+async def test_a_secret_issued_before_standard_signatures_signs_with_its_bytes(
+    committed: Committed, receiver: Receiver
+) -> None:
+    """Secrets used to be URL-safe base64 without padding. Their deliveries are signed
+    with the bytes they encode, which the Standard Webhooks verifier accepts once the
+    receiver spells the secret in standard base64 (the README's conversion)."""
+    company = await committed.company()
+    legacy = "whsec_" + secrets.token_urlsafe(32)
+    while "-" not in legacy and "_" not in legacy:  # one the two alphabets tell apart
+        legacy = "whsec_" + secrets.token_urlsafe(32)
+    await committed.endpoint(company, receiver.url(), secret=legacy)
+    await committed.emit([company])
+    await committed.relay()
+    await committed.make_sender().run_once()
+    [request] = receiver.received
+    # The README's conversion, done by hand as a receiver would.
+    converted = "whsec_" + base64.b64encode(base64.urlsafe_b64decode(legacy[6:] + "=")).decode()
+    assert converted == standard_secret(legacy)
+    assert verify_signature(converted, request.headers, request.body)
 
 
 async def test_two_senders_never_send_a_delivery_twice(

@@ -255,7 +255,7 @@ class WebhookSender:
             "Webhook-Id": str(delivery.event_id),
             "Webhook-Type": delivery.event_type,
             "Webhook-Timestamp": str(timestamp),
-            "Webhook-Signature": signature_header(secrets, timestamp, body),
+            "Webhook-Signature": signature_header(secrets, str(delivery.event_id), timestamp, body),
             "Webhook-Attempt": str(delivery.attempts + 1),
         }
         extensions: dict[str, Any] = {}

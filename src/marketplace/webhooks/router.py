@@ -28,26 +28,27 @@ from marketplace.webhooks.schemas import (
 )
 
 SIGNATURE_DOCS = """
-**Verifying a delivery.** Each delivery is an HTTPS `POST` with a JSON body
-`{"id", "type", "created_at", "company_id", "data"}` (`id`: the event id, the same on
-every retry; `data`: the event's fields) and these headers:
+**Verifying a delivery.** Deliveries follow the Standard Webhooks specification
+(https://www.standardwebhooks.com), so its libraries verify them. Each delivery is an
+HTTPS `POST` with a JSON body `{"id", "type", "created_at", "company_id", "data"}`
+(`id`: the event id, the same on every retry; `data`: the event's fields) and these
+headers:
 
 - `Webhook-Id`: the event id (deduplicate on it: a delivery may arrive more than once);
 - `Webhook-Type`: the event type, e.g. `api_key.created`;
 - `Webhook-Timestamp`: when this attempt was signed, in Unix seconds;
-- `Webhook-Signature`: `v1=<signature>`, or several such values separated by single
+- `Webhook-Signature`: `v1,<signature>`, or several such values separated by single
   spaces while a rotated secret is still valid;
 - `Webhook-Attempt`: 1 for the first try, 2 for the first retry, and so on.
 
-`signature` is the lower-case hex HMAC-SHA256 whose key is your secret (the whole
-`whsec_...` string, UTF-8) and whose message is the timestamp, a full stop and the raw
-request body: `HMAC_SHA256(secret, Webhook-Timestamp + "." + body)`. Compute it over the
-body bytes exactly as received (before any JSON parsing), compare in constant time
-with each `v1=` value, accept if one matches, and reject timestamps more than five
-minutes from your clock to stop replays. Answer with any 2xx status within 10
-seconds; anything else (a redirect included) is retried after growing delays (30 s,
-2 min, 10 min, 1 h, 3 h, 6 h, 12 h, 24 h, each ±50%), then the delivery is dead. An
-endpoint that fails for days without a single success is disabled.
+`signature` is the base64 HMAC-SHA256 whose key is the base64-decoded part of your
+secret after `whsec_`, over `Webhook-Id + "." + Webhook-Timestamp + "." + body`: the
+body bytes exactly as received, before any JSON parsing. With the `standardwebhooks`
+package: `Webhook(secret).verify(body, headers)`, which also refuses timestamps more
+than five minutes from your clock. Answer with any 2xx status within 10 seconds;
+anything else (a redirect included) is retried after growing delays (30 s, 2 min,
+10 min, 1 h, 3 h, 6 h, 12 h, 24 h, each ±50%), then the delivery is dead. An endpoint
+that fails for days without a single success is disabled.
 """
 
 router = APIRouter(prefix="/companies/{company_id}/webhooks", tags=["webhooks"])
@@ -125,7 +126,7 @@ async def rotate_secret(
     body: Annotated[SecretRotate | None, Body()] = None,
 ) -> WebhookSecret:
     """A new signing secret, shown in this response only. Until
-    `previous_secret_expires_at` every delivery is signed with both secrets (two `v1=`
+    `previous_secret_expires_at` every delivery is signed with both secrets (two `v1,`
     values), so a receiver can switch to the new one without missing a delivery."""
     secret, expires_at = await service.rotate_secret(session, platform, actor, webhook_id, body)
     return WebhookSecret(secret=secret, previous_secret_expires_at=expires_at)

@@ -257,7 +257,7 @@ async def rotate_secret(
     body: SecretRotate | None,
 ) -> tuple[str, datetime | None]:
     """A new secret, returned here only. The previous one keeps signing beside it for
-    the grace period (a second `v1=` signature), so receivers can switch without
+    the grace period (a second `v1,` signature), so receivers can switch without
     losing a delivery; a rotation during a grace period drops the oldest secret."""
     endpoint = await _endpoint_or_404(session, actor.company_id, webhook_id, for_update=True)
     settings = platform.settings
