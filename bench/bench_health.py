@@ -161,6 +161,9 @@ def start_service(
             "DATABASE_URL": database_url,
             "ENVIRONMENT": "production",
             "SECRET_KEY": secrets.token_urlsafe(48),
+            # Production refuses the console and file transports; nothing is sent here.
+            "EMAIL_TRANSPORT": "smtp",
+            "SMS_TRANSPORT": "disabled",
             "LOG_LEVEL": "WARNING",
             **(environment or {}),
         }

@@ -89,6 +89,8 @@ async def seed(
         secret_key=secret_key,
         database_url=database_url,
         log_level="WARNING",
+        email_transport="smtp",  # production refuses console and file; nothing is sent
+        sms_transport="disabled",
     )
     platform_ = await Platform.start(settings)
     try:

@@ -162,6 +162,14 @@ def make_settings(**overrides: Any) -> Settings:
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]
 
 
+def production_settings(**overrides: Any) -> Settings:
+    """Settings a production deployment starts with: production refuses the console and
+    file transports that development uses (codes would land in logs and files)."""
+    values: dict[str, Any] = {"email_transport": "smtp", "sms_transport": "disabled"}
+    values.update(overrides)
+    return make_settings(environment="production", **values)
+
+
 @pytest.fixture
 def settings(database_url: str) -> Settings:
     return make_settings(database_url=database_url)

@@ -30,7 +30,7 @@ from marketplace.core.middleware.public_cache import PublicCacheMiddleware
 from marketplace.core.middleware.request_context import REQUEST_ID_HEADER, RequestContextMiddleware
 from marketplace.core.middleware.security_headers import SecurityHeadersMiddleware
 from marketplace.core.platform import Platform
-from marketplace.core.security import TokenSigner
+from marketplace.core.preflight import require_valid_configuration
 from marketplace.event_delivery import EventDelivery
 from marketplace.identity import router as identity_router
 from marketplace.identity.deps import get_optional_principal
@@ -115,8 +115,10 @@ def include_api(app: FastAPI) -> None:
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
-    TokenSigner(settings)  # fail at start-up, not at first sign-in, on bad JWT_KEYS
-    trusted_proxies = parse_networks(settings.trusted_proxies)  # and on bad TRUSTED_PROXIES
+    # Fail at start-up, not at the first request, with every problem at once (bad
+    # JWT_KEYS, TRUSTED_PROXIES, DATABASE_URL...): what `check-config` runs.
+    require_valid_configuration(settings)
+    trusted_proxies = parse_networks(settings.trusted_proxies)
     configure_logging(settings)
     _init_sentry(settings)
     metrics = Metrics()

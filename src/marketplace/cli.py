@@ -18,6 +18,7 @@ from marketplace.core.db import Database
 from marketplace.core.embedded_postgres import EmbeddedPostgres
 from marketplace.core.logging import configure_logging, get_logger
 from marketplace.core.migrations import upgrade_to_head
+from marketplace.core.preflight import configuration_problems
 from marketplace.demo import DEFAULT_PRODUCTS_PER_SUPPLIER, demo_accounts
 from marketplace.demo import load as load_demo
 from marketplace.identity.contacts import Channel, normalize_contact
@@ -31,9 +32,10 @@ logger = get_logger("marketplace.cli")
 
 
 def load_settings() -> Settings:
-    """Read settings, or stop with a readable list of what is wrong."""
+    """Read settings and run the start-up checks on them (the same for every command,
+    `check-config` included), or stop with a readable list of what is wrong."""
     try:
-        return Settings()
+        settings = Settings()
     except ValidationError as error:
         typer.echo("Invalid configuration:", err=True)
         for problem in error.errors():
@@ -41,6 +43,13 @@ def load_settings() -> Settings:
             message = str(problem["msg"]).removeprefix("Value error, ")
             typer.echo(f"  {location}: {message}", err=True)
         raise typer.Exit(code=2) from error
+    problems = configuration_problems(settings)
+    if problems:
+        typer.echo("Invalid configuration:", err=True)
+        for found in problems:
+            typer.echo(f"  {found}", err=True)
+        raise typer.Exit(code=2)
+    return settings
 
 
 def _database_url(settings: Settings) -> tuple[str, EmbeddedPostgres | None]:
@@ -212,7 +221,8 @@ def demo(
 
 @app.command("check-config")
 def check_config() -> None:
-    """Validate the settings and print the effective configuration, secrets masked."""
+    """Validate the settings as `serve` does before it starts, and print the effective
+    configuration, secrets masked."""
     settings = load_settings()
     typer.echo(json.dumps(settings.masked(), indent=2, sort_keys=True, default=str))
 

@@ -11,6 +11,9 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 MIN_SECRET_KEY_LENGTH = 32
 DEVELOPMENT_SECRET_KEY = "development-only-secret-key-change-me"
+# Transports that put a message where more people can read it than its recipient (the
+# service's output, a file): a sign-in code there is a sign-in for whoever reads it.
+DEVELOPMENT_TRANSPORTS = frozenset({"console", "file"})
 
 
 class Environment(StrEnum):
@@ -115,9 +118,11 @@ class Settings(BaseSettings):
     import_batch_rows: int = Field(default=500, ge=1, le=10_000)
     import_job_stale_seconds: int = Field(default=60, ge=5)
 
-    # Notification transports: console (log) by default, a JSON-lines file, SMTP.
+    # Notification transports: console (printed to standard output) by default, a
+    # JSON-lines file, SMTP. Production refuses console and file; SMS is `disabled` there
+    # until a provider is plugged in (no SMS provider is built in).
     email_transport: Literal["console", "file", "smtp"] = "console"
-    sms_transport: Literal["console", "file"] = "console"
+    sms_transport: Literal["console", "file", "disabled"] = "console"
     notification_file_path: Path = Path("var/notifications.jsonl")
     smtp_host: str = "localhost"
     smtp_port: int = Field(default=25, ge=1, le=65535)
@@ -134,6 +139,9 @@ class Settings(BaseSettings):
 
     log_level: str = "INFO"
     log_format: LogFormat = LogFormat.AUTO
+    # Bearer token that `GET /metrics` requires when set; production serves /metrics only
+    # with one (404 without it).
+    metrics_token: SecretStr | None = None
 
     # Requests whose declared or streamed body exceeds this get 413.
     max_request_body_bytes: int = Field(default=1_048_576, ge=1024)
@@ -186,6 +194,45 @@ class Settings(BaseSettings):
         if self.auth_otp_bypass_code is not None and self.environment is Environment.PRODUCTION:
             raise ValueError("AUTH_OTP_BYPASS_CODE must not be set when ENVIRONMENT=production")
         return self
+
+    @field_validator("metrics_token")
+    @classmethod
+    def _long_metrics_token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < MIN_SECRET_KEY_LENGTH:
+            raise ValueError(f"must be at least {MIN_SECRET_KEY_LENGTH} characters")
+        return value
+
+    @model_validator(mode="after")
+    def _production_refuses_development_conveniences(self) -> Settings:
+        """What is convenient on a developer's machine and a leak in production. Every
+        problem at once, so that one run of `check-config` lists all of them."""
+        if self.environment is not Environment.PRODUCTION:
+            return self
+        problems = []
+        if self.debug:
+            problems.append(
+                "DEBUG must be false when ENVIRONMENT=production "
+                "(it allows every CORS origin with credentials)"
+            )
+        if self.email_transport in DEVELOPMENT_TRANSPORTS:
+            problems.append(
+                f"EMAIL_TRANSPORT={self.email_transport} is refused when "
+                "ENVIRONMENT=production (it writes sign-in codes where others can read "
+                "them): set EMAIL_TRANSPORT=smtp"
+            )
+        if self.sms_transport in DEVELOPMENT_TRANSPORTS:
+            problems.append(
+                f"SMS_TRANSPORT={self.sms_transport} is refused when ENVIRONMENT=production "
+                "(it writes sign-in codes where others can read them): set "
+                "SMS_TRANSPORT=disabled (no SMS provider is built in)"
+            )
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    @property
+    def sms_enabled(self) -> bool:
+        return self.sms_transport != "disabled"
 
     @property
     def is_development(self) -> bool:

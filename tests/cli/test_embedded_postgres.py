@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import IO
 
 import asyncpg
 import httpx
@@ -36,7 +37,11 @@ def postgres_processes(data_dir: Path) -> list[psutil.Process]:
     return found
 
 
-def start_service(workdir: Path, data_dir: Path, port: int) -> subprocess.Popen[bytes]:
+def start_service(
+    workdir: Path, data_dir: Path, port: int, log: Path | None = None
+) -> subprocess.Popen[bytes]:
+    """`marketplace serve`; its output goes to `log` when given (else a pipe read only
+    if it fails), at INFO so that the start-up lines are there."""
     environment = {
         key: value
         for key, value in os.environ.items()
@@ -45,24 +50,37 @@ def start_service(workdir: Path, data_dir: Path, port: int) -> subprocess.Popen[
     environment.update(
         {
             "EMBEDDED_POSTGRES_DATA_DIR": str(data_dir),
-            "LOG_LEVEL": "WARNING",
+            "LOG_LEVEL": "WARNING" if log is None else "INFO",
             "ENVIRONMENT": "development",
         }
     )
-    return subprocess.Popen(
-        [MARKETPLACE, "serve", "--port", str(port)],
-        cwd=workdir,
-        env=environment,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
+    if log is None:
+        output: int | IO[bytes] = subprocess.PIPE
+    else:
+        output = log.open("wb")
+    try:
+        return subprocess.Popen(
+            [MARKETPLACE, "serve", "--port", str(port)],
+            cwd=workdir,
+            env=environment,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+    finally:
+        if log is not None:
+            assert not isinstance(output, int)
+            output.close()  # the service holds its own copy
 
 
-def wait_until_ready(process: subprocess.Popen[bytes], port: int, timeout: float = 90) -> None:
+def wait_until_ready(
+    process: subprocess.Popen[bytes], port: int, timeout: float = 90, log: Path | None = None
+) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
             output = process.stdout.read().decode() if process.stdout else ""
+            if log is not None:
+                output = log.read_text()
             raise AssertionError(f"service exited with {process.returncode}:\n{output}")
         try:
             if httpx.get(f"http://127.0.0.1:{port}/health/ready", timeout=2).status_code == 200:
@@ -99,9 +117,10 @@ def test_embedded_postgres_lifecycle(tmp_path: Path) -> None:
     data_dir = tmp_path / "pgdata"
     port = free_port()
 
-    first = start_service(tmp_path, data_dir, port)
+    log = tmp_path / "serve.log"
+    first = start_service(tmp_path, data_dir, port, log)
     try:
-        wait_until_ready(first, port)
+        wait_until_ready(first, port, log=log)
         health = httpx.get(f"http://127.0.0.1:{port}/health", timeout=5).json()
         assert health["status"] == "ok"
         assert health["components"]["database"] == {
@@ -117,6 +136,11 @@ def test_embedded_postgres_lifecycle(tmp_path: Path) -> None:
     finally:
         exit_code = stop_service(first)
     assert exit_code in (0, 128 + signal.SIGTERM)
+    # `serve` started the embedded server and handed its address on as DATABASE_URL;
+    # the start-up line says what the database is, as /health does.
+    started = [line for line in log.read_text().splitlines() if "platform.started" in line]
+    assert len(started) == 1, log.read_text()
+    assert "database=embedded" in started[0]
     deadline = time.monotonic() + 15
     while postgres_processes(data_dir) and time.monotonic() < deadline:
         time.sleep(0.2)

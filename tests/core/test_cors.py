@@ -3,7 +3,7 @@ from __future__ import annotations
 import httpx
 
 from marketplace.settings import Settings
-from tests.conftest import client_for, make_settings, started_app
+from tests.conftest import client_for, make_settings, production_settings, started_app
 
 PREFLIGHT = {
     "Access-Control-Request-Method": "POST",
@@ -34,14 +34,14 @@ async def test_development_allows_any_origin(settings: Settings) -> None:
 
 
 async def test_debug_allows_any_origin_outside_development(settings: Settings) -> None:
-    debug = make_settings(environment="production", debug=True, database_url=_url(settings))
+    # Outside development and production (which refuses DEBUG): the test environment.
+    debug = make_settings(environment="test", debug=True, database_url=_url(settings))
     response = await preflight(debug, "https://anything.example")
     assert response.headers["access-control-allow-origin"] == "https://anything.example"
 
 
 async def test_production_allows_only_trusted_origins(settings: Settings) -> None:
-    production = make_settings(
-        environment="production",
+    production = production_settings(
         trusted_origins="https://portal.example.com",
         database_url=_url(settings),
     )
@@ -56,8 +56,7 @@ async def test_production_allows_only_trusted_origins(settings: Settings) -> Non
 
 
 async def test_simple_request_exposes_request_id(settings: Settings) -> None:
-    production = make_settings(
-        environment="production",
+    production = production_settings(
         trusted_origins="https://portal.example.com",
         database_url=_url(settings),
     )

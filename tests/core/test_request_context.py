@@ -6,7 +6,7 @@ import httpx
 import pytest
 
 from marketplace.settings import Settings
-from tests.conftest import client_for, make_settings, started_app
+from tests.conftest import client_for, make_settings, production_settings, started_app
 
 
 async def test_generated_request_id_is_returned(client: httpx.AsyncClient) -> None:
@@ -70,8 +70,7 @@ async def test_security_headers_are_on_every_response(client: httpx.AsyncClient)
 
 
 async def test_production_adds_hsts(settings: Settings) -> None:
-    production = make_settings(
-        environment="production",
+    production = production_settings(
         database_url=settings.database_url.get_secret_value() if settings.database_url else None,
     )
     async for app in started_app(production):

@@ -6,6 +6,9 @@ from pydantic import ValidationError
 from marketplace.settings import DEVELOPMENT_SECRET_KEY, Environment, Settings
 from tests.conftest import TEST_SECRET_KEY
 
+# A production configuration as production accepts it (no console or file transports).
+PRODUCTION = {"environment": "production", "email_transport": "smtp", "sms_transport": "disabled"}
+
 
 def build(**values: object) -> Settings:
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]
@@ -27,7 +30,7 @@ def test_test_environment_also_requires_a_real_key() -> None:
 
 
 def test_production_accepts_a_long_secret_key() -> None:
-    settings = build(environment="production", secret_key=TEST_SECRET_KEY)
+    settings = build(**PRODUCTION, secret_key=TEST_SECRET_KEY)
     assert settings.environment is Environment.PRODUCTION
     assert not settings.allows_any_origin
 
@@ -68,7 +71,7 @@ def test_invalid_values_are_rejected() -> None:
 
 def test_masked_configuration_hides_secrets() -> None:
     settings = build(
-        environment="production",
+        **PRODUCTION,
         secret_key=TEST_SECRET_KEY,
         database_url="postgresql://app:hunter2@db.internal:5432/marketplace",
         redis_url="redis://:redispass@cache:6379/0",
@@ -83,3 +86,46 @@ def test_masked_configuration_hides_secrets() -> None:
     assert masked["DATABASE_URL"] == "postgresql://***@db.internal:5432/marketplace"
     assert masked["SECRET_KEY"] == "***"
     assert masked["ENVIRONMENT"] == "production"
+
+
+def test_production_refuses_debug() -> None:
+    with pytest.raises(ValidationError, match="DEBUG must be false when ENVIRONMENT=production"):
+        build(**PRODUCTION, secret_key=TEST_SECRET_KEY, debug=True)
+
+
+@pytest.mark.parametrize(
+    ("setting", "value"),
+    [
+        ("email_transport", "console"),
+        ("email_transport", "file"),
+        ("sms_transport", "console"),
+        ("sms_transport", "file"),
+    ],
+)
+def test_production_refuses_transports_that_write_codes_where_others_read_them(
+    setting: str, value: str
+) -> None:
+    with pytest.raises(ValidationError, match=f"{setting.upper()}={value} is refused"):
+        build(**{**PRODUCTION, setting: value}, secret_key=TEST_SECRET_KEY)
+
+
+def test_production_by_default_names_every_refused_setting_at_once() -> None:
+    with pytest.raises(ValidationError) as refused:
+        build(environment="production", secret_key=TEST_SECRET_KEY, debug=True)
+    message = str(refused.value)
+    assert "DEBUG must be false" in message
+    assert "EMAIL_TRANSPORT=console is refused" in message
+    assert "SMS_TRANSPORT=console is refused" in message
+
+
+def test_development_keeps_the_console_transports() -> None:
+    settings = build()
+    assert (settings.email_transport, settings.sms_transport) == ("console", "console")
+    assert settings.sms_enabled
+    assert not build(sms_transport="disabled").sms_enabled
+
+
+def test_a_metrics_token_is_long() -> None:
+    with pytest.raises(ValidationError, match="at least 32 characters"):
+        build(metrics_token="short")
+    assert build(metrics_token="m" * 32).metrics_token is not None

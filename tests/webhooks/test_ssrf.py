@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from marketplace.companies.models import Company
 from marketplace.webhooks import ssrf
 from marketplace.webhooks.models import WebhookEndpoint
-from tests.conftest import make_settings
+from tests.conftest import make_settings, production_settings
 from tests.factories import add_member, bearer_headers, make_company, make_user
 
 REFUSED_AT_REGISTRATION = [
@@ -183,7 +183,7 @@ def test_the_allow_list_is_refused_in_production() -> None:
 
 
 def test_the_allow_list_is_ignored_in_production_even_if_set_later() -> None:
-    settings = make_settings(environment="production")
+    settings = production_settings()
     settings.webhook_allowed_hosts = ["127.0.0.1"]  # assignment skips validation
     assert ssrf.allow_list(settings) == frozenset()
 

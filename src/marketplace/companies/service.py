@@ -67,7 +67,7 @@ from marketplace.core.pagination import (
 from marketplace.core.platform import Platform
 from marketplace.core.security import new_secret
 from marketplace.identity.models import User
-from marketplace.notifications.transports import OutgoingMessage
+from marketplace.notifications.transports import OutgoingMessage, require_channel
 
 if TYPE_CHECKING:
     from marketplace.companies.deps import Actor
@@ -491,6 +491,7 @@ async def invite(
         raise OwnerRoleRequired()
     channel, destination = ("email", body.email) if body.email else ("phone", body.phone)
     assert destination is not None
+    require_channel(platform.settings, "email" if channel == "email" else "sms")
     company_id = actor.company_id
     if await repository.has_member_with_contact(session, company_id, channel, destination):
         raise AlreadyMember()

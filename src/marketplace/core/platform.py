@@ -89,13 +89,16 @@ class Platform:
             if settings.amqp_url is not None
             else None
         )
+        platform = cls(settings, database, cache, broker, embedded, rate_limiter)
         logger.info(
             "platform.started",
-            database="embedded" if embedded else "external",
+            # As /health reports it: `serve` starts the embedded server itself and hands
+            # its address on as DATABASE_URL, which is still the embedded database.
+            database=platform.database_mode,
             cache=cache.mode,
             broker="external" if broker else "embedded",
         )
-        return cls(settings, database, cache, broker, embedded, rate_limiter)
+        return platform
 
     async def close(self) -> None:
         if self.broker is not None:

@@ -28,7 +28,7 @@ from marketplace.identity.errors import (
 from marketplace.identity.events import ApiKeyCreated, ApiKeyRevoked
 from marketplace.identity.models import ApiKey, AuthSession, OtpChallenge, RefreshToken, User
 from marketplace.identity.schemas import MembershipRead, MeRead
-from marketplace.notifications.transports import OutgoingMessage
+from marketplace.notifications.transports import OutgoingMessage, require_channel
 from marketplace.settings import Environment
 
 OTP_PURPOSE = "otp"
@@ -80,6 +80,7 @@ async def request_otp(
     """Create a challenge and the message carrying its code. The answer is the same
     whether or not an account exists for the destination."""
     settings = platform.settings
+    require_channel(settings, "email" if channel == "email" else "sms")
     code = new_numeric_code(6)
     challenge = OtpChallenge(
         id=uuid.uuid4(),

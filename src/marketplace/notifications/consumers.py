@@ -55,7 +55,7 @@ def _finished(task: asyncio.Task[None]) -> None:
 async def handle(
     session: AsyncSession, platform: Platform, envelopes: Sequence[EventEnvelope]
 ) -> None:
-    outcome = await service.notify(session, envelopes)
+    outcome = await service.notify(session, envelopes, sms_enabled=platform.settings.sms_enabled)
     if not outcome.notifications and not outcome.delivery_ids:
         return
 

@@ -135,9 +135,12 @@ class Outcome:
     delivery_ids: list[uuid.UUID] = field(default_factory=list)
 
 
-async def notify(session: AsyncSession, envelopes: Sequence[EventEnvelope]) -> Outcome:
+async def notify(
+    session: AsyncSession, envelopes: Sequence[EventEnvelope], *, sms_enabled: bool = True
+) -> Outcome:
     """The notifications and deliveries of these events, in one read of the members,
-    one of the preferences and one insert of each kind for all of them."""
+    one of the preferences and one insert of each kind for all of them. No SMS
+    deliveries while SMS is disabled (SMS_TRANSPORT=disabled): none could be sent."""
     ruled = [(RULES[envelope.type], envelope) for envelope in envelopes if envelope.type in RULES]
     if not ruled:
         return Outcome()
@@ -181,7 +184,7 @@ async def notify(session: AsyncSession, envelopes: Sequence[EventEnvelope]) -> O
                 deliveries.append(
                     {**outgoing, "channel": "email", "destination": user.email, "body": body}
                 )
-            if channels["sms"] and user.phone:
+            if channels["sms"] and user.phone and sms_enabled:
                 text = sms_text(rendered)
                 deliveries.append(
                     {**outgoing, "channel": "sms", "destination": user.phone, "body": text}

@@ -1,14 +1,20 @@
 """Delivery of e-mail and SMS through pluggable transports.
 
-`console` logs the message (development default), `file` appends it as a JSON line
-(tests, local inspection), `smtp` sends e-mail. An SMS provider plugs in by
-implementing `Transport`.
+`console` prints the message to standard output (development default), `file` appends
+it as a JSON line (tests, local inspection), `smtp` sends e-mail, `disabled` (SMS
+only) offers no SMS at all. An SMS provider plugs in by implementing `Transport`.
+
+A message may carry a sign-in code or an invitation token, so no transport puts it,
+or its address, into the structured log: logs are shipped, kept and read by more
+people than the recipient. The console transport prints it outside the log for the
+developer at the terminal; production refuses console and file (settings.py).
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import sys
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from email.message import EmailMessage
@@ -18,6 +24,7 @@ from typing import Literal, Protocol
 import aiosmtplib
 
 from marketplace.core.logging import get_logger
+from marketplace.notifications.errors import ChannelUnavailable
 from marketplace.settings import Settings
 
 logger = get_logger(__name__)
@@ -39,13 +46,12 @@ class Transport(Protocol):
 
 class ConsoleTransport:
     async def send(self, message: OutgoingMessage) -> None:
-        logger.info(
-            "notification.sent",
-            channel=message.channel,
-            to=message.to,
-            subject=message.subject,
-            body=message.body,
+        sys.stdout.write(
+            f"\n--- {message.channel} to {message.to} (console transport, not sent) ---\n"
+            f"Subject: {message.subject}\n\n{message.body}\n---\n"
         )
+        sys.stdout.flush()
+        logger.info("notification.printed", channel=message.channel)
 
 
 class FileTransport:
@@ -90,19 +96,37 @@ class SmtpTransport:
 class Notifier:
     """Sends a message on its channel's configured transport."""
 
-    def __init__(self, email: Transport, sms: Transport) -> None:
-        self.transports: dict[Channel, Transport] = {"email": email, "sms": sms}
+    def __init__(self, email: Transport, sms: Transport | None) -> None:
+        self.transports: dict[Channel, Transport] = {"email": email}
+        if sms is not None:
+            self.transports["sms"] = sms
 
     async def send(self, message: OutgoingMessage) -> None:
-        await self.transports[message.channel].send(message)
+        transport = self.transports.get(message.channel)
+        if transport is None:
+            # Callers check `require_channel` first; a message that slips through is a
+            # bug, not something to drop silently.
+            raise ChannelUnavailable()
+        await transport.send(message)
+
+
+def require_channel(settings: Settings, channel: Channel) -> None:
+    """Refuse, before anything is written, what cannot be delivered: a code sent by SMS
+    while SMS_TRANSPORT=disabled would never arrive."""
+    if channel == "sms" and not settings.sms_enabled:
+        raise ChannelUnavailable()
 
 
 def build_notifier(settings: Settings) -> Notifier:
-    def build(kind: str) -> Transport:
+    def build(kind: str) -> Transport | None:
         if kind == "file":
             return FileTransport(settings.notification_file_path)
         if kind == "smtp":
             return SmtpTransport(settings)
+        if kind == "disabled":
+            return None
         return ConsoleTransport()
 
-    return Notifier(email=build(settings.email_transport), sms=build(settings.sms_transport))
+    email = build(settings.email_transport)
+    assert email is not None  # EMAIL_TRANSPORT has no `disabled`
+    return Notifier(email=email, sms=build(settings.sms_transport))
