@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-import sentry_sdk
 from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from fastapi.middleware.cors import CORSMiddleware
 
@@ -19,6 +18,7 @@ from marketplace.catalog.search import router as catalog_search_router
 from marketplace.companies import router as companies_router
 from marketplace.core import health
 from marketplace.core.client_ip import parse_networks
+from marketplace.core.error_tracking import init_error_tracking
 from marketplace.core.errors import install_exception_handlers
 from marketplace.core.heap import freeze_startup_heap
 from marketplace.core.logging import configure_logging
@@ -50,19 +50,6 @@ from marketplace.webhooks import router as webhooks_router
 
 API_PREFIX = "/api/v1"
 CORS_MAX_AGE_SECONDS = 3600
-
-
-def _init_sentry(settings: Settings) -> None:
-    if settings.sentry_dsn is None:
-        return
-    sentry_sdk.init(
-        dsn=settings.sentry_dsn.get_secret_value(),
-        environment=settings.environment.value,
-        release=f"b2b-marketplace@{__version__}",
-        traces_sample_rate=settings.sentry_traces_sample_rate,
-        # sentry-sdk 3 replaced send_default_pii with per-kind switches: no user data.
-        data_collection={"user_info": False, "http_bodies": []},
-    )
 
 
 def api_routers() -> list[APIRouter]:
@@ -120,7 +107,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     require_valid_configuration(settings)
     trusted_proxies = parse_networks(settings.trusted_proxies)
     configure_logging(settings)
-    _init_sentry(settings)
+    init_error_tracking(settings)
     metrics = Metrics()
 
     @asynccontextmanager

@@ -14,6 +14,7 @@ from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from marketplace.core.client_ip import client_ip
+from marketplace.core.error_tracking import report_exception, tag_request
 from marketplace.core.errors import internal_error_response
 from marketplace.core.i18n import negotiate_language, set_language
 from marketplace.core.logging import get_logger
@@ -47,6 +48,7 @@ class RequestContextMiddleware:
         set_language(negotiate_language(headers.get("accept-language")))
         structlog.contextvars.clear_contextvars()
         structlog.contextvars.bind_contextvars(request_id=request_id)
+        tag_request(request_id)
 
         started = time.perf_counter()
         status_code = 500
@@ -62,10 +64,11 @@ class RequestContextMiddleware:
 
         try:
             await self.app(scope, receive, send_with_request_id)
-        except Exception:
+        except Exception as error:
             error_logger.exception(
                 "request.unhandled_error", method=scope.get("method"), path=scope["path"]
             )
+            report_exception(error)
             if response_started or scope["type"] != "http":
                 raise
             response = internal_error_response(
