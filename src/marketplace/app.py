@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import APIRouter, Depends, FastAPI, Request, Response
+from fastapi import APIRouter, Depends, FastAPI, Request, Response, status
 from fastapi.middleware.cors import CORSMiddleware
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from marketplace import __version__
 from marketplace.abuse import router as abuse_router
@@ -19,10 +20,16 @@ from marketplace.companies import router as companies_router
 from marketplace.core import health
 from marketplace.core.client_ip import parse_networks
 from marketplace.core.error_tracking import init_error_tracking
-from marketplace.core.errors import install_exception_handlers
+from marketplace.core.errors import Unauthenticated, install_exception_handlers
 from marketplace.core.heap import freeze_startup_heap
-from marketplace.core.logging import configure_logging
-from marketplace.core.metrics import CONTENT_TYPE_LATEST, Metrics, MetricsMiddleware
+from marketplace.core.logging import configure_logging, get_logger
+from marketplace.core.metrics import (
+    CONTENT_TYPE_LATEST,
+    Metrics,
+    MetricsAccess,
+    MetricsMiddleware,
+    metrics_access,
+)
 from marketplace.core.middleware.abuse import IpFilterMiddleware, RateLimitMiddleware
 from marketplace.core.middleware.body_limit import BodySizeLimitMiddleware
 from marketplace.core.middleware.client_address import ClientAddressMiddleware
@@ -49,6 +56,7 @@ from marketplace.trade.rfqs import router as trade_rfqs_router
 from marketplace.webhooks import router as webhooks_router
 
 API_PREFIX = "/api/v1"
+logger = get_logger(__name__)
 CORS_MAX_AGE_SECONDS = 3600
 
 
@@ -150,6 +158,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Without the principal dependency: a WebSocket authenticates itself (realtime/router.py).
     app.include_router(realtime_router.router, prefix=API_PREFIX)
     app.add_route("/metrics", _metrics_endpoint, include_in_schema=False)
+    if metrics_access(settings, None) is MetricsAccess.HIDDEN:
+        logger.warning("metrics.not_served", reason="production needs METRICS_TOKEN for /metrics")
     metrics.name_routes(app.routes)
 
     # Added innermost first: the request-context middleware wraps everything else.
@@ -221,5 +231,11 @@ async def _record_rate_limit_offence(platform: Platform, ip: str) -> None:
 
 
 async def _metrics_endpoint(request: Request) -> Response:
+    settings: Settings = request.app.state.settings
+    access = metrics_access(settings, request.headers.get("authorization"))
+    if access is MetricsAccess.HIDDEN:
+        raise StarletteHTTPException(status.HTTP_404_NOT_FOUND)
+    if access is MetricsAccess.UNAUTHENTICATED:
+        raise Unauthenticated(headers={"WWW-Authenticate": 'Bearer realm="metrics"'})
     metrics: Metrics = request.app.state.metrics
     return Response(metrics.render(), media_type=CONTENT_TYPE_LATEST)

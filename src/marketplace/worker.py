@@ -34,6 +34,7 @@ from marketplace.core.broker import EVENTS_EXCHANGE
 from marketplace.core.consumers import ALL_EVENTS, Consumer, ConsumerRegistry, handle_once
 from marketplace.core.events import EventEnvelope
 from marketplace.core.logging import get_logger
+from marketplace.core.metrics import MetricsAccess, metrics_access
 from marketplace.core.platform import Platform
 from marketplace.event_delivery import EventDelivery
 
@@ -238,24 +239,42 @@ class Worker:
         async def respond(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
             try:
                 request_line = await asyncio.wait_for(reader.readline(), 5)
-                while (await asyncio.wait_for(reader.readline(), 5)) not in (b"\r\n", b"\n", b""):
-                    pass
+                authorization = None
+                while (line := await asyncio.wait_for(reader.readline(), 5)) not in (
+                    b"\r\n",
+                    b"\n",
+                    b"",
+                ):
+                    name, _, value = line.decode("latin-1").partition(":")
+                    if name.strip().lower() == "authorization":
+                        authorization = value.strip()
                 parts = request_line.decode("latin-1").split()
                 path = parts[1] if len(parts) > 1 else "/"
+                extra_headers = ""
+                access = metrics_access(self.platform.settings, authorization)
                 if path == "/health":
                     status, body, content_type = self.health_body()
-                elif path == "/metrics":
+                elif path == "/metrics" and access is MetricsAccess.ALLOWED:
                     status, body, content_type = (
                         200,
                         generate_latest(self.metrics.registry),
                         CONTENT_TYPE_LATEST,
                     )
+                elif path == "/metrics" and access is MetricsAccess.UNAUTHENTICATED:
+                    status, body, content_type = 401, b"unauthenticated", "text/plain"
+                    extra_headers = 'WWW-Authenticate: Bearer realm="metrics"\r\n'
                 else:
                     status, body, content_type = 404, b"not found", "text/plain"
-                reason = {200: "OK", 404: "Not Found", 503: "Service Unavailable"}[status]
+                reason = {
+                    200: "OK",
+                    401: "Unauthorized",
+                    404: "Not Found",
+                    503: "Service Unavailable",
+                }[status]
                 writer.write(
                     f"HTTP/1.1 {status} {reason}\r\nContent-Type: {content_type}\r\n"
-                    f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n".encode()
+                    f"{extra_headers}Content-Length: {len(body)}\r\n"
+                    "Connection: close\r\n\r\n".encode()
                     + body
                 )
                 await writer.drain()

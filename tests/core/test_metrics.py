@@ -8,7 +8,7 @@ import pytest
 from fastapi import APIRouter
 
 from marketplace.settings import Settings
-from tests.conftest import client_for, started_app
+from tests.conftest import client_for, make_settings, production_settings, started_app
 
 probe = APIRouter(prefix="/api/v1/_probe")
 
@@ -69,3 +69,89 @@ async def test_routes_of_included_routers_are_counted_by_their_full_template(
     template = "/api/v1/products/{product_id:uuid}"
     assert sample(text, "http_requests_total", route=template, status="404") == 1
     assert 'route="/products/' not in text
+
+
+@pytest.fixture
+async def limited_client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    """Anonymous requests limited to two a minute, bodies to 2 KiB."""
+    assert settings.database_url is not None
+    limited = make_settings(
+        database_url=settings.database_url.get_secret_value(),
+        rate_limit_anonymous="2/minute",
+        max_request_body_bytes=2048,
+    )
+    async for app in started_app(limited):
+        async with client_for(app) as client:
+            yield client
+
+
+async def test_requests_refused_before_routing_are_counted_by_their_route_template(
+    limited_client: httpx.AsyncClient,
+) -> None:
+    """The rate limit answers before the router runs: its 429s are counted under the
+    route that was asked for, not lost in <unmatched>. So is a body refused for its
+    declared size."""
+    product = "00000000-0000-4000-8000-000000000000"
+    statuses = [
+        (await limited_client.get(f"/api/v1/products/{product}")).status_code for _ in range(3)
+    ]
+    assert statuses == [404, 404, 429]
+    too_large = await limited_client.post(
+        "/api/v1/orders",
+        content=b"{}",
+        headers={"Content-Length": "4096", "Authorization": "Bearer x"},
+    )
+    assert too_large.status_code == 413
+    await limited_client.get("/no/such/route")  # refused too (429), and matches no route
+
+    text = (await limited_client.get("/metrics")).text
+    template = "/api/v1/products/{product_id:uuid}"
+    assert sample(text, "http_requests_total", route=template, status="404") == 2
+    assert sample(text, "http_requests_total", route=template, status="429") == 1
+    assert sample(text, "http_requests_total", route="/api/v1/orders", status="413") == 1
+    assert sample(text, "http_requests_total", route="<unmatched>", status="429") == 1
+    assert sample(text, "http_request_duration_seconds_count", route=template) == 3
+
+
+METRICS_TOKEN = "metrics-token-" + "0123456789" * 3
+
+
+async def scrape(settings: Settings, **headers: str) -> httpx.Response:
+    response = None
+    async for app in started_app(settings):  # to its end: the app shuts down cleanly
+        async with client_for(app) as client:
+            response = await client.get("/metrics", headers=headers)
+    assert response is not None
+    return response
+
+
+async def test_production_serves_metrics_only_with_a_token(settings: Settings) -> None:
+    assert settings.database_url is not None
+    url = settings.database_url.get_secret_value()
+
+    hidden = await scrape(production_settings(database_url=url))
+    assert hidden.status_code == 404
+    assert hidden.headers["content-type"] == "application/problem+json"
+    assert "http_requests_total" not in hidden.text
+
+    guarded = production_settings(database_url=url, metrics_token=METRICS_TOKEN)
+    anonymous = await scrape(guarded)
+    assert anonymous.status_code == 401
+    assert anonymous.headers["www-authenticate"] == 'Bearer realm="metrics"'
+    assert "http_requests_total" not in anonymous.text
+    wrong = await scrape(guarded, Authorization=f"Bearer {METRICS_TOKEN}x")
+    assert wrong.status_code == 401
+    scheme = await scrape(guarded, Authorization=f"Basic {METRICS_TOKEN}")
+    assert scheme.status_code == 401
+    allowed = await scrape(guarded, Authorization=f"Bearer {METRICS_TOKEN}")
+    assert allowed.status_code == 200
+    assert "http_requests_total" in allowed.text
+
+
+async def test_outside_production_a_configured_token_is_required_too(settings: Settings) -> None:
+    assert settings.database_url is not None
+    guarded = make_settings(
+        database_url=settings.database_url.get_secret_value(), metrics_token=METRICS_TOKEN
+    )
+    assert (await scrape(guarded)).status_code == 401
+    assert (await scrape(guarded, Authorization=f"Bearer {METRICS_TOKEN}")).status_code == 200

@@ -19,7 +19,7 @@ from marketplace.core.events import EventEnvelope, emit
 from marketplace.core.outbox import OutboxRelay
 from marketplace.core.platform import Platform
 from marketplace.worker import Worker
-from tests.conftest import AMQP_URL, make_settings, require_service
+from tests.conftest import AMQP_URL, make_settings, production_settings, require_service
 from tests.events.conftest import ProbeHappened, record_effect
 from tests.events.test_outbox import eventually
 
@@ -219,3 +219,35 @@ async def test_worker_health_and_metrics_endpoint(amqp_platform: Platform) -> No
         server.close()
         await worker.stop()
         await delete_queues(consumer, len(worker.retry_delays))
+
+
+async def test_worker_metrics_follow_the_api_s_rule_in_production(database_url: str) -> None:
+    """The worker's /metrics port answers like the API's /metrics: in production only to
+    the METRICS_TOKEN (and not at all without one); /health stays open for probes."""
+    token = "worker-metrics-token-" + "0123456789" * 3
+    for metrics_token, headers, expected in [
+        (None, {}, 404),
+        (token, {}, 401),
+        (token, {"Authorization": f"Bearer {token}-wrong"}, 401),
+        (token, {"Authorization": f"Bearer {token}"}, 200),
+    ]:
+        settings = production_settings(
+            database_url=database_url, amqp_url=AMQP_URL, metrics_token=metrics_token
+        )
+        platform = await Platform.start(settings)
+        worker = Worker(platform, ConsumerRegistry([]), run_relay=False)
+        server = await worker.serve_health("127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        try:
+            async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
+                metrics = await client.get("/metrics", headers=headers)
+                health = await client.get("/health")
+            assert metrics.status_code == expected, (metrics_token, headers)
+            assert ("worker_messages_total" in metrics.text) is (expected == 200)
+            if expected == 401:
+                assert metrics.headers["www-authenticate"] == 'Bearer realm="metrics"'
+            assert health.status_code == 503  # not connected: it was never started
+        finally:
+            server.close()
+            await server.wait_closed()
+            await platform.close()

@@ -1,21 +1,50 @@
 """Prometheus metrics: requests by route template and status, latency, in-flight, DB pool.
 
 Each app gets its own registry so that several apps (tests, workers) never collide.
+
+Who may read them (`metrics_access`): with METRICS_TOKEN set, only a request bearing
+it (`Authorization: Bearer <token>`); without one, anyone outside production and no one
+in production, where `/metrics` answers 404. The figures describe a production
+service's traffic, its routes and its database pool.
 """
 
 from __future__ import annotations
 
+import hmac
 import time
 from collections.abc import Callable, Sequence
+from enum import Enum
 
-from fastapi.routing import iter_route_contexts
+from fastapi.routing import RouteContext, iter_route_contexts
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
-from starlette.routing import BaseRoute
+from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from marketplace.settings import Environment, Settings
+
 UNMATCHED_ROUTE = "<unmatched>"
-__all__ = ["CONTENT_TYPE_LATEST", "Metrics", "MetricsMiddleware"]
+__all__ = ["CONTENT_TYPE_LATEST", "Metrics", "MetricsAccess", "MetricsMiddleware", "metrics_access"]
+
+
+class MetricsAccess(Enum):
+    ALLOWED = "allowed"
+    UNAUTHENTICATED = "unauthenticated"  # a token is required and was not presented
+    HIDDEN = "hidden"  # production without METRICS_TOKEN: not served at all
+
+
+def metrics_access(settings: Settings, authorization: str | None) -> MetricsAccess:
+    token = settings.metrics_token
+    if token is None:
+        if settings.environment is Environment.PRODUCTION:
+            return MetricsAccess.HIDDEN
+        return MetricsAccess.ALLOWED
+    scheme, _, presented = (authorization or "").partition(" ")
+    if scheme.lower() == "bearer" and hmac.compare_digest(
+        presented.strip().encode(), token.get_secret_value().encode()
+    ):
+        return MetricsAccess.ALLOWED
+    return MetricsAccess.UNAUTHENTICATED
 
 
 class Metrics:
@@ -45,15 +74,26 @@ class Metrics:
         )
         self._pool_status: Callable[[], dict[str, int]] | None = None
         self._templates: dict[int, str] = {}
+        self._routes: list[tuple[RouteContext, str]] = []
 
     def name_routes(self, routes: Sequence[BaseRoute]) -> None:
         """Learn each route's full template: a route of a router included in another
         knows only its own part of the path (`/orders`, not `/api/v1/orders`)."""
+        contexts = [context for context in iter_route_contexts(routes) if context.path]
         self._templates = {
-            id(context.original_route): context.path
-            for context in iter_route_contexts(routes)
-            if context.path
+            id(context.original_route): context.path for context in contexts if context.path
         }
+        # In routing order, each as the router matches it (its effective, full path).
+        self._routes = [(context, context.path) for context in contexts if context.path]
+
+    def template_matching(self, scope: Scope) -> str | None:
+        """The template of the route the router would choose for this request (a route
+        of another method counts, as the router's 405 does), or None."""
+        for route, template in self._routes:
+            match, _child_scope = route.matches(scope)
+            if match is not Match.NONE:
+                return template
+        return None
 
     def template_of(self, route: object) -> str | None:
         template = self._templates.get(id(route))
@@ -73,7 +113,16 @@ class Metrics:
 
 
 def _route_template(metrics: Metrics, scope: Scope) -> str:
-    path = metrics.template_of(scope.get("route"))
+    route = scope.get("route")
+    if route is not None:
+        path = metrics.template_of(route)
+    elif "router" not in scope:
+        # Answered before routing (the rate limit's 429, a refused address, a body too
+        # large): counted under the route that would have served it, so that a route's
+        # figures include its refusals. Only these requests pay for the matching.
+        path = metrics.template_matching(scope)
+    else:
+        path = None  # the router found no route: a 404 of its own
     if path is None:
         return UNMATCHED_ROUTE
     return scope.get("root_path", "") + path if scope.get("root_path") else path
