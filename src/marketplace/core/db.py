@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.pool import AsyncAdaptedQueuePool, PoolProxiedConnection
 
 from marketplace.core.logging import get_logger
 
@@ -136,6 +137,22 @@ def _ping_when_idle(engine: AsyncEngine, idle_seconds: float) -> None:
             raise DisconnectionError("idle connection failed its ping") from error
 
 
+class WaitCountingPool(AsyncAdaptedQueuePool):
+    """The asyncio queue pool, counting the checkouts in progress: callers waiting for a
+    connection to come back (or for one to be opened, or pinged after idling). Above
+    zero for long, the pool is too small for the load or something holds connections
+    while it waits for more; the `waiting` gauge shows it."""
+
+    waiting = 0
+
+    def connect(self) -> PoolProxiedConnection:
+        self.waiting += 1
+        try:
+            return super().connect()
+        finally:
+            self.waiting -= 1
+
+
 _TRANSACTION_MEMO = "marketplace.transaction_memo"
 
 
@@ -179,8 +196,16 @@ class Database:
             "timeout": pool_timeout,
         }
         self.url = to_async_url(url)
+        self._url = url
+        self._options: dict[str, Any] = {
+            "pool_timeout": pool_timeout,
+            "statement_timeout_ms": statement_timeout_ms,
+            "application_name": application_name,
+            "ping_after_idle_seconds": ping_after_idle_seconds,
+        }
         self.engine: AsyncEngine = create_engine(
             url,
+            poolclass=WaitCountingPool,
             pool_size=pool_size,
             max_overflow=max_overflow,
             pool_timeout=pool_timeout,
@@ -205,6 +230,17 @@ class Database:
             if session.info.pop("outbox_dirty", False) and self.after_commit_with_events:
                 self.after_commit_with_events()
 
+    def dedicated(self, purpose: str) -> Database:
+        """A database of one connection, outside this pool, for work that holds a
+        connection while the work it waits for takes pooled ones (the relay's locks
+        while in-process consumers run). Holding a pooled connection for that would
+        wait for a second one while holding the first. Dispose of it when done."""
+        options = {
+            **self._options,
+            "application_name": f"{self._options['application_name']}-{purpose}",
+        }
+        return Database(self._url, pool_size=1, max_overflow=0, **options)
+
     def pool_status(self) -> dict[str, int]:
         pool: Any = self.engine.pool
         return {
@@ -213,6 +249,7 @@ class Database:
             "idle": int(pool.checkedin()),
             # SQLAlchemy counts overflow from -size; only connections beyond size matter.
             "overflow": max(int(pool.overflow()), 0),
+            "waiting": int(getattr(pool, "waiting", 0)),
         }
 
     async def dispose(self) -> None:

@@ -68,7 +68,8 @@ class Metrics:
         )
         self.db_pool = Gauge(
             "db_pool_connections",
-            "Database pool connections by state.",
+            "Database pool connections by state: size, checked_out, idle, overflow, and "
+            "waiting (checkouts waiting for a connection).",
             ["state"],
             registry=self.registry,
         )
