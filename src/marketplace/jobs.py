@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from marketplace.core.scheduler import PeriodicJob
+from marketplace.core.scheduler import LeasedJob, PeriodicJob
 from marketplace.notifications.delivery import SEND_JOB
 from marketplace.trade.payments.service import flag_overdue_orders
 from marketplace.trade.rfqs.service import expire_rfqs_and_quotes
 
 
-def build_jobs() -> list[PeriodicJob]:
+def build_jobs() -> list[PeriodicJob | LeasedJob]:
     return [
         PeriodicJob(name="rfq-expiry", interval_seconds=60, run=expire_rfqs_and_quotes),
         # Due dates are days: a few runs an hour notice a new day soon enough.

@@ -20,11 +20,9 @@ import weakref
 from collections.abc import Collection
 from datetime import timedelta
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from marketplace.core.logging import get_logger
 from marketplace.core.platform import Platform
-from marketplace.core.scheduler import PeriodicJob
+from marketplace.core.scheduler import LeasedJob
 from marketplace.notifications import repository
 from marketplace.notifications.transports import Notifier, OutgoingMessage, build_notifier
 
@@ -102,10 +100,11 @@ async def send_due(
     return sent
 
 
-async def _send_job(session: AsyncSession, platform: Platform) -> int:
+async def _send_job(platform: Platform) -> int:
     return await send_due(platform)
 
 
-SEND_JOB = PeriodicJob(
+# Leased: it commits its claim before sending, in sessions of its own.
+SEND_JOB = LeasedJob(
     name="notifications.send", interval_seconds=SEND_INTERVAL_SECONDS, run=_send_job
 )
