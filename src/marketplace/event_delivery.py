@@ -37,8 +37,13 @@ class EventDelivery:
             self.publisher = AmqpPublisher(settings.amqp_url.get_secret_value())
         else:
             self.publisher = InProcessPublisher(platform, self.registry)
+        # The relay holds its partition locks (a transaction) while the publisher
+        # works, and in-process consumers take pooled connections: the locks live on a
+        # connection of their own, so that the relay never holds a pooled connection
+        # while waiting for another, and requests cannot starve it of one.
+        self.relay_database = platform.database.dedicated("relay")
         self.relay = OutboxRelay(
-            platform.database,
+            self.relay_database,
             self.publisher,
             poll_interval_seconds=settings.outbox_poll_interval_seconds,
         )
@@ -71,3 +76,4 @@ class EventDelivery:
                 with contextlib.suppress(asyncio.CancelledError):
                     await self._task
         await self.publisher.close()
+        await self.relay_database.dispose()

@@ -22,7 +22,8 @@ from marketplace.core.outbox import (
     partition_of,
 )
 from marketplace.core.platform import Platform
-from tests.conftest import AMQP_URL, require_service
+from marketplace.event_delivery import EventDelivery
+from tests.conftest import AMQP_URL, make_settings, require_service
 from tests.events.conftest import RECORDER, ProbeHappened, TcpProxy
 
 
@@ -442,3 +443,35 @@ async def test_broker_outage_loses_nothing_and_duplicates_nothing(
         await publisher.close()
     received = await drain(event_queue, 20)
     assert sorted(str(e.id) for e in received) == sorted(str(i) for i in before + during + after)
+
+
+async def test_in_process_delivery_runs_on_a_pool_of_one_connection(
+    database_url: str, effects: asyncpg.Connection
+) -> None:
+    """The relay holds its partition locks while the consumers run, each in a pooled
+    connection: the locks are on a connection of the relay's own, so that the relay
+    never holds a pooled connection while waiting for another (on a pool of one that
+    waited out the pool timeout, and no event was ever delivered)."""
+    platform = await Platform.start(
+        make_settings(
+            database_url=database_url,
+            database_pool_size=1,
+            database_max_overflow=0,
+            database_pool_timeout=2,
+        )
+    )
+    delivery = EventDelivery(platform, ConsumerRegistry([RECORDER]), send_webhooks=False)
+    try:
+        event_id = await emit_probe(platform, commit=True, note="one connection")
+        assert await delivery.relay.run_once() == 1
+        assert (
+            await effects.fetchval(
+                "SELECT count(*) FROM probe_effects WHERE event_id = $1", event_id
+            )
+            == 1
+        )
+        assert await unpublished(effects) == 0
+        assert platform.database.pool_status()["checked_out"] == 0
+    finally:
+        await delivery.stop()
+        await platform.close()
