@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from marketplace.core.idempotency import delete_expired as delete_expired_idempotency_records
 from marketplace.core.scheduler import LeasedJob, PeriodicJob
 from marketplace.notifications.delivery import SEND_JOB
 from marketplace.trade.payments.service import flag_overdue_orders
@@ -14,4 +15,9 @@ def build_jobs() -> list[PeriodicJob | LeasedJob]:
         # Due dates are days: a few runs an hour notice a new day soon enough.
         PeriodicJob(name="order-overdue", interval_seconds=900, run=flag_overdue_orders),
         SEND_JOB,
+        PeriodicJob(
+            name="idempotency-expiry",
+            interval_seconds=3600,
+            run=delete_expired_idempotency_records,
+        ),
     ]

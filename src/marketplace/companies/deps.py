@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import Depends, Header, Path
+from fastapi import Depends, Header, Path, Request
 
 from marketplace.companies import service
 from marketplace.companies.errors import (
@@ -90,9 +90,11 @@ async def resolve_actor(session: Any, principal: Principal, company_id: uuid.UUI
     )
 
 
-def _check(actor: Actor, action: Action) -> Actor:
+def _check(request: Request, actor: Actor, action: Action) -> Actor:
     if not actor.can(action):
         raise ScopeNotAllowed() if actor.role is None else RoleNotAllowed()
+    # For the request-wide machinery that scopes by tenant (idempotency keys).
+    request.state.acting_company_id = actor.company_id
     return actor
 
 
@@ -110,6 +112,7 @@ def ActingFor(action: Action) -> Callable[..., Awaitable[Actor]]:
     """Dependency: the acting company from `X-Company-ID`, allowed to do `action`."""
 
     async def dependency(
+        request: Request,
         session: SessionDep,
         principal: CurrentPrincipal,
         x_company_id: Annotated[
@@ -117,7 +120,7 @@ def ActingFor(action: Action) -> Callable[..., Awaitable[Actor]]:
         ] = None,
     ) -> Actor:
         actor = await resolve_actor(session, principal, header_company_id(x_company_id))
-        return _check(actor, action)
+        return _check(request, actor, action)
 
     return dependency
 
@@ -126,12 +129,13 @@ def ActingForPath(action: Action) -> Callable[..., Awaitable[Actor]]:
     """Dependency: the company named in the path, allowed to do `action`."""
 
     async def dependency(
+        request: Request,
         session: SessionDep,
         principal: CurrentPrincipal,
         company_id: Annotated[uuid.UUID, Path()],
     ) -> Actor:
         actor = await resolve_actor(session, principal, company_id)
-        return _check(actor, action)
+        return _check(request, actor, action)
 
     return dependency
 

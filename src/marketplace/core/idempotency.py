@@ -1,66 +1,85 @@
-"""`Idempotency-Key` for unsafe POSTs (orders, checkout, RFQ awards).
+"""`Idempotency-Key` for unsafe POSTs (orders, checkout, RFQ awards, payments).
 
-Per caller and key, for 24 hours: the same key with the same request returns the
-first response (status and body); with a different request, 422; while the first
-is still running, 409. The claim is committed on its own before the work starts, so
-that concurrent retries see it; the response is stored in the request's own
-transaction, so it exists exactly when the work it describes was committed.
-Expected failures (4xx) are stored and replayed too; an unexpected error releases
-the claim so that a retry can run.
+A key belongs to the caller (user or API key), the company it acts for, and the
+endpoint (method and path), as Stripe scopes keys to an account: the same key from
+another company, or on another endpoint, is another request. For 24 hours the same
+key with the same body returns the first response (status and body); with a
+different body, 422; while the first is still running, 409.
+
+Everything happens on the request's own connection, in its own transaction, so a
+request never holds one pooled connection while waiting for another (that starved
+the pool: with many keyed requests at once, each held its connection and waited for
+a second one to claim its key, and all of them timed out). The claim is a
+transaction-level advisory lock on the key, taken without waiting: a second request
+with the key while the first runs cannot take it (409). Under the lock the stored
+response is looked up, and the response is stored in the request's transaction, so
+it exists exactly when the work it describes was committed, and the lock goes with
+the commit. An expected failure (4xx) is the key's answer too: the work is rolled
+back and the failure stored in a transaction of its own on the same session. An
+unexpected error stores nothing: the rollback frees the key for a retry.
 """
 
 from __future__ import annotations
 
 import hashlib
+import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.responses import Response
 from pydantic import BaseModel
 from sqlalchemy import (
-    CheckConstraint,
+    ColumnElement,
     DateTime,
     Index,
     Integer,
     LargeBinary,
     String,
     delete,
+    func,
     select,
     text,
-    update,
 )
 from sqlalchemy.dialects.postgresql import JSONB, insert
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.types import Uuid
 
 from marketplace.core.db import Base
-from marketplace.core.deps import PlatformDep, SessionDep
+from marketplace.core.deps import SessionDep
 from marketplace.core.errors import Conflict, DomainError, ValidationFailed, problem_response
 from marketplace.core.i18n import _
+from marketplace.core.logging import get_logger
 from marketplace.core.platform import Platform
+
+logger = get_logger(__name__)
 
 HEADER = "Idempotency-Key"
 TTL = timedelta(hours=24)
 MAX_KEY_LENGTH = 255
+MAX_PATH_LENGTH = 255
 
 
 class IdempotencyRecord(Base):
-    __tablename__ = "idempotency_records"
-    __table_args__ = (
-        CheckConstraint("state IN ('in_progress', 'completed')", name="state"),
-        Index("ix_idempotency_records_expires", "expires_at"),
-    )
+    """The answer given to a key: only ever a finished request's (a running one holds
+    the key's advisory lock instead)."""
 
-    scope: Mapped[str] = mapped_column(String(80), primary_key=True)
+    __tablename__ = "idempotency_records"
+    __table_args__ = (Index("ix_idempotency_records_expires", "expires_at"),)
+
+    principal: Mapped[str] = mapped_column(String(80), primary_key=True)
+    company_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    method: Mapped[str] = mapped_column(String(10), primary_key=True)
+    path: Mapped[str] = mapped_column(String(MAX_PATH_LENGTH), primary_key=True)
     key: Mapped[str] = mapped_column(String(MAX_KEY_LENGTH), primary_key=True)
     request_hash: Mapped[str] = mapped_column(String(64))
-    state: Mapped[str] = mapped_column(String(12))
-    response_status: Mapped[int | None] = mapped_column(Integer)
-    response_body: Mapped[bytes | None] = mapped_column(LargeBinary)
-    response_headers: Mapped[dict[str, str] | None] = mapped_column(JSONB)
+    response_status: Mapped[int] = mapped_column(Integer)
+    response_body: Mapped[bytes] = mapped_column(LargeBinary)
+    response_headers: Mapped[dict[str, str]] = mapped_column(JSONB)
     created_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=text("now()")
     )
@@ -82,57 +101,121 @@ class InvalidIdempotencyKey(ValidationFailed):
     message = _("The Idempotency-Key header must be 1 to 255 visible characters.")
 
 
+@dataclass(frozen=True)
+class KeyScope:
+    """Whose key it is and for what: the record's primary key."""
+
+    principal: str
+    company_id: uuid.UUID
+    method: str
+    path: str
+    key: str
+
+    @property
+    def lock_id(self) -> int:
+        """The key's advisory lock: 64 bits of a digest of the whole scope. Two keys
+        whose bits collide (one chance in 2**64) cannot run at the same moment: the
+        second answers 409 and its retry runs."""
+        digest = hashlib.sha256(
+            "\n".join(
+                (self.principal, str(self.company_id), self.method, self.path, self.key)
+            ).encode()
+        ).digest()
+        return int.from_bytes(digest[:8], "big", signed=True)
+
+    def matches(self) -> tuple[ColumnElement[bool], ...]:
+        return (
+            IdempotencyRecord.principal == self.principal,
+            IdempotencyRecord.company_id == self.company_id,
+            IdempotencyRecord.method == self.method,
+            IdempotencyRecord.path == self.path,
+            IdempotencyRecord.key == self.key,
+        )
+
+
 @dataclass
 class IdempotencyGuard:
     """Handed to the endpoint; `replay` is set when the first response is returned."""
 
-    platform: Platform
-    scope: str | None
-    key: str | None
+    scope: KeyScope | None = None
+    request_hash: str = ""
     replay: Response | None = None
-    claimed: bool = False
+
+    @property
+    def claimed(self) -> bool:
+        return self.scope is not None and self.replay is None
 
     async def complete(self, session: AsyncSession, status: int, body: BaseModel) -> Response:
         """Store the response in the request's transaction and return it."""
         payload = body.model_dump_json().encode()
         if self.claimed:
-            await session.execute(
-                update(IdempotencyRecord)
-                .where(IdempotencyRecord.scope == self.scope, IdempotencyRecord.key == self.key)
-                .values(state="completed", response_status=status, response_body=payload)
-            )
+            await self._store(session, status, payload, "application/json")
         return Response(payload, status_code=status, media_type="application/json")
 
-    async def record_failure(self, request: Request, error: DomainError) -> None:
-        """An expected failure is the answer to this key too (on its own commit, since
-        the request's transaction is rolled back)."""
+    async def record_failure(
+        self, session: AsyncSession, request: Request, error: DomainError
+    ) -> None:
+        """An expected failure is the answer to this key too. The work is rolled back
+        (which frees the key's lock), then the failure is stored in a transaction of its
+        own, on the same session: never a second connection while holding one."""
         if not self.claimed:
             return
         rendered = problem_response(request, error)
-        async with self.platform.database.session_factory() as session, session.begin():
-            await session.execute(
-                update(IdempotencyRecord)
-                .where(IdempotencyRecord.scope == self.scope, IdempotencyRecord.key == self.key)
-                .values(
-                    state="completed",
-                    response_status=rendered.status_code,
-                    response_body=bytes(rendered.body),
-                    response_headers={"content-type": rendered.media_type or "application/json"},
-                )
-            )
-
-    async def release(self) -> None:
-        if not self.claimed:
+        await session.rollback()
+        if not await _try_lock(session, self._scope):
+            # A retry took the key the moment the rollback freed it; its answer counts.
+            await session.rollback()
             return
-        async with self.platform.database.session_factory() as session, session.begin():
-            await session.execute(
-                delete(IdempotencyRecord).where(
-                    IdempotencyRecord.scope == self.scope, IdempotencyRecord.key == self.key
-                )
+        await self._store(
+            session,
+            rendered.status_code,
+            bytes(rendered.body),
+            rendered.media_type or "application/json",
+        )
+        await session.commit()
+
+    @property
+    def _scope(self) -> KeyScope:
+        assert self.scope is not None
+        return self.scope
+
+    async def _store(
+        self, session: AsyncSession, status: int, body: bytes, content_type: str
+    ) -> None:
+        """Under the key's lock no live record exists; an expired one is replaced."""
+        scope = self._scope
+        statement = insert(IdempotencyRecord).values(
+            principal=scope.principal,
+            company_id=scope.company_id,
+            method=scope.method,
+            path=scope.path,
+            key=scope.key,
+            request_hash=self.request_hash,
+            response_status=status,
+            response_body=body,
+            response_headers={"content-type": content_type},
+            expires_at=func.now() + TTL,
+        )
+        replaced = {
+            column: statement.excluded[column]
+            for column in (
+                "request_hash",
+                "response_status",
+                "response_body",
+                "response_headers",
+                "expires_at",
             )
+        }
+        await session.execute(
+            statement.on_conflict_do_update(
+                index_elements=["principal", "company_id", "method", "path", "key"],
+                set_={**replaced, "created_at": func.now()},
+                where=IdempotencyRecord.expires_at <= func.now(),
+            )
+        )
 
 
-def _scope_of(request: Request) -> str | None:
+def _principal_of(request: Request) -> str | None:
     principal = getattr(request.state, "principal", None)
     if principal is None:
         return None
@@ -141,82 +224,84 @@ def _scope_of(request: Request) -> str | None:
     return f"user:{principal.user.id}"
 
 
-async def _claim(
-    platform: Platform, scope: str, key: str, request_hash: str
-) -> IdempotencyRecord | None:
-    """Claim the key (committed at once); the existing record when it was taken."""
-    now = datetime.now(UTC)
-    async with platform.database.session_factory() as session, session.begin():
-        await session.execute(
-            delete(IdempotencyRecord).where(
-                IdempotencyRecord.scope == scope,
-                IdempotencyRecord.key == key,
-                IdempotencyRecord.expires_at <= now,
-            )
-        )
-        claimed = await session.scalar(
-            insert(IdempotencyRecord)
-            .values(
-                scope=scope,
-                key=key,
-                request_hash=request_hash,
-                state="in_progress",
-                expires_at=now + TTL,
-            )
-            .on_conflict_do_nothing()
-            .returning(IdempotencyRecord.key)
-        )
-        if claimed is not None:
-            return None
-        return (
-            await session.execute(
-                select(IdempotencyRecord).where(
-                    IdempotencyRecord.scope == scope, IdempotencyRecord.key == key
-                )
-            )
-        ).scalar_one()
+def _scope_of(request: Request, key: str) -> KeyScope:
+    """The key's scope, from what the route's acting dependency resolved before."""
+    principal = _principal_of(request)
+    company_id: uuid.UUID | None = getattr(request.state, "acting_company_id", None)
+    if principal is None or company_id is None:
+        # A route declares its acting company (`acting(...)`) before `Idempotency`.
+        raise RuntimeError("Idempotency needs the acting principal and company first")
+    path = request.url.path
+    if len(path) > MAX_PATH_LENGTH:
+        raise RuntimeError(f"an idempotent route's path is longer than {MAX_PATH_LENGTH}")
+    return KeyScope(principal, company_id, request.method, path, key)
 
 
-async def idempotency(
-    request: Request, platform: PlatformDep, session: SessionDep
-) -> AsyncIterator[IdempotencyGuard]:
+async def _try_lock(session: AsyncSession, scope: KeyScope) -> bool:
+    """The key's lock, held until the transaction ends; False at once if it is taken."""
+    return bool(await session.scalar(select(func.pg_try_advisory_xact_lock(scope.lock_id))))
+
+
+async def _stored(session: AsyncSession, scope: KeyScope) -> IdempotencyRecord | None:
+    # A statement after the lock's: its snapshot sees what the lock's last holder committed.
+    return await session.scalar(
+        select(IdempotencyRecord).where(*scope.matches(), IdempotencyRecord.expires_at > func.now())
+    )
+
+
+def _replay(record: IdempotencyRecord) -> Response:
+    headers = dict(record.response_headers)
+    media_type = headers.pop("content-type", "application/json")
+    headers["Idempotent-Replayed"] = "true"
+    return Response(
+        record.response_body,
+        status_code=record.response_status,
+        headers=headers,
+        media_type=media_type,
+    )
+
+
+async def idempotency(request: Request, session: SessionDep) -> AsyncIterator[IdempotencyGuard]:
     key = request.headers.get(HEADER)
-    scope = _scope_of(request)
-    guard = IdempotencyGuard(platform, scope, key)
-    if key is None or scope is None:
-        yield guard
+    if key is None:
+        yield IdempotencyGuard()
         return
     if not key or len(key) > MAX_KEY_LENGTH or not key.isprintable() or key.strip() != key:
         raise InvalidIdempotencyKey()
-    body = await request.body()
-    request_hash = hashlib.sha256(
-        request.method.encode() + b" " + request.url.path.encode() + b"\n" + body
-    ).hexdigest()
-    existing = await _claim(platform, scope, key, request_hash)
-    if existing is not None:
-        if existing.request_hash != request_hash:
+    scope = _scope_of(request, key)
+    guard = IdempotencyGuard(scope, hashlib.sha256(await request.body()).hexdigest())
+    if not await _try_lock(session, scope):
+        raise IdempotencyInProgress()
+    stored = await _stored(session, scope)
+    if stored is not None:
+        if stored.request_hash != guard.request_hash:
             raise IdempotencyKeyReused()
-        if existing.state != "completed":
-            raise IdempotencyInProgress()
-        headers = dict(existing.response_headers or {})
-        headers["Idempotent-Replayed"] = "true"
-        guard.replay = Response(
-            existing.response_body or b"",
-            status_code=existing.response_status or 200,
-            headers=headers,
-            media_type=headers.pop("content-type", "application/json"),
-        )
+        guard.replay = _replay(stored)
         yield guard
         return
-    guard.claimed = True
     try:
         yield guard
     except DomainError as error:
-        await guard.record_failure(request, error)
+        try:
+            await guard.record_failure(session, request, error)
+        except (SQLAlchemyError, OSError) as failure:
+            # The client still gets its true answer; unrecorded, a retry runs again.
+            logger.warning(
+                "idempotency.failure_not_recorded",
+                path=scope.path,
+                status=error.status_code,
+                error=repr(failure),
+            )
         raise
-    except BaseException:
-        await guard.release()
-        raise
+
+
+async def delete_expired(session: AsyncSession, platform: Platform) -> int:
+    """The periodic job: forget the answers whose 24 hours are over (a key used again
+    afterwards starts a new request, as it would find the record expired)."""
+    result = await session.execute(
+        delete(IdempotencyRecord).where(IdempotencyRecord.expires_at <= func.now())
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
 
 
 Idempotency = Annotated[IdempotencyGuard, Depends(idempotency, scope="function")]

@@ -7,7 +7,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Header
+from fastapi import Depends, Header, Request
 
 from marketplace.companies.deps import ActingFor, Actor
 from marketplace.companies.permissions import Action
@@ -29,6 +29,7 @@ _party = ActingFor(Action.ORDERS_READ)
 
 
 async def get_order_viewer(
+    request: Request,
     session: SessionDep,
     principal: CurrentPrincipal,
     x_company_id: Annotated[
@@ -40,7 +41,7 @@ async def get_order_viewer(
     (another company's order is then a 404 in the service)."""
     if principal.is_staff:
         return OrderViewer(actor=None)
-    return OrderViewer(actor=await _party(session, principal, x_company_id))
+    return OrderViewer(actor=await _party(request, session, principal, x_company_id))
 
 
 OrderReader = Annotated[OrderViewer, Depends(get_order_viewer, scope="function")]

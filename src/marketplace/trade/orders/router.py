@@ -37,7 +37,8 @@ PolicyWriter = Annotated[Actor, acting(Action.ORDERS_APPROVE, from_path=True)]
 IDEMPOTENCY_DOC = (
     "Send an `Idempotency-Key` header to make retries safe: the same key with the same "
     "body returns the first response; with a different body 422; while the first is "
-    "still running 409."
+    "still running 409. A key is yours, for the company you act for and this endpoint: "
+    "another company's request with the same key is a request of its own."
 )
 
 
