@@ -191,5 +191,20 @@ async def test_sslmode_require_insists_on_tls(database_url: str) -> None:
         with pytest.raises(ConnectionError, match="rejected SSL upgrade"):
             async with database.engine.connect():
                 pass
+
+
+async def test_the_pool_counts_the_checkouts_waiting_for_a_connection(database_url: str) -> None:
+    database = Database(database_url, pool_size=1, max_overflow=0, ping_after_idle_seconds=60)
+    try:
+        assert await read_one(database) == 1  # the pool's one connection is open
+        async with database.session_factory() as holder:
+            await holder.execute(text("SELECT 1"))  # holds it
+            waiters = [asyncio.create_task(read_one(database)) for _ in range(2)]
+            await asyncio.sleep(0.2)
+            status = database.pool_status()
+            assert (status["checked_out"], status["waiting"]) == (1, 2)
+        assert await asyncio.gather(*waiters) == [1, 1]
+        status = database.pool_status()
+        assert (status["checked_out"], status["waiting"]) == (0, 0)
     finally:
         await database.dispose()
