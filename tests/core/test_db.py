@@ -191,6 +191,8 @@ async def test_sslmode_require_insists_on_tls(database_url: str) -> None:
         with pytest.raises(ConnectionError, match="rejected SSL upgrade"):
             async with database.engine.connect():
                 pass
+    finally:
+        await database.dispose()
 
 
 async def test_the_pool_counts_the_checkouts_waiting_for_a_connection(database_url: str) -> None:

@@ -18,7 +18,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "0660_idempotency_key_scope"
-down_revision: str | None = "0090_payment_reversals"
+down_revision: str | None = "0640_search_term_deletions"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
