@@ -1,0 +1,29 @@
+/** Three kinds of test project:
+ * - node: the API client and pure modules against a real local HTTP server (no React Native);
+ * - ios and android: components and stores under the native presets, so the SecureStore path runs;
+ * - web: the same component tests under react-native-web, where the cookie session is used. */
+const shared = {
+  transformIgnorePatterns: [
+    'node_modules/(?!((jest-)?react-native|@react-native(-community)?|expo(nent)?|@expo(nent)?/.*|@expo-google-fonts/.*|react-navigation|@react-navigation/.*|react-native-svg|i18next|react-i18next|zustand|@tanstack/.*))',
+  ],
+};
+
+module.exports = {
+  projects: [
+    {
+      ...shared,
+      displayName: 'node',
+      testEnvironment: 'node',
+      transform: { '\\.[jt]sx?$': ['babel-jest', { presets: ['babel-preset-expo'] }] },
+      testMatch: ['<rootDir>/src/**/*.node.test.ts'],
+    },
+    ...['ios', 'android', 'web'].map((platform) => ({
+      ...shared,
+      displayName: platform,
+      preset: `jest-expo/${platform}`,
+      testMatch: ['<rootDir>/src/**/*.test.ts?(x)'],
+      testPathIgnorePatterns: ['\\.node\\.test\\.ts$'],
+      setupFiles: ['<rootDir>/jest.setup.js'],
+    })),
+  ],
+};
