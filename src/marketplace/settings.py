@@ -107,6 +107,10 @@ class Settings(BaseSettings):
     # (writes retire them sooner); 0 turns the cache off.
     catalog_search_cache_ttl_seconds: float = Field(default=30.0, ge=0, le=3600)
 
+    # The app's web build (`npm run build:web` in frontend-mobile), served at `/` when it
+    # exists; without it `/` leads to the API docs.
+    web_app_dir: Path | None = Path("frontend-mobile/dist")
+
     # Uploaded files and product images (local directory storage).
     storage_dir: Path = Path("var/storage")
     max_image_bytes: int = Field(default=5_242_880, ge=1024)

@@ -48,3 +48,147 @@ export interface Health {
   status: 'ok' | 'degraded' | 'down';
   components?: Record<string, { status: string; mode?: string; latency_ms?: number }>;
 }
+
+export interface SupplierSummary {
+  id: string;
+  name: string;
+  country: string;
+  is_verified: boolean;
+}
+
+export interface ProductSearchItem {
+  id: string;
+  sku: string;
+  name: string;
+  supplier: SupplierSummary;
+  category: { id: string; slug: string; name: string } | null;
+  unit: string;
+  currency: string;
+  base_price: string | null;
+  unit_price: string | null;
+  price_quantity: string;
+  moq: string;
+  order_multiple: string | null;
+  in_stock: boolean;
+  lead_time_days: number;
+  thumbnail_url: string | null;
+  your_price: string | null;
+}
+
+export interface CategoryFacet {
+  id: string;
+  slug: string;
+  name: string;
+  path: string;
+  parent_id: string | null;
+  count: number;
+}
+
+export interface ProductFacets {
+  total: number;
+  is_exact: boolean;
+  categories: CategoryFacet[];
+  supplier_countries: { country: string; count: number }[];
+}
+
+export interface CategoryNode {
+  id: string;
+  slug: string;
+  name: string;
+  parent_id: string | null;
+  path: string;
+  children: CategoryNode[];
+}
+
+export interface PriceQuote {
+  quantity: string;
+  unit_price: string;
+  line_total: string;
+  currency: string;
+  source: 'tiers' | 'price_list';
+  tier_min_qty: string;
+}
+
+export interface ProductImage {
+  id: string;
+  alt_text: string;
+  width: number;
+  height: number;
+  urls: Record<string, string>;
+}
+
+export interface Product {
+  id: string;
+  sku: string;
+  name: string;
+  description: string;
+  category: { id: string; slug: string; name: string } | null;
+  unit: string;
+  currency: string;
+  price_tiers: { min_qty: string; unit_price: string }[];
+  base_price: string | null;
+  moq: string;
+  order_multiple: string | null;
+  stock: string;
+  in_stock: boolean;
+  lead_time_days: number;
+  attributes: Record<string, string>;
+  status: string;
+  images: ProductImage[];
+  supplier: SupplierSummary;
+  your_price: PriceQuote | null;
+}
+
+export interface CartLine {
+  product_id: string;
+  sku: string;
+  name: string;
+  supplier_id: string;
+  supplier_name?: string;
+  unit: string;
+  currency: string;
+  quantity: string;
+  unit_price: string;
+  line_total: string;
+  available: boolean;
+  available_quantity?: string;
+}
+
+export interface Cart {
+  buyer_id: string;
+  lines: CartLine[];
+  subtotals: { supplier_id: string; supplier_name?: string; currency: string; subtotal: string; lines: number }[];
+}
+
+export interface Transition {
+  action: string;
+  from_status: string | null;
+  to_status: string;
+  reason: string | null;
+  created_at: string;
+}
+
+export interface Order {
+  id: string;
+  number: string;
+  buyer_id: string;
+  buyer_name?: string;
+  supplier_id: string;
+  supplier_name?: string;
+  status: string;
+  currency: string;
+  subtotal: string;
+  total: string;
+  payment_terms: string;
+  payment_status: string;
+  amount_paid: string;
+  po_number: string | null;
+  carrier: string | null;
+  tracking_number: string | null;
+  created_at: string;
+}
+
+export interface OrderDetail extends Order {
+  lines: { position: number; sku: string | null; name: string; unit: string; quantity: string; unit_price: string; line_total: string }[];
+  history: Transition[];
+}
