@@ -1,7 +1,7 @@
 /** Three kinds of test project:
  * - node: the API client and pure modules against a real local HTTP server (no React Native);
  * - ios and android: components and stores under the native presets, so the SecureStore path runs;
- * - web: the same component tests under react-native-web, where the cookie session is used. */
+ * - web: stores under react-native-web, where the cookie session is used. */
 const shared = {
   transformIgnorePatterns: [
     'node_modules/(?!((jest-)?react-native|@react-native(-community)?|expo(nent)?|@expo(nent)?/.*|@expo-google-fonts/.*|react-navigation|@react-navigation/.*|react-native-svg|i18next|react-i18next|zustand|@tanstack/.*))',
@@ -21,7 +21,8 @@ module.exports = {
       ...shared,
       displayName: platform,
       preset: `jest-expo/${platform}`,
-      testMatch: ['<rootDir>/src/**/*.test.ts?(x)'],
+      // Testing Library renders native components; on the web only stores and logic run.
+      testMatch: platform === 'web' ? ['<rootDir>/src/**/*.test.ts'] : ['<rootDir>/src/**/*.test.ts?(x)'],
       testPathIgnorePatterns: ['\\.node\\.test\\.ts$'],
       setupFiles: ['<rootDir>/jest.setup.js'],
     })),
