@@ -65,3 +65,13 @@ if [ ! -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] && [ "${CI:-}" = "tr
     echo "Installing fonts-dejavu-core"
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-dejavu-core >/dev/null
 fi
+
+# Not a service either: the app's browser tests drive Debian's Chromium (Playwright never
+# downloads a browser of its own here).
+if [ -d frontend-mobile ] && ! command -v chromium >/dev/null 2>&1; then
+    if ensure_installed chromium chromium; then
+        echo "Installed Debian's Chromium for the app's browser tests"
+    else
+        echo "Chromium is not installed: apt-get install chromium (the app's e2e tests need it)" >&2
+    fi
+fi

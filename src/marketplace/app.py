@@ -53,6 +53,7 @@ from marketplace.trade.orders import router as trade_orders_router
 from marketplace.trade.payments import router as trade_payments_router
 from marketplace.trade.reviews import router as trade_reviews_router
 from marketplace.trade.rfqs import router as trade_rfqs_router
+from marketplace.web_app import has_web_build, install_web_app
 from marketplace.webhooks import router as webhooks_router
 
 API_PREFIX = "/api/v1"
@@ -160,6 +161,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_route("/metrics", _metrics_endpoint, include_in_schema=False)
     if metrics_access(settings, None) is MetricsAccess.HIDDEN:
         logger.warning("metrics.not_served", reason="production needs METRICS_TOKEN for /metrics")
+    if has_web_build(settings.web_app_dir):
+        assert settings.web_app_dir is not None
+        install_web_app(app, settings.web_app_dir)  # last: its page answers every other GET
     metrics.name_routes(app.routes)
 
     # Added innermost first: the request-context middleware wraps everything else.

@@ -26,6 +26,8 @@ export default function ProductScreen() {
   const product = useQuery({
     queryKey: ['product', id, session.companyId],
     queryFn: () => api.get<Product>(`/products/${id}`),
+    // Stock and prices change: a saved copy is shown at once and checked again every time.
+    staleTime: 0,
   });
   const [quantity, setQuantity] = useState<string>('');
   useEffect(() => {

@@ -1,6 +1,7 @@
 /** "Connection lost, retrying…" with the backoff countdown. While requests fail it probes
  * `/health/live` with growing pauses and hides itself once the API answers. */
 
+import { addNetworkStateListener, getNetworkStateAsync } from 'expo-network';
 import { useEffect, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { Text, View } from 'react-native';
@@ -35,11 +36,23 @@ export function useHealthProbe(): void {
   }, [isLost]);
 }
 
+/** The device's own word on connectivity (expo-network; the browser's online events on
+ * the web), beside what failing requests say. */
+export function useDeviceConnectivity(): void {
+  useEffect(() => {
+    const apply = (connected: boolean | undefined): void => useConnection.getState().setDeviceOffline(connected === false);
+    void getNetworkStateAsync().then((state) => apply(state.isConnected));
+    const subscription = addNetworkStateListener((state) => apply(state.isConnected));
+    return () => subscription.remove();
+  }, []);
+}
+
 export function ConnectionBanner() {
   const { t } = useTranslation();
   const { isLost, deviceOffline, nextRetryAt } = useConnection();
   const [now, setNow] = useState(Date.now());
   useHealthProbe();
+  useDeviceConnectivity();
   useEffect(() => {
     if (!isLost) return;
     const tick = setInterval(() => setNow(Date.now()), 500);

@@ -1,0 +1,94 @@
+#!/usr/bin/env node
+/** The web build's size and the app's launch time in Chromium, each against its budget.
+ *
+ * Size: the JavaScript a first visit downloads (the entry bundles named in index.html),
+ * raw and gzip-compressed, and all bundles together. Launch: a fresh Chromium with the CPU
+ * throttled 4x loads `/` from the real API (started as for the e2e tests) until the home
+ * screen's search field is interactive; the median of five cold loads is reported.
+ * Exits non-zero when a budget is exceeded. */
+
+import { spawn } from 'node:child_process';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { chromium } from '@playwright/test';
+
+const BUDGET = { initialGzipKb: 450, allRawKb: 2500, launchMs: 3000 };
+const dist = new URL('../dist/', import.meta.url).pathname;
+const port = Number(process.env.PERF_PORT ?? 8766);
+const base = `http://127.0.0.1:${port}`;
+
+function listFiles(dir) {
+  return readdirSync(dir).flatMap((name) => {
+    const path = join(dir, name);
+    return statSync(path).isDirectory() ? listFiles(path) : [path];
+  });
+}
+
+function bundleSizes() {
+  const html = readFileSync(join(dist, 'index.html'), 'utf8');
+  const initial = [...html.matchAll(/<script src="([^"]+)"/g)].map((m) => join(dist, m[1]));
+  const gzipKb = initial.reduce((sum, file) => sum + gzipSync(readFileSync(file)).length, 0) / 1024;
+  const all = listFiles(join(dist, '_expo')).filter((f) => f.endsWith('.js'));
+  const allRawKb = all.reduce((sum, file) => sum + statSync(file).size, 0) / 1024;
+  return { initialGzipKb: Math.round(gzipKb), allRawKb: Math.round(allRawKb), files: all.length };
+}
+
+async function waitForServer(url, seconds) {
+  for (let i = 0; i < seconds * 2; i += 1) {
+    try {
+      if ((await fetch(url)).ok) return;
+    } catch {
+      // not up yet
+    }
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+  throw new Error(`${url} did not answer within ${seconds} s`);
+}
+
+async function launchTimes(runs) {
+  const browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  const times = [];
+  try {
+    for (let i = 0; i < runs; i += 1) {
+      const context = await browser.newContext();
+      const page = await context.newPage();
+      const cdp = await context.newCDPSession(page);
+      await cdp.send('Emulation.setCPUThrottlingRate', { rate: 4 });
+      const started = Date.now();
+      await page.goto(base + '/');
+      await page.getByTestId('home-search').waitFor({ state: 'visible' });
+      await page.getByTestId('home-search').fill('bolt');
+      times.push(Date.now() - started);
+      await context.close();
+    }
+  } finally {
+    await browser.close();
+  }
+  times.sort((a, b) => a - b);
+  return { medianMs: times[Math.floor(times.length / 2)], runsMs: times };
+}
+
+const size = bundleSizes();
+const server = spawn('./e2e/serve-api.sh', { env: { ...process.env, E2E_PORT: String(port) }, stdio: ['ignore', 'ignore', 'inherit'] });
+let failed = false;
+try {
+  await waitForServer(`${base}/health/ready`, 180);
+  const launch = await launchTimes(5);
+  const rows = [
+    ['initial JavaScript, gzip', `${size.initialGzipKb} KB`, `${BUDGET.initialGzipKb} KB`, size.initialGzipKb <= BUDGET.initialGzipKb],
+    [`all bundles, raw (${size.files} files)`, `${size.allRawKb} KB`, `${BUDGET.allRawKb} KB`, size.allRawKb <= BUDGET.allRawKb],
+    ['launch to interactive home, 4x CPU throttling (median of 5)', `${launch.medianMs} ms`, `${BUDGET.launchMs} ms`, launch.medianMs <= BUDGET.launchMs],
+  ];
+  for (const [what, value, budget, ok] of rows) {
+    console.log(`${ok ? 'ok  ' : 'OVER'}  ${what}: ${value} (budget ${budget})`);
+    failed ||= !ok;
+  }
+  console.log(`launch runs: ${launch.runsMs.join(', ')} ms`);
+} finally {
+  server.kill('SIGTERM');
+}
+process.exit(failed ? 1 : 0);
