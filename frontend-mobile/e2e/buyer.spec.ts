@@ -62,7 +62,7 @@ test('a product viewed before is readable offline', async ({ page, context }) =>
   const card = page.getByTestId('product-card').first();
   const name = (await card.getAttribute('aria-label')) ?? '';
   await card.click();
-  await expect(page.getByRole('heading', { name })).toBeVisible();
+  await expect(page.getByRole('heading', { name })).toBeVisible({ timeout: 45_000 });
   const url = page.url();
   // The persister writes the cache at most every 500 ms.
   await page.waitForTimeout(1500);
