@@ -74,9 +74,7 @@ async def test_nothing_outside_the_build_is_reachable(web_client: httpx.AsyncCli
         assert "outside the build" not in response.text, path
 
 
-async def test_without_a_build_the_root_is_not_the_page(
-    database_url: str, tmp_path: Path
-) -> None:
+async def test_without_a_build_the_root_is_not_the_page(database_url: str, tmp_path: Path) -> None:
     settings = make_settings(database_url=database_url, web_app_dir=tmp_path / "missing")
     async for app in started_app(settings):
         async with client_for(app) as client:
