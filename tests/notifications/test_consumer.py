@@ -7,11 +7,13 @@ from pathlib import Path
 from typing import Any
 
 from marketplace.companies.models import Company
+from marketplace.companies.permissions import Action, Role
 from marketplace.core.consumers import handle_batch, handle_once
 from marketplace.core.platform import Platform
 from marketplace.identity.models import User
 from marketplace.notifications import service
 from marketplace.notifications.consumers import NOTIFICATIONS, wait_for_after_commit_work
+from marketplace.notifications.rules import RULES
 from marketplace.realtime.bus import bus_for, user_channel
 from tests.notifications.conftest import World, sent_messages
 
@@ -182,11 +184,12 @@ async def test_review_created_tells_the_supplier_sellers_and_not_the_buyer(
     assert rows[sellers["sales"].id]["link"] == f"/companies/{supplier.id}/reviews"
 
 
-async def test_rfq_published_tells_sales_of_the_suppliers_not_of_the_buyer(
+async def test_rfq_published_tells_the_suppliers_sellers_not_the_buyers(
     world: World, live_platform: Platform
 ) -> None:
     buyer = await world.company(kind="both")
     buyer_sales = await world.member(buyer, "sales")
+    buyer_owner = await world.member(buyer, "owner")
     supplier, sellers = await supplier_with_staff(world)
     envelope = world.envelope(
         "rfq.published",
@@ -195,14 +198,203 @@ async def test_rfq_published_tells_sales_of_the_suppliers_not_of_the_buyer(
     )
     await deliver(live_platform, envelope)
     rows = await notified(world, envelope.id)
-    assert set(rows) == {sellers["sales"].id}
-    assert buyer_sales.id not in rows
+    # Those who may quote: the owner and admins, and sales; never viewers or purchasers.
+    assert set(rows) == {sellers["owner"].id, sellers["admin"].id, sellers["sales"].id}
+    assert not {buyer_sales.id, buyer_owner.id} & set(rows)
     assert rows[sellers["sales"].id]["body"] == (
         "A buyer published a request for quotation: Steel bolts M8"
     )
 
 
-async def test_member_updated_tells_the_member_whose_role_changed(
+async def test_an_rfq_invitation_reaches_a_supplier_with_only_an_owner(
+    world: World, live_platform: Platform, outbox_file: Path
+) -> None:
+    buyer = await world.company(kind="buyer")
+    supplier = await world.company(kind="supplier")
+    owner = await world.member(supplier, "owner", email="solo@example.com")
+    envelope = world.envelope(
+        "rfq.published",
+        [buyer.id, supplier.id],
+        {
+            "rfq_id": str(uuid.uuid4()),
+            "buyer_id": str(buyer.id),
+            "title": "Brackets",
+            "supplier_ids": [str(supplier.id)],
+        },
+    )
+    await deliver(live_platform, envelope)
+    assert set(await notified(world, envelope.id)) == {owner.id}
+    # Important: by e-mail as well.
+    assert [(row[0], row[1]) for row in await deliveries(world, envelope.id)] == [
+        (owner.id, "email")
+    ]
+    assert [message["to"] for message in sent_messages(outbox_file)] == ["solo@example.com"]
+
+
+def test_every_rule_tells_owners_and_admins_and_who_handles_the_event() -> None:
+    """The members who can act on an event: owners and admins always, plus the role that
+    handles it, for every event type and every case of it."""
+    handles = {
+        Action.RFQS_QUOTE: Role.SALES,
+        Action.ORDERS_FULFIL: Role.SALES,
+        Action.RFQS_BUY: Role.PURCHASER,
+        Action.ORDERS_BUY: Role.PURCHASER,
+    }
+    for event_type, rule in RULES.items():
+        audiences = [*rule.audiences]
+        for case in rule.cases.values():
+            audiences += case.audiences or ()
+        assert audiences or rule.user_field, event_type
+        for audience in audiences:
+            assert {Role.OWNER, Role.ADMIN} <= audience.roles, (event_type, audience)
+            assert Role.VIEWER not in audience.roles, (event_type, audience)
+            if audience.action in handles:
+                assert handles[audience.action] in audience.roles, (event_type, audience)
+    assert RULES["rfq.published"].audiences[0].roles == {Role.OWNER, Role.ADMIN, Role.SALES}
+    approvers = RULES["order.placed"].cases["pending_approval"].audiences
+    assert approvers is not None
+    assert approvers[0].roles == {Role.OWNER, Role.ADMIN}
+
+
+async def buyer_with_staff(world: World) -> tuple[Company, dict[str, User]]:
+    company = await world.company(kind="buyer")
+    people = {
+        role: await world.member(company, role, email=f"{role}-{uuid.uuid4().hex[:8]}@example.com")
+        for role in ("owner", "admin", "purchaser", "viewer", "sales")
+    }
+    return company, people
+
+
+async def test_an_order_awaiting_approval_tells_those_who_may_approve_it_and_not_the_supplier(
+    world: World, live_platform: Platform, outbox_file: Path
+) -> None:
+    buyer, buyers = await buyer_with_staff(world)
+    second_admin = await world.member(buyer, "admin", phone="+4915100000001")
+    supplier, sellers = await supplier_with_staff(world)
+    # One approver does not want this type by e-mail: told in the app only.
+    await world.sql(
+        "INSERT INTO notification_preferences (user_id, event_type, email) "
+        "VALUES (:user_id, 'order.placed', false)",
+        user_id=buyers["admin"].id,
+    )
+    envelope = world.envelope(
+        "order.placed",
+        [buyer.id, supplier.id],
+        order_payload(buyer, supplier, total="120.00", currency="EUR", status="pending_approval"),
+        actor=buyers["purchaser"],
+    )
+    await deliver(live_platform, envelope)
+
+    rows = await notified(world, envelope.id)
+    assert set(rows) == {buyers["owner"].id, buyers["admin"].id, second_admin.id}
+    assert not {user.id for user in sellers.values()} & set(rows)
+    owner_row = rows[buyers["owner"].id]
+    assert owner_row["company"] == buyer.id
+    assert owner_row["title"] == "Order PO-2026-0042 needs your approval"
+    assert owner_row["body"] == (
+        "Order PO-2026-0042 over 120.00 EUR waits for your approval before it is sent to "
+        "the supplier."
+    )
+    assert owner_row["link"] == f"/orders/{envelope.payload['order_id']}"
+    # By their channels: e-mail for the owner, SMS for the admin with only a phone.
+    assert sorted((row[1], row[2]) for row in await deliveries(world, envelope.id)) == [
+        ("email", buyers["owner"].email),
+        ("sms", "+4915100000001"),
+    ]
+    assert sorted(message["to"] for message in sent_messages(outbox_file)) == sorted(
+        [buyers["owner"].email, "+4915100000001"]
+    )
+
+
+async def test_the_purchaser_is_told_the_approval_and_the_supplier_gets_the_order_without_the_note(
+    world: World, live_platform: Platform
+) -> None:
+    buyer, buyers = await buyer_with_staff(world)
+    supplier, sellers = await supplier_with_staff(world)
+    envelope = world.envelope(
+        "order.status_changed",
+        [buyer.id, supplier.id],
+        order_payload(
+            buyer,
+            supplier,
+            action="approve",
+            from_status="pending_approval",
+            to_status="placed",
+            reason="ok for site Altona",
+        ),
+        actor=buyers["admin"],
+    )
+    await deliver(live_platform, envelope)
+
+    rows = await notified(world, envelope.id)
+    assert set(rows) == {
+        buyers["owner"].id,
+        buyers["purchaser"].id,
+        sellers["owner"].id,
+        sellers["admin"].id,
+        sellers["sales"].id,
+    }
+    assert rows[buyers["purchaser"].id]["title"] == "Order PO-2026-0042 was approved"
+    assert rows[buyers["purchaser"].id]["body"] == (
+        "Order PO-2026-0042 was approved and sent to the supplier. Note: ok for site Altona"
+    )
+    assert rows[sellers["sales"].id]["title"] == "New order PO-2026-0042"
+    assert rows[sellers["sales"].id]["body"] == "Order PO-2026-0042 was placed."
+    data = await world.sql(
+        "SELECT company_id, data FROM notifications WHERE event_id = :id", id=envelope.id
+    )
+    for company_id, payload in data:
+        assert payload["reason"] == ("ok for site Altona" if company_id == buyer.id else None)
+    mails = await world.sql(
+        "SELECT body FROM notification_deliveries WHERE event_id = :id AND user_id = ANY(:ids)",
+        id=envelope.id,
+        ids=[user.id for user in sellers.values()],
+    )
+    assert len(mails) == 3
+    assert not any("Altona" in body for (body,) in mails)
+
+
+async def test_a_declined_order_tells_the_purchaser_why_and_the_supplier_nothing(
+    world: World, live_platform: Platform
+) -> None:
+    buyer, buyers = await buyer_with_staff(world)
+    supplier, sellers = await supplier_with_staff(world)
+    for action, reason in (("decline", "over budget for Q4"), ("cancel", "ordered twice")):
+        envelope = world.envelope(
+            "order.status_changed",
+            [buyer.id, supplier.id],
+            order_payload(
+                buyer,
+                supplier,
+                action=action,
+                from_status="pending_approval",
+                to_status="cancelled",
+                reason=reason,
+            ),
+            actor=buyers["owner"],
+        )
+        await deliver(live_platform, envelope)
+        rows = await notified(world, envelope.id)
+        assert set(rows) == {buyers["admin"].id, buyers["purchaser"].id}, action
+        assert await deliveries(world, envelope.id) != []
+        assert not {user_id for user_id, *_rest in await deliveries(world, envelope.id)} & {
+            user.id for user in sellers.values()
+        }
+    assert rows[buyers["purchaser"].id]["title"] == "Order PO-2026-0042 is now cancelled"
+    declined = await world.sql(
+        "SELECT title, body FROM notifications WHERE user_id = :user AND body LIKE '%Q4%'",
+        user=buyers["purchaser"].id,
+    )
+    assert [tuple(row) for row in declined] == [
+        (
+            "Order PO-2026-0042 was declined",
+            "Order PO-2026-0042 was declined and not sent to the supplier. "
+            "Reason: over budget for Q4",
+        )
+    ]
+
+
+async def test_member_updated_tells_the_member_whose_role_changed_and_the_admins(
     world: World, live_platform: Platform
 ) -> None:
     company, people = await supplier_with_staff(world)
@@ -219,13 +411,33 @@ async def test_member_updated_tells_the_member_whose_role_changed(
         actor=people["owner"],
     )
     await deliver(live_platform, envelope)
-    assert set(await notified(world, envelope.id)) == {people["viewer"].id}
+    rows = await notified(world, envelope.id)
+    # The owner changed it; the other members who manage members are told too.
+    assert set(rows) == {people["viewer"].id, people["admin"].id}
+    assert rows[people["viewer"].id]["body"] == "Your role in the company is now sales."
+    assert rows[people["admin"].id]["body"] == "A member of your company now has the role sales."
+
+
+async def test_an_admin_whose_own_role_changed_is_addressed_as_that_member(
+    world: World, live_platform: Platform
+) -> None:
+    company, people = await supplier_with_staff(world)
+    envelope = world.envelope(
+        "member.updated",
+        [company.id],
+        {"company_id": str(company.id), "user_id": str(people["admin"].id), "role": "sales"},
+        actor=people["owner"],
+    )
+    await deliver(live_platform, envelope)
+    rows = await notified(world, envelope.id)
+    assert set(rows) == {people["admin"].id}
+    assert rows[people["admin"].id]["title"] == "Your membership changed"
 
 
 async def test_a_user_named_by_the_payload_outside_the_entitled_companies_is_not_told(
     world: World, live_platform: Platform
 ) -> None:
-    company, _people = await supplier_with_staff(world)
+    company, people = await supplier_with_staff(world)
     stranger = await world.user()
     envelope = world.envelope(
         "member.updated",
@@ -233,7 +445,8 @@ async def test_a_user_named_by_the_payload_outside_the_entitled_companies_is_not
         {"company_id": str(company.id), "user_id": str(stranger.id), "role": "admin"},
     )
     await deliver(live_platform, envelope)
-    assert await notified(world, envelope.id) == {}
+    # Only the company's own members who manage members: never the stranger.
+    assert set(await notified(world, envelope.id)) == {people["owner"].id, people["admin"].id}
 
 
 async def test_unknown_event_types_are_ignored(world: World, live_platform: Platform) -> None:

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from marketplace.catalog.models import Product
 from marketplace.core.outbox import OutboxEvent
+from marketplace.messaging.models import Thread
 from marketplace.trade.models import Order
 from tests.trade.conftest import Market, order_body
 
@@ -237,6 +238,137 @@ async def test_other_companies_cannot_see_the_order(
     assert (await client.get(f"/api/v1/orders/{order['id']}")).status_code == 401
     listed = (await client.get("/api/v1/orders", headers=market.headers["other_supplier"])).json()
     assert listed["items"] == []
+
+
+async def supplier_reads(
+    client: httpx.AsyncClient, market: Market, order_id: str, side: str = "supplier"
+) -> dict[str, tuple[int, str | None]]:
+    """Status and problem type of every way a supplier could read or touch an order."""
+    headers = market.headers[side]
+    base = f"/api/v1/orders/{order_id}"
+    responses = {
+        "detail": await client.get(base, headers=headers),
+        "history": await client.get(f"{base}/transitions", headers=headers),
+        "payments": await client.get(f"{base}/payments", headers=headers),
+        "invoice": await client.get(f"{base}/invoice.pdf", headers=headers),
+        "confirm": await client.post(
+            f"{base}/transitions", json={"action": "confirm"}, headers=headers
+        ),
+        "thread": await client.post(
+            "/api/v1/threads",
+            json={"subject_type": "order", "subject_id": order_id},
+            headers=headers,
+        ),
+    }
+    return {
+        name: (
+            response.status_code,
+            response.json().get("type") if response.status_code >= 400 else None,
+        )
+        for name, response in responses.items()
+    }
+
+
+async def listed_ids(client: httpx.AsyncClient, headers: dict[str, str], **params: str) -> set[str]:
+    page = await client.get("/api/v1/orders", params=params, headers=headers)
+    assert page.status_code == 200, page.text
+    return {item["id"] for item in page.json()["items"]}
+
+
+async def test_the_supplier_cannot_see_an_order_until_the_buyer_approves_it(
+    client: httpx.AsyncClient, market: Market, db_session: AsyncSession
+) -> None:
+    order = (
+        await client.post(
+            "/api/v1/orders",
+            json=order_body((market.bolts, 300)),
+            headers=market.headers["purchaser"],
+        )
+    ).json()
+    assert order["status"] == "pending_approval"
+
+    # Exactly as another tenant's order: 404 everywhere, absent from every list.
+    unknown = await supplier_reads(client, market, order["id"], side="other_supplier")
+    assert {status for status, _type in unknown.values()} == {404}
+    assert await supplier_reads(client, market, order["id"]) == unknown
+    supplier = market.headers["supplier"]
+    for params in ({}, {"side": "selling"}, {"status": "pending_approval"}):
+        assert order["id"] not in await listed_ids(client, supplier, **params)
+    assert await db_session.scalar(select(func.count()).select_from(Thread)) == 0
+    # The buyer cannot open a conversation with the supplier about it yet either.
+    early = await client.post(
+        "/api/v1/threads",
+        json={"subject_type": "order", "subject_id": order["id"]},
+        headers=market.headers["owner"],
+    )
+    assert early.status_code == 409
+    assert early.json()["type"] == "urn:marketplace:problem:order-awaiting-approval"
+    assert await db_session.scalar(select(func.count()).select_from(Thread)) == 0
+
+    approved = await client.post(
+        f"/api/v1/orders/{order['id']}/transitions",
+        json={"action": "approve", "reason": "ok for site Altona"},
+        headers=market.headers["admin"],
+    )
+    assert approved.status_code == 200, approved.text
+
+    assert order["id"] in await listed_ids(client, supplier, side="selling")
+    seen = await client.get(f"/api/v1/orders/{order['id']}", headers=supplier)
+    assert seen.status_code == 200
+    assert seen.json()["status"] == "placed"
+    # The supplier's history starts when the order reached it, without the buyer's note.
+    assert [
+        (step["action"], step["from_status"], step["to_status"], step["reason"])
+        for step in seen.json()["history"]
+    ] == [("approve", "pending_approval", "placed", None)]
+    assert "Altona" not in seen.text
+    history = await client.get(f"/api/v1/orders/{order['id']}/transitions", headers=supplier)
+    assert "Altona" not in history.text
+    confirmed = await client.post(
+        f"/api/v1/orders/{order['id']}/transitions", json={"action": "confirm"}, headers=supplier
+    )
+    assert confirmed.status_code == 200, confirmed.text
+    assert "Altona" not in confirmed.text
+    # The buyer's own people see all of it.
+    own = (
+        await client.get(f"/api/v1/orders/{order['id']}", headers=market.headers["purchaser"])
+    ).json()
+    assert [(step["action"], step["reason"]) for step in own["history"]] == [
+        ("place", None),
+        ("approve", "ok for site Altona"),
+        ("confirm", None),
+    ]
+    thread = await client.post(
+        "/api/v1/threads",
+        json={"subject_type": "order", "subject_id": order["id"]},
+        headers=supplier,
+    )
+    assert thread.status_code == 201, thread.text
+
+
+@pytest.mark.parametrize(("action", "role"), [("decline", "owner"), ("cancel", "purchaser")])
+async def test_an_order_declined_or_cancelled_before_approval_never_reaches_the_supplier(
+    client: httpx.AsyncClient, market: Market, action: str, role: str
+) -> None:
+    order = (
+        await client.post(
+            "/api/v1/orders",
+            json=order_body((market.bolts, 300)),
+            headers=market.headers["purchaser"],
+        )
+    ).json()
+    closed = await client.post(
+        f"/api/v1/orders/{order['id']}/transitions",
+        json={"action": action, "reason": "over budget"},
+        headers=market.headers[role],
+    )
+    assert closed.status_code == 200, closed.text
+    assert closed.json()["status"] == "cancelled"
+    unknown = await supplier_reads(client, market, order["id"], side="other_supplier")
+    assert await supplier_reads(client, market, order["id"]) == unknown
+    for params in ({}, {"status": "cancelled"}):
+        assert order["id"] not in await listed_ids(client, market.headers["supplier"], **params)
+    assert order["id"] in await listed_ids(client, market.headers["owner"], status="cancelled")
 
 
 async def test_order_lists_page_by_cursor(client: httpx.AsyncClient, market: Market) -> None:

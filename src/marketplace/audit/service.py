@@ -138,11 +138,15 @@ def _read_fields(row: AuditEvent) -> dict[str, Any]:
     }
 
 
-def read_for_company(row: AuditEvent, company_id: uuid.UUID) -> AuditEventRead:
+def read_for_company(row: AuditEvent, company_id: uuid.UUID) -> AuditEventRead | None:
     """The entry as the company may see it: its details are the event's payload, shown
-    through the event's own rule (`view_for`) as webhooks and live updates show it."""
+    through the event's own rule (`view_for`) as webhooks and live updates show it;
+    None when that rule hides the event from the company."""
+    view = view_for(row.action, row.details, row.company_ids, [company_id])
+    if not view.is_visible:
+        return None
     fields = _read_fields(row)
-    fields["details"] = view_for(row.action, row.details, row.company_ids, [company_id]).payload
+    fields["details"] = view.payload
     return AuditEventRead(**fields)
 
 
@@ -171,8 +175,11 @@ async def list_for_company(
     """The company's own events: those that concern it (an order concerns its buyer
     and its supplier, each seeing it in its own log)."""
     rows, next_cursor = await _page(session, replace(where, company_id=company_id), limit, cursor)
+    # A page may hold fewer entries than `limit` when events hidden from the company
+    # were among its rows; the cursor still moves past them.
+    entries = [read_for_company(row, company_id) for row in rows]
     return Page[AuditEventRead](
-        items=[read_for_company(row, company_id) for row in rows], next_cursor=next_cursor
+        items=[entry for entry in entries if entry is not None], next_cursor=next_cursor
     )
 
 

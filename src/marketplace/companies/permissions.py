@@ -124,5 +124,10 @@ def role_can(role: Role, action: Action) -> bool:
     return action in ROLE_ACTIONS[role]
 
 
+def roles_that_can(action: Action) -> frozenset[Role]:
+    """Every role that may do `action`: who is told of what asks for it."""
+    return frozenset(role for role in Role if role_can(role, action))
+
+
 def scopes_can(scopes: frozenset[Scope], action: Action) -> bool:
     return any(action in SCOPE_ACTIONS[scope] for scope in scopes)

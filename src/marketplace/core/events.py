@@ -80,10 +80,17 @@ def field_changes(current: object, new_values: Mapping[str, Any]) -> dict[str, F
 
 @dataclass(frozen=True)
 class EventView:
-    """An event as the members of some of its companies may see it."""
+    """An event as the members of some of its companies may see it. `is_visible` is
+    False when they may not see it at all: every recipient of events then leaves it out
+    (no webhook, notification, live update or audit entry for them)."""
 
     company_ids: list[uuid.UUID]
     payload: dict[str, Any]
+    is_visible: bool = True
+
+
+# What a viewer that may not see an event is shown of it: nothing.
+HIDDEN = EventView([], {}, is_visible=False)
 
 
 class DomainEvent(BaseModel):
@@ -93,7 +100,8 @@ class DomainEvent(BaseModel):
     their own audit log). An event no company may see returns [] (staff-only).
 
     Entitled companies may still not see all of an event: an RFQ's invited suppliers
-    must not learn of each other. An event whose companies must not all see the same
+    must not learn of each other, and a supplier learns nothing of an order while it
+    waits for the buyer's approval. An event whose companies must not all see the same
     thing overrides `view`; every recipient of events (webhooks, live updates,
     notifications, company audit logs) goes through `view_for`, so that this rule
     lives with the event and nowhere else."""
@@ -123,7 +131,10 @@ class DomainEvent(BaseModel):
     ) -> EventView:
         """The stored event (`payload` as JSON, `company_ids`) as seen by members of the
         `viewers` companies (ids as strings, each one entitled to the event). By default
-        the companies of an event (an order's buyer and supplier) all see all of it."""
+        the companies of an event (an order's buyer and supplier) all see all of it.
+
+        The view's `company_ids` are the companies the viewers learn to be involved: a
+        view that names none of the viewers hides the event from them (`view_for`)."""
         return EventView(company_ids, payload)
 
 
@@ -145,17 +156,24 @@ def view_for(
     recipient company; a user's companies) may see of it. Only the viewers entitled to
     the event count; staff-only events (no companies) are shown whole, they reach
     staff only. An event type no loaded class declares is shown empty: nothing is
-    given away by an event whose rule is unknown."""
+    given away by an event whose rule is unknown. An event its rule hides from the
+    viewers (its view names none of them) is not visible (`is_visible` False)."""
     companies = list(company_ids)
     if not companies:
         return EventView([], payload)
     wanted = set(viewers)
     entitled = frozenset(str(company) for company in companies if company in wanted)
     known = _EVENT_CLASSES.get(event_type)
-    if known is None or not entitled:
+    if not entitled:
         logger.warning("events.view_refused", type=event_type, known=known is not None)
+        return HIDDEN
+    if known is None:
+        logger.warning("events.view_refused", type=event_type, known=False)
         return EventView([company for company in companies if str(company) in entitled], {})
-    return known.view(payload, companies, entitled)
+    view = known.view(payload, companies, entitled)
+    if not any(str(company) in entitled for company in view.company_ids):
+        return HIDDEN
+    return view
 
 
 class EventEnvelope(BaseModel):
@@ -193,9 +211,12 @@ class EventEnvelope(BaseModel):
             payload=row.payload,
         )
 
-    def seen_by(self, viewers: Collection[uuid.UUID]) -> EventEnvelope:
-        """This event as members of `viewers` may see it (see `view_for`)."""
+    def seen_by(self, viewers: Collection[uuid.UUID]) -> EventEnvelope | None:
+        """This event as members of `viewers` may see it (see `view_for`); None when
+        they may not see it at all."""
         view = view_for(self.type, self.payload, self.company_ids, viewers)
+        if not view.is_visible:
+            return None
         return self.model_copy(update={"company_ids": view.company_ids, "payload": view.payload})
 
 

@@ -30,6 +30,14 @@ class SubjectNotOpen(Conflict):
     message = _("A draft request for quotation has no conversations; publish it first.")
 
 
+class OrderNotReleased(Conflict):
+    code = "order-awaiting-approval"
+    message = _(
+        "The order waits for your company's approval; its supplier can be written to "
+        "once it is approved."
+    )
+
+
 class InvalidCounterpart(ValidationFailed):
     code = "invalid-counterpart"
     message = _("The supplier does not take part in what the conversation is about.")

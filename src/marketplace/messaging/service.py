@@ -35,6 +35,7 @@ from marketplace.messaging.errors import (
     EmptyMessage,
     InvalidCounterpart,
     MessageNotFound,
+    OrderNotReleased,
     StaffReadOnly,
     SubjectNotOpen,
     ThreadNotFound,
@@ -130,14 +131,20 @@ async def _parties(
         ]
     )
     company = actor.company_id
+    parties: tuple[uuid.UUID, uuid.UUID]
     if body.subject_type == "order":
-        parties = await orders.parties_of_order(session, company, body.subject_id)
-        if parties is None:
+        order = await orders.order_access(session, company, body.subject_id)
+        if order is None:
             raise OrderNotFound()
+        if not order.is_released_to_supplier:
+            # The buyer's internal matter until approved: the supplier may not know of it.
+            raise OrderNotReleased()
+        parties = (order.buyer_id, order.supplier_id)
     elif body.subject_type == "quote":
-        parties = await rfqs.parties_of_quote(session, company, body.subject_id)
-        if parties is None:
+        quoted = await rfqs.parties_of_quote(session, company, body.subject_id)
+        if quoted is None:
             raise QuoteNotFound()
+        parties = quoted
     else:
         access = await rfqs.rfq_access(session, company, body.subject_id)
         if access is None:

@@ -1,7 +1,7 @@
 """Notifications: who is told about an event, on which channels, and their inbox.
 
 `notify` runs in the "notifications" consumer's transaction: it resolves the
-recipients from roles in the entitled companies (`rules.RULES`), applies each
+recipients (the members who can act on it, `rules.RULES`), applies each
 recipient's preferences, and writes the in-app notifications and the pending
 e-mail/SMS deliveries, all rendered in the recipient's language. Nothing is sent
 here: deliveries go out after the transaction commits (`delivery.py`).
@@ -13,7 +13,6 @@ import uuid
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -27,7 +26,7 @@ from marketplace.identity.models import User
 from marketplace.notifications import repository
 from marketplace.notifications.errors import NotificationNotFound
 from marketplace.notifications.models import Notification, NotificationPreference
-from marketplace.notifications.rules import RULES, Rule
+from marketplace.notifications.rules import RULES, Rule, rule_for
 from marketplace.notifications.schemas import (
     NotificationRead,
     PreferenceRead,
@@ -74,36 +73,43 @@ async def directory_for(session: AsyncSession, company_ids: Collection[uuid.UUID
     return Directory(members)
 
 
+@dataclass(frozen=True)
+class Recipient:
+    company_id: uuid.UUID
+    user: User
+    rule: Rule  # as told to this recipient's audience
+
+
 def recipients(
-    directory: Directory, rule: Rule, envelope: EventEnvelope
-) -> list[tuple[uuid.UUID, User]]:
-    """(company, user) per recipient, each user once, never outside the companies the
-    event is entitled to, never the person who caused it. `directory` must hold the
-    members of the event's companies."""
-    entitled = sorted(set(envelope.company_ids))
-    found: dict[uuid.UUID, tuple[uuid.UUID, User]] = {}
-    for audience in rule.audiences:
-        only = _payload_id(envelope, audience.company_field)
-        excluded = _payload_id(envelope, audience.except_company_field)
-        if audience.company_field is not None and only is None:
-            continue
-        roles = {role.value for role in audience.roles}
-        for company_id in entitled:
-            if (only is not None and company_id != only) or company_id == excluded:
-                continue
-            for role, user in directory.members.get(company_id, ()):
-                if role in roles:
-                    found.setdefault(user.id, (company_id, user))
+    directory: Directory, rule: Rule, envelope: EventEnvelope, companies: Collection[uuid.UUID]
+) -> list[Recipient]:
+    """Each user once, never outside `companies` (the event's companies that may see
+    it), never the person who caused it. `directory` must hold their members."""
+    entitled = sorted(set(companies) & set(envelope.company_ids))
+    found: dict[uuid.UUID, Recipient] = {}
     named = _payload_id(envelope, rule.user_field)
-    if named is not None and named not in found:
+    if named is not None:  # told first: the named user is addressed as such
         for company_id in entitled:
             member = next(
                 (user for _role, user in directory.members.get(company_id, ()) if user.id == named),
                 None,
             )
             if member is not None:
-                found[named] = (company_id, member)
+                found[named] = Recipient(company_id, member, rule)
                 break
+    for audience in rule.audiences:
+        only = _payload_id(envelope, audience.company_field)
+        excluded = _payload_id(envelope, audience.except_company_field)
+        if audience.company_field is not None and only is None:
+            continue
+        roles = {role.value for role in audience.roles}
+        told = rule.told_to(audience)
+        for company_id in entitled:
+            if (only is not None and company_id != only) or company_id == excluded:
+                continue
+            for role, user in directory.members.get(company_id, ()):
+                if role in roles:
+                    found.setdefault(user.id, Recipient(company_id, user, told))
     if envelope.actor_user_id is not None:
         found.pop(envelope.actor_user_id, None)
     return list(found.values())
@@ -141,26 +147,36 @@ async def notify(
     """The notifications and deliveries of these events, in one read of the members,
     one of the preferences and one insert of each kind for all of them. No SMS
     deliveries while SMS is disabled (SMS_TRANSPORT=disabled): none could be sent."""
-    ruled = [(RULES[envelope.type], envelope) for envelope in envelopes if envelope.type in RULES]
+    ruled = [
+        (rule, envelope)
+        for envelope in envelopes
+        if (rule := rule_for(envelope.type, envelope.payload)) is not None
+    ]
     if not ruled:
         return Outcome()
     directory = await directory_for(
         session, {company_id for _rule, envelope in ruled for company_id in envelope.company_ids}
     )
-    told = [(rule, envelope, recipients(directory, rule, envelope)) for rule, envelope in ruled]
+    told = []
+    for rule, envelope in ruled:
+        # What each company may see of the event (never a competitor's data, nothing of
+        # what the event's rule hides from it): only those that see it are told.
+        payloads = {
+            company_id: seen.payload
+            for company_id in envelope.company_ids
+            if (seen := envelope.seen_by([company_id])) is not None
+        }
+        told.append((envelope, payloads, recipients(directory, rule, envelope, payloads)))
     preferences = await repository.preferences_for(
         session,
-        {user.id for _rule, _envelope, people in told for _company, user in people},
+        {person.user.id for _envelope, _payloads, people in told for person in people},
         {envelope.type for _rule, envelope in ruled},
     )
     notifications: list[dict[str, object]] = []
     deliveries: list[dict[str, object]] = []
-    for rule, envelope, people in told:
-        payloads: dict[uuid.UUID, dict[str, Any]] = {}
-        for company_id, user in people:
-            # What the user's company may see of the event (never a competitor's data).
-            if company_id not in payloads:
-                payloads[company_id] = envelope.seen_by([company_id]).payload
+    for envelope, payloads, people in told:
+        for person in people:
+            company_id, user, rule = person.company_id, person.user, person.rule
             payload = payloads[company_id]
             channels = effective_channels(rule, preferences.get((user.id, envelope.type)), user)
             language = language_of(user.locale)

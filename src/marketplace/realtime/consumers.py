@@ -38,7 +38,10 @@ async def publish_events(
         if envelope.company_ids:
             # Each user gets the event as their companies may see it (`seen_by`).
             for companies, users in service.entitled_users(members, envelope).items():
-                body = event_message(envelope.seen_by(companies))
+                shown = envelope.seen_by(companies)
+                if shown is None:  # the event's rule hides it from these companies
+                    continue
+                body = event_message(shown)
                 messages.extend((user_channel(bus, user_id), body) for user_id in users)
         else:
             messages.append((staff_channel(bus), event_message(envelope)))

@@ -93,7 +93,7 @@ class _Item:
     seq: int
     order: int  # an event before its notification
     event_id: uuid.UUID
-    body: bytes
+    body: bytes | None  # None: an event its rule hides from the user, read and skipped
 
 
 async def _marker_position(
@@ -117,6 +117,32 @@ async def _marker_position(
     return (position[0], position[1], event_id) if position is not None else None
 
 
+async def _page_after(
+    session: AsyncSession, user: User, companies: list[uuid.UUID], seq: int, limit: int
+) -> tuple[list[_Item], bool]:
+    """What the user may see after outbox position `seq`, at most `limit` positions,
+    and whether that is all there is."""
+    events = await repository.events_after(session, seq, companies, user.is_staff, limit + 1)
+    notes = await notifications.notifications_after(session, user.id, seq, limit + 1)
+    items = []
+    for row in events:
+        seen = EventEnvelope.from_row(row).seen_by(companies)
+        items.append(_Item(row.seq, 0, row.id, None if seen is None else event_message(seen)))
+    items += [
+        _Item(position, 1, note.event_id, message("notification", notifications.read_model(note)))
+        for position, note in notes
+    ]
+    items.sort(key=lambda item: (item.seq, item.order))
+    complete = len(items) <= limit
+    shown = items[:limit]
+    if not complete:
+        # Never split an event from its notification: the next resume starts after
+        # the last position sent in full.
+        cut = items[limit].seq
+        shown = [item for item in shown if item.seq != cut] or shown
+    return shown, complete
+
+
 async def resume(
     session: AsyncSession, user: User, after: uuid.UUID, limit: int = RESUME_LIMIT
 ) -> list[bytes]:
@@ -130,34 +156,18 @@ async def resume(
     seq, occurred_at, marker_event = marker
     if occurred_at < datetime.now(UTC) - RESUME_MAX_AGE:
         return [message("resume_failed", {"after": str(after), "reason": "too_old"})]
-    events = await repository.events_after(session, seq, companies, user.is_staff, limit + 1)
-    notes = await notifications.notifications_after(session, user.id, seq, limit + 1)
-    items = sorted(
-        [
-            _Item(row.seq, 0, row.id, event_message(EventEnvelope.from_row(row).seen_by(companies)))
-            for row in events
-        ]
-        + [
-            _Item(
-                position,
-                1,
-                note.event_id,
-                message("notification", notifications.read_model(note)),
-            )
-            for position, note in notes
-        ],
-        key=lambda item: (item.seq, item.order),
-    )
-    complete = len(items) <= limit
-    shown = items[:limit]
-    if not complete:
-        # Never split an event from its notification: the next resume starts after
-        # the last position sent in full.
-        cut = items[limit].seq
-        shown = [item for item in shown if item.seq != cut] or shown
-    last = shown[-1].event_id if shown else marker_event
-    summary = {"after": str(after), "count": len(shown), "complete": complete, "last": str(last)}
-    return [item.body for item in shown] + [message("resumed", summary)]
+    while True:
+        shown, complete = await _page_after(session, user, companies, seq, limit)
+        sent = [item for item in shown if item.body is not None]
+        if sent or complete:
+            break
+        # Every position read was hidden from the user: read on rather than answer with
+        # a marker the user may not know, or with no progress at all.
+        seq = shown[-1].seq
+    # Hidden events after the last item sent are read again (and skipped) next time.
+    last = sent[-1].event_id if sent else marker_event
+    summary = {"after": str(after), "count": len(sent), "complete": complete, "last": str(last)}
+    return [item.body for item in sent if item.body is not None] + [message("resumed", summary)]
 
 
 async def members_of(

@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from marketplace.core.events import DomainEvent, EventView
+from marketplace.core.events import HIDDEN, DomainEvent, EventView
+from marketplace.trade.orders.state_machine import is_buyers_note, reaches_supplier
 
 if TYPE_CHECKING:
     from marketplace.trade.models import Order
@@ -28,6 +29,24 @@ class OrderEvent(DomainEvent):
     def company_ids(self) -> list[uuid.UUID]:
         return [self.buyer_id, self.supplier_id]
 
+    @classmethod
+    def view(
+        cls, payload: dict[str, Any], company_ids: list[uuid.UUID], viewers: frozenset[str]
+    ) -> EventView:
+        """The buyer sees every event of its order; the supplier what reaches it
+        (`supplier_view`): nothing of the order while it waits for the buyer's approval,
+        never the buyer's notes on that decision."""
+        if str(payload.get("buyer_id")) in viewers:
+            return EventView(company_ids, payload)
+        shown = cls.supplier_view(payload)
+        return HIDDEN if shown is None else EventView(company_ids, shown)
+
+    @classmethod
+    def supplier_view(cls, payload: dict[str, Any]) -> dict[str, Any] | None:
+        """The payload as the supplier sees it; None when the event is not for it.
+        Events that can only happen to a placed order (payments, overdue) are shown."""
+        return payload
+
 
 def order_parties(order: Order) -> dict[str, Any]:
     """The fields every event about an order starts with."""
@@ -40,11 +59,18 @@ def order_parties(order: Order) -> dict[str, Any]:
 
 
 class OrderPlaced(OrderEvent):
+    """Placed with the supplier (`status` "placed"), or waiting for the approval of the
+    buyer's owners or admins ("pending_approval"), which the supplier is not shown."""
+
     type: ClassVar[str] = "order.placed"
     status: str
     currency: str
     total: Decimal
     source: str
+
+    @classmethod
+    def supplier_view(cls, payload: dict[str, Any]) -> dict[str, Any] | None:
+        return payload if reaches_supplier(None, str(payload.get("status"))) else None
 
 
 class OrderStatusChanged(OrderEvent):
@@ -53,6 +79,15 @@ class OrderStatusChanged(OrderEvent):
     from_status: str
     to_status: str
     reason: str | None = None
+
+    @classmethod
+    def supplier_view(cls, payload: dict[str, Any]) -> dict[str, Any] | None:
+        from_status = payload.get("from_status")
+        if not reaches_supplier(from_status, str(payload.get("to_status"))):
+            return None
+        if is_buyers_note(from_status):
+            return {**payload, "reason": None}
+        return payload
 
 
 class OrderPaymentRecorded(OrderEvent):

@@ -146,6 +146,10 @@ class Order(UUIDPrimaryKey, Timestamps, Base):
     approved_by_user_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL")
     )
+    # When the supplier received the order: when it was placed, or when the buyer
+    # approved it. Null while it waits for approval (and for good if it was declined or
+    # cancelled then): the supplier cannot see it (orders repository's tenant gate).
+    released_to_supplier_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     shipped_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

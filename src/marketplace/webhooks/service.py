@@ -386,12 +386,15 @@ async def create_deliveries(
     rows: list[dict[str, Any]] = []
     for envelope in envelopes:
         entitled = set(envelope.company_ids)
-        payloads: dict[uuid.UUID, dict[str, Any]] = {}
+        seen: dict[uuid.UUID, EventEnvelope | None] = {}
         for endpoint in endpoints:
             if endpoint.company_id not in entitled or not endpoint.subscribed_to(envelope.type):
                 continue
-            if endpoint.company_id not in payloads:
-                payloads[endpoint.company_id] = envelope.seen_by([endpoint.company_id]).payload
+            if endpoint.company_id not in seen:
+                seen[endpoint.company_id] = envelope.seen_by([endpoint.company_id])
+            shown = seen[endpoint.company_id]
+            if shown is None:  # the event's rule hides it from this company
+                continue
             rows.append(
                 {
                     "id": uuid.uuid4(),
@@ -400,7 +403,7 @@ async def create_deliveries(
                     "event_id": envelope.id,
                     "event_type": envelope.type,
                     "event_occurred_at": envelope.occurred_at,
-                    "payload": payloads[endpoint.company_id],
+                    "payload": shown.payload,
                     "status": DeliveryStatus.PENDING.value,
                     "attempts": 0,
                     "max_attempts": attempts,

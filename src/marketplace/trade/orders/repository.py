@@ -52,8 +52,16 @@ async def add_all(session: AsyncSession, rows: list[object]) -> None:
 
 
 def orders_of(company_id: uuid.UUID) -> Select[Order]:
-    """The one tenant gate of orders: the company must be the buyer or the supplier."""
-    return select(Order).where(or_(Order.buyer_id == company_id, Order.supplier_id == company_id))
+    """The one tenant gate of orders: the company must be the buyer, or the supplier of
+    an order released to it (not one waiting for, or declined at, the buyer's approval:
+    that is the buyer's internal matter, as unknown to the supplier as another tenant's
+    order)."""
+    return select(Order).where(
+        or_(
+            Order.buyer_id == company_id,
+            and_(Order.supplier_id == company_id, Order.released_to_supplier_at.is_not(None)),
+        )
+    )
 
 
 async def get_order_for(

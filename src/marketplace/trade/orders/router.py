@@ -84,7 +84,7 @@ async def checkout(
     if idempotency.replay is not None:
         return idempotency.replay
     placed = await service.checkout(session, cache, actor, body)
-    details = await service.describe(session, placed.orders, placed)
+    details = await service.describe(session, actor.company_id, placed.orders, placed)
     return await idempotency.complete(
         session, status.HTTP_201_CREATED, OrdersPlaced(orders=details)
     )
@@ -122,7 +122,7 @@ async def place_order(
                 }
             ]
         )
-    detail = (await service.describe(session, placed.orders, placed))[0]
+    detail = (await service.describe(session, actor.company_id, placed.orders, placed))[0]
     return await idempotency.complete(session, status.HTTP_201_CREATED, detail)
 
 
@@ -164,7 +164,7 @@ async def transition_order(
     """Move the order: approve/decline (buyer owner or admin), cancel/complete (buyer),
     confirm/reject/ship/deliver (supplier). An illegal move answers 409."""
     order = await service.transition(session, cache, actor, order_id, body)
-    return (await service.describe(session, [order]))[0]
+    return (await service.describe(session, actor.company_id, [order]))[0]
 
 
 @orders_router.get("/companies/{company_id}/purchasing-policy", response_model=PurchasingPolicyRead)

@@ -57,7 +57,14 @@ from marketplace.trade.orders.schemas import (
     TransitionRead,
     TransitionRequest,
 )
-from marketplace.trade.orders.state_machine import TRANSITIONS, OrderAction
+from marketplace.trade.orders.state_machine import (
+    AWAITING_APPROVAL,
+    PLACED,
+    TRANSITIONS,
+    OrderAction,
+    is_buyers_note,
+    reaches_supplier,
+)
 
 NET_DAYS = {"prepaid": 0, "net_15": 15, "net_30": 30, "net_60": 60}
 # The scales of order_lines' NUMERIC columns: a line held in memory reads as it is stored.
@@ -306,7 +313,7 @@ async def place_orders(
     # One decision for all the request's orders: a purchase split across suppliers is
     # still one purchase against the limits.
     needs_approval = await approvals.needs_approval(session, actor, totals, now)
-    status = "pending_approval" if needs_approval else "placed"
+    status = AWAITING_APPROVAL if needs_approval else PLACED
     placed = Placed(orders=[], lines={}, history={})
     for group in groups:
         subtotal = subtotals[group.supplier_id]
@@ -331,6 +338,7 @@ async def place_orders(
             notes=terms.notes,
             shipping_address=shipping_address,
             placed_at=now,
+            released_to_supplier_at=now if status == PLACED else None,
             due_date=now.date() + timedelta(days=NET_DAYS[payment_terms]),
             promised_by=now.date()
             + timedelta(days=max((line.lead_time_days for line in group.lines), default=0)),
@@ -441,7 +449,7 @@ async def transition(
     elif request.action is OrderAction.COMPLETE:
         values = {"completed_at": now}
     elif request.action is OrderAction.APPROVE:
-        values = {"approved_by_user_id": actor.user_id}
+        values = {"approved_by_user_id": actor.user_id, "released_to_supplier_at": now}
     previous = order.status
     if not await repository.move_status(session, order.id, rule.sources, rule.target, **values):
         raise IllegalTransition(status=order.status, action=request.action.value)
@@ -474,10 +482,33 @@ async def transition(
     return order
 
 
+def history_seen_by(
+    viewer_id: uuid.UUID, order: Order, history: Sequence[OrderTransition]
+) -> list[TransitionRead]:
+    """The order's history as the viewer's company may see it: its supplier is shown
+    neither the steps taken while the order waited for the buyer's approval nor the
+    buyer's notes on that decision (the same rule as the order's events)."""
+    if viewer_id == order.buyer_id:
+        return [TransitionRead.model_validate(step) for step in history]
+    shown = []
+    for step in history:
+        if not reaches_supplier(step.from_status, step.to_status):
+            continue
+        read = TransitionRead.model_validate(step)
+        shown.append(
+            read.model_copy(update={"reason": None}) if is_buyers_note(step.from_status) else read
+        )
+    return shown
+
+
 async def describe(
-    session: AsyncSession, orders: Sequence[Order], placed: Placed | None = None
+    session: AsyncSession,
+    viewer_id: uuid.UUID,
+    orders: Sequence[Order],
+    placed: Placed | None = None,
 ) -> list[OrderDetail]:
-    """Orders with their lines and history: read, or as `place_orders` just wrote them."""
+    """Orders with their lines and history, as the viewer's company may see them: read,
+    or as `place_orders` just wrote them."""
     if placed is not None:
         lines, history = placed.lines, placed.history
     else:
@@ -488,7 +519,7 @@ async def describe(
         OrderDetail(
             **OrderRead.model_validate(order).model_dump(),
             lines=[OrderLineRead.model_validate(line) for line in lines[order.id]],
-            history=[TransitionRead.model_validate(item) for item in history[order.id]],
+            history=history_seen_by(viewer_id, order, history[order.id]),
         )
         for order in orders
     ]
@@ -498,7 +529,7 @@ async def get_order(session: AsyncSession, actor: Actor, order_id: uuid.UUID) ->
     order = await repository.get_order_for(session, actor.company_id, order_id)
     if order is None:
         raise OrderNotFound()
-    return (await describe(session, [order]))[0]
+    return (await describe(session, actor.company_id, [order]))[0]
 
 
 async def list_orders(
@@ -686,10 +717,23 @@ async def get_policy(session: AsyncSession, actor: Actor) -> Decimal | None:
     return policy.approval_threshold if policy else None
 
 
-async def parties_of_order(
+@dataclass(frozen=True)
+class OrderAccess:
+    """What another domain (messaging) may know of an order a company can see: its
+    parties, and whether its supplier has received it (not while it waits for the
+    buyer's approval)."""
+
+    buyer_id: uuid.UUID
+    supplier_id: uuid.UUID
+    is_released_to_supplier: bool
+
+
+async def order_access(
     session: AsyncSession, company_id: uuid.UUID, order_id: uuid.UUID
-) -> tuple[uuid.UUID, uuid.UUID] | None:
-    """(buyer, supplier) of an order the company is a party to; None for any other
-    order (other domains, e.g. messaging, ask this instead of reading orders)."""
+) -> OrderAccess | None:
+    """The order if the company may see it (other domains, e.g. messaging, ask this
+    instead of reading orders); None for any other order."""
     order = await repository.get_order_for(session, company_id, order_id)
-    return (order.buyer_id, order.supplier_id) if order is not None else None
+    if order is None:
+        return None
+    return OrderAccess(order.buyer_id, order.supplier_id, order.released_to_supplier_at is not None)
