@@ -363,7 +363,7 @@ async def test_posting_emits_message_posted_for_both_companies_and_notifies_the_
     event = EventEnvelope.from_row(row)
     directory = await directory_for(db_session, event.company_ids)
     told = recipients(directory, RULES["message.posted"], event)
-    companies = {company_id for company_id, _user in told}
-    names = sorted(user.name for _company, user in told)
+    companies = {person.company_id for person in told}
+    names = sorted(person.user.name for person in told)
     assert companies == {market.supplier.id}
     assert names == ["Supplier sales", "supplier sales"]

@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -78,24 +79,29 @@ class Recipient:
     company_id: uuid.UUID
     user: User
     rule: Rule  # as told to this recipient's audience
+    payload: dict[str, Any]  # the event as the recipient's company may see it
 
 
-def recipients(
-    directory: Directory, rule: Rule, envelope: EventEnvelope, companies: Collection[uuid.UUID]
-) -> list[Recipient]:
-    """Each user once, never outside `companies` (the event's companies that may see
-    it), never the person who caused it. `directory` must hold their members."""
-    entitled = sorted(set(companies) & set(envelope.company_ids))
+def recipients(directory: Directory, rule: Rule, envelope: EventEnvelope) -> list[Recipient]:
+    """Each user once, never outside the companies the event is entitled to and that
+    may see it (`EventEnvelope.seen_by`: never a competitor's data, nothing its rule
+    hides from them), never the person who caused it. `directory` must hold the
+    members of the event's companies."""
+    shown = {
+        company_id: seen.payload
+        for company_id in sorted(set(envelope.company_ids))
+        if (seen := envelope.seen_by([company_id])) is not None
+    }
     found: dict[uuid.UUID, Recipient] = {}
     named = _payload_id(envelope, rule.user_field)
     if named is not None:  # told first: the named user is addressed as such
-        for company_id in entitled:
+        for company_id, payload in shown.items():
             member = next(
                 (user for _role, user in directory.members.get(company_id, ()) if user.id == named),
                 None,
             )
             if member is not None:
-                found[named] = Recipient(company_id, member, rule)
+                found[named] = Recipient(company_id, member, rule, payload)
                 break
     for audience in rule.audiences:
         only = _payload_id(envelope, audience.company_field)
@@ -104,12 +110,12 @@ def recipients(
             continue
         roles = {role.value for role in audience.roles}
         told = rule.told_to(audience)
-        for company_id in entitled:
+        for company_id, payload in shown.items():
             if (only is not None and company_id != only) or company_id == excluded:
                 continue
             for role, user in directory.members.get(company_id, ()):
                 if role in roles:
-                    found.setdefault(user.id, Recipient(company_id, user, told))
+                    found.setdefault(user.id, Recipient(company_id, user, told, payload))
     if envelope.actor_user_id is not None:
         found.pop(envelope.actor_user_id, None)
     return list(found.values())
@@ -157,40 +163,30 @@ async def notify(
     directory = await directory_for(
         session, {company_id for _rule, envelope in ruled for company_id in envelope.company_ids}
     )
-    told = []
-    for rule, envelope in ruled:
-        # What each company may see of the event (never a competitor's data, nothing of
-        # what the event's rule hides from it): only those that see it are told.
-        payloads = {
-            company_id: seen.payload
-            for company_id in envelope.company_ids
-            if (seen := envelope.seen_by([company_id])) is not None
-        }
-        told.append((envelope, payloads, recipients(directory, rule, envelope, payloads)))
+    told = [(envelope, recipients(directory, rule, envelope)) for rule, envelope in ruled]
     preferences = await repository.preferences_for(
         session,
-        {person.user.id for _envelope, _payloads, people in told for person in people},
+        {person.user.id for _envelope, people in told for person in people},
         {envelope.type for _rule, envelope in ruled},
     )
     notifications: list[dict[str, object]] = []
     deliveries: list[dict[str, object]] = []
-    for envelope, payloads, people in told:
+    for envelope, people in told:
         for person in people:
-            company_id, user, rule = person.company_id, person.user, person.rule
-            payload = payloads[company_id]
+            user, rule = person.user, person.rule
             channels = effective_channels(rule, preferences.get((user.id, envelope.type)), user)
             language = language_of(user.locale)
-            rendered = render(rule, payload, language)
+            rendered = render(rule, person.payload, language)
             common = {"user_id": user.id, "event_id": envelope.id, "event_type": envelope.type}
             if channels["in_app"]:
                 notifications.append(
                     {
                         **common,
-                        "company_id": company_id,
+                        "company_id": person.company_id,
                         "title": rendered.title,
                         "body": rendered.body,
                         "link": rendered.link,
-                        "data": payload,
+                        "data": person.payload,
                         "created_at": envelope.occurred_at,
                     }
                 )
