@@ -6,7 +6,7 @@ them directly, or approving them); orders declined or cancelled while they waite
 never were.
 
 Revision ID: 0600_order_release_to_supplier
-Revises: 0090_payment_reversals
+Revises: 0621_monthly_budgets
 Create Date: 2026-12-07 06:00:00+00:00
 """
 
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0600_order_release_to_supplier"
-down_revision: str | None = "0090_payment_reversals"
+down_revision: str | None = "0621_monthly_budgets"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
