@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0600_order_release_to_supplier"
-down_revision: str | None = "0621_monthly_budgets"
+down_revision: str | None = "0660_idempotency_key_scope"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
