@@ -18,6 +18,11 @@ from marketplace.catalog.imports import router as catalog_imports_router
 from marketplace.catalog.search import router as catalog_search_router
 from marketplace.companies import router as companies_router
 from marketplace.core import health
+from marketplace.core.api_docs import (
+    OPENAPI_PATH,
+    install_api_docs,
+    redirect_to_api_docs,
+)
 from marketplace.core.client_ip import parse_networks
 from marketplace.core.error_tracking import init_error_tracking
 from marketplace.core.errors import Unauthenticated, install_exception_handlers
@@ -143,9 +148,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title="B2B Marketplace API",
         version=__version__,
         description="Buyers find suppliers, request quotations and place orders.",
-        openapi_url="/api/openapi.json",
-        docs_url="/api/docs",
-        redoc_url="/api/redoc",
+        openapi_url=OPENAPI_PATH,
+        docs_url=None,  # served by install_api_docs, from the app rather than CDNs
+        redoc_url=None,
         lifespan=lifespan,
         debug=False,  # tracebacks never reach a client, whatever DEBUG says
     )
@@ -155,6 +160,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_exception_handlers(app)
 
     app.include_router(health.router)
+    install_api_docs(app)
+    # What `/` shows: replace with the web app once it is served from here.
+    app.add_route("/", redirect_to_api_docs, include_in_schema=False)
     include_api(app)
     # Without the principal dependency: a WebSocket authenticates itself (realtime/router.py).
     app.include_router(realtime_router.router, prefix=API_PREFIX)

@@ -7,11 +7,12 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 # The API returns JSON only; nothing it serves needs scripts, frames or plugins.
 API_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
-# Swagger UI and ReDoc load their bundles from jsDelivr.
+# Swagger UI and ReDoc: their bundles come from the app itself (core/api_docs.py), and
+# nothing else may load, so a page that reached for a CDN would fail here as it would
+# offline. Their inline start-up scripts and styles need 'unsafe-inline'.
 DOCS_CSP = (
-    "default-src 'self'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
-    "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net https://fonts.googleapis.com; "
-    "font-src 'self' https://fonts.gstatic.com; img-src 'self' data: https:; "
+    "default-src 'self'; script-src 'self' 'unsafe-inline'; "
+    "style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
     "worker-src 'self' blob:; frame-ancestors 'none'"
 )
 DOCS_PATHS = ("/api/docs", "/api/redoc")
