@@ -194,7 +194,13 @@ async def _run_worker(settings: Settings, url: str, health_host: str, health_por
 @app.command()
 def demo(
     products_per_supplier: Annotated[
-        int, typer.Option(min=1, max=100_000, help="Products generated for each supplier.")
+        int,
+        typer.Option(
+            min=1,
+            max=100_000,
+            envvar="DEMO_PRODUCTS_PER_SUPPLIER",
+            help="Products generated for each supplier.",
+        ),
     ] = DEFAULT_PRODUCTS_PER_SUPPLIER,
 ) -> None:
     """Load the demonstration data set (idempotent: running it again adds nothing).

@@ -14,6 +14,12 @@ DEVELOPMENT_SECRET_KEY = "development-only-secret-key-change-me"
 # Transports that put a message where more people can read it than its recipient (the
 # service's output, a file): a sign-in code there is a sign-in for whoever reads it.
 DEVELOPMENT_TRANSPORTS = frozenset({"console", "file"})
+# Sign-in codes in development, unless set: trying the demo's accounts one after another
+# from one address must not lock a developer out for 15 minutes.
+DEVELOPMENT_OTP_LIMITS = {
+    "rate_limit_otp_per_destination": "50/15minutes",
+    "rate_limit_otp_per_ip": "500/hour",
+}
 
 
 class Environment(StrEnum):
@@ -171,6 +177,14 @@ class Settings(BaseSettings):
         if len(value) > 30 or any(not 0 < delay <= 7 * 86_400 for delay in value):
             raise ValueError("at most 30 delays, each above 0 and at most 604800 seconds")
         return value
+
+    @model_validator(mode="after")
+    def _generous_sign_in_limits_in_development(self) -> Settings:
+        if self.environment is Environment.DEVELOPMENT:
+            for name, limit in DEVELOPMENT_OTP_LIMITS.items():
+                if name not in self.model_fields_set:
+                    setattr(self, name, limit)
+        return self
 
     @model_validator(mode="after")
     def _webhook_allow_list_outside_production(self) -> Settings:
