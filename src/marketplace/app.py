@@ -129,7 +129,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         platform = await Platform.start(settings)
         app.state.platform = platform
         metrics.watch_pool(platform.database.pool_status)
-        events = EventDelivery(platform)
+        events = EventDelivery(platform, metrics_registry=metrics.registry)
         if settings.outbox_relay_enabled:
             events.start()
         app.state.events = events

@@ -14,6 +14,7 @@ import typer
 import uvicorn
 from pydantic import ValidationError
 
+from marketplace.core.broker import EVENTS_EXCHANGE, Topology
 from marketplace.core.db import Database
 from marketplace.core.embedded_postgres import EmbeddedPostgres
 from marketplace.core.logging import configure_logging, get_logger
@@ -189,6 +190,36 @@ async def _run_worker(settings: Settings, url: str, health_host: str, health_por
         await run_worker(platform, build_registry(), health_host, health_port)
     finally:
         await platform.close()
+
+
+@app.command("broker-setup")
+def broker_setup() -> None:
+    """Declare the RabbitMQ exchange, queues and bindings of the events (idempotent).
+
+    The API's publisher and the worker declare them as well; run this at deploy so that
+    the queues exist before either starts."""
+    settings = load_settings()
+    configure_logging(settings)
+    if settings.amqp_url is None:
+        typer.echo("AMQP_URL is not set: there is no broker to set up.", err=True)
+        raise typer.Exit(code=2)
+    queues = asyncio.run(_declare_topology(settings.amqp_url.get_secret_value()))
+    typer.echo(f"Declared exchange {EVENTS_EXCHANGE} and queues: {', '.join(queues)}.")
+
+
+async def _declare_topology(url: str) -> list[str]:
+    import aio_pika
+
+    from marketplace.consumers import build_registry
+
+    topology = Topology(tuple(build_registry().all()))
+    connection = await aio_pika.connect(url, timeout=30)
+    try:
+        channel = await connection.channel()
+        _exchange, queues = await topology.declare(channel)
+    finally:
+        await connection.close()
+    return [queue.name for queue in queues.values()]
 
 
 @app.command()

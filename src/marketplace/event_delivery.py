@@ -8,8 +8,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
+from prometheus_client import CollectorRegistry
+
 from marketplace.consumers import build_registry
-from marketplace.core.broker import AmqpPublisher
+from marketplace.core.broker import EVENTS_EXCHANGE, AmqpPublisher, Topology
 from marketplace.core.consumers import ConsumerRegistry, InProcessPublisher
 from marketplace.core.logging import get_logger
 from marketplace.core.outbox import OutboxRelay, Publisher
@@ -28,13 +30,21 @@ class EventDelivery:
         registry: ConsumerRegistry | None = None,
         *,
         send_webhooks: bool | None = None,
+        metrics_registry: CollectorRegistry | None = None,
+        exchange: str = EVENTS_EXCHANGE,
     ) -> None:
         self.platform = platform
         self.registry = registry or build_registry()
         settings = platform.settings
         self.publisher: Publisher
         if settings.amqp_url is not None:
-            self.publisher = AmqpPublisher(settings.amqp_url.get_secret_value())
+            # The consumers' queues are declared before the first event goes out, so
+            # events published before any worker ever started wait in them.
+            self.publisher = AmqpPublisher(
+                settings.amqp_url.get_secret_value(),
+                topology=Topology(tuple(self.registry.all()), exchange),
+                metrics_registry=metrics_registry,
+            )
         else:
             self.publisher = InProcessPublisher(platform, self.registry)
         # The relay holds its partition locks (a transaction) while the publisher

@@ -3,7 +3,8 @@
 Per consumer: a durable queue `mp.<consumer>` bound to the events exchange for the
 event types it wants, retry queues `mp.<consumer>.retry.<n>` whose messages expire
 back into the main queue after a growing delay, and a dead-letter queue
-`mp.<consumer>.dead` for messages that failed every try. Acks are manual and sent
+`mp.<consumer>.dead` for messages that failed every try (`core.broker.Topology`, which
+the publisher and `marketplace broker-setup` declare too). Acks are manual and sent
 only after the handler's transaction committed (or the message was moved to a
 retry/dead queue with a publisher confirm), so a worker killed mid-message gets the
 message redelivered; the inbox makes that redelivery a no-op once handled.
@@ -21,7 +22,6 @@ from typing import Any
 import aio_pika
 from aio_pika.abc import (
     AbstractChannel,
-    AbstractExchange,
     AbstractIncomingMessage,
     AbstractQueue,
     AbstractRobustConnection,
@@ -30,8 +30,8 @@ from prometheus_client import CollectorRegistry, Counter, Histogram, generate_la
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from pydantic import ValidationError
 
-from marketplace.core.broker import EVENTS_EXCHANGE
-from marketplace.core.consumers import ALL_EVENTS, Consumer, ConsumerRegistry, handle_once
+from marketplace.core.broker import EVENTS_EXCHANGE, RETRY_DELAYS_SECONDS, Topology, queue_name
+from marketplace.core.consumers import Consumer, ConsumerRegistry, handle_once
 from marketplace.core.events import EventEnvelope
 from marketplace.core.logging import get_logger
 from marketplace.core.metrics import MetricsAccess, metrics_access
@@ -40,12 +40,7 @@ from marketplace.event_delivery import EventDelivery
 
 logger = get_logger(__name__)
 
-RETRY_DELAYS_SECONDS = (1, 5, 30, 120, 600)
 ATTEMPT_HEADER = "x-attempt"
-
-
-def queue_name(consumer: Consumer) -> str:
-    return f"mp.{consumer.name}"
 
 
 class WorkerMetrics:
@@ -74,6 +69,7 @@ class Worker:
         prefetch: int = 16,
         retry_delays: tuple[int, ...] = RETRY_DELAYS_SECONDS,
         run_relay: bool = True,
+        exchange: str = EVENTS_EXCHANGE,
     ) -> None:
         if platform.settings.amqp_url is None:
             raise RuntimeError("the worker needs AMQP_URL (without it, events run in-process)")
@@ -81,8 +77,19 @@ class Worker:
         self.registry = registry
         self.prefetch = prefetch
         self.retry_delays = retry_delays
+        self.topology = Topology(tuple(registry.all()), exchange, retry_delays)
         self.metrics = WorkerMetrics()
-        self.delivery = EventDelivery(platform, registry, send_webhooks=True) if run_relay else None
+        self.delivery = (
+            EventDelivery(
+                platform,
+                registry,
+                send_webhooks=True,
+                metrics_registry=self.metrics.registry,
+                exchange=self.topology.exchange,
+            )
+            if run_relay
+            else None
+        )
         self.started_at = time.monotonic()
         self._connection: AbstractRobustConnection | None = None
         self._channel: AbstractChannel | None = None
@@ -98,36 +105,14 @@ class Worker:
         )
         self._channel = await self._connection.channel(publisher_confirms=True)
         await self._channel.set_qos(prefetch_count=self.prefetch)
-        exchange = await self._channel.declare_exchange(
-            EVENTS_EXCHANGE, aio_pika.ExchangeType.TOPIC, durable=True
-        )
+        _exchange, queues = await self.topology.declare(self._channel)
         for consumer in self.registry.all():
-            queue = await self.declare_topology(self._channel, exchange, consumer)
+            queue = queues[consumer.name]
             tag = await queue.consume(self._on_message_for(consumer))
             self._queues.append((queue, tag))
         if self.delivery is not None:
             self.delivery.start()
         logger.info("worker.started", consumers=[c.name for c in self.registry.all()])
-
-    async def declare_topology(
-        self, channel: AbstractChannel, exchange: AbstractExchange, consumer: Consumer
-    ) -> AbstractQueue:
-        name = queue_name(consumer)
-        queue = await channel.declare_queue(name, durable=True)
-        for event_type in sorted(consumer.event_types):
-            await queue.bind(exchange, routing_key="#" if event_type == ALL_EVENTS else event_type)
-        for index, delay in enumerate(self.retry_delays):
-            await channel.declare_queue(
-                f"{name}.retry.{index}",
-                durable=True,
-                arguments={
-                    "x-message-ttl": delay * 1000,
-                    "x-dead-letter-exchange": "",
-                    "x-dead-letter-routing-key": name,
-                },
-            )
-        await channel.declare_queue(f"{name}.dead", durable=True)
-        return queue
 
     def _on_message_for(self, consumer: Consumer) -> Any:
         async def on_message(message: AbstractIncomingMessage) -> None:

@@ -68,6 +68,12 @@ class PublisherUnavailable(Exception):
         self.published = published
 
 
+class EventsUnroutable(PublisherUnavailable):
+    """The broker returned an event because no queue is bound for it: the topology is
+    missing, not the event wrong. Like an outage, it is retried without limit and the
+    event stays unpublished until it can be routed."""
+
+
 def partition_of(aggregate_id: uuid.UUID) -> int:
     return aggregate_id.int % PARTITIONS
 
