@@ -6,19 +6,24 @@
 
 ARG PYTHON_IMAGE=python:3.11-slim
 
-# --- builder: build the project's wheel and install it with its dependencies into a venv
+# --- builder: the locked dependencies (hash-checked) into a venv, then the project's own
+# wheel without dependencies, built by the locked build backend.
 FROM ${PYTHON_IMAGE} AS builder
 
 ENV PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
 
-RUN python -m venv /opt/venv
+RUN python -m venv /opt/venv && python -m venv /opt/build-tools
 
 WORKDIR /build
+COPY requirements/runtime.lock requirements/build.lock requirements/
+RUN /opt/venv/bin/pip install --require-hashes --only-binary :all: -r requirements/runtime.lock \
+    && /opt/build-tools/bin/pip install --require-hashes --only-binary :all: \
+        -r requirements/build.lock
 COPY pyproject.toml README.md ./
 COPY src ./src
-RUN /opt/venv/bin/pip wheel --no-deps --wheel-dir /build/dist . \
-    && /opt/venv/bin/pip install /build/dist/*.whl
+RUN /opt/build-tools/bin/pip wheel --no-deps --no-build-isolation --wheel-dir /build/dist . \
+    && /opt/venv/bin/pip install --no-deps /build/dist/*.whl
 
 # --- runtime: the venv only, run by an unprivileged user
 FROM ${PYTHON_IMAGE} AS runtime
@@ -36,7 +41,7 @@ RUN apt-get update \
 RUN groupadd --system --gid 10001 marketplace \
     && useradd --system --uid 10001 --gid marketplace --home-dir /app --no-create-home \
         --shell /usr/sbin/nologin marketplace \
-    && mkdir -p /app/var \
+    && mkdir -p /app/var/storage \
     && chown -R marketplace:marketplace /app
 
 COPY --from=builder /opt/venv /opt/venv

@@ -6,6 +6,7 @@
 #
 #   requirements/dev.lock      what setup.sh, run.sh, test.sh and CI install
 #   requirements/runtime.lock  what the Docker image installs (no test tools)
+#   requirements/build.lock    the build backend the image builds the project's wheel with
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,5 +20,6 @@ compile() {
 }
 compile "$@" pyproject.toml requirements/build.in --extra dev -o requirements/dev.lock
 compile "$@" pyproject.toml -o requirements/runtime.lock
+compile "$@" requirements/build.in -o requirements/build.lock
 
 scripts/test.sh
