@@ -123,6 +123,26 @@ def test_demo_loads_a_complete_data_set_and_a_second_run_changes_nothing(
     assert all(row["base_price"] >= row["cheapest"] for row in products)
     assert len({row["moq"] for row in products}) > 3
     assert any(row["stock"] == 0 for row in products)
+    addresses = asyncio.run(
+        _fetch(
+            demo_database,
+            "SELECT c.name, a.line1, a.postal_code, a.city, a.country = c.country AS home,"
+            " a.is_billing, a.is_default_shipping"
+            " FROM companies c LEFT JOIN company_addresses a ON a.company_id = c.id",
+        )
+    )
+    assert len(addresses) == 10  # every demo company, with exactly one address
+    for row in addresses:
+        assert all(row[key] for key in ("line1", "postal_code", "city")), row["name"]
+        assert all(row[key] for key in ("home", "is_billing", "is_default_shipping")), row["name"]
+    pictures = asyncio.run(
+        _fetch(
+            demo_database,
+            "SELECT p.name, i.alt_text FROM product_images i"
+            " JOIN products p ON p.id = i.product_id",
+        )
+    )
+    assert all(row["alt_text"] and row["name"].startswith(row["alt_text"]) for row in pictures)
     images = asyncio.run(_fetch(demo_database, "SELECT storage_key FROM product_images LIMIT 1"))
     stored = tmp_path / "storage" / images[0]["storage_key"]
     assert sorted(path.name for path in stored.iterdir()) == [

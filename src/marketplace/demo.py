@@ -1,23 +1,24 @@
 """`marketplace demo`: a realistic, idempotent demonstration data set.
 
-Verified suppliers in seven countries with a few thousand products across the seeded
-taxonomy (price tiers, MOQs, pack sizes, stock, lead times, attributes and a picture
-drawn locally with Pillow), buyer companies with a member of every role, a staff
-user, and a price list for one buyer.
+Verified suppliers in seven countries, each with its head office address, and a few
+thousand products across the seeded taxonomy: what each category sells, at believable
+prices per unit or pack, with the attributes that describe it (`demo_catalog`), price
+tiers, MOQs, pack sizes, stock, lead times, and a picture of the kind of product drawn
+locally with Pillow (`demo_pictures`); buyer companies with a member of every role, a
+staff user, and a price list for one buyer.
 
 Idempotent: everything is found by a natural key first (e-mail, company name within
 its owner's companies, SKU, price list name) and the product data is generated from
 a fixed seed, so a second run finds every product unchanged and adds nothing.
 
-Products go through the import's row path, which is the catalog service's validated
-upsert (as the API's); images are rendered once per design by the catalog's image
-code and stored for each product that has none, with the image rows inserted in bulk.
+Products are checked by the API's schema and the catalog's rules and inserted in bulk;
+a picture is rendered once per kind of product by the catalog's image code and stored
+for each product that has none, with the image rows inserted in bulk.
 """
 
 from __future__ import annotations
 
 import asyncio
-import io
 import random
 import uuid
 from collections.abc import Sequence
@@ -26,7 +27,6 @@ from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Final
 
-from PIL import Image, ImageDraw, ImageFont
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -46,10 +46,12 @@ from marketplace.catalog.schemas import (
 )
 from marketplace.companies import service as companies
 from marketplace.companies.models import Company, Membership
-from marketplace.companies.schemas import CompanyCreate
+from marketplace.companies.schemas import AddressCreate, CompanyCreate
 from marketplace.core.db import Database
 from marketplace.core.pagination import MAX_LIMIT
 from marketplace.core.storage import LocalStorage, Storage
+from marketplace.demo_catalog import GOODS, PACK_MOQ, RATES
+from marketplace.demo_pictures import ICON_OF_LEAF, draw_product
 from marketplace.identity import service as identity
 from marketplace.identity.models import User
 from marketplace.settings import Settings
@@ -80,6 +82,8 @@ class CompanySpec:
     currency: str = "EUR"
     sku_prefix: str = ""
     top_categories: tuple[str, ...] = ()
+    street: str = ""
+    postal_code: str = ""
 
 
 SUPPLIERS: Final = (
@@ -94,6 +98,8 @@ SUPPLIERS: Final = (
         ),
         "Nordbolt Industrietechnik GmbH",
         "DE811234567",
+        street="Billbrookdeich 112",
+        postal_code="22113",
         sku_prefix="NB",
         top_categories=("industrial-supplies", "tools", "raw-materials"),
     ),
@@ -105,6 +111,8 @@ SUPPLIERS: Final = (
         (Person("owner@atelier-lumiere.example", "Camille Martin", "owner"),),
         "Atelier Lumière SAS",
         "FR40303265045",
+        street="27 Rue de la Villette",
+        postal_code="69003",
         sku_prefix="AL",
         top_categories=("electrical", "it-hardware"),
     ),
@@ -116,6 +124,8 @@ SUPPLIERS: Final = (
         (Person("owner@iberpack.example", "Lucía García", "owner"),),
         "Iberpack Soluciones S.L.",
         "ESB12345674",
+        street="Carrer de Sant Vicent Màrtir 221",
+        postal_code="46007",
         sku_prefix="IP",
         top_categories=("packaging", "office-supplies"),
     ),
@@ -127,6 +137,8 @@ SUPPLIERS: Final = (
         (Person("owner@officina-utensili.example", "Marco Rossi", "owner"),),
         "Officina Utensili S.r.l.",
         "IT01234567890",
+        street="Via Emilia Levante 145",
+        postal_code="40139",
         sku_prefix="OU",
         top_categories=("tools", "building-construction"),
     ),
@@ -138,6 +150,8 @@ SUPPLIERS: Final = (
         (Person("owner@polchem.example", "Anna Nowak", "owner"),),
         "Polchem Sp. z o.o.",
         "PL5260001246",
+        street="ul. Piotrkowska 270",
+        postal_code="90-361",
         currency="PLN",
         sku_prefix="PC",
         top_categories=("chemicals", "food-beverage-ingredients"),
@@ -150,6 +164,8 @@ SUPPLIERS: Final = (
         (Person("owner@dutchsafety.example", "Daan de Vries", "owner"),),
         "Dutch Safety Supplies B.V.",
         "NL859999999B01",
+        street="Waalhaven Oostzijde 85",
+        postal_code="3087 BM",
         sku_prefix="DS",
         top_categories=("safety-ppe", "textiles"),
     ),
@@ -161,6 +177,8 @@ SUPPLIERS: Final = (
         (Person("owner@thames-components.example", "Oliver Smith", "owner"),),
         "Thames Components Ltd",
         "GB123456789",
+        street="14 Portman Road",
+        postal_code="RG30 1EA",
         currency="GBP",
         sku_prefix="TC",
         top_categories=("electrical", "industrial-supplies"),
@@ -182,6 +200,8 @@ BUYERS: Final = (
         ),
         "Hansen Bau GmbH",
         "DE298765432",
+        street="Storkower Straße 158",
+        postal_code="10407",
     ),
     CompanySpec(
         "Brightline Facilities",
@@ -195,6 +215,8 @@ BUYERS: Final = (
         ),
         "Brightline Facilities Ltd",
         "GB987654321",
+        street="88 Great Ancoats Street",
+        postal_code="M4 5AB",
     ),
     CompanySpec(
         "Café Centrale",
@@ -207,204 +229,18 @@ BUYERS: Final = (
         ),
         "Café Centrale S.p.A.",
         "IT09876543210",
+        street="Via Giuseppe Meda 45",
+        postal_code="20141",
     ),
 )
 
 PRICE_LIST_NAME: Final = "Hansen Bau framework agreement"
 
-# Product vocabulary: per leaf category, the things sold there; per top-level
-# category, how they are sold (unit, price range, attributes).
+# The kinds of product per leaf category (`demo_catalog.GOODS` has their prices, units
+# and attributes).
 NOUNS: Final[dict[str, tuple[str, ...]]] = {
-    "bolts": ("Hex bolt", "Carriage bolt", "Flange bolt"),
-    "screws": ("Wood screw", "Machine screw", "Self-drilling screw"),
-    "nuts": ("Hex nut", "Lock nut", "Wing nut"),
-    "washers": ("Flat washer", "Spring washer", "Fender washer"),
-    "anchors-plugs": ("Nylon wall plug", "Wedge anchor", "Chemical anchor stud"),
-    "rivets": ("Blind rivet", "Solid rivet"),
-    "bearings-power-transmission": ("Deep groove ball bearing", "V-belt", "Roller chain"),
-    "hydraulics-pneumatics": ("Hydraulic hose", "Pneumatic cylinder", "Push-in fitting"),
-    "pipes-valves-fittings": ("Ball valve", "Pipe elbow", "Compression fitting"),
-    "adhesives-sealants": ("Epoxy adhesive", "Silicone sealant", "Threadlocker"),
-    "hand-tools": ("Combination spanner", "Screwdriver set", "Claw hammer"),
-    "power-tools": ("Cordless drill", "Angle grinder", "Jigsaw"),
-    "measuring-testing": ("Digital caliper", "Tape measure", "Spirit level"),
-    "cutting-abrasives": ("Cutting disc", "Sanding belt", "Flap disc"),
-    "cables-wires": ("Installation cable", "Flexible cord", "Data cable"),
-    "switches-sockets": ("Rocker switch", "Socket outlet", "Industrial plug"),
-    "lighting": ("LED panel", "LED floodlight", "Batten luminaire"),
-    "circuit-protection": ("Circuit breaker", "RCD", "Fuse link"),
-    "motors-drives": ("Three-phase motor", "Frequency inverter", "Gear motor"),
-    "electronic-components": ("Relay", "Terminal block", "Power supply"),
-    "computers-laptops": ("Business laptop", "Desktop PC", "Mini PC"),
-    "networking": ("Network switch", "Wi-Fi access point", "Patch cable"),
-    "servers-storage": ("Rack server", "NAS", "SSD"),
-    "peripherals": ("Monitor", "Keyboard", "Docking station"),
-    "paper-products": ("Copy paper", "Notebook", "Envelope"),
-    "writing-instruments": ("Ballpoint pen", "Marker", "Highlighter"),
-    "office-furniture": ("Office chair", "Desk", "Filing cabinet"),
-    "filing-storage": ("Lever arch file", "Archive box", "Document wallet"),
-    "boxes-cartons": ("Corrugated box", "Folding carton", "Shipping box"),
-    "pallets": ("Euro pallet", "Plastic pallet", "Half pallet"),
-    "films-wraps": ("Stretch film", "Bubble wrap", "Shrink film"),
-    "bags-sacks": ("Paper sack", "Poly mailer", "Woven sack"),
-    "labels-tapes": ("Packing tape", "Thermal label", "Warning tape"),
-    "gloves": ("Nitrile glove", "Cut-resistant glove", "Leather work glove"),
-    "eye-face-protection": ("Safety glasses", "Face shield", "Goggles"),
-    "respiratory-protection": ("FFP2 mask", "FFP3 mask", "Half mask"),
-    "workwear": ("Work jacket", "Hi-vis vest", "Work trousers"),
-    "safety-footwear": ("Safety shoe S3", "Safety boot S3", "Safety clog"),
-    "sugar-sweeteners": ("Granulated sugar", "Glucose syrup", "Icing sugar"),
-    "flours-grains": ("Wheat flour", "Rye flour", "Rolled oats"),
-    "oils-fats": ("Sunflower oil", "Rapeseed oil", "Palm-free shortening"),
-    "additives-flavours": ("Citric acid", "Vanilla flavour", "Pectin"),
-    "coffee-tea": ("Espresso beans", "Green tea", "Filter coffee"),
-    "industrial-chemicals": ("Sodium hydroxide", "Hydrochloric acid", "Sodium carbonate"),
-    "solvents": ("Isopropyl alcohol", "Acetone", "Ethanol"),
-    "cleaning-chemicals": ("Degreaser", "Floor cleaner", "Disinfectant"),
-    "lubricants": ("Multipurpose grease", "Hydraulic oil", "Chain spray"),
-    "paints-coatings": ("Primer", "Enamel paint", "Floor coating"),
-    "fabrics": ("Cotton twill", "Polyester canvas", "Linen fabric"),
-    "yarns-fibres": ("Cotton yarn", "Polyester fibre", "Wool yarn"),
-    "technical-textiles": ("Geotextile", "Filter fabric", "Aramid fabric"),
-    "steel": ("Steel sheet", "Steel round bar", "Steel tube"),
-    "aluminium": ("Aluminium sheet", "Aluminium profile", "Aluminium tube"),
-    "copper": ("Copper tube", "Copper sheet", "Copper busbar"),
-    "plastics-polymers": ("HDPE granulate", "PVC sheet", "Acrylic sheet"),
-    "wood-timber": ("Plywood sheet", "Construction timber", "OSB board"),
-    "minerals": ("Quartz sand", "Kaolin", "Perlite"),
-    "cement-concrete": ("Portland cement", "Ready-mix mortar", "Concrete block"),
-    "insulation": ("Mineral wool roll", "EPS board", "PIR board"),
-    "doors-windows": ("Fire door", "PVC window", "Steel door"),
+    leaf: tuple(item.noun for item in goods.items) for leaf, goods in GOODS.items()
 }
-
-
-@dataclass(frozen=True)
-class Profile:
-    units: tuple[str, ...]
-    price: tuple[float, float]
-    attributes: dict[str, tuple[str, ...]]
-    moq: tuple[int, ...] = (1, 5, 10, 50, 100)
-    multiple: tuple[int | None, ...] = (None, None, 5, 10)
-
-
-_FINISHES = ("zinc plated", "stainless A2", "stainless A4", "black oxide", "hot-dip galvanised")
-PROFILES: Final[dict[str, Profile]] = {
-    "industrial-supplies": Profile(
-        ("piece", "box"),
-        (0.05, 80),
-        {"size": ("M4", "M5", "M6", "M8", "M10", "M12", "M16"), "finish": _FINISHES},
-        moq=(50, 100, 200, 500, 1000),
-        multiple=(None, 50, 100),
-    ),
-    "tools": Profile(
-        ("piece", "set"),
-        (4, 450),
-        {"brand": ("Kraftwerk", "Vulcan", "Ferrum"), "grade": ("professional", "industrial")},
-        moq=(1, 2, 5),
-        multiple=(None,),
-    ),
-    "electrical": Profile(
-        ("piece", "m", "roll"),
-        (0.4, 320),
-        {"voltage": ("230 V", "400 V", "24 V"), "rating": ("IP20", "IP44", "IP65")},
-    ),
-    "it-hardware": Profile(
-        ("piece",),
-        (6, 2400),
-        {"warranty": ("2 years", "3 years", "5 years"), "colour": ("black", "grey", "white")},
-        moq=(1, 2, 5, 10),
-        multiple=(None,),
-    ),
-    "office-supplies": Profile(
-        ("piece", "pack", "box"),
-        (0.3, 380),
-        {"colour": ("blue", "black", "red", "white"), "format": ("A4", "A5", "A3")},
-    ),
-    "packaging": Profile(
-        ("piece", "roll", "pack", "pallet"),
-        (0.08, 35),
-        {"size": ("small", "medium", "large", "XL"), "material": ("kraft", "PE", "PP")},
-        moq=(100, 250, 500, 1000),
-        multiple=(None, 25, 50, 100),
-    ),
-    "safety-ppe": Profile(
-        ("pair", "piece", "box"),
-        (0.2, 140),
-        {"size": ("S", "M", "L", "XL"), "standard": ("EN 388", "EN 166", "EN 149", "EN ISO 20345")},
-        moq=(10, 50, 100, 200),
-        multiple=(None, 10, 12),
-    ),
-    "food-beverage-ingredients": Profile(
-        ("kg", "l"),
-        (0.6, 28),
-        {"grade": ("food grade", "organic"), "origin": ("EU", "PL", "DE", "IT")},
-        moq=(25, 50, 100, 500),
-        multiple=(None, 25),
-    ),
-    "chemicals": Profile(
-        ("kg", "l"),
-        (0.8, 45),
-        {"purity": ("technical", "99 %", "99.9 %"), "container": ("5 l can", "25 l drum", "IBC")},
-        moq=(5, 25, 50, 200),
-        multiple=(None, 5, 25),
-    ),
-    "textiles": Profile(
-        ("m", "kg", "roll"),
-        (1.2, 38),
-        {"width": ("140 cm", "150 cm", "160 cm"), "colour": ("natural", "navy", "black", "olive")},
-        moq=(10, 50, 100),
-        multiple=(None, 10),
-    ),
-    "raw-materials": Profile(
-        ("kg", "t", "piece", "m2"),
-        (0.9, 900),
-        {
-            "grade": ("S235", "S355", "6060", "Cu-ETP", "C24"),
-            "thickness": ("2 mm", "5 mm", "10 mm"),
-        },
-        moq=(1, 10, 100, 500),
-        multiple=(None,),
-    ),
-    "building-construction": Profile(
-        ("piece", "pallet", "m2"),
-        (2, 1200),
-        {"fire_class": ("A1", "A2", "B-s1,d0"), "thickness": ("50 mm", "100 mm", "160 mm")},
-        moq=(1, 10, 20, 50),
-        multiple=(None,),
-    ),
-}
-# Leaves whose goods are described differently from the rest of their top category.
-LEAF_ATTRIBUTES: Final[dict[str, dict[str, tuple[str, ...]]]] = {
-    "bearings-power-transmission": {
-        "series": ("6000", "6200", "6300"),
-        "bore": ("10 mm", "20 mm", "35 mm"),
-    },
-    "hydraulics-pneumatics": {
-        "pressure": ("10 bar", "160 bar", "350 bar"),
-        "connection": ("G1/4", "G1/2", "M22x1.5"),
-    },
-    "pipes-valves-fittings": {
-        "size": ("DN15", "DN25", "DN50"),
-        "material": ("brass", "stainless steel", "PVC-U"),
-    },
-    "adhesives-sealants": {
-        "volume": ("50 ml", "310 ml", "1 l"),
-        "colour": ("clear", "white", "grey"),
-    },
-}
-# Small parts cost cents, whatever else their top category sells.
-SMALL_PARTS: Final = ("bolts", "screws", "nuts", "washers", "anchors-plugs", "rivets")
-LEAF_PRICES: Final[dict[str, tuple[float, float]]] = dict.fromkeys(SMALL_PARTS, (0.01, 1.8))
-# A picture per design: (background, foreground) colour pairs.
-Colours = tuple[tuple[int, int, int], tuple[int, int, int]]
-COLOURS: Final[tuple[Colours, ...]] = (
-    ((227, 238, 250), (33, 98, 171)),
-    ((253, 236, 219), (196, 94, 14)),
-    ((228, 245, 231), (35, 127, 60)),
-    ((245, 230, 244), (135, 43, 128)),
-    ((242, 242, 242), (70, 70, 70)),
-    ((255, 248, 214), (166, 124, 0)),
-)
 
 
 @dataclass
@@ -456,6 +292,21 @@ async def _company(session: AsyncSession, spec: CompanySpec, summary: DemoSummar
                 }
             ),
         )
+    if spec.street and not (await companies.list_addresses(session, company.id, 1, None)).items:
+        await companies.add_address(
+            session,
+            company.id,
+            AddressCreate(
+                label="Head office",
+                recipient=spec.legal_name,
+                line1=spec.street,
+                city=spec.city,
+                postal_code=spec.postal_code,
+                country=spec.country,
+                is_default_shipping=True,
+                is_billing=True,
+            ),
+        )
     if company.verification_status != "verified":
         # Demo data stands in for the staff review (submit, then decide).
         company.verification_status = "verified"
@@ -491,23 +342,27 @@ def generate_products(
     """`count` products of the supplier, the same ones on every run (a fixed seed)."""
     chance = random.Random(f"{SEED}:{spec.sku_prefix}")
     categories = [
-        (top, leaf) for top in spec.top_categories for leaf in leaves.get(top, []) if leaf in NOUNS
+        (top, leaf) for top in spec.top_categories for leaf in leaves.get(top, []) if leaf in GOODS
     ]
+    rate = RATES[spec.currency]
     products = []
     for index in range(count):
-        top, leaf = categories[index % len(categories)]
-        profile = PROFILES[top]
-        noun = chance.choice(NOUNS[leaf])
-        described_by = LEAF_ATTRIBUTES.get(leaf, profile.attributes)
+        _top, leaf = categories[index % len(categories)]
+        goods = GOODS[leaf]
+        item = chance.choice(goods.items)
+        described_by = {**goods.attributes, **(item.attributes or {})}
         attributes = {key: chance.choice(values) for key, values in described_by.items()}
-        unit = chance.choice(profile.units)
-        moq = Decimal(chance.choice(profile.moq))
-        multiple_choice = chance.choice(profile.multiple)
+        pack = chance.choice(item.packs or goods.packs)
+        if pack.content == 1:
+            moq = Decimal(chance.choice(goods.moq))
+            multiple_choice = chance.choice(goods.multiple)
+        else:  # whole packs, ordered by ones, twos, fives or tens
+            moq, multiple_choice = Decimal(chance.choice(PACK_MOQ)), None
         multiple = Decimal(multiple_choice) if multiple_choice else None
         if multiple is not None:
             moq = max(moq, multiple) // multiple * multiple  # the MOQ is a whole number of packs
-        low, high = LEAF_PRICES.get(leaf, profile.price)
-        price = low * (high / low) ** chance.random()
+        low, high = item.price
+        price = low * (high / low) ** chance.random() * pack.content * rate
         tiers = [TierIn(min_qty=moq, unit_price=_money(price))]
         for step, discount in ((10, 0.94), (50, 0.88)):
             if chance.random() < 0.7:
@@ -519,13 +374,14 @@ def generate_products(
         products.append(
             ProductCreate(
                 sku=f"{spec.sku_prefix}-{leaf[:3].upper()}-{index + 1:05d}",
-                name=f"{noun} {details}",
+                name=f"{item.noun} {details}".strip(),
                 description=(
-                    f"{noun} from {spec.legal_name} ({spec.city}). {details.capitalize()}. "
-                    f"Sold per {unit}; minimum order {moq} {unit}."
+                    f"{item.noun} from {spec.legal_name} ({spec.city}). "
+                    f"{details[:1].upper() + details[1:] + '. ' if details else ''}"
+                    f"Sold per {pack.label}; minimum order: {moq}."
                 ),
                 category=leaf,
-                unit=unit,
+                unit=pack.unit,
                 currency=spec.currency,
                 price_tiers=tiers,
                 moq=moq,
@@ -595,56 +451,37 @@ async def _add_products(
 # --- images ------------------------------------------------------------------------------
 
 
-def _draw(top: str, colours: Colours) -> bytes:
-    """A simple product picture: a shape and the category's initials on a soft ground."""
-    background, foreground = colours
-    size = 640
-    picture = Image.new("RGB", (size, size), background)
-    draw = ImageDraw.Draw(picture)
-    shape = sum(map(ord, top)) % 3
-    box = (140, 140, 500, 500)
-    if shape == 0:
-        draw.ellipse(box, fill=foreground)
-    elif shape == 1:
-        draw.rounded_rectangle(box, radius=48, fill=foreground)
-    else:
-        draw.regular_polygon((320, 320, 190), 6, fill=foreground)
-    initials = "".join(word[0] for word in top.split("-")[:2]).upper()
-    font = ImageFont.load_default(size=120)
-    draw.text((320, 320), initials, fill=background, font=font, anchor="mm")
-    draw.rectangle((0, size - 24, size, size), fill=foreground)
-    buffer = io.BytesIO()
-    picture.save(buffer, format="PNG")
-    return buffer.getvalue()
-
-
 _FILES_AT_ONCE: Final = 64
-Designs = dict[tuple[str, int], images.Rendered]
+Designs = dict[tuple[str, str], images.Rendered]
+_LEAF_ORDER: Final = {leaf: index for index, leaf in enumerate(ICON_OF_LEAF)}
 
 
-def _render(
-    top: str, colours: tuple[tuple[int, int, int], tuple[int, int, int]]
-) -> images.Rendered:
-    return images.render(_draw(top, colours))
+def noun_of(name: str, leaf: str) -> str:
+    """The kind of product a demo product's name starts with (its picture's caption)."""
+    goods = GOODS.get(leaf)
+    nouns = [item.noun for item in goods.items] if goods is not None else []
+    return next((noun for noun in nouns if name.startswith(noun)), name.split(",")[0])
 
 
-async def _designs(tops: Sequence[str], designs: Designs) -> Designs:
-    """Each design drawn, and resized by the catalog's image code, once per run."""
-    for top in tops:
-        for index, colours in enumerate(COLOURS):
-            if (top, index) not in designs:
-                designs[(top, index)] = await asyncio.to_thread(_render, top, colours)
-    return designs
+def _render(leaf: str, noun: str) -> images.Rendered:
+    return images.render(draw_product(leaf, noun, _LEAF_ORDER.get(leaf, 0)))
+
+
+async def _design(leaf: str, noun: str, designs: Designs) -> images.Rendered:
+    """Each kind of product drawn, and resized by the catalog's image code, once per run."""
+    if (leaf, noun) not in designs:
+        designs[(leaf, noun)] = await asyncio.to_thread(_render, leaf, noun)
+    return designs[(leaf, noun)]
 
 
 async def _add_images(
-    session: AsyncSession, storage: Storage, supplier: Company, spec: CompanySpec, cache: Designs
+    session: AsyncSession, storage: Storage, supplier: Company, cache: Designs
 ) -> int:
     """One picture for each of the supplier's products that has none."""
     has_image = select(ProductImage.product_id)
     rows = (
         await session.execute(
-            select(Product.id, Product.sku, Category.path)
+            select(Product.id, Product.name, Category.slug)
             .join(Category, Category.id == Product.category_id)
             .where(Product.supplier_id == supplier.id, Product.id.not_in(has_image))
             .order_by(Product.sku)
@@ -652,11 +489,11 @@ async def _add_images(
     ).all()
     if not rows:
         return 0
-    designs = await _designs(spec.top_categories, cache)
     image_rows: list[dict[str, Any]] = []
     files: list[tuple[str, bytes]] = []
-    for product_id, sku, path in rows:
-        design = designs[(path.split("/")[0], sum(map(ord, sku)) % len(COLOURS))]
+    for product_id, name, leaf in rows:
+        noun = noun_of(name, leaf)
+        design = await _design(leaf, noun, cache)
         image_id = uuid.uuid4()
         prefix = f"products/{product_id}/images/{image_id}"
         files.extend(
@@ -672,7 +509,7 @@ async def _add_images(
                 "content_type": images.STORED_CONTENT_TYPE,
                 "width": design.width,
                 "height": design.height,
-                "alt_text": "",
+                "alt_text": noun,
             }
         )
     # Many small files: write them a chunk at a time, concurrently.
@@ -771,7 +608,7 @@ async def load_demo(
         summary.products_added += added
         summary.products_kept += len(products) - added
         async with database.session_factory() as session, session.begin():
-            summary.images_added += await _add_images(session, storage, supplier, spec, designs)
+            summary.images_added += await _add_images(session, storage, supplier, designs)
 
     async with database.session_factory() as session, session.begin():
         await _price_list(session, suppliers[0][1], buyers[BUYERS[0].name])
