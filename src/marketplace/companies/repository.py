@@ -34,6 +34,15 @@ def _after(created_at: Any, row_id: Any, after: TimeKeyset | None) -> ColumnElem
     return tuple_(created_at, row_id) > tuple_(*after)
 
 
+async def names_of(session: AsyncSession, company_ids: set[uuid.UUID]) -> dict[uuid.UUID, str]:
+    if not company_ids:
+        return {}
+    rows = await session.execute(
+        select(Company.id, Company.name).where(Company.id.in_(company_ids))
+    )
+    return dict(rows.all())
+
+
 async def add(session: AsyncSession, row: object) -> None:
     session.add(row)
     await session.flush()

@@ -7,7 +7,7 @@ they flush, never commit: the request owns the transaction.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, TypeVar
@@ -247,6 +247,14 @@ async def update_company(session: AsyncSession, actor: Actor, body: CompanyUpdat
     await session.flush()
     await session.refresh(company)
     return company
+
+
+async def display_names(
+    session: AsyncSession, company_ids: Iterable[uuid.UUID]
+) -> dict[uuid.UUID, str]:
+    """The display name of each company, in one query: for responses that show the
+    companies on the other side of a trade beside their ids."""
+    return await repository.names_of(session, set(company_ids))
 
 
 # --- addresses --------------------------------------------------------------------

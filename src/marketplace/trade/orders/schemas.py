@@ -83,6 +83,7 @@ class CartLineRead(BaseModel):
     sku: str
     name: str
     supplier_id: uuid.UUID
+    supplier_name: str
     unit: str
     currency: str
     quantity: Decimal
@@ -100,6 +101,7 @@ class CartLineRead(BaseModel):
 
 class SupplierSubtotal(BaseModel):
     supplier_id: uuid.UUID
+    supplier_name: str
     currency: str
     subtotal: Decimal
     lines: int
@@ -146,7 +148,9 @@ class OrderRead(BaseModel):
     id: uuid.UUID
     number: str
     buyer_id: uuid.UUID
+    buyer_name: str
     supplier_id: uuid.UUID
+    supplier_name: str
     source: str
     rfq_id: uuid.UUID | None
     status: str

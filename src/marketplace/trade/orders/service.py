@@ -501,6 +501,28 @@ def history_seen_by(
     return shown
 
 
+_COMPANY_NAMES = frozenset({"buyer_name", "supplier_name"})
+
+
+async def order_reads(session: AsyncSession, orders: Sequence[Order]) -> list[OrderRead]:
+    """Orders as read, each with its buyer's and its supplier's display name (one query
+    for all of them)."""
+    names = await companies.display_names(
+        session, {order.buyer_id for order in orders} | {order.supplier_id for order in orders}
+    )
+    return [
+        OrderRead(
+            **{
+                name: getattr(order, name)
+                for name in OrderRead.model_fields.keys() - _COMPANY_NAMES
+            },
+            buyer_name=names[order.buyer_id],
+            supplier_name=names[order.supplier_id],
+        )
+        for order in orders
+    ]
+
+
 async def describe(
     session: AsyncSession,
     viewer_id: uuid.UUID,
@@ -517,11 +539,11 @@ async def describe(
         history = await repository.history_of(session, ids)
     return [
         OrderDetail(
-            **OrderRead.model_validate(order).model_dump(),
+            **read.model_dump(),
             lines=[OrderLineRead.model_validate(line) for line in lines[order.id]],
             history=history_seen_by(viewer_id, order, history[order.id]),
         )
-        for order in orders
+        for order, read in zip(orders, await order_reads(session, orders), strict=True)
     ]
 
 
@@ -545,7 +567,7 @@ async def list_orders(
     rows = await repository.list_orders(
         session, actor.company_id, side=side, status=status, after=after, limit=limit + 1
     )
-    items = [OrderRead.model_validate(order) for order in rows[:limit]]
+    items = await order_reads(session, rows[:limit])
     next_cursor = (
         encode_cursor(rows[limit - 1].created_at.isoformat(), str(rows[limit - 1].id))
         if len(rows) > limit
@@ -578,6 +600,9 @@ async def read_cart(session: AsyncSession, actor: Actor) -> CartRead:
     products = await stock.orderable_products(
         session, actor.company_id, [line.product_id for line in lines]
     )
+    names = await companies.display_names(
+        session, {product.supplier_id for product in products.values()}
+    )
     read: list[CartLineRead] = []
     subtotals: dict[tuple[uuid.UUID, str], SupplierSubtotal] = {}
     for line in lines:
@@ -589,6 +614,7 @@ async def read_cart(session: AsyncSession, actor: Actor) -> CartRead:
                     sku="",
                     name="",
                     supplier_id=uuid.UUID(int=0),
+                    supplier_name="",
                     unit="",
                     currency="",
                     quantity=line.quantity,
@@ -622,6 +648,7 @@ async def read_cart(session: AsyncSession, actor: Actor) -> CartRead:
                 sku=product.sku,
                 name=product.name,
                 supplier_id=product.supplier_id,
+                supplier_name=names[product.supplier_id],
                 unit=product.unit,
                 currency=product.currency,
                 quantity=line.quantity,
@@ -636,7 +663,13 @@ async def read_cart(session: AsyncSession, actor: Actor) -> CartRead:
             key = (product.supplier_id, product.currency)
             subtotal = subtotals.setdefault(
                 key,
-                SupplierSubtotal(supplier_id=key[0], currency=key[1], subtotal=Decimal(0), lines=0),
+                SupplierSubtotal(
+                    supplier_id=key[0],
+                    supplier_name=names[key[0]],
+                    currency=key[1],
+                    subtotal=Decimal(0),
+                    lines=0,
+                ),
             )
             subtotal.subtotal += line_total
             subtotal.lines += 1

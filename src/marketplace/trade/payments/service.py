@@ -33,7 +33,7 @@ from marketplace.trade.models import Order, Payment
 from marketplace.trade.orders import repository as orders
 from marketplace.trade.orders.deps import OrderViewer
 from marketplace.trade.orders.errors import OrderNotFound
-from marketplace.trade.orders.schemas import OrderRead
+from marketplace.trade.orders.service import order_reads
 from marketplace.trade.payments import repository
 from marketplace.trade.payments.errors import (
     NotTheSupplier,
@@ -140,7 +140,9 @@ async def record_payment(
             OrderPaid(**parties, currency=order.currency, total=order.total, paid_on=body.paid_on),
         )
     await session.refresh(order)
-    return PaymentRecorded(payment=_read(payment, order), order=OrderRead.model_validate(order))
+    return PaymentRecorded(
+        payment=_read(payment, order), order=(await order_reads(session, [order]))[0]
+    )
 
 
 async def reverse_payment(
@@ -184,7 +186,9 @@ async def reverse_payment(
         ),
     )
     await session.refresh(order)
-    return PaymentRecorded(payment=_read(payment, order), order=OrderRead.model_validate(order))
+    return PaymentRecorded(
+        payment=_read(payment, order), order=(await order_reads(session, [order]))[0]
+    )
 
 
 async def list_payments(

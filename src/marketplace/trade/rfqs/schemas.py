@@ -82,6 +82,7 @@ class RfqItemRead(BaseModel):
 class RfqRead(BaseModel):
     id: uuid.UUID
     buyer_id: uuid.UUID
+    buyer_name: str
     title: str
     description: str
     currency: str
@@ -128,6 +129,7 @@ class QuoteRead(BaseModel):
     id: uuid.UUID
     rfq_id: uuid.UUID
     supplier_id: uuid.UUID
+    supplier_name: str
     status: str
     revision: int
     currency: str
@@ -144,6 +146,7 @@ class QuoteRead(BaseModel):
 class ComparisonOffer(BaseModel):
     quote_id: uuid.UUID
     supplier_id: uuid.UUID
+    supplier_name: str
     unit_price: Decimal
     line_total: Decimal
     lead_time_days: int
@@ -161,6 +164,7 @@ class ComparisonItem(BaseModel):
 class ComparisonSupplier(BaseModel):
     quote_id: uuid.UUID
     supplier_id: uuid.UUID
+    supplier_name: str
     total: Decimal
     items_quoted: int
     lead_time_days: int

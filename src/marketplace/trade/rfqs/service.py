@@ -64,6 +64,7 @@ def _now() -> datetime:
 
 async def _describe(session: AsyncSession, rfqs: list[Rfq], *, buyer_view: bool) -> list[RfqRead]:
     items = await repository.items_of(session, [rfq.id for rfq in rfqs])
+    names = await companies.display_names(session, {rfq.buyer_id for rfq in rfqs})
     result = []
     for rfq in rfqs:
         invited = await repository.invited_suppliers(session, rfq.id) if buyer_view else None
@@ -71,6 +72,7 @@ async def _describe(session: AsyncSession, rfqs: list[Rfq], *, buyer_view: bool)
             RfqRead(
                 id=rfq.id,
                 buyer_id=rfq.buyer_id,
+                buyer_name=names[rfq.buyer_id],
                 title=rfq.title,
                 description=rfq.description,
                 currency=rfq.currency,
@@ -238,6 +240,7 @@ async def _describe_quotes(session: AsyncSession, quotes: list[Quote], rfq: Rfq)
     quantities = {
         item.id: item.quantity for item in (await repository.items_of(session, [rfq.id]))[rfq.id]
     }
+    names = await companies.display_names(session, {quote.supplier_id for quote in quotes})
     result = []
     for quote in quotes:
         lines = [
@@ -253,6 +256,7 @@ async def _describe_quotes(session: AsyncSession, quotes: list[Quote], rfq: Rfq)
                 id=quote.id,
                 rfq_id=quote.rfq_id,
                 supplier_id=quote.supplier_id,
+                supplier_name=names[quote.supplier_id],
                 status=quote.status,
                 revision=quote.revision,
                 currency=quote.currency,
@@ -417,6 +421,7 @@ async def compare(session: AsyncSession, actor: Actor, rfq_id: uuid.UUID) -> Com
                         ComparisonOffer(
                             quote_id=quote.id,
                             supplier_id=quote.supplier_id,
+                            supplier_name=quote.supplier_name,
                             unit_price=line.unit_price,
                             line_total=line.line_total,
                             lead_time_days=quote.lead_time_days,
@@ -436,6 +441,7 @@ async def compare(session: AsyncSession, actor: Actor, rfq_id: uuid.UUID) -> Com
             ComparisonSupplier(
                 quote_id=quote.id,
                 supplier_id=quote.supplier_id,
+                supplier_name=quote.supplier_name,
                 total=quote.total,
                 items_quoted=len(quote.items),
                 lead_time_days=quote.lead_time_days,
