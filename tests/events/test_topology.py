@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator
 import aio_pika
 import asyncpg
 import pytest
-from prometheus_client import CollectorRegistry
+from prometheus_client import CollectorRegistry, generate_latest
 from structlog.testing import capture_logs
 from typer.testing import CliRunner
 
@@ -122,12 +122,15 @@ async def test_unroutable_event_is_logged_counted_and_kept_until_it_can_be_route
 async def test_the_api_publisher_declares_every_consumer_queue(
     amqp_platform: Platform,
 ) -> None:
-    delivery = EventDelivery(amqp_platform)
+    metrics = CollectorRegistry()
+    delivery = EventDelivery(amqp_platform, metrics_registry=metrics)
     try:
         assert isinstance(delivery.publisher, AmqpPublisher)
         assert [c.name for c in delivery.publisher.topology.consumers] == [
             c.name for c in build_registry().all()
         ]
+        # Exposed with the process's other metrics (the API's /metrics, the worker's).
+        assert b"# TYPE events_unroutable_total counter" in generate_latest(metrics)
     finally:
         await delivery.publisher.close()
 
