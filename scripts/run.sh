@@ -9,6 +9,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 scripts/setup.sh
+# The app's web version, served at / (skipped, with a word, when Node.js is missing).
+scripts/app.sh build
 export AUTH_OTP_BYPASS_CODE="${AUTH_OTP_BYPASS_CODE:-000000}"
 host="${HOST:-127.0.0.1}"
 port="${PORT:-8000}"
@@ -29,7 +31,7 @@ done
 .venv/bin/marketplace demo
 cat <<EOF
 
-Marketplace: http://${host}:${port}
+Marketplace: http://${host}:${port}   (the app; sign in with the code ${AUTH_OTP_BYPASS_CODE})
 API docs:    http://${host}:${port}/api/docs  (ReDoc: /api/redoc, OpenAPI: /api/openapi.json)
 Health:      http://${host}:${port}/health
 Sign in:     as any account listed above, e.g.

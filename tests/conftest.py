@@ -157,6 +157,8 @@ def make_settings(**overrides: Any) -> Settings:
         "secret_key": TEST_SECRET_KEY,
         "log_level": "WARNING",
         "redis_key_prefix": f"mp-test-{uuid.uuid4().hex[:8]}:",
+        # The repository's own web build (if one was made) is not part of API tests.
+        "web_app_dir": None,
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]

@@ -79,4 +79,5 @@ async def test_without_a_build_the_root_is_not_the_page(database_url: str, tmp_p
     async for app in started_app(settings):
         async with client_for(app) as client:
             response = await client.get("/")
-            assert response.status_code != 200 or INDEX not in response.text
+            assert response.status_code == 307
+            assert response.headers["location"] == "/api/docs"

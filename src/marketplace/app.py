@@ -161,17 +161,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.include_router(health.router)
     install_api_docs(app)
-    # What `/` shows: replace with the web app once it is served from here.
-    app.add_route("/", redirect_to_api_docs, include_in_schema=False)
     include_api(app)
     # Without the principal dependency: a WebSocket authenticates itself (realtime/router.py).
     app.include_router(realtime_router.router, prefix=API_PREFIX)
     app.add_route("/metrics", _metrics_endpoint, include_in_schema=False)
     if metrics_access(settings, None) is MetricsAccess.HIDDEN:
         logger.warning("metrics.not_served", reason="production needs METRICS_TOKEN for /metrics")
+    # What `/` shows: the app's web build when it has been built, else the API docs.
     if has_web_build(settings.web_app_dir):
         assert settings.web_app_dir is not None
         install_web_app(app, settings.web_app_dir)  # last: its page answers every other GET
+    else:
+        app.add_route("/", redirect_to_api_docs, include_in_schema=False)
     metrics.name_routes(app.routes)
 
     # Added innermost first: the request-context middleware wraps everything else.
