@@ -24,18 +24,22 @@ SERVICES: dict[str, dict[str, Any]] = COMPOSE["services"]
 OURS = {name: service for name, service in SERVICES.items() if "build" in service}
 SETTINGS = {name.upper() for name in Settings.model_fields}
 VARIABLE = re.compile(r"\$\{(?P<name>\w+)(?::(?P<kind>[-?])(?P<rest>[^}]*))?\}")
-TEST_SECRET = "a-production-secret-key-of-at-least-32-characters"
+# What a deploy must set: compose refuses to start without them.
+REQUIRED = {
+    "SECRET_KEY": "a-production-secret-key-of-at-least-32-characters",
+    "SMTP_HOST": "mail.example.com",
+}
 
 
 def _interpolate(value: str) -> str:
     """Compose's `${NAME:-default}` and `${NAME:?message}` as a deploy with only the
-    required variables set (SECRET_KEY) sees them."""
+    required variables set (REQUIRED) sees them."""
 
     def substitute(match: re.Match[str]) -> str:
         if match["kind"] == "-":
             return match["rest"]
-        assert match["name"] == "SECRET_KEY", f"unexpected required variable {match[0]}"
-        return TEST_SECRET
+        assert match["name"] in REQUIRED, f"unexpected required variable {match[0]}"
+        return REQUIRED[match["name"]]
 
     return VARIABLE.sub(substitute, value)
 

@@ -16,8 +16,9 @@ def _build(**values: object) -> Settings:
 
 
 def test_production_and_test_keep_the_strict_sign_in_limits() -> None:
-    for environment in ("production", "test"):
-        settings = _build(environment=environment, secret_key=TEST_SECRET_KEY)
+    for transports in ({"email_transport": "smtp", "sms_transport": "disabled"}, {}):
+        environment = "production" if transports else "test"
+        settings = _build(environment=environment, secret_key=TEST_SECRET_KEY, **transports)
         assert settings.rate_limit_otp_per_destination == "5/15minutes"
         assert settings.rate_limit_otp_per_ip == "30/hour"
 
