@@ -20,17 +20,16 @@ function ProductCard({ item }: { item: ProductSearchItem }) {
     <Link href={`/products/${item.id}`} asChild>
       <Pressable
         accessibilityRole="link"
-        accessibilityLabel={item.name}
         testID="product-card"
         style={{ flex: 1, flexDirection: 'row', gap: spacing.md, backgroundColor: colors.surface, borderRadius: 8, borderWidth: 1, borderColor: colors.border, padding: spacing.md, margin: spacing.xs }}
       >
         {item.thumbnail_url ? (
-          <Image source={{ uri: item.thumbnail_url }} style={{ width: 72, height: 72, borderRadius: 4 }} accessibilityIgnoresInvertColors alt="" cachePolicy="memory-disk" />
+          <Image source={{ uri: item.thumbnail_url }} style={{ width: 72, height: 72, borderRadius: 4 }} accessibilityIgnoresInvertColors alt={item.name} accessibilityLabel={item.name} cachePolicy="memory-disk" />
         ) : (
           <View style={{ width: 72, height: 72, borderRadius: 4, backgroundColor: colors.background }} />
         )}
         <View style={{ flex: 1, gap: 2 }}>
-          <Text style={{ fontWeight: '600', color: colors.text, fontSize: 16 }}>{item.name}</Text>
+          <Text style={{ fontWeight: '600', color: colors.text, fontSize: 16 }} testID="product-name">{item.name}</Text>
           <Text style={styles.muted}>{item.supplier.name}</Text>
           {price ? <Text style={{ color: colors.text, fontWeight: '600' }}>{formatMoney(price, item.currency, i18n.language)} / {item.unit}</Text> : null}
           <Text style={styles.muted}>

@@ -46,7 +46,7 @@ test('a purchaser over the limit waits, the owner approves, and only then does t
   await expect(purchaser.getByText(/1 orders? placed/)).toBeVisible();
   const row = purchaser.getByTestId('order-row').first();
   await expect(row).toContainText('Waiting for approval');
-  const number = ((await row.textContent()) ?? '').match(/Order (\S+)/)?.[1] ?? '';
+  const number = ((await row.textContent()) ?? '').match(/Order ([A-Z]+-\d{4}-\d+)/)?.[1] ?? '';
   expect(number).not.toBe('');
 
   const supplier = await (await browser.newContext()).newPage();

@@ -60,7 +60,7 @@ test('the banner appears when the API cannot be reached and goes when it is back
 test('a product viewed before is readable offline', async ({ page, context }) => {
   await page.goto('/search?q=hex%20bolt');
   const card = page.getByTestId('product-card').first();
-  const name = (await card.getAttribute('aria-label')) ?? '';
+  const name = (await card.getByTestId('product-name').textContent()) ?? '';
   await card.click();
   await expect(page.getByRole('heading', { name })).toBeVisible({ timeout: 45_000 });
   const url = page.url();

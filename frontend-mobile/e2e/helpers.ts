@@ -14,7 +14,7 @@ export async function addFirstResult(page: Page, query: string): Promise<string>
   await page.goto(`/search?q=${encodeURIComponent(query)}`);
   const card = page.getByTestId('product-card').first();
   await expect(card).toBeVisible();
-  const name = (await card.getAttribute('aria-label')) ?? '';
+  const name = (await card.getByTestId('product-name').textContent()) ?? '';
   await card.click();
   await page.getByTestId('add-to-cart').click();
   await expect(page.getByText(/added to cart|zum warenkorb hinzugefügt/i)).toBeVisible();
