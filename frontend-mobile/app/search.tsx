@@ -43,10 +43,10 @@ function ProductCard({ item }: { item: ProductSearchItem }) {
 
 export default function Search() {
   const { t } = useTranslation();
-  const params = useLocalSearchParams<{ q?: string; category?: string }>();
+  const params = useLocalSearchParams<{ q?: string; category?: string; in_stock?: string }>();
   const { width } = useWindowDimensions();
   const [text, setText] = useState(params.q ?? '');
-  const [inStock, setInStock] = useState(false);
+  const [inStock, setInStock] = useState(params.in_stock === 'true');
   const q = params.q ?? '';
   const category = params.category ?? '';
   useEffect(() => setText(params.q ?? ''), [params.q]);

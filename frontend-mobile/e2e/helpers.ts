@@ -9,9 +9,10 @@ export async function signIn(page: Page, email: string): Promise<void> {
   await expect(page.getByRole('link', { name: /account|konto/i })).toBeVisible();
 }
 
-/** Opens the first search result for `query` and adds its minimum quantity to the cart. */
+/** Opens the first search result in stock for `query` and adds its minimum quantity to
+ * the cart (the demo data leaves some products without stock). */
 export async function addFirstResult(page: Page, query: string): Promise<string> {
-  await page.goto(`/search?q=${encodeURIComponent(query)}`);
+  await page.goto(`/search?q=${encodeURIComponent(query)}&in_stock=true`);
   const card = page.getByTestId('product-card').first();
   await expect(card).toBeVisible();
   const name = (await card.getByTestId('product-name').textContent()) ?? '';
