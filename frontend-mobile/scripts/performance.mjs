@@ -5,7 +5,9 @@
  * raw and gzip-compressed, and all bundles together. Launch: a fresh Chromium with the CPU
  * throttled 4x loads `/` from the real API (started as for the e2e tests) until the home
  * screen's search field is interactive; the median of five cold loads is reported.
- * Exits non-zero when a budget is exceeded. */
+ * Exits non-zero when a size budget is exceeded. Launch time is printed against its budget
+ * but never fails the run: a timing on a shared 2-core machine measures the machine as
+ * much as the app (the team's rule: speed is measured and reported, not asserted). */
 
 import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
@@ -79,13 +81,13 @@ try {
   await waitForServer(`${base}/health/ready`, 180);
   const launch = await launchTimes(5);
   const rows = [
-    ['initial JavaScript, gzip', `${size.initialGzipKb} KB`, `${BUDGET.initialGzipKb} KB`, size.initialGzipKb <= BUDGET.initialGzipKb],
-    [`all bundles, raw (${size.files} files)`, `${size.allRawKb} KB`, `${BUDGET.allRawKb} KB`, size.allRawKb <= BUDGET.allRawKb],
-    ['launch to interactive home, 4x CPU throttling (median of 5)', `${launch.medianMs} ms`, `${BUDGET.launchMs} ms`, launch.medianMs <= BUDGET.launchMs],
+    ['initial JavaScript, gzip', `${size.initialGzipKb} KB`, `${BUDGET.initialGzipKb} KB`, size.initialGzipKb <= BUDGET.initialGzipKb, true],
+    [`all bundles, raw (${size.files} files)`, `${size.allRawKb} KB`, `${BUDGET.allRawKb} KB`, size.allRawKb <= BUDGET.allRawKb, true],
+    ['launch to interactive home, 4x CPU throttling (median of 5)', `${launch.medianMs} ms`, `${BUDGET.launchMs} ms`, launch.medianMs <= BUDGET.launchMs, false],
   ];
-  for (const [what, value, budget, ok] of rows) {
-    console.log(`${ok ? 'ok  ' : 'OVER'}  ${what}: ${value} (budget ${budget})`);
-    failed ||= !ok;
+  for (const [what, value, budget, ok, gates] of rows) {
+    console.log(`${ok ? 'ok  ' : 'OVER'}  ${what}: ${value} (budget ${budget})${gates ? '' : ' [reported]'}`);
+    failed ||= gates && !ok;
   }
   console.log(`launch runs: ${launch.runsMs.join(', ')} ms`);
 } finally {
