@@ -31,7 +31,7 @@ done
 .venv/bin/marketplace demo
 cat <<EOF
 
-Marketplace: http://${host}:${port}   (the app; sign in with the code ${AUTH_OTP_BYPASS_CODE})
+Marketplace: http://${host}:${port}
 API docs:    http://${host}:${port}/api/docs  (ReDoc: /api/redoc, OpenAPI: /api/openapi.json)
 Health:      http://${host}:${port}/health
 Sign in:     as any account listed above, e.g.
