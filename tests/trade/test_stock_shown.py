@@ -165,7 +165,13 @@ async def test_the_cart_says_what_is_available(client: httpx.AsyncClient, market
     )
     # Only what can be ordered counts towards the subtotal.
     assert cart["subtotals"] == [
-        {"supplier_id": str(market.supplier.id), "currency": "EUR", "subtotal": "0.63", "lines": 1}
+        {
+            "supplier_id": str(market.supplier.id),
+            "supplier_name": market.supplier.name,
+            "currency": "EUR",
+            "subtotal": "0.63",
+            "lines": 1,
+        }
     ]
 
     response = await client.put(
