@@ -22,22 +22,23 @@ export RATE_LIMIT_USER="100000/minute"
 unset REDIS_URL AMQP_URL
 
 if (exec 3<>/dev/tcp/127.0.0.1/5432) 2>/dev/null; then
-    database="mp_e2e_$(date +%s)_$$"
-    "$python" - "$database" <<'PY'
+    # Named by port, so that runs on other ports (another checkout's suite) keep theirs.
+    database="mp_e2e_${port}_$(date +%s)_$$"
+    "$python" - "$database" "mp_e2e_${port}_%" <<'PY'
 import asyncio, sys
 import asyncpg
 
-async def main(name: str) -> None:
+async def main(name: str, earlier: str) -> None:
     connection = await asyncpg.connect("postgresql://postgres@127.0.0.1:5432/postgres")
     try:
-        # Databases of earlier runs that were not cleaned up (a killed run) go first.
-        for row in await connection.fetch("SELECT datname FROM pg_database WHERE datname LIKE 'mp_e2e_%'"):
+        # Databases of earlier runs on this port that were not cleaned up (a killed run) go first.
+        for row in await connection.fetch("SELECT datname FROM pg_database WHERE datname LIKE $1", earlier):
             await connection.execute(f'DROP DATABASE IF EXISTS "{row["datname"]}" WITH (FORCE)')
         await connection.execute(f'CREATE DATABASE "{name}"')
     finally:
         await connection.close()
 
-asyncio.run(main(sys.argv[1]))
+asyncio.run(main(sys.argv[1], sys.argv[2]))
 PY
     export DATABASE_URL="postgresql://postgres@127.0.0.1:5432/${database}"
 else
