@@ -8,6 +8,8 @@ import { ScrollView, Text, useWindowDimensions, View } from 'react-native';
 import { api } from '../../src/api';
 import type { Cart, PriceQuote, Product } from '../../src/api/types';
 import { OfflineNotice } from '../../src/components/OfflineNotice';
+import { mayBuy } from '../../src/components/rfq';
+import { goToNewRfq } from '../../src/components/RfqList';
 import { allowedQuantity, isAllowed, stepQuantity } from '../../src/components/quantity';
 import { WIDE } from '../../src/components/Shell';
 import { colors, spacing } from '../../src/components/theme';
@@ -103,6 +105,7 @@ export default function ProductScreen() {
               <Button label={t('product.addToCart')} onPress={() => addToCart.mutate()} disabled={!valid} busy={addToCart.isPending} testID="add-to-cart" />
               {addToCart.isSuccess ? <Notice tone="success">{t('product.added')}</Notice> : null}
               {problem.message ? <Notice tone="error">{problem.message}</Notice> : null}
+              {mayBuy(activeMembership(session)) ? <Button variant="secondary" label={t('product.requestQuote')} onPress={() => goToNewRfq(p.id)} testID="request-quote" /> : null}
             </Card>
           ) : session.status !== 'signed-in' ? (
             <Button variant="secondary" label={t('nav.signIn')} onPress={() => {

@@ -8,7 +8,7 @@ import { useTranslation } from 'react-i18next';
 import { useWindowDimensions, View } from 'react-native';
 import { SafeAreaView } from 'react-native-safe-area-context';
 
-import { activeMembership, canApprove, isBuyer, useSession } from '../stores/session';
+import { activeMembership, canApprove, isBuyer, isSupplier, useSession } from '../stores/session';
 import { BackendStatus } from './BackendStatus';
 import { ConnectionBanner } from './ConnectionBanner';
 import { colors, spacing } from './theme';
@@ -48,6 +48,8 @@ export function Shell({ children }: { children: ReactNode }) {
           {signedIn && isBuyer(membership) ? <NavLink href="/cart" label={t('nav.cart')} /> : null}
           {signedIn ? <NavLink href="/orders" label={t('nav.orders')} /> : null}
           {signedIn && isBuyer(membership) && canApprove(membership) ? <NavLink href="/approvals" label={t('nav.approvals')} /> : null}
+          {signedIn && isBuyer(membership) ? <NavLink href="/rfqs" label={t('rfq.navBuyer')} /> : null}
+          {signedIn && isSupplier(membership) ? <NavLink href="/rfqs/inbox" label={t('rfq.navSupplier')} /> : null}
           {signedIn ? <NavLink href="/account" label={t('nav.account')} /> : <NavLink href="/sign-in" label={t('nav.signIn')} />}
         </View>
       </View>
