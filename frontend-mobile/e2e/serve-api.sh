@@ -15,6 +15,9 @@ export AUTH_OTP_BYPASS_CODE=000000
 export WEB_APP_DIR="$root/frontend-mobile/dist"
 export LOG_LEVEL=WARNING
 export TRUSTED_ORIGINS="http://127.0.0.1:${port}"
+# Bearer access tokens live the shortest the API allows, so rfq.spec.ts sees one expire
+# and the client refresh it (the web's own cookie sessions are not affected).
+export ACCESS_TOKEN_TTL_SECONDS=60
 # Every page, bundle and API call of every test comes from one address (127.0.0.1): the
 # per-address limit for visitors is for the open internet, not for this one test client.
 export RATE_LIMIT_ANONYMOUS="100000/minute"

@@ -184,7 +184,7 @@ export function RfqItems({ rfq }: { rfq: Rfq }) {
   return (
     <View accessibilityRole="list" style={{ gap: spacing.xs }}>
       {rfq.items.map((item) => (
-        <View key={item.id} accessibilityRole="text" style={{ flexDirection: 'row', gap: spacing.sm }}>
+        <View key={item.id} role="listitem" style={{ flexDirection: 'row', gap: spacing.sm }}>
           <Text style={{ color: colors.muted, width: 24 }}>{item.position}.</Text>
           <View style={{ flex: 1 }}>
             <Text style={{ color: colors.text, fontWeight: '600' }}>{item.description || t('rfq.catalogItem')}</Text>
