@@ -92,7 +92,7 @@ test('the buyer runs an RFQ to two suppliers and awards lines to both', async ({
   await buyer.getByTestId('award-po').fill('PO-RFQ-1');
   await checkScreen(buyer, 'rfq-compare');
   await buyer.getByTestId('award').click();
-  await expect(buyer.getByText('Awarded: 2 orders placed.')).toBeVisible();
+  await expect(buyer.getByText('Awarded. Orders placed: 2.')).toBeVisible();
   await expect(buyer.getByTestId('rfq-detail-status')).toHaveText('Awarded');
 
   // Both suppliers see that their quote won, and the buyer has an order from each.

@@ -117,7 +117,7 @@ export default function NewRfq() {
   return (
     <ScrollView contentContainerStyle={{ padding: spacing.lg, gap: spacing.lg }} keyboardShouldPersistTaps="handled">
       <Heading>{t('rfq.newTitle')}</Heading>
-      <View style={{ flexDirection: wide ? 'row' : 'column', gap: spacing.lg, alignItems: 'flex-start' }}>
+      <View style={{ flexDirection: wide ? 'row' : 'column', gap: spacing.lg, alignItems: wide ? 'flex-start' : 'stretch' }}>
         <View style={{ flex: wide ? 3 : undefined, width: wide ? undefined : '100%', gap: spacing.lg }}>
           <Card>
             <Field label={t('rfq.titleField')} value={draft.title} onChangeText={(title) => update({ title })} error={error('title')} testID="rfq-title" />

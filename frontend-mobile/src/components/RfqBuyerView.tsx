@@ -121,7 +121,7 @@ export function RfqBuyerView({ rfq, sentTo, error, updatedAt }: { rfq: Rfq; sent
         <Heading>{rfq.title}</Heading>
         <StatusBadge status={rfq.status} label={t(`rfq.status.${rfq.status}`)} testID="rfq-detail-status" />
       </View>
-      <View style={{ flexDirection: wide ? 'row' : 'column', gap: spacing.lg, alignItems: 'flex-start' }}>
+      <View style={{ flexDirection: wide ? 'row' : 'column', gap: spacing.lg, alignItems: wide ? 'flex-start' : 'stretch' }}>
         <Card>
           <Text style={{ color: colors.text }}>{t('rfq.deadlineOn', { date: formatDateTime(rfq.deadline, i18n.language) })}</Text>
           <Text style={{ color: colors.text }}>{t('rfq.deliverTo', { country: rfq.delivery_country })} · {rfq.currency} · {t(`rfq.paymentTerm.${rfq.payment_terms}`)}</Text>

@@ -1,18 +1,19 @@
 /** The buyer's RFQs or the supplier's RFQs to answer, newest first, page by page. */
 
 import { useInfiniteQuery } from '@tanstack/react-query';
-import { router } from 'expo-router';
+import { Link, router } from 'expo-router';
 import type { ReactNode } from 'react';
 import { useTranslation } from 'react-i18next';
-import { FlatList, Text, View } from 'react-native';
+import { FlatList, Pressable, Text, View } from 'react-native';
 
 import { api } from '../api';
 import type { Rfq } from '../api/rfqTypes';
 import type { Page } from '../api/types';
 import { OfflineNotice } from './OfflineNotice';
-import { RfqRow } from './RfqParts';
-import { spacing } from './theme';
+import { StatusBadge } from './RfqParts';
+import { colors, spacing } from './theme';
 import { Heading, Notice, Skeleton, styles } from './ui';
+import { formatDate } from '../i18n/format';
 import { useSession } from '../stores/session';
 
 export function RfqList({ role, title, empty, header }: { role: 'buyer' | 'supplier'; title: string; empty: string; header?: ReactNode }) {
@@ -60,4 +61,27 @@ export function RfqList({ role, title, empty, header }: { role: 'buyer' | 'suppl
 
 export function goToNewRfq(productId?: string): void {
   router.push(productId ? { pathname: '/rfqs/new', params: { product: productId } } : '/rfqs/new');
+}
+
+/** One RFQ in a list: title, status, who asked, how many items, until when. */
+export function RfqRow({ rfq, showBuyer }: { rfq: Rfq; showBuyer: boolean }) {
+  const { t, i18n } = useTranslation();
+  return (
+    <Link href={`/rfqs/${rfq.id}`} asChild>
+      <Pressable
+        accessibilityRole="link"
+        testID="rfq-row"
+        style={{ backgroundColor: colors.surface, borderWidth: 1, borderColor: colors.border, borderRadius: 8, padding: spacing.md, gap: spacing.xs }}
+      >
+        <View style={[styles.row, { justifyContent: 'space-between' }]}>
+          <Text style={{ fontWeight: '700', color: colors.text, fontSize: 16, flexShrink: 1 }}>{rfq.title}</Text>
+          <StatusBadge status={rfq.status} label={t(`rfq.status.${rfq.status}`)} testID="rfq-status" />
+        </View>
+        <Text style={{ color: colors.text }}>
+          {showBuyer ? `${t('rfq.buyer')}: ${rfq.buyer_name} · ` : ''}
+          {t('rfq.itemsCount', { count: rfq.items.length })} · {t('rfq.deadlineOn', { date: formatDate(rfq.deadline, i18n.language) })}
+        </Text>
+      </Pressable>
+    </Link>
+  );
 }

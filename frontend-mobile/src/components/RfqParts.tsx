@@ -1,13 +1,12 @@
-/** Small pieces the RFQ screens share: a radio group, a status badge, a list row and the
- * RFQ's items. */
+/** Small pieces the RFQ screens share: radios, checkboxes, a status badge and the RFQ's
+ * items. */
 
-import { Link } from 'expo-router';
 import type { ReactNode } from 'react';
 import { useTranslation } from 'react-i18next';
 import { Pressable, Text, View } from 'react-native';
 
 import type { Rfq } from '../api/rfqTypes';
-import { formatDate, formatMoney, formatNumber } from '../i18n/format';
+import { formatMoney, formatNumber } from '../i18n/format';
 import { colors, spacing } from './theme';
 import { styles } from './ui';
 
@@ -152,29 +151,6 @@ export function StatusBadge({ label, status, testID }: { label: string; status: 
         {label}
       </Text>
     </View>
-  );
-}
-
-/** One RFQ in a list: title, status, who asked, how many items, until when. */
-export function RfqRow({ rfq, showBuyer }: { rfq: Rfq; showBuyer: boolean }) {
-  const { t, i18n } = useTranslation();
-  return (
-    <Link href={`/rfqs/${rfq.id}`} asChild>
-      <Pressable
-        accessibilityRole="link"
-        testID="rfq-row"
-        style={{ backgroundColor: colors.surface, borderWidth: 1, borderColor: colors.border, borderRadius: 8, padding: spacing.md, gap: spacing.xs }}
-      >
-        <View style={[styles.row, { justifyContent: 'space-between' }]}>
-          <Text style={{ fontWeight: '700', color: colors.text, fontSize: 16, flexShrink: 1 }}>{rfq.title}</Text>
-          <StatusBadge status={rfq.status} label={t(`rfq.status.${rfq.status}`)} testID="rfq-status" />
-        </View>
-        <Text style={{ color: colors.text }}>
-          {showBuyer ? `${t('rfq.buyer')}: ${rfq.buyer_name} · ` : ''}
-          {t('rfq.itemsCount', { count: rfq.items.length })} · {t('rfq.deadlineOn', { date: formatDate(rfq.deadline, i18n.language) })}
-        </Text>
-      </Pressable>
-    </Link>
   );
 }
 

@@ -57,7 +57,7 @@ export function RfqSupplierView({ rfq, error, updatedAt }: { rfq: Rfq; error: un
         <Heading>{rfq.title}</Heading>
         <StatusBadge status={rfq.status} label={t(`rfq.status.${rfq.status}`)} testID="rfq-detail-status" />
       </View>
-      <View style={{ flexDirection: wide ? 'row' : 'column', gap: spacing.lg, alignItems: 'flex-start' }}>
+      <View style={{ flexDirection: wide ? 'row' : 'column', gap: spacing.lg, alignItems: wide ? 'flex-start' : 'stretch' }}>
         <View style={{ flex: wide ? 3 : undefined, width: wide ? undefined : '100%', gap: spacing.lg }}>
           <Card>
             <Text style={{ color: colors.text }}>{t('rfq.buyer')}: {rfq.buyer_name}</Text>
