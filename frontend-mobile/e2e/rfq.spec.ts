@@ -75,6 +75,11 @@ test('the buyer runs an RFQ to two suppliers and awards lines to both', async ({
   await expect(buyer.getByTestId('rfq-row').filter({ hasText: title })).toContainText('Open for quotes');
   await checkScreen(buyer, 'rfq-list');
 
+  // The buyer watches the request while the suppliers answer.
+  await buyer.goto(rfqUrl);
+  await expect(buyer.getByText(/No quotes yet/)).toBeVisible();
+  await checkScreen(buyer, 'rfq-waiting');
+
   // Each supplier quotes as its own user: Nordbolt is cheaper on the bolts, Thames on the brackets.
   const nordbolt = await (await browser.newContext()).newPage();
   await quoteAs(nordbolt, 'sales@nordbolt.example', title, ['0.05', '4.20'], '5');
@@ -82,7 +87,7 @@ test('the buyer runs an RFQ to two suppliers and awards lines to both', async ({
   const thames = await (await browser.newContext()).newPage();
   await quoteAs(thames, 'owner@thames-components.example', title, ['0.09', '3,10'], '3');
 
-  await buyer.goto(rfqUrl);
+  // The quotes arrive live, without a reload.
   await expect(buyer.getByTestId('quote-card')).toHaveCount(2);
   const lines = buyer.getByTestId('compare-line');
   await expect(lines).toHaveCount(2);

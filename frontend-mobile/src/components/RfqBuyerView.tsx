@@ -3,7 +3,7 @@
 
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { Link } from 'expo-router';
-import { useEffect, useState } from 'react';
+import { useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { ScrollView, Text, useWindowDimensions, View } from 'react-native';
 
@@ -32,13 +32,13 @@ export function RfqBuyerView({ rfq, sentTo, error, updatedAt }: { rfq: Rfq; sent
   const rfqKey = ['rfq', rfq.id, session.companyId];
   const published = rfq.status !== 'draft';
   const quotes = useQuery({
-    queryKey: ['rfq-quotes', rfq.id, session.companyId],
+    queryKey: ['rfq', rfq.id, session.companyId, 'quotes'],
     queryFn: () => api.get<Quote[]>(`/rfqs/${rfq.id}/quotes`),
     enabled: published,
     staleTime: 0,
   });
   const comparison = useQuery({
-    queryKey: ['rfq-comparison', rfq.id, session.companyId],
+    queryKey: ['rfq', rfq.id, session.companyId, 'comparison'],
     queryFn: () => api.get<Comparison>(`/rfqs/${rfq.id}/comparison`),
     enabled: published && buyer,
     staleTime: 0,
@@ -49,11 +49,9 @@ export function RfqBuyerView({ rfq, sentTo, error, updatedAt }: { rfq: Rfq; sent
     enabled: rfq.status === 'open' && buyer && !!session.companyId,
   });
 
-  const [choice, setChoice] = useState<AwardChoice | null>(null);
-  useEffect(() => {
-    // Starts at the best offers once they are known; later refreshes keep the buyer's picks.
-    if (comparison.data && (!choice || comparison.data.items.some((item) => !(item.rfq_item_id in choice)))) setChoice({ ...initialAward(comparison.data), ...(choice ?? {}) });
-  }, [comparison.data, choice]);
+  // Only what the buyer picked; every other item follows the best offer as quotes arrive.
+  const [picked, setPicked] = useState<AwardChoice>({});
+  const choice: AwardChoice | null = comparison.data ? { ...initialAward(comparison.data), ...picked } : null;
   const [addressId, setAddressId] = useState<string | null>(null);
   const [typed, setTyped] = useState({ line1: '', postal_code: '', city: '', country: '' });
   const [poNumber, setPoNumber] = useState('');
@@ -90,8 +88,7 @@ export function RfqBuyerView({ rfq, sentTo, error, updatedAt }: { rfq: Rfq; sent
     onSuccess: (result) => {
       setAwardKey(null);
       refresh(result.rfq);
-      void queryClient.invalidateQueries({ queryKey: ['rfq-comparison', rfq.id] });
-      void queryClient.invalidateQueries({ queryKey: ['rfq-quotes', rfq.id] });
+      void queryClient.invalidateQueries({ queryKey: ['rfq', rfq.id] });
       void queryClient.invalidateQueries({ queryKey: ['orders'] });
     },
     onError: (failure) => {
@@ -202,7 +199,7 @@ export function RfqBuyerView({ rfq, sentTo, error, updatedAt }: { rfq: Rfq; sent
                         <Radio
                           label={t('rfq.awardTo', { item: label, offer: text })}
                           checked={choice[row.itemId] === offer.quote_id}
-                          onPress={() => setChoice(chooseOffer(choice, row.itemId, offer.quote_id))}
+                          onPress={() => setPicked(chooseOffer(picked, row.itemId, offer.quote_id))}
                           disabled={!canAward}
                           testID="offer"
                         >
@@ -222,7 +219,7 @@ export function RfqBuyerView({ rfq, sentTo, error, updatedAt }: { rfq: Rfq; sent
                       <Radio
                         label={t('rfq.noAwardFor', { item: label })}
                         checked={choice[row.itemId] === null}
-                        onPress={() => setChoice(chooseOffer(choice, row.itemId, null))}
+                        onPress={() => setPicked(chooseOffer(picked, row.itemId, null))}
                         testID="no-award"
                       >
                         <Text style={{ color: colors.text }}>{t('rfq.noAward')}</Text>

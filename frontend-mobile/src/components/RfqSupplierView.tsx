@@ -24,7 +24,7 @@ export function RfqSupplierView({ rfq, error, updatedAt }: { rfq: Rfq; error: un
   const session = useSession();
   const queryClient = useQueryClient();
   const quotes = useQuery({
-    queryKey: ['rfq-quotes', rfq.id, session.companyId],
+    queryKey: ['rfq', rfq.id, session.companyId, 'quotes'],
     queryFn: () => api.get<Quote[]>(`/rfqs/${rfq.id}/quotes`),
     staleTime: 0,
   });
@@ -41,7 +41,7 @@ export function RfqSupplierView({ rfq, error, updatedAt }: { rfq: Rfq; error: un
   const submit = useMutation({
     mutationFn: () => api.post<Quote>(`/rfqs/${rfq.id}/quotes`, built.body),
     onSuccess: (quote) => {
-      queryClient.setQueryData(['rfq-quotes', rfq.id, session.companyId], [quote]);
+      queryClient.setQueryData(['rfq', rfq.id, session.companyId, 'quotes'], [quote]);
     },
   });
   const problem = useProblem(submit.error);
