@@ -20,7 +20,9 @@ export default function CartScreen() {
   const signedIn = useSession((s) => s.status === 'signed-in');
   const queryClient = useQueryClient();
   const { draft, update, checkoutKey, setCheckoutKey, clear } = useCartDraft();
-  const cart = useQuery({ queryKey: ['cart', companyId], queryFn: () => api.get<Cart>('/cart'), enabled: signedIn });
+  // Always checked again: the saved copy can be older than the last add (the cache is
+  // written to storage at most every 500 ms), and a reload right after adding showed it.
+  const cart = useQuery({ queryKey: ['cart', companyId], queryFn: () => api.get<Cart>('/cart'), enabled: signedIn, staleTime: 0 });
   const remove = useMutation({
     mutationFn: (productId: string) => api.delete<Cart>(`/cart/lines/${productId}`),
     onSuccess: (next) => queryClient.setQueryData(['cart', companyId], next),

@@ -112,7 +112,7 @@ test('the buyer runs an RFQ to two suppliers and awards lines to both', async ({
   await expect(rows.filter({ hasText: 'Thames Components' }).first()).toBeVisible();
 });
 
-test('a request refused by the API shows the message beside the field and keeps what was typed', async ({ page }) => {
+test('a request refused by the API shows the message beside the field and keeps what was typed; a cancel asks first', async ({ page }) => {
   await signIn(page, 'purchaser@hansen-bau.example');
   await page.goto('/rfqs');
   await page.getByTestId('new-rfq').click();
@@ -134,6 +134,11 @@ test('a request refused by the API shows the message beside the field and keeps 
   await page.getByTestId('line-0-quantity').fill('120');
   await page.getByTestId('send-rfq').click();
   await expect(page.getByText('Request sent to 2 suppliers.')).toBeVisible();
+  // Cancelling asks once more, then the request is closed for quotes.
+  await page.getByTestId('cancel-rfq').click();
+  await page.getByTestId('confirm-cancel-rfq').click();
+  await expect(page.getByTestId('rfq-detail-status')).toHaveText('Cancelled');
+  await expect(page.getByTestId('cancel-rfq')).toHaveCount(0);
 });
 
 test('an expired access token is refreshed without the user noticing', async ({ baseURL }) => {

@@ -56,6 +56,8 @@ export function RfqBuyerView({ rfq, sentTo, error, updatedAt }: { rfq: Rfq; sent
   const [typed, setTyped] = useState({ line1: '', postal_code: '', city: '', country: '' });
   const [poNumber, setPoNumber] = useState('');
   const [notes, setNotes] = useState('');
+  // Cancelling cannot be undone: it asks once more.
+  const [confirmCancel, setConfirmCancel] = useState(false);
   const [awardKey, setAwardKey] = useState<string | null>(null);
   const savedAddresses = addresses.data?.items ?? [];
   const chosenAddress = addressId ?? (savedAddresses.find((a) => a.is_default_shipping) ?? savedAddresses[0])?.id ?? null;
@@ -129,7 +131,16 @@ export function RfqBuyerView({ rfq, sentTo, error, updatedAt }: { rfq: Rfq; sent
               {buyerActions(rfq.status).includes('publish') ? (
                 <Button label={t('rfq.publish')} onPress={() => step.mutate('publish')} busy={step.isPending && step.variables === 'publish'} testID="publish-rfq" />
               ) : null}
-              <Button variant="danger" label={t('rfq.cancel')} onPress={() => step.mutate('cancel')} busy={step.isPending && step.variables === 'cancel'} testID="cancel-rfq" />
+              {confirmCancel ? null : <Button variant="danger" label={t('rfq.cancel')} onPress={() => setConfirmCancel(true)} testID="cancel-rfq" />}
+            </View>
+          ) : null}
+          {confirmCancel && buyerActions(rfq.status).includes('cancel') ? (
+            <View style={{ gap: spacing.sm }}>
+              <Text style={{ color: colors.text }} accessibilityRole="alert">{t('rfq.confirmCancel')}</Text>
+              <View style={styles.row}>
+                <Button variant="danger" label={t('rfq.confirmCancelYes')} onPress={() => step.mutate('cancel', { onSettled: () => setConfirmCancel(false) })} busy={step.isPending && step.variables === 'cancel'} testID="confirm-cancel-rfq" />
+                <Button variant="secondary" label={t('rfq.keep')} onPress={() => setConfirmCancel(false)} />
+              </View>
             </View>
           ) : null}
         </Card>
