@@ -24,7 +24,7 @@ async function checkScreen(page: Page, name: string): Promise<void> {
   await page.setViewportSize(size);
 }
 
-async function quoteAs(page: Page, email: string, title: string, prices: [string, string], lead: string): Promise<void> {
+async function quoteAs(page: Page, email: string, title: string, prices: [string, string], lead: string, accepted = true): Promise<void> {
   await signIn(page, email);
   await page.getByRole('link', { name: 'RFQs to answer' }).click();
   await checkScreen(page, `inbox-${email.split('@')[1].split('.')[0]}`);
@@ -35,7 +35,7 @@ async function quoteAs(page: Page, email: string, title: string, prices: [string
   await page.getByTestId('lead-time').fill(lead);
   await page.getByTestId('quote-terms').fill('FCA Hamburg');
   await page.getByTestId('submit-quote').click();
-  await expect(page.getByTestId('quote-status')).toHaveText('Submitted');
+  if (accepted) await expect(page.getByTestId('quote-status')).toHaveText('Submitted');
 }
 
 test('the buyer runs an RFQ to two suppliers and awards lines to both', async ({ browser }) => {
@@ -85,7 +85,15 @@ test('the buyer runs an RFQ to two suppliers and awards lines to both', async ({
   await quoteAs(nordbolt, 'sales@nordbolt.example', title, ['0.05', '4.20'], '5');
   await checkScreen(nordbolt, 'quote-form');
   const thames = await (await browser.newContext()).newPage();
-  await quoteAs(thames, 'owner@thames-components.example', title, ['0.09', '3,10'], '3');
+  // A price the API refuses: its message sits under that item's price, the rest is kept.
+  await quoteAs(thames, 'owner@thames-components.example', title, ['0.09', '0'], '3', false);
+  const bracketsLine = thames.getByTestId('quote-line').nth(1);
+  await expect(bracketsLine.getByRole('alert')).toBeVisible();
+  await expect(thames.getByTestId('quote-line').nth(0).getByRole('alert')).toHaveCount(0);
+  await expect(thames.getByTestId('price-0')).toHaveValue('0.09');
+  await thames.getByTestId('price-1').fill('3,10');
+  await thames.getByTestId('submit-quote').click();
+  await expect(thames.getByTestId('quote-status')).toHaveText('Submitted');
 
   // The quotes arrive live, without a reload.
   await expect(buyer.getByTestId('quote-card')).toHaveCount(2);

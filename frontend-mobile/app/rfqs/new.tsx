@@ -7,7 +7,7 @@ import { ScrollView, Text, useWindowDimensions, View } from 'react-native';
 import { api } from '../../src/api';
 import { PAYMENT_TERMS, type Address, type PaymentTerms, type Rfq } from '../../src/api/rfqTypes';
 import type { Page, Product, ProductSearchItem } from '../../src/api/types';
-import { dateInDays, draftErrors, emptyLine, mayBuy, rfqBody, type RfqDraft, type SupplierChoice, suppliersOf, toggleSupplier } from '../../src/components/rfq';
+import { dateInDays, draftErrors, emptyLine, formLevelErrors, mayBuy, rfqBody, type RfqDraft, type SupplierChoice, suppliersOf, toggleSupplier } from '../../src/components/rfq';
 import { Checkbox, Choice } from '../../src/components/RfqParts';
 import { WIDE } from '../../src/components/Shell';
 import { colors, spacing } from '../../src/components/theme';
@@ -210,7 +210,7 @@ export default function NewRfq() {
               error={error('payment_terms')}
             />
             {createdId ? <Notice>{t('rfq.savedAsDraft')}</Notice> : null}
-            {problem.message ? <Notice tone="error">{problem.message}</Notice> : null}
+            {problem.message ? <Notice tone="error">{[problem.message, ...formLevelErrors(send.error)].join(' ')}</Notice> : null}
             {Object.keys(checked).length ? <Notice tone="error">{t('rfq.errors.checkForm')}</Notice> : null}
             <Button label={t('rfq.send')} onPress={submit} busy={send.isPending} testID="send-rfq" />
           </Card>

@@ -11,7 +11,7 @@ import { PAYMENT_TERMS, type PaymentTerms, type Quote, type Rfq } from '../api/r
 import { formatDate, formatDateTime, formatMoney, formatNumber } from '../i18n/format';
 import { activeMembership, useSession } from '../stores/session';
 import { OfflineNotice } from './OfflineNotice';
-import { canQuote, mayQuote, quoteBody, type QuoteDraft, quoteDraftFor } from './rfq';
+import { canQuote, formLevelErrors, mayQuote, quoteBody, type QuoteDraft, quoteDraftFor } from './rfq';
 import { Choice, StatusBadge } from './RfqParts';
 import { WIDE } from './Shell';
 import { colors, spacing } from './theme';
@@ -39,7 +39,7 @@ export function RfqSupplierView({ rfq, error, updatedAt }: { rfq: Rfq; error: un
   }, [quotes.isSuccess, mine, rfq]);
   const built = quoteBody(rfq, draft);
   const submit = useMutation({
-    mutationFn: () => api.post<Quote>(`/rfqs/${rfq.id}/quotes`, built.body),
+    mutationFn: (sent: typeof built) => api.post<Quote>(`/rfqs/${rfq.id}/quotes`, sent.body),
     onSuccess: (quote) => {
       queryClient.setQueryData(['rfq', rfq.id, session.companyId, 'quotes'], [quote]);
     },
@@ -68,7 +68,8 @@ export function RfqSupplierView({ rfq, error, updatedAt }: { rfq: Rfq; error: un
           <Card>
             <Heading level={2}>{open && allowed ? t('rfq.quoteForm') : t('rfq.lines')}</Heading>
             {rfq.items.map((item, index) => {
-              const field = built.fieldOf(item.id);
+              // The refusal names prices by their place in what was sent, not in what is typed now.
+              const field = submit.variables?.fieldOf(item.id) ?? null;
               const label = item.description || t('rfq.catalogItem');
               return (
                 <View key={item.id} style={{ gap: spacing.xs, borderTopWidth: index ? 1 : 0, borderColor: colors.border, paddingTop: index ? spacing.md : 0 }} testID="quote-line">
@@ -84,7 +85,7 @@ export function RfqSupplierView({ rfq, error, updatedAt }: { rfq: Rfq; error: un
                         accessibilityLabel={t('rfq.unitPriceOf', { item: label })}
                         value={draft.prices[item.id] ?? ''}
                         onChangeText={(price) => update({ prices: { ...draft.prices, [item.id]: price } })}
-                        error={field ? problem.fields[field] ?? problem.fields[`items.${field.split('.')[1]}`] : null}
+                        error={field ? (problem.fields[field] ?? problem.fields[field.replace(/\.unit_price$/, '')]) : null}
                         inputMode="decimal"
                         testID={`price-${index}`}
                       />
@@ -123,8 +124,8 @@ export function RfqSupplierView({ rfq, error, updatedAt }: { rfq: Rfq; error: un
               <Field label={t('rfq.terms')} value={draft.terms} onChangeText={(terms) => update({ terms })} error={problem.fields.terms} multiline testID="quote-terms" />
               <Field label={t('rfq.notes')} value={draft.notes} onChangeText={(notes) => update({ notes })} error={problem.fields.notes} multiline testID="quote-notes" />
               {submit.isSuccess ? <Notice tone="success">{t('rfq.quoteSent')}</Notice> : null}
-              {problem.message ? <Notice tone="error">{problem.message}</Notice> : null}
-              <Button label={mine ? t('rfq.reviseQuote') : t('rfq.submitQuote')} onPress={() => submit.mutate()} busy={submit.isPending} testID="submit-quote" />
+              {problem.message ? <Notice tone="error">{[problem.message, ...formLevelErrors(submit.error)].join(' ')}</Notice> : null}
+              <Button label={mine ? t('rfq.reviseQuote') : t('rfq.submitQuote')} onPress={() => submit.mutate(built)} busy={submit.isPending} testID="submit-quote" />
             </Card>
           ) : (
             <Notice>{allowed ? t('rfq.closedForQuotes') : t('rfq.readOnly')}</Notice>

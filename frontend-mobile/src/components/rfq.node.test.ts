@@ -1,3 +1,4 @@
+import { ApiError } from '../api/problem';
 import type { Comparison, Rfq } from '../api/rfqTypes';
 import {
   awardLines,
@@ -10,6 +11,7 @@ import {
   draftErrors,
   emptyLine,
   endOfDay,
+  formLevelErrors,
   initialAward,
   normalizeDecimal,
   quoteBody,
@@ -125,6 +127,17 @@ describe('the request', () => {
     deadline: '2030-01-01',
     paymentTerms: 'net_30',
   };
+
+  it('keeps the refusal’s messages that name no field for the form’s notice', () => {
+    const refusal = new ApiError('http', 422, {
+      errors: [
+        { loc: ['body'], msg: 'Value error, deadline must be in the future', type: 'value_error' },
+        { loc: ['body', 'items', 0, 'quantity'], msg: 'must be greater than 0', type: 'greater_than' },
+      ],
+    }, 'invalid');
+    expect(formLevelErrors(refusal)).toEqual(['Value error, deadline must be in the future']);
+    expect(formLevelErrors(new ApiError('network', 0, null, 'offline'))).toEqual([]);
+  });
 
   it('asks for a second supplier', () => {
     expect(draftErrors(draft)).toEqual({ invited_supplier_ids: 'rfq.errors.twoSuppliers' });

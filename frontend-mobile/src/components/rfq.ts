@@ -13,6 +13,7 @@ import type {
   RfqCreate,
   RfqStatus,
 } from '../api/rfqTypes';
+import { isApiError } from '../api/problem';
 import type { Membership } from '../api/types';
 
 /** Who may ask for quotes and who may answer them: the API's role table
@@ -23,6 +24,13 @@ export function mayBuy(membership: Membership | null): boolean {
 
 export function mayQuote(membership: Membership | null): boolean {
   return !!membership && membership.company_kind !== 'buyer' && ['owner', 'admin', 'sales'].includes(membership.role);
+}
+
+/** The messages of a refusal that name no field (a rule across fields, such as a deadline
+ * in the past): they cannot sit beside a field, so the form shows them with its notice. */
+export function formLevelErrors(error: unknown): string[] {
+  if (!isApiError(error)) return [];
+  return (error.problem?.errors ?? []).filter((e) => e.loc.every((part) => part === 'body')).map((e) => e.msg);
 }
 
 /** At least two suppliers, so the buyer has something to compare. */
