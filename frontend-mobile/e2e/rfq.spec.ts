@@ -107,6 +107,8 @@ test('the buyer runs an RFQ to two suppliers and awards lines to both', async ({
   await buyer.getByTestId('award').click();
   await expect(buyer.getByText('Awarded. Orders placed: 2.')).toBeVisible();
   await expect(buyer.getByTestId('rfq-detail-status')).toHaveText('Awarded');
+  await expect(buyer.getByTestId('quote-card').filter({ hasText: 'Accepted' })).toHaveCount(2);
+  await checkScreen(buyer, 'rfq-awarded');
 
   // Both suppliers see that their quote won, and the buyer has an order from each.
   await nordbolt.reload();

@@ -103,7 +103,6 @@ export function RfqBuyerView({ rfq, sentTo, error, updatedAt }: { rfq: Rfq; sent
   const canAward = rfq.status === 'open' && buyer;
   const grid = comparison.data ? comparisonGrid(comparison.data) : [];
   const orders = comparison.data && choice ? awardOrders(comparison.data, choice) : [];
-  const quoteOf = (quoteId: string): Quote | undefined => quotes.data?.find((q) => q.id === quoteId);
   const money = (amount: string): string => formatMoney(amount, rfq.currency, i18n.language);
 
   return (
@@ -159,23 +158,20 @@ export function RfqBuyerView({ rfq, sentTo, error, updatedAt }: { rfq: Rfq; sent
           {quotes.isPending ? <Skeleton lines={3} /> : null}
           {quotes.isSuccess && quotes.data.length === 0 ? <Text style={styles.muted}>{t('rfq.noQuotes', { date: formatDate(rfq.deadline, i18n.language) })}</Text> : null}
           <View style={{ flexDirection: 'row', flexWrap: 'wrap', gap: spacing.md }}>
-            {(comparison.data?.quotes ?? []).map((column) => {
-              const quote = quoteOf(column.quote_id);
-              return (
-                <View key={column.quote_id} style={COLUMN} testID="quote-card">
-                  <Card>
-                    <Heading level={3}>{column.supplier_name}</Heading>
-                    {quote ? <StatusBadge status={quote.status} label={t(`rfq.quoteStatus.${quote.status}`)} /> : null}
-                    <Text style={{ color: colors.text, fontWeight: '700' }}>{t('rfq.total')}: {money(column.total)}</Text>
-                    <Text style={{ color: colors.text }}>{t('rfq.quotedLines', { count: column.items_quoted, total: rfq.items.length })}</Text>
-                    <Text style={{ color: colors.text }}>{t('rfq.leadTime', { days: column.lead_time_days })} · {t('rfq.validUntilOn', { date: formatDate(column.valid_until, i18n.language) })}</Text>
-                    {quote ? <Text style={{ color: colors.text }}>{t(`rfq.paymentTerm.${quote.payment_terms}`)}</Text> : null}
-                    {quote?.terms ? <Text style={styles.muted}>{t('rfq.terms')}: {quote.terms}</Text> : null}
-                    {quote?.notes ? <Text style={styles.muted}>{t('rfq.notes')}: {quote.notes}</Text> : null}
-                  </Card>
-                </View>
-              );
-            })}
+            {[...(quotes.data ?? [])].sort((a, b) => Number(a.total) - Number(b.total)).map((quote) => (
+              <View key={quote.id} style={COLUMN} testID="quote-card">
+                <Card>
+                  <Heading level={3}>{quote.supplier_name}</Heading>
+                  <StatusBadge status={quote.status} label={t(`rfq.quoteStatus.${quote.status}`)} />
+                  <Text style={{ color: colors.text, fontWeight: '700' }}>{t('rfq.total')}: {money(quote.total)}</Text>
+                  <Text style={{ color: colors.text }}>{t('rfq.quotedLines', { count: quote.items.length, total: rfq.items.length })}</Text>
+                  <Text style={{ color: colors.text }}>{t('rfq.leadTime', { days: quote.lead_time_days })} · {t('rfq.validUntilOn', { date: formatDate(quote.valid_until, i18n.language) })}</Text>
+                  <Text style={{ color: colors.text }}>{t(`rfq.paymentTerm.${quote.payment_terms}`)}</Text>
+                  {quote.terms ? <Text style={styles.muted}>{t('rfq.terms')}: {quote.terms}</Text> : null}
+                  {quote.notes ? <Text style={styles.muted}>{t('rfq.notes')}: {quote.notes}</Text> : null}
+                </Card>
+              </View>
+            ))}
           </View>
         </View>
       ) : null}
