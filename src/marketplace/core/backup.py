@@ -269,7 +269,7 @@ def _archive_storage(root: Path, archive: Path) -> dict[str, dict[str, Any]]:
             with path.open("rb") as stream:
                 info = tar.gettarinfo(arcname=relative, fileobj=stream)
                 reader = _HashingReader(stream)
-                tar.addfile(info, reader)  # type: ignore[arg-type]
+                tar.addfile(info, reader)
             files[relative] = {"sha256": reader.digest.hexdigest(), "size": info.size}
     return files
 

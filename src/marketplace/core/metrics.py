@@ -139,6 +139,7 @@ class Metrics:
         that would look healthy."""
         if self._outbox_backlog is None:
             return
+        count: float
         try:
             count, age = await asyncio.wait_for(
                 self._outbox_backlog(), self._outbox_timeout_seconds
