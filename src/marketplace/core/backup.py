@@ -371,6 +371,7 @@ async def create_backup(
             "format_version": FORMAT_VERSION,
             "created_at": started.isoformat(),
             "pg_dump": str(pg_dump),
+            "pg_dump_major": await asyncio.to_thread(_major_of, pg_dump),
             "server_version": server_version,
             "migration_heads": heads,
             "tables": counts,
@@ -497,9 +498,10 @@ async def restore_backup(
                 f"refusing to restore over existing data ({'; '.join(occupied)}); "
                 "use --force to replace it"
             )
-        pg_restore = await asyncio.to_thread(
-            client_tool, "pg_restore", await _server_major(connection), bin_dir
-        )
+        # pg_restore reads archives of its own version or older: a dump taken by the
+        # embedded server's newer tools needs a pg_restore at least as new.
+        needed = max(await _server_major(connection), manifest.get("pg_dump_major") or 0)
+        pg_restore = await asyncio.to_thread(client_tool, "pg_restore", needed, bin_dir)
         if occupied:
             logger.warning("restore.replacing", what=occupied)
             await _empty_database(connection)
