@@ -9,6 +9,7 @@ import { api } from '../../src/api';
 import type { Cart, PriceQuote, Product } from '../../src/api/types';
 import { OfflineNotice } from '../../src/components/OfflineNotice';
 import { allowedQuantity, isAllowed, stepQuantity } from '../../src/components/quantity';
+import { SupplierTrust } from '../../src/components/SupplierTrust';
 import { WIDE } from '../../src/components/Shell';
 import { colors, spacing } from '../../src/components/theme';
 import { Button, Card, Field, Heading, Notice, Skeleton, styles } from '../../src/components/ui';
@@ -73,6 +74,7 @@ export default function ProductScreen() {
             <Text style={{ color: p.supplier.is_verified ? colors.success : colors.muted }}>
               {p.supplier.is_verified ? `✓ ${t('product.verified')}` : t('product.unverified')}
             </Text>
+            <SupplierTrust supplierId={p.supplier.id} />
           </Card>
           <Text style={{ color: colors.text }} testID="stock">
             {p.in_stock ? t('product.stock', { qty: formatNumber(p.stock, i18n.language) }) : t('product.outOfStock')}
