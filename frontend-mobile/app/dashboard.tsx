@@ -59,11 +59,13 @@ export default function Dashboard() {
                 </Text>
                 {result.isPending && enabled ? <Skeleton lines={2} /> : null}
                 {result.data && count === 0 ? <Text style={styles.muted}>{t('dashboard.nothing')}</Text> : null}
-                <View accessibilityRole="list" style={{ gap: spacing.xs }}>
+                <View role="list" style={{ gap: spacing.xs }}>
                   {result.data?.items.slice(0, SHOWN).map((order) => (
-                    <Link key={order.id} href={`/orders/${order.id}`} style={{ color: colors.primary, paddingVertical: spacing.xs }} testID="queue-order">
-                      {t('orders.number', { number: order.number })} · {order.buyer_name ?? order.buyer_id.slice(0, 8)} · {formatMoney(order.total, order.currency, i18n.language)}
-                    </Link>
+                    <View key={order.id} role="listitem">
+                      <Link href={`/orders/${order.id}`} style={{ color: colors.primary, paddingVertical: spacing.xs }} testID="queue-order">
+                        {t('orders.number', { number: order.number })} · {order.buyer_name ?? order.buyer_id.slice(0, 8)} · {formatMoney(order.total, order.currency, i18n.language)}
+                      </Link>
+                    </View>
                   ))}
                 </View>
                 {count > SHOWN ? <Link href="/orders" style={{ color: colors.primary, fontWeight: '600' }}>{t('dashboard.allOrders')}</Link> : null}
@@ -79,11 +81,13 @@ export default function Dashboard() {
             </Text>
             {rfqs.isPending && enabled ? <Skeleton lines={2} /> : null}
             {rfqs.data && open.length === 0 ? <Text style={styles.muted}>{t('dashboard.nothing')}</Text> : null}
-            <View accessibilityRole="list" style={{ gap: spacing.xs }}>
+            <View role="list" style={{ gap: spacing.xs }}>
               {open.slice(0, SHOWN).map((rfq) => (
-                <Link key={rfq.id} href={`/rfqs/${rfq.id}` as never} style={{ color: colors.primary, paddingVertical: spacing.xs }}>
-                  {rfq.title} · {rfq.buyer_name} · {t('dashboard.deadline', { date: formatDate(rfq.deadline, i18n.language) })}
-                </Link>
+                <View key={rfq.id} role="listitem">
+                  <Link href={`/rfqs/${rfq.id}` as never} style={{ color: colors.primary, paddingVertical: spacing.xs }}>
+                    {rfq.title} · {rfq.buyer_name} · {t('dashboard.deadline', { date: formatDate(rfq.deadline, i18n.language) })}
+                  </Link>
+                </View>
               ))}
             </View>
             <Link href={'/rfqs' as never} style={{ color: colors.primary, fontWeight: '600' }} testID="all-rfqs">

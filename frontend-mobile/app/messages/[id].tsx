@@ -33,7 +33,7 @@ function AttachmentLink({ attachment }: { attachment: Attachment }) {
         }}
         testID="attachment"
       >
-        <Text style={{ color: colors.primary, textDecorationLine: 'underline', paddingVertical: spacing.xs }}>📎 {label}</Text>
+        <Text style={{ color: colors.primary, textDecorationLine: 'underline', paddingVertical: spacing.xs }}>{label}</Text>
       </Pressable>
       {problem.message ? <Text style={styles.error} accessibilityRole="alert">{problem.message}</Text> : null}
     </View>
@@ -147,10 +147,14 @@ export default function ThreadScreen() {
       ) : null}
       {messages.isPending ? <Skeleton lines={4} /> : null}
       {messages.isSuccess && list.length === 0 ? <Text style={styles.muted}>{t('messages.noMessages')}</Text> : null}
-      <View accessibilityRole="list" style={{ gap: spacing.sm }} testID="messages">
+      <View role="list" style={{ gap: spacing.sm }} testID="messages">
         {list.map((message) => {
           const mine = message.author_company_id === session.companyId;
-          return <Bubble key={message.id} message={message} mine={mine} authorName={mine ? t('messages.you') : other.data?.name ?? t('messages.otherCompany')} />;
+          return (
+            <View key={message.id} role="listitem">
+              <Bubble message={message} mine={mine} authorName={mine ? t('messages.you') : other.data?.name ?? t('messages.otherCompany')} />
+            </View>
+          );
         })}
       </View>
       {subject?.other_side_last_read_at && newest && list[list.length - 1].author_company_id === session.companyId && Date.parse(subject.other_side_last_read_at) >= Date.parse(list[list.length - 1].created_at) ? (
@@ -167,10 +171,10 @@ export default function ThreadScreen() {
           testID="message-text"
         />
         {files.length ? (
-          <View accessibilityRole="list" style={{ gap: spacing.xs }}>
+          <View role="list" style={{ gap: spacing.xs }}>
             {files.map((file) => (
-              <View key={file.uri} style={styles.row} testID="picked-file">
-                <Text style={{ color: colors.text }}>📎 {file.name}{file.size !== null ? ` (${formatBytes(file.size, localeOf(i18n.language))})` : ''}</Text>
+              <View key={file.uri} role="listitem" style={styles.row} testID="picked-file">
+                <Text style={{ color: colors.text }}>{file.name}{file.size !== null ? ` (${formatBytes(file.size, localeOf(i18n.language))})` : ''}</Text>
                 <Button variant="secondary" label={t('messages.removeFile', { name: file.name })} onPress={() => setFiles(files.filter((f) => f.uri !== file.uri))} />
               </View>
             ))}

@@ -39,6 +39,7 @@ export default function OrderScreen() {
     onSuccess: (next) => {
       queryClient.setQueryData(['order', id], next);
       void queryClient.invalidateQueries({ queryKey: ['orders'] });
+      void queryClient.invalidateQueries({ queryKey: ['dashboard'] });
       setReason('');
     },
   });
@@ -130,9 +131,9 @@ export default function OrderScreen() {
         <ReviewForm orderId={o.id} supplierName={o.supplier_name ?? o.supplier_id} />
       ) : null}
       <Heading level={2}>{t('orders.timeline')}</Heading>
-      <View accessibilityRole="list">
+      <View role="list">
         {o.history.map((step, index) => (
-          <Text key={index} style={{ color: colors.text, paddingVertical: 2 }}>
+          <Text key={index} role="listitem" style={{ color: colors.text, paddingVertical: 2 }}>
             {formatDateTime(step.created_at, i18n.language)} · {t(`status.${step.to_status}`)}{step.reason ? ` · ${step.reason}` : ''}
           </Text>
         ))}

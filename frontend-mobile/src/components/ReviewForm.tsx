@@ -44,14 +44,14 @@ export function ReviewForm({ orderId, supplierName }: { orderId: string; supplie
     <Card testID="review-form">
       <Heading level={2}>{t('reviews.title', { supplier: supplierName })}</Heading>
       <Text style={{ color: colors.text }} nativeID="rating-label">{t('reviews.rating')}</Text>
-      <View accessibilityRole="radiogroup" aria-labelledby="rating-label" style={styles.row}>
+      <View role="radiogroup" aria-labelledby="rating-label" style={styles.row}>
         {RATINGS.map((value) => {
           const checked = rating !== null && value <= rating;
           return (
             <Pressable
               key={value}
               accessibilityRole="radio"
-              accessibilityState={{ checked: rating === value }}
+              aria-checked={rating === value}
               accessibilityLabel={t('reviews.stars', { count: value })}
               onPress={() => setRating(value)}
               testID={`rating-${value}`}
