@@ -2,7 +2,7 @@ import { expect, test } from '@playwright/test';
 
 import { expectAccessible } from './axe';
 import { signIn } from './helpers';
-import { apiSignIn, placeOrder } from './trade';
+import { apiSignIn, orderProduct, placeOrder } from './trade';
 
 test('the supplier edits stock and price of a product and the buyer sees the new price', async ({ browser }) => {
   const supplier = await (await browser.newContext()).newPage();
@@ -56,6 +56,32 @@ test('the supplier dashboard lists orders to confirm and links to them and to th
   await page.goto('/dashboard');
   await expect(page.getByTestId('queue-confirmed').getByText(`Order ${order.number}`)).toBeVisible();
   await expect(page.getByTestId('queue-placed').getByText(`Order ${order.number}`)).toHaveCount(0);
+});
+
+test('a stock edit never overwrites stock an order reserved meanwhile', async ({ page, request }) => {
+  const nordbolt = await apiSignIn(request, 'sales@nordbolt.example');
+  const newest = await (await request.get(`/api/v1/products?supplier=${nordbolt.companyId}&in_stock=true&sort=newest&limit=1`)).json();
+  const productId = newest.items[0].id as string;
+  const moq = Number(newest.items[0].moq);
+  await signIn(page, 'sales@nordbolt.example');
+  await page.goto('/my-products');
+  const card = page.getByTestId('supplier-product').filter({ has: page.locator(`a[href="/products/${productId}"]`) });
+  await expect(card.getByTestId('quick-stock')).not.toHaveValue('');
+  const before = Number(await card.getByTestId('quick-stock').inputValue());
+
+  // While the supplier looks at the old figure, a buyer's order reserves some of it.
+  await orderProduct(request, await apiSignIn(request, 'owner@hansen-bau.example'), productId);
+  const now = before - moq;
+
+  await card.getByTestId('quick-stock').fill(String(before + 100));
+  await card.getByTestId('quick-save').click();
+  await expect(card.getByText(/changed since you opened it/)).toContainText(`now ${now.toLocaleString('en-GB')} in stock`);
+  await expect(card.getByTestId('quick-stock')).toHaveValue(String(before + 100));
+  // Saving again, knowingly, sets the typed figure.
+  await card.getByTestId('quick-save').click();
+  await expect(card.getByText('Saved. Buyers see the new values.')).toBeVisible();
+  const stored = await (await request.get(`/api/v1/products/${productId}`)).json();
+  expect(Number(stored.stock)).toBe(before + 100);
 });
 
 for (const path of ['/dashboard', '/my-products']) {

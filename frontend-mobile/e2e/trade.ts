@@ -28,15 +28,12 @@ export interface PlacedOrder {
   productId: string;
 }
 
-/** The buyer orders the minimum of the first product in stock of the supplier whose
- * name matches, found by `query`. */
-export async function placeOrder(request: APIRequestContext, buyer: Member, query: string, supplier: RegExp): Promise<PlacedOrder> {
-  const page = await (await request.get(`/api/v1/products?q=${encodeURIComponent(query)}&in_stock=true&limit=100`)).json();
-  const item = (page.items as { id: string; moq: string; supplier: { name: string } }[]).find((p) => supplier.test(p.supplier.name));
-  if (!item) throw new Error(`no product of ${supplier} for “${query}”`);
+/** The buyer orders the minimum of one product. */
+export async function orderProduct(request: APIRequestContext, buyer: Member, productId: string): Promise<PlacedOrder> {
+  const product = await (await request.get(`/api/v1/products/${productId}`)).json();
   await request.delete('/api/v1/cart', { headers: buyer.headers });
-  const line = await request.put(`/api/v1/cart/lines/${item.id}`, { headers: buyer.headers, data: { quantity: item.moq } });
-  expect(line.status()).toBe(200);
+  const line = await request.put(`/api/v1/cart/lines/${productId}`, { headers: buyer.headers, data: { quantity: product.moq } });
+  expect(line.status(), await line.text()).toBe(200);
   const checkout = await request.post('/api/v1/checkout', {
     headers: buyer.headers,
     data: {
@@ -46,9 +43,18 @@ export async function placeOrder(request: APIRequestContext, buyer: Member, quer
       shipping_address: { line1: 'Hafenstraße 12', postal_code: '20457', city: 'Hamburg', country: 'DE' },
     },
   });
-  expect(checkout.status()).toBe(201);
+  expect(checkout.status(), await checkout.text()).toBe(201);
   const order = (await checkout.json()).orders[0];
-  return { id: order.id, number: order.number, supplier_id: order.supplier_id, supplier_name: order.supplier_name, productId: item.id };
+  return { id: order.id, number: order.number, supplier_id: order.supplier_id, supplier_name: order.supplier_name, productId };
+}
+
+/** The buyer orders the minimum of the first product in stock of the supplier whose
+ * name matches, found by `query`. */
+export async function placeOrder(request: APIRequestContext, buyer: Member, query: string, supplier: RegExp): Promise<PlacedOrder> {
+  const page = await (await request.get(`/api/v1/products?q=${encodeURIComponent(query)}&in_stock=true&limit=100`)).json();
+  const item = (page.items as { id: string; moq: string; supplier: { name: string } }[]).find((p) => supplier.test(p.supplier.name));
+  if (!item) throw new Error(`no product of ${supplier} for “${query}”`);
+  return orderProduct(request, buyer, item.id);
 }
 
 export async function transition(request: APIRequestContext, member: Member, orderId: string, action: string, extra: Record<string, string> = {}): Promise<void> {

@@ -6,7 +6,7 @@ import { useTranslation } from 'react-i18next';
 import { Pressable, ScrollView, Text, View } from 'react-native';
 
 import { api } from '../../src/api';
-import type { Attachment, Message, Page, Thread } from '../../src/api/types';
+import type { Attachment, Message, OrderDetail, Page, Thread } from '../../src/api/types';
 import { downloadFile } from '../../src/components/download';
 import { addFiles, canSend, chronological, formatBytes, messageBody, type PickedFile } from '../../src/components/messages';
 import { OfflineNotice } from '../../src/components/OfflineNotice';
@@ -83,6 +83,9 @@ export default function ThreadScreen() {
   });
   const otherId = thread.data ? (thread.data.buyer_id === session.companyId ? thread.data.supplier_id : thread.data.buyer_id) : null;
   const other = useCompany(otherId);
+  const orderId = thread.data?.subject_type === 'order' ? thread.data.subject_id : null;
+  // The same cached read as the order screen, for the order's number.
+  const order = useQuery({ queryKey: ['order', orderId], queryFn: () => api.get<OrderDetail>(`/orders/${orderId}`, { background: true }), enabled: !!orderId });
   const [text, setText] = useState('');
   const [files, setFiles] = useState<PickedFile[]>([]);
   const [dropped, setDropped] = useState(0);
@@ -138,7 +141,11 @@ export default function ThreadScreen() {
       {subject ? (
         <View style={styles.row}>
           <Text style={{ color: colors.text }}>{t(`messages.subject.${subject.subject_type}`)}</Text>
-          {subjectHref ? <Link href={subjectHref as never} style={{ color: colors.primary, fontWeight: '600' }}>{t('messages.openSubject')}</Link> : null}
+          {subjectHref ? (
+            <Link href={subjectHref as never} style={{ color: colors.primary, fontWeight: '600' }}>
+              {order.data ? t('orders.number', { number: order.data.number }) : t('messages.openSubject')}
+            </Link>
+          ) : null}
         </View>
       ) : null}
       <OfflineNotice error={messages.error} updatedAt={messages.dataUpdatedAt} hasData={!!messages.data} />
