@@ -75,3 +75,13 @@ if [ -d frontend-mobile ] && ! command -v chromium >/dev/null 2>&1; then
         echo "Chromium is not installed: apt-get install chromium (the app's e2e tests need it)" >&2
     fi
 fi
+
+# Not a service either: `promtool` checks and unit-tests the alerting rules in
+# deploy/prometheus (scripts/test.sh); Debian ships it in the `prometheus` package.
+if ! command -v promtool >/dev/null 2>&1; then
+    if ensure_installed promtool prometheus; then
+        echo "Installed Debian's prometheus package for promtool"
+    else
+        echo "promtool is not installed: apt-get install prometheus (the alert rule checks need it)" >&2
+    fi
+fi

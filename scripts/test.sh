@@ -12,6 +12,17 @@ echo "== ruff"
 .venv/bin/ruff format --check .
 echo "== mypy"
 .venv/bin/mypy
+echo "== alerting rules (promtool)"
+if command -v promtool >/dev/null 2>&1; then
+    promtool check rules deploy/prometheus/alerts.yml
+    promtool test rules deploy/prometheus/alerts.test.yml
+    promtool check config --syntax-only deploy/prometheus/prometheus.yml
+elif [ "${CI:-}" = "true" ]; then
+    echo "promtool is missing (scripts/services.sh installs it on CI)" >&2
+    exit 1
+else
+    echo "promtool is not installed (apt-get install prometheus): rules not checked" >&2
+fi
 if [ -d frontend-mobile ]; then
     echo "== app (frontend-mobile)"
     scripts/app.sh test

@@ -28,6 +28,9 @@ export default function RootLayout() {
           buster: CACHE_BUSTER,
           dehydrateOptions: { shouldDehydrateQuery: shouldPersist },
         }}
+        // Saved copies are shown at once, then checked again: restored data keeps the age it
+        // had when saved, so without this a reload within `staleTime` would show it as fresh.
+        onSuccess={() => void queryClient.invalidateQueries()}
       >
         <Shell>
           <ErrorBoundary resetKey={pathname}>

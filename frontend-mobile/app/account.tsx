@@ -4,6 +4,7 @@ import { ScrollView, Text, View } from 'react-native';
 
 import { signOut } from '../src/api';
 import { queryClient } from '../src/api/query';
+import { NotificationPreferences } from '../src/components/NotificationPreferences';
 import { colors, spacing } from '../src/components/theme';
 import { Button, Card, Heading, styles } from '../src/components/ui';
 import { LANGUAGES } from '../src/i18n';
@@ -51,6 +52,7 @@ export default function Account() {
           ))}
         </View>
       </Card>
+      {session.status === 'signed-in' ? <NotificationPreferences /> : null}
       {session.status === 'signed-in' ? (
         <Button
           variant="danger"

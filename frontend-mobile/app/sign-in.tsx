@@ -8,7 +8,7 @@ import { config } from '../src/config';
 import { useProblem } from '../src/components/useProblem';
 import { Button, Card, Field, Heading, Notice } from '../src/components/ui';
 import { spacing } from '../src/components/theme';
-import { useSession } from '../src/stores/session';
+import { activeMembership, useSession } from '../src/stores/session';
 
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 const PHONE = /^\+[1-9][0-9 ]{6,17}$/;
@@ -48,8 +48,10 @@ export default function SignIn() {
     setError(null);
     try {
       await verifyCode(challengeId, code.trim());
-      const returnTo = useSession.getState().returnTo;
-      router.replace((returnTo && returnTo !== '/sign-in' ? returnTo : '/') as never);
+      const state = useSession.getState();
+      // A supplier's day starts with what waits for it; a buyer's with the catalog.
+      const landing = activeMembership(state)?.company_kind === 'supplier' ? '/dashboard' : '/';
+      router.replace((state.returnTo && state.returnTo !== '/sign-in' ? state.returnTo : landing) as never);
     } catch (e) {
       setError(e);
     } finally {

@@ -41,6 +41,7 @@ from marketplace.core.middleware.client_address import ClientAddressMiddleware
 from marketplace.core.middleware.public_cache import PublicCacheMiddleware
 from marketplace.core.middleware.request_context import REQUEST_ID_HEADER, RequestContextMiddleware
 from marketplace.core.middleware.security_headers import SecurityHeadersMiddleware
+from marketplace.core.outbox import outbox_backlog
 from marketplace.core.platform import Platform
 from marketplace.core.preflight import require_valid_configuration
 from marketplace.event_delivery import EventDelivery
@@ -129,6 +130,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         platform = await Platform.start(settings)
         app.state.platform = platform
         metrics.watch_pool(platform.database.pool_status)
+        metrics.watch_outbox(
+            lambda: outbox_backlog(platform.database), settings.health_check_timeout_seconds
+        )
         events = EventDelivery(platform, metrics_registry=metrics.registry)
         if settings.outbox_relay_enabled:
             events.start()
@@ -251,4 +255,5 @@ async def _metrics_endpoint(request: Request) -> Response:
     if access is MetricsAccess.UNAUTHENTICATED:
         raise Unauthenticated(headers={"WWW-Authenticate": 'Bearer realm="metrics"'})
     metrics: Metrics = request.app.state.metrics
+    await metrics.refresh()
     return Response(metrics.render(), media_type=CONTENT_TYPE_LATEST)

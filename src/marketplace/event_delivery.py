@@ -56,6 +56,7 @@ class EventDelivery:
             self.relay_database,
             self.publisher,
             poll_interval_seconds=settings.outbox_poll_interval_seconds,
+            metrics_registry=metrics_registry,
         )
         self.scheduler = Scheduler(platform, build_jobs())
         if send_webhooks is None:

@@ -54,6 +54,8 @@ class Settings(BaseSettings):
     database_statement_timeout_ms: int = Field(default=30_000, ge=0)
     embedded_postgres_data_dir: Path = Path("var/pgdata")
     embedded_postgres_database: str = "marketplace"
+    # pg_dump/pg_restore for `backup` and `restore`; unset: found by the server's version.
+    postgres_bin_dir: Path | None = None
 
     # Optional infrastructure: absent means in-process fallback.
     redis_url: SecretStr | None = None

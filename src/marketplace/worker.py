@@ -26,7 +26,13 @@ from aio_pika.abc import (
     AbstractQueue,
     AbstractRobustConnection,
 )
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    ProcessCollector,
+    generate_latest,
+)
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from pydantic import ValidationError
 
@@ -58,6 +64,7 @@ class WorkerMetrics:
             ["consumer"],
             registry=self.registry,
         )
+        ProcessCollector(registry=self.registry)
 
 
 class Worker:

@@ -1,14 +1,15 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { useLocalSearchParams } from 'expo-router';
+import { router, useLocalSearchParams } from 'expo-router';
 import { useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { Linking, ScrollView, Text, View } from 'react-native';
 
 import { api } from '../../src/api';
 import { newIdempotencyKey } from '../../src/api/client';
-import type { OrderDetail } from '../../src/api/types';
+import type { OrderDetail, Thread } from '../../src/api/types';
 import { config } from '../../src/config';
 import { OfflineNotice } from '../../src/components/OfflineNotice';
+import { ReviewForm } from '../../src/components/ReviewForm';
 import { availableActions, NEEDS_REASON, type OrderAction } from '../../src/components/orderActions';
 import { colors, spacing } from '../../src/components/theme';
 import { Button, Card, Field, Heading, Notice, Skeleton, styles } from '../../src/components/ui';
@@ -38,6 +39,7 @@ export default function OrderScreen() {
     onSuccess: (next) => {
       queryClient.setQueryData(['order', id], next);
       void queryClient.invalidateQueries({ queryKey: ['orders'] });
+      void queryClient.invalidateQueries({ queryKey: ['dashboard'] });
       setReason('');
     },
   });
@@ -48,7 +50,12 @@ export default function OrderScreen() {
       void queryClient.invalidateQueries({ queryKey: ['order', id] });
     },
   });
-  const problem = useProblem(act.error ?? pay.error);
+  const converse = useMutation({
+    // Opens the order's thread, or finds the one that exists (the API answers 200 then).
+    mutationFn: () => api.post<Thread>('/threads', { subject_type: 'order', subject_id: id }),
+    onSuccess: (thread) => router.push(`/messages/${thread.id}` as never),
+  });
+  const problem = useProblem(act.error ?? pay.error ?? converse.error);
 
   if (order.isPending) return <View style={{ padding: spacing.lg }}><Skeleton lines={6} /></View>;
   if (!order.data) return <View style={{ padding: spacing.lg }}><Notice tone="error">{t('errors.network')}</Notice></View>;
@@ -109,10 +116,24 @@ export default function OrderScreen() {
         </Card>
       ) : null}
       {problem.message ? <Notice tone="error">{problem.message}</Notice> : null}
+      {membership && membership.role !== 'viewer' ? (
+        <View style={styles.row}>
+          <Button
+            variant="secondary"
+            label={side === 'buyer' ? t('messages.messageSupplier') : t('messages.messageBuyer')}
+            onPress={() => converse.mutate()}
+            busy={converse.isPending}
+            testID="open-thread"
+          />
+        </View>
+      ) : null}
+      {side === 'buyer' && o.status === 'completed' && membership && ['owner', 'admin', 'purchaser'].includes(membership.role) ? (
+        <ReviewForm orderId={o.id} supplierName={o.supplier_name ?? o.supplier_id} />
+      ) : null}
       <Heading level={2}>{t('orders.timeline')}</Heading>
-      <View accessibilityRole="list">
+      <View role="list">
         {o.history.map((step, index) => (
-          <Text key={index} style={{ color: colors.text, paddingVertical: 2 }}>
+          <Text key={index} role="listitem" style={{ color: colors.text, paddingVertical: 2 }}>
             {formatDateTime(step.created_at, i18n.language)} · {t(`status.${step.to_status}`)}{step.reason ? ` · ${step.reason}` : ''}
           </Text>
         ))}

@@ -11,6 +11,7 @@ import { OfflineNotice } from '../../src/components/OfflineNotice';
 import { mayBuy } from '../../src/components/rfq';
 import { goToNewRfq } from '../../src/components/RfqList';
 import { allowedQuantity, isAllowed, stepQuantity } from '../../src/components/quantity';
+import { SupplierTrust } from '../../src/components/SupplierTrust';
 import { WIDE } from '../../src/components/Shell';
 import { colors, spacing } from '../../src/components/theme';
 import { Button, Card, Field, Heading, Notice, Skeleton, styles } from '../../src/components/ui';
@@ -75,6 +76,7 @@ export default function ProductScreen() {
             <Text style={{ color: p.supplier.is_verified ? colors.success : colors.muted }}>
               {p.supplier.is_verified ? `✓ ${t('product.verified')}` : t('product.unverified')}
             </Text>
+            <SupplierTrust supplierId={p.supplier.id} />
           </Card>
           <Text style={{ color: colors.text }} testID="stock">
             {p.in_stock ? t('product.stock', { qty: formatNumber(p.stock, i18n.language) }) : t('product.outOfStock')}

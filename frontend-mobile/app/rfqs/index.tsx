@@ -10,6 +10,8 @@ import { activeMembership, useSession } from '../../src/stores/session';
 export default function BuyerRfqs() {
   const { t } = useTranslation();
   const membership = useSession(activeMembership);
+  // A company that only sells has no requests of its own: /rfqs is then its requests to answer.
+  if (membership?.company_kind === 'supplier') return <RfqList role="supplier" title={t('rfq.inboxTitle')} empty={t('rfq.inboxEmpty')} />;
   return (
     <RfqList
       role="buyer"

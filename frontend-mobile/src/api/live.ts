@@ -56,7 +56,13 @@ export function useLiveUpdates(): void {
           if (message.data.id) lastSeen = message.data.id;
           for (const key of staleQueriesFor(message.data.type)) void queryClient.invalidateQueries({ queryKey: key });
         }
-        if (message.type === 'notification') void queryClient.invalidateQueries({ queryKey: ['notifications'] });
+        if (message.type === 'notification') {
+          void queryClient.invalidateQueries({ queryKey: ['notifications'] });
+          // A notification can come before, or instead of, an event about the same change
+          // (a supplier told of an order released to it), so what it is about is stale too.
+          const about = typeof message.data?.event_type === 'string' ? message.data.event_type : '';
+          for (const key of staleQueriesFor(about)) void queryClient.invalidateQueries({ queryKey: key });
+        }
         if (message.type === 'resume_failed') void queryClient.invalidateQueries();
       };
       socket.onclose = () => {

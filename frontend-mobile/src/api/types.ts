@@ -192,3 +192,91 @@ export interface OrderDetail extends Order {
   lines: { position: number; sku: string | null; name: string; unit: string; quantity: string; unit_price: string; line_total: string }[];
   history: Transition[];
 }
+
+export interface TrustSignals {
+  rating_average: number | null;
+  review_count: number;
+  on_time_delivery_rate: number | null;
+  delivered_order_count: number;
+  rfq_response_median_seconds: number | null;
+  message_response_median_seconds: number | null;
+}
+
+export interface CompanyProfile {
+  id: string;
+  name: string;
+  kind: 'buyer' | 'supplier' | 'both';
+  country: string;
+  verification_status: string;
+  trust: TrustSignals | null;
+}
+
+export interface AppNotification {
+  id: string;
+  company_id: string | null;
+  event_type: string;
+  title: string;
+  body: string;
+  link: string | null;
+  data: Record<string, unknown>;
+  read_at: string | null;
+  created_at: string;
+}
+
+export interface NotificationPreference {
+  event_type: string;
+  in_app: boolean;
+  email: boolean;
+  sms: boolean;
+  important: boolean;
+}
+
+export interface Thread {
+  id: string;
+  subject_type: 'rfq' | 'quote' | 'order';
+  subject_id: string;
+  buyer_id: string;
+  supplier_id: string;
+  created_at: string;
+  last_message_at: string | null;
+  last_activity_at: string;
+  unread_count: number | null;
+  my_last_read_at: string | null;
+  other_side_last_read_at: string | null;
+}
+
+export interface Attachment {
+  id: string;
+  filename: string;
+  content_type: string;
+  size: number;
+  url: string;
+}
+
+export interface Message {
+  id: string;
+  thread_id: string;
+  author_company_id: string;
+  author_user_id: string | null;
+  body: string;
+  attachments: Attachment[];
+  created_at: string;
+}
+
+export interface Review {
+  id: string;
+  supplier_id: string;
+  rating: number;
+  comment: string;
+  buyer_country: string;
+  created_at: string;
+}
+
+/** What the supplier dashboard reads of an RFQ it may quote on. */
+export interface RfqSummary {
+  id: string;
+  buyer_name: string;
+  title: string;
+  deadline: string;
+  status: string;
+}

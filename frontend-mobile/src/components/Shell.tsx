@@ -2,7 +2,7 @@
  * backend status, the connection banner. One column on phones, a wide centred page on
  * desktops. */
 
-import { Link, type Href } from 'expo-router';
+import { Link } from 'expo-router';
 import type { ReactNode } from 'react';
 import { useTranslation } from 'react-i18next';
 import { useWindowDimensions, View } from 'react-native';
@@ -11,17 +11,11 @@ import { SafeAreaView } from 'react-native-safe-area-context';
 import { activeMembership, canApprove, isBuyer, isSupplier, useSession } from '../stores/session';
 import { BackendStatus } from './BackendStatus';
 import { ConnectionBanner } from './ConnectionBanner';
+import { NavLink } from './NavLink';
+import { NotificationsNavLink } from './NotificationsNavLink';
 import { colors, spacing } from './theme';
 
 export const WIDE = 900;
-
-function NavLink({ href, label }: { href: Href; label: string }) {
-  return (
-    <Link href={href} accessibilityRole="link" style={{ color: colors.primaryText, fontWeight: '600', paddingVertical: spacing.xs }}>
-      {label}
-    </Link>
-  );
-}
 
 export function Shell({ children }: { children: ReactNode }) {
   const { t } = useTranslation();
@@ -44,12 +38,16 @@ export function Shell({ children }: { children: ReactNode }) {
           </View>
         </View>
         <View role="navigation" style={{ flexDirection: 'row', flexWrap: 'wrap', columnGap: spacing.lg }}>
+          {signedIn && isSupplier(membership) ? <NavLink href="/dashboard" label={t('nav.dashboard')} /> : null}
           <NavLink href="/search" label={t('nav.search')} />
           {signedIn && isBuyer(membership) ? <NavLink href="/cart" label={t('nav.cart')} /> : null}
           {signedIn ? <NavLink href="/orders" label={t('nav.orders')} /> : null}
           {signedIn && isBuyer(membership) && canApprove(membership) ? <NavLink href="/approvals" label={t('nav.approvals')} /> : null}
           {signedIn && isBuyer(membership) ? <NavLink href="/rfqs" label={t('rfq.navBuyer')} /> : null}
           {signedIn && isSupplier(membership) ? <NavLink href="/rfqs/inbox" label={t('rfq.navSupplier')} /> : null}
+          {signedIn && isSupplier(membership) ? <NavLink href="/my-products" label={t('nav.products')} /> : null}
+          {signedIn ? <NavLink href="/messages" label={t('messages.title')} /> : null}
+          {signedIn ? <NotificationsNavLink /> : null}
           {signedIn ? <NavLink href="/account" label={t('nav.account')} /> : <NavLink href="/sign-in" label={t('nav.signIn')} />}
         </View>
       </View>

@@ -1,4 +1,5 @@
-"""Prometheus metrics: requests by route template and status, latency, in-flight, DB pool.
+"""Prometheus metrics: requests by route template and status, latency, in-flight, DB pool,
+the outbox's backlog, and the process's own CPU, memory and file descriptors.
 
 Each app gets its own registry so that several apps (tests, workers) never collide.
 
@@ -10,18 +11,24 @@ service's traffic, its routes and its database pool.
 
 from __future__ import annotations
 
+import asyncio
 import hmac
+import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from enum import Enum
 
 from fastapi.routing import RouteContext, iter_route_contexts
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, ProcessCollector
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from marketplace.core.logging import get_logger
 from marketplace.settings import Environment, Settings
+
+logger = get_logger(__name__)
 
 UNMATCHED_ROUTE = "<unmatched>"
 __all__ = ["CONTENT_TYPE_LATEST", "Metrics", "MetricsAccess", "MetricsMiddleware", "metrics_access"]
@@ -73,7 +80,21 @@ class Metrics:
             ["state"],
             registry=self.registry,
         )
+        self.outbox_unpublished = Gauge(
+            "outbox_unpublished_events",
+            "Committed events the relay has not published yet (the whole outbox, read "
+            "when scraped).",
+            registry=self.registry,
+        )
+        self.outbox_oldest_age = Gauge(
+            "outbox_oldest_unpublished_age_seconds",
+            "Age of the oldest unpublished event; 0 when the outbox is empty.",
+            registry=self.registry,
+        )
+        ProcessCollector(registry=self.registry)
         self._pool_status: Callable[[], dict[str, int]] | None = None
+        self._outbox_backlog: Callable[[], Awaitable[tuple[int, float]]] | None = None
+        self._outbox_timeout_seconds = 2.0
         self._templates: dict[int, str] = {}
         self._routes: list[tuple[RouteContext, str]] = []
 
@@ -105,6 +126,29 @@ class Metrics:
 
     def watch_pool(self, pool_status: Callable[[], dict[str, int]]) -> None:
         self._pool_status = pool_status
+
+    def watch_outbox(
+        self, backlog: Callable[[], Awaitable[tuple[int, float]]], timeout_seconds: float
+    ) -> None:
+        self._outbox_backlog = backlog
+        self._outbox_timeout_seconds = timeout_seconds
+
+    async def refresh(self) -> None:
+        """Read what needs the database, once per scrape. Unreadable (the database is
+        down or its pool exhausted, which other alerts report): NaN, never a stale figure
+        that would look healthy."""
+        if self._outbox_backlog is None:
+            return
+        count: float
+        try:
+            count, age = await asyncio.wait_for(
+                self._outbox_backlog(), self._outbox_timeout_seconds
+            )
+        except (SQLAlchemyError, OSError, TimeoutError) as error:
+            logger.warning("metrics.outbox_unreadable", error=repr(error))
+            count, age = math.nan, math.nan
+        self.outbox_unpublished.set(count)
+        self.outbox_oldest_age.set(age)
 
     def render(self) -> bytes:
         if self._pool_status is not None:

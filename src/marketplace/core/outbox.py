@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
+from prometheus_client import CollectorRegistry, Counter
 from sqlalchemy import (
     ARRAY,
     BigInteger,
@@ -131,6 +132,23 @@ class Publisher(Protocol):
     async def close(self) -> None: ...
 
 
+async def outbox_backlog(database: Database) -> tuple[int, float]:
+    """How many committed events wait to be published, and the oldest one's age in
+    seconds (0 when none wait). Reads only the partial index of unpublished rows."""
+    async with database.session_factory() as session:
+        row = (
+            await session.execute(
+                select(
+                    func.count(),
+                    func.coalesce(
+                        func.extract("epoch", func.now() - func.min(OutboxEvent.occurred_at)), 0
+                    ),
+                ).where(OutboxEvent.published_at.is_(None))
+            )
+        ).one()
+    return int(row[0]), max(float(row[1]), 0.0)
+
+
 class OutboxRelay:
     def __init__(
         self,
@@ -140,9 +158,22 @@ class OutboxRelay:
         batch_size: int = 200,
         poll_interval_seconds: float = 1.0,
         max_backoff_seconds: float = 30.0,
+        metrics_registry: CollectorRegistry | None = None,
     ) -> None:
         self.database = database
         self.publisher = publisher
+        registry = metrics_registry or CollectorRegistry()
+        self.published = Counter(
+            "outbox_events_published_total",
+            "Events this process's relay published.",
+            registry=registry,
+        )
+        self.dead_lettered = Counter(
+            "outbox_events_dead_lettered_total",
+            f"Events given up after {MAX_PUBLISH_ATTEMPTS} failed publish attempts (marked "
+            "published with their last_error kept, so that their partition moves on).",
+            registry=registry,
+        )
         self.batch_size = batch_size
         self.poll_interval_seconds = poll_interval_seconds
         self.max_backoff_seconds = max_backoff_seconds
@@ -277,6 +308,8 @@ class OutboxRelay:
                     published_at=datetime.now(UTC) if gave_up else None,
                 )
             )
+            if gave_up:
+                self.dead_lettered.inc()
             log = logger.error if gave_up else logger.warning
             log(
                 "outbox.publish_failed",
@@ -296,6 +329,7 @@ class OutboxRelay:
             .where(OutboxEvent.seq.in_([row.seq for row in rows]))
             .values(published_at=datetime.now(UTC))
         )
+        self.published.inc(len(rows))
 
     async def run(self) -> None:
         """Loop until `stop()`: publish, then sleep until woken or the poll interval."""
