@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -20,6 +21,29 @@ DEVELOPMENT_OTP_LIMITS = {
     "rate_limit_otp_per_destination": "50/15minutes",
     "rate_limit_otp_per_ip": "500/hour",
 }
+
+
+# The widest public network a proxy list may name (a cloud provider's published ranges
+# reach /13 for IPv4 and /29 for IPv6). Wider, and `X-Forwarded-For` from a large part of
+# the internet is believed: any client there chooses its own address for limits, blocks
+# and rules. Private ranges (10.0.0.0/8, fc00::/7...) hold only our own hops.
+MIN_PUBLIC_PROXY_PREFIX = {4: 8, 6: 16}
+
+
+def too_wide_proxy_networks(cidrs: list[str]) -> list[str]:
+    """The entries of TRUSTED_PROXIES that would trust much of the internet. An entry
+    that does not parse is left to the configuration check, which names it."""
+    too_wide = []
+    for cidr in cidrs:
+        try:
+            network = ipaddress.ip_network(cidr, strict=False)
+        except ValueError:
+            continue
+        if network.is_private and network.prefixlen > 0:
+            continue
+        if network.prefixlen < MIN_PUBLIC_PROXY_PREFIX[network.version]:
+            too_wide.append(cidr)
+    return too_wide
 
 
 class Environment(StrEnum):
@@ -245,6 +269,13 @@ class Settings(BaseSettings):
                 f"SMS_TRANSPORT={self.sms_transport} is refused when ENVIRONMENT=production "
                 "(it writes sign-in codes where others can read them): set "
                 "SMS_TRANSPORT=disabled (no SMS provider is built in)"
+            )
+        too_wide = too_wide_proxy_networks(self.trusted_proxies)
+        if too_wide:
+            problems.append(
+                f"TRUSTED_PROXIES={','.join(too_wide)} is refused when ENVIRONMENT=production "
+                "(a range that wide lets any client choose its own address): name your "
+                "proxies' own addresses or networks"
             )
         if problems:
             raise ValueError("; ".join(problems))

@@ -114,6 +114,11 @@ REFUSED_CONFIGURATIONS = [
         id="production-file-sms",
     ),
     pytest.param({**PRODUCTION, "DEBUG": "true"}, "DEBUG must be false", id="production-debug"),
+    pytest.param(
+        {**PRODUCTION, "TRUSTED_PROXIES": "0.0.0.0/0"},
+        "TRUSTED_PROXIES=0.0.0.0/0 is refused",
+        id="production-trusted-proxies-everyone",
+    ),
 ]
 
 

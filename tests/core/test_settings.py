@@ -129,3 +129,23 @@ def test_a_metrics_token_is_long() -> None:
     with pytest.raises(ValidationError, match="at least 32 characters"):
         build(metrics_token="short")
     assert build(metrics_token="m" * 32).metrics_token is not None
+
+
+@pytest.mark.parametrize(
+    "proxies", ["0.0.0.0/0", "::/0", "128.0.0.0/1", "2000::/3", "10.0.0.1,0.0.0.0/0"]
+)
+def test_production_refuses_proxy_ranges_that_let_any_client_choose_its_address(
+    proxies: str,
+) -> None:
+    with pytest.raises(ValidationError, match=r"TRUSTED_PROXIES=.* is refused"):
+        build(**PRODUCTION, secret_key=TEST_SECRET_KEY, trusted_proxies=proxies)
+
+
+@pytest.mark.parametrize(
+    "proxies", ["10.0.0.0/8", "fc00::/7", "192.168.1.10", "104.16.0.0/13", "2a06:98c0::/29"]
+)
+def test_production_accepts_private_networks_and_a_providers_published_ranges(
+    proxies: str,
+) -> None:
+    settings = build(**PRODUCTION, secret_key=TEST_SECRET_KEY, trusted_proxies=proxies)
+    assert settings.trusted_proxies == [proxies]
