@@ -193,6 +193,13 @@ async def real_claims(app: FastAPI, token: str) -> dict[str, object]:
         "missing_exp",
         "garbage",
         "tampered_payload",
+        "exp_beyond_any_date",
+        "exp_infinite",
+        "exp_not_a_number",
+        "iat_beyond_any_date",
+        "sid_not_a_string",
+        "sub_not_a_uuid",
+        "jti_an_object",
     ],
 )
 async def test_forged_or_expired_tokens_are_401_everywhere(
@@ -211,6 +218,14 @@ async def test_forged_or_expired_tokens_are_401_everywhere(
         "missing_exp": lambda: forged(settings, **base, exp=None),
         "garbage": lambda: "not.a.jwt",
         "tampered_payload": lambda: tokens["access_token"][:-4] + "AAAA",
+        # Signed with the right key, but claims no date or identifier can hold.
+        "exp_beyond_any_date": lambda: forged(settings, **base, exp=10**20),
+        "exp_infinite": lambda: forged(settings, **base, exp=float("inf")),
+        "exp_not_a_number": lambda: forged(settings, **base, exp="tomorrow"),
+        "iat_beyond_any_date": lambda: forged(settings, **base, iat=10**20),
+        "sid_not_a_string": lambda: forged(settings, sub=base["sub"], sid=12345),
+        "sub_not_a_uuid": lambda: forged(settings, sid=base["sid"], sub=["a", "list"]),
+        "jti_an_object": lambda: forged(settings, **base, jti={"nested": True}),
     }[tamper]()
     headers = {"Authorization": f"Bearer {token}"}
     me = await client.get("/api/v1/me", headers=headers)

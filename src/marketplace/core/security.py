@@ -76,14 +76,32 @@ class TokenSigner:
                 options={"require": ["exp", "iat", "sub", "jti", "iss", "aud"]},
                 leeway=5,
             )
-            return AccessClaims(
-                user_id=uuid.UUID(claims["sub"]),
-                session_id=uuid.UUID(claims["sid"]),
-                token_id=str(claims["jti"]),
-                expires_at=datetime.fromtimestamp(claims["exp"], UTC),
-            )
-        except (jwt.PyJWTError, KeyError, ValueError, TypeError) as error:
+        # PyJWT turns most malformed claims into PyJWTError; a date beyond any calendar
+        # (`exp: 1e20`, `Infinity`) overflows inside it and in `fromtimestamp` instead.
+        except (jwt.PyJWTError, ValueError, TypeError, OverflowError, OSError) as error:
             raise InvalidToken(str(error)) from error
+        return _access_claims(claims)
+
+
+def _access_claims(claims: dict[str, Any]) -> AccessClaims:
+    """The claims a verified token must carry, each of the type we issue: anything else,
+    even under a valid signature, is an invalid token, never an error of ours."""
+    subject, session, token_id, expires = (
+        claims.get(name) for name in ("sub", "sid", "jti", "exp")
+    )
+    if not (isinstance(subject, str) and isinstance(session, str) and isinstance(token_id, str)):
+        raise InvalidToken("sub, sid and jti must be strings")
+    if not isinstance(expires, int | float) or isinstance(expires, bool):
+        raise InvalidToken("exp must be a number")
+    try:
+        return AccessClaims(
+            user_id=uuid.UUID(subject),
+            session_id=uuid.UUID(session),
+            token_id=token_id,
+            expires_at=datetime.fromtimestamp(expires, UTC),
+        )
+    except (ValueError, OverflowError, OSError) as error:
+        raise InvalidToken(str(error)) from error
 
 
 def _parse_keys(settings: Settings) -> dict[str, str]:
