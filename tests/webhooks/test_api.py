@@ -55,6 +55,7 @@ async def register(
     payload = {"url": PUBLIC_URL, "event_types": ["api_key.created"], **body}
     response = await client.post(base(company), json=payload, headers=headers)
     assert response.status_code == 201, response.text
+    assert response.headers["cache-control"] == "no-store"  # it carries the secret
     created: dict[str, Any] = response.json()
     return created
 
@@ -237,6 +238,7 @@ async def test_rotating_the_secret_keeps_the_old_one_for_a_grace_period(
     url = f"{base(acme)}/{created['id']}/rotate-secret"
     rotated = await client.post(url, headers=owner)
     assert rotated.status_code == 200, rotated.text
+    assert rotated.headers["cache-control"] == "no-store"
     new_secret = rotated.json()["secret"]
     assert new_secret.startswith("whsec_")
     assert new_secret != created["secret"]

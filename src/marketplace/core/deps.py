@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from marketplace.core.cache import Cache
@@ -44,3 +44,14 @@ CacheDep = Annotated[Cache, Depends(get_cache)]
 # scope="function": commit before the response is sent, so a failed commit is a 500
 # and never a success reported for data that was not saved.
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
+
+
+async def no_store(response: Response) -> None:
+    """For responses that carry a credential (tokens, a secret shown once): no cache, no
+    proxy and no browser history may keep a copy (RFC 6749 section 5.1)."""
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Pragma"] = "no-cache"
+
+
+# A route dependency: `dependencies=NO_STORE` on each route whose answer is a credential.
+NO_STORE = [Depends(no_store)]

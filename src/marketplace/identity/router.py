@@ -10,7 +10,7 @@ from fastapi import APIRouter, BackgroundTasks, Request, Response, status
 from marketplace.companies.deps import Actor, acting
 from marketplace.companies.permissions import Action
 from marketplace.core.client_ip import client_ip
-from marketplace.core.deps import PlatformDep, SessionDep
+from marketplace.core.deps import NO_STORE, PlatformDep, SessionDep
 from marketplace.core.errors import DomainError, problem_response
 from marketplace.core.i18n import negotiate_language
 from marketplace.identity import service
@@ -78,6 +78,7 @@ async def request_otp(
     "/otp/verify",
     response_model=TokenPair | BrowserSession,
     responses={401: {"description": "Wrong, expired or used code"}},
+    dependencies=NO_STORE,
 )
 async def verify_otp(
     body: OtpVerify,
@@ -130,7 +131,7 @@ def set_session_cookies(
     )
 
 
-@auth_router.post("/refresh", response_model=TokenPair)
+@auth_router.post("/refresh", response_model=TokenPair, dependencies=NO_STORE)
 async def refresh(
     body: RefreshRequest, request: Request, session: SessionDep, platform: PlatformDep
 ) -> TokenPair | Response:
@@ -201,7 +202,12 @@ def _key_read(key: object) -> ApiKeyRead:
     return ApiKeyRead.model_validate(key, from_attributes=True)
 
 
-@api_keys_router.post("", status_code=status.HTTP_201_CREATED, response_model=ApiKeyCreated)
+@api_keys_router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ApiKeyCreated,
+    dependencies=NO_STORE,
+)
 async def create_api_key(
     body: ApiKeyCreate, actor: ManageKeys, session: SessionDep, platform: PlatformDep
 ) -> ApiKeyCreated:

@@ -13,7 +13,7 @@ from fastapi import APIRouter, Body, Query, status
 
 from marketplace.companies.deps import Actor, acting
 from marketplace.companies.permissions import Action
-from marketplace.core.deps import PlatformDep, SessionDep
+from marketplace.core.deps import NO_STORE, PlatformDep, SessionDep
 from marketplace.core.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
 from marketplace.webhooks import service
 from marketplace.webhooks.schemas import (
@@ -60,6 +60,7 @@ ManageWebhooks = Annotated[Actor, acting(Action.WEBHOOKS_MANAGE, from_path=True)
     "",
     status_code=status.HTTP_201_CREATED,
     response_model=WebhookCreated,
+    dependencies=NO_STORE,
     description='Register an endpoint for some event types (or `["*"]` for all of '
     "your company's events). The URL must be HTTPS and its host must resolve to public "
     "internet addresses. The signing secret is in this response only.\n" + SIGNATURE_DOCS,
@@ -117,7 +118,7 @@ async def delete_webhook(webhook_id: uuid.UUID, actor: ManageWebhooks, session: 
     await service.delete_webhook(session, actor, webhook_id)
 
 
-@router.post("/{webhook_id}/rotate-secret", response_model=WebhookSecret)
+@router.post("/{webhook_id}/rotate-secret", response_model=WebhookSecret, dependencies=NO_STORE)
 async def rotate_secret(
     webhook_id: uuid.UUID,
     actor: ManageWebhooks,
