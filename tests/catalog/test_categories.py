@@ -212,3 +212,29 @@ async def test_invalid_categories_are_rejected(
     )
     assert response.status_code in (404, 422), response.text
     assert await snapshot(db_session) == before
+
+
+@pytest.mark.parametrize(
+    ("body", "taken"),
+    [
+        # A root: its path and its slug are both taken (PostgreSQL reports the path).
+        ({"slug": "industrial-supplies", "name": "Industrial supplies"}, "industrial-supplies"),
+        ({"slug": "packaging", "name": "Again", "parent": "electrical"}, "packaging"),
+        ({"slug": "bolts", "name": "Bolts", "parent": "fasteners"}, "bolts"),
+    ],
+)
+async def test_a_taken_slug_is_a_conflict_wherever_it_would_go(
+    client: httpx.AsyncClient,
+    db_session: AsyncSession,
+    catalog: Catalog,
+    body: dict[str, str],
+    taken: str,
+) -> None:
+    before = await snapshot(db_session)
+    response = await client.post(
+        "/api/v1/admin/categories", json=body, headers=catalog.headers["staff"]
+    )
+    problem = assert_problem(response, 409)
+    assert problem["type"] == "urn:marketplace:problem:duplicate-category-slug"
+    assert taken in problem["detail"]
+    assert await snapshot(db_session) == before

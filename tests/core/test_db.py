@@ -70,7 +70,10 @@ async def test_commit_failure_is_an_error_not_a_success(committing_client) -> No
     )
     await raw.execute("INSERT INTO probe_notes (label) VALUES ('taken')")
     response = await client.post("/api/v1/_probe/notes/taken")
-    assert response.status_code == 500
+    # Never the handler's 200: the clash found at COMMIT is answered as every unique
+    # violation is (core/errors.py), a 409 conflict.
+    assert response.status_code == 409
+    assert response.json()["type"] == "urn:marketplace:problem:conflict"
     assert await raw.fetchval("SELECT count(*) FROM probe_notes") == 1
 
 

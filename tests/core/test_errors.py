@@ -9,7 +9,9 @@ import httpx
 import pytest
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import text
 
+from marketplace.core.deps import SessionDep
 from marketplace.core.errors import Conflict
 from marketplace.settings import Settings
 from tests.conftest import client_for, make_settings, started_app
@@ -31,6 +33,38 @@ async def create_item(item: ProbeItem) -> dict[str, Any]:
 @probe.get("/conflict")
 async def conflict() -> None:
     raise Conflict()
+
+
+# Temporary tables dropped with the (rolled back) transaction of the request.
+_PROBE_TABLE = (
+    "CREATE TEMP TABLE probe_owner (id int PRIMARY KEY) ON COMMIT DROP;"
+    " CREATE TEMP TABLE probe_unique (value int CONSTRAINT uq_probe_unique_value UNIQUE,"
+    " owner_id int REFERENCES probe_owner (id)) ON COMMIT DROP"
+)
+
+
+@probe.post("/duplicate")
+async def duplicate(session: SessionDep) -> None:
+    for statement in _PROBE_TABLE.split(";"):
+        await session.execute(text(statement))
+    await session.execute(text("INSERT INTO probe_unique (value) VALUES (1), (1)"))
+
+
+@probe.post("/duplicate-on-the-driver")
+async def duplicate_on_the_driver(session: SessionDep) -> None:
+    await session.execute(text("SELECT 1"))  # the session's transaction begins
+    connection = await (await session.connection()).get_raw_connection()
+    driver = connection.driver_connection
+    assert driver is not None
+    await driver.execute(_PROBE_TABLE)
+    await driver.execute("INSERT INTO probe_unique (value) VALUES (2), (2)")
+
+
+@probe.post("/missing-reference")
+async def missing_reference(session: SessionDep) -> None:
+    for statement in _PROBE_TABLE.split(";"):
+        await session.execute(text(statement))
+    await session.execute(text("INSERT INTO probe_unique (owner_id) VALUES (7)"))
 
 
 @probe.get("/crash")
@@ -148,6 +182,27 @@ async def test_unhandled_error_leaks_nothing(
     logged = capsys.readouterr().out
     assert "Traceback" in logged
     assert "crash-request-0001" in logged
+
+
+@pytest.mark.parametrize("path", ["duplicate", "duplicate-on-the-driver"])
+async def test_a_unique_violation_no_service_foresaw_is_a_409_problem(
+    probe_client: httpx.AsyncClient, path: str
+) -> None:
+    response = await probe_client.post(f"/api/v1/_probe/{path}")
+    assert_problem(response, 409, "conflict")
+    assert "uq_probe_unique_value" not in response.text
+    assert "INSERT" not in response.text
+    # The failed transaction was rolled back: the service goes on serving.
+    assert (
+        await probe_client.post("/api/v1/_probe/items", json={"name": "a", "quantity": 1})
+    ).status_code == 200
+
+
+async def test_other_integrity_errors_stay_server_errors(probe_client: httpx.AsyncClient) -> None:
+    """A missing reference means a service let bad input through: not a client's conflict."""
+    response = await probe_client.post("/api/v1/_probe/missing-reference")
+    assert_problem(response, 500, "internal-error")
+    assert "fk_" not in response.text
 
 
 @pytest.mark.parametrize(

@@ -30,12 +30,15 @@ from marketplace.catalog.schemas import (
     CategoryUpdate,
 )
 from marketplace.core.cache import Cache
+from marketplace.core.errors import violated_unique_constraint
 from marketplace.core.events import emit
 from marketplace.core.logging import get_logger
 
 logger = get_logger(__name__)
 
-_SLUG_CONSTRAINT = "uq_categories_slug"
+# Slugs are unique across the tree, so a taken path is a taken slug too; PostgreSQL
+# reports whichever of the two it checks first (the path, for a root category).
+_SLUG_CONSTRAINTS = ("uq_categories_slug", "uq_categories_path")
 
 
 def category_read(category: Category) -> CategoryRead:
@@ -102,7 +105,7 @@ async def _flush_checking_slug(session: AsyncSession, slug: str) -> None:
         async with session.begin_nested():
             await session.flush()
     except IntegrityError as error:
-        if _SLUG_CONSTRAINT in str(error.orig):
+        if violated_unique_constraint(error) in _SLUG_CONSTRAINTS:
             raise DuplicateCategorySlug(slug=slug) from error
         raise
 

@@ -10,9 +10,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from http import HTTPStatus
 from typing import Any, ClassVar
 
+import asyncpg
 import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
@@ -23,6 +25,7 @@ logger = get_logger(__name__)
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 PROBLEM_TYPE_PREFIX = "urn:marketplace:problem:"
+UNIQUE_VIOLATION = "23505"  # PostgreSQL's SQLSTATE
 
 
 class DomainError(Exception):
@@ -317,7 +320,36 @@ async def _handle_validation_error(request: Request, exc: Exception) -> Response
     return problem_response(request, problem)
 
 
+def violated_unique_constraint(error: BaseException) -> str | None:
+    """The name of the unique constraint or index `error` reports (through SQLAlchemy or
+    straight from asyncpg), or None when it is not a unique violation."""
+    if isinstance(error, IntegrityError):
+        original = error.orig
+        if getattr(original, "sqlstate", None) != UNIQUE_VIOLATION:
+            return None
+        cause = original.__cause__ if original is not None else None
+        return str(getattr(cause, "constraint_name", None) or "unknown")
+    if isinstance(error, asyncpg.UniqueViolationError):
+        return str(error.constraint_name or "unknown")
+    return None
+
+
+async def _handle_integrity_error(request: Request, exc: Exception) -> Response:
+    """Two requests (or one repeated) claiming the same unique value is a conflict with
+    the current state, a 409, wherever a service did not name the clash itself. The
+    request's transaction is rolled back by its session dependency. Other integrity
+    errors (a missing foreign key, a failed check) mean a service let bad input through:
+    they stay 500s, to be found and fixed where they start."""
+    constraint = violated_unique_constraint(exc)
+    if constraint is None:
+        raise exc
+    logger.warning("db.unique_violation", constraint=constraint, path=request.url.path)
+    return problem_response(request, Conflict())
+
+
 def install_exception_handlers(app: FastAPI) -> None:
     app.add_exception_handler(DomainError, _handle_domain_error)
+    app.add_exception_handler(IntegrityError, _handle_integrity_error)
+    app.add_exception_handler(asyncpg.UniqueViolationError, _handle_integrity_error)
     app.add_exception_handler(StarletteHTTPException, _handle_http_exception)
     app.add_exception_handler(RequestValidationError, _handle_validation_error)
