@@ -11,12 +11,19 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from marketplace.trade.models import Quote, Rfq
 from marketplace.trade.rfqs.service import expire_rfqs_and_quotes
-from tests.factories import add_member, bearer_headers, make_company, make_user, platform_of
+from tests.factories import (
+    add_member,
+    bearer_headers,
+    make_company,
+    make_product,
+    make_user,
+    platform_of,
+)
 from tests.trade.conftest import ADDRESS, Market
 from tests.trade.test_orders import stock_of
 
@@ -338,3 +345,45 @@ async def test_who_may_create_rfqs(
     }
     response = await client.post("/api/v1/rfqs", json=body, headers=market.headers[who])
     assert response.status_code == status
+
+
+@pytest.mark.parametrize("hidden", ["unknown", "draft", "archived", "blocked"])
+async def test_an_rfq_item_naming_a_product_the_buyer_cannot_see_is_refused_like_an_unknown_one(
+    client: httpx.AsyncClient, db_session: AsyncSession, market: Market, hidden: str
+) -> None:
+    """The same answer for an id that does not exist and for another supplier's product
+    that is not public, so that the answer never tells which ids exist."""
+    if hidden == "unknown":
+        product_id = uuid.uuid4()
+    else:
+        product = await make_product(
+            db_session,
+            supplier=market.other_supplier,
+            sku=f"HIDDEN-{hidden}",
+            status="active" if hidden == "blocked" else hidden,
+            is_blocked=hidden == "blocked",
+        )
+        product_id = product.id
+    body = {
+        "title": "Probe",
+        "items": [
+            {"description": "Anything", "quantity": "1", "unit": "piece"},
+            {"product_id": str(product_id), "quantity": "5", "unit": "piece"},
+        ],
+        "currency": "EUR",
+        "delivery_country": "DE",
+        "deadline": future(),
+    }
+    rfqs_before = await db_session.scalar(select(func.count()).select_from(Rfq))
+    response = await client.post("/api/v1/rfqs", json=body, headers=market.headers["purchaser"])
+    assert response.status_code == 422, response.text
+    problem = response.json()
+    assert problem["type"] == "urn:marketplace:problem:products-unavailable"
+    assert problem["errors"] == [
+        {
+            "loc": ["body", "items", 1, "product_id"],
+            "msg": "unknown product, or not available to order",
+            "type": "unavailable",
+        }
+    ]
+    assert await db_session.scalar(select(func.count()).select_from(Rfq)) == rfqs_before

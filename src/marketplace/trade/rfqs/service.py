@@ -32,6 +32,7 @@ from marketplace.trade.events import (
 )
 from marketplace.trade.models import Quote, QuoteItem, QuoteRevision, Rfq, RfqInvitation, RfqItem
 from marketplace.trade.orders import service as orders
+from marketplace.trade.orders.errors import NotABuyer, ProductsUnavailable
 from marketplace.trade.rfqs import repository
 from marketplace.trade.rfqs.errors import (
     InvalidAward,
@@ -92,8 +93,6 @@ async def _describe(session: AsyncSession, rfqs: list[Rfq], *, buyer_view: bool)
 
 async def create_rfq(session: AsyncSession, actor: Actor, body: RfqCreate) -> RfqRead:
     if actor.company.kind not in ("buyer", "both"):
-        from marketplace.trade.orders.errors import NotABuyer
-
         raise NotABuyer()
     category_id = None
     if body.category is not None:
@@ -105,6 +104,7 @@ async def create_rfq(session: AsyncSession, actor: Actor, body: RfqCreate) -> Rf
                     {"loc": ["body", "category"], "msg": "unknown category", "type": "unknown"}
                 ],
             )
+    await _require_visible_products(session, actor, body)
     for supplier_id in body.invited_supplier_ids:
         company = await companies.get_company(session, supplier_id)
         if company is None or company.kind not in ("supplier", "both"):
@@ -152,6 +152,25 @@ async def create_rfq(session: AsyncSession, actor: Actor, body: RfqCreate) -> Rf
     await repository.add_all(session, rows)
     await session.refresh(rfq)
     return (await _describe(session, [rfq], buyer_view=True))[0]
+
+
+async def _require_visible_products(session: AsyncSession, actor: Actor, body: RfqCreate) -> None:
+    """An item may name only a product the buyer can see in the catalog. An unknown id and
+    another supplier's draft, archived or blocked product get the same answer, so that the
+    answer never tells whether an id exists."""
+    product_ids = [item.product_id for item in body.items if item.product_id is not None]
+    visible = await stock.orderable_products(session, actor.company_id, product_ids)
+    unavailable = [
+        {
+            "loc": ["body", "items", index, "product_id"],
+            "msg": "unknown product, or not available to order",
+            "type": "unavailable",
+        }
+        for index, item in enumerate(body.items)
+        if item.product_id is not None and item.product_id not in visible
+    ]
+    if unavailable:
+        raise ProductsUnavailable(errors=unavailable)
 
 
 async def _buyer_rfq(
