@@ -9,7 +9,7 @@ from collections.abc import Callable
 import httpx
 
 from marketplace.settings import Settings
-from tests.abuse.conftest import Sessions, client_from, running, signed_in_user
+from tests.abuse.conftest import Sessions, api_key_headers, client_from, running, signed_in_user
 
 PUBLIC = "/api/openapi.json"
 REFRESH = "/api/v1/auth/refresh"
@@ -121,3 +121,55 @@ async def test_staff_can_inspect_and_lift_a_block(
         assert (await staff_client.get(f"{blocks}/203.0.113.74", headers=staff)).status_code == 404
         bad = await staff_client.delete(f"{blocks}/not-an-address", headers=staff)
         assert bad.status_code == 422
+
+
+def production(abuse_settings: Callable[..., Settings], **overrides: object) -> Settings:
+    return abuse_settings(
+        environment="production", email_transport="smtp", sms_transport="disabled", **overrides
+    )
+
+
+async def test_a_user_past_its_own_limit_does_not_get_its_shared_address_blocked(
+    abuse_settings: Callable[..., Settings], sessions: Sessions
+) -> None:
+    """Two companies and anonymous visitors behind one corporate address: one busy user
+    going far past its own limit is refused alone, and nobody is blocked."""
+    settings = production(abuse_settings, rate_limit_user="3/hour", ip_autoblock_threshold=3)
+    office = "198.51.100.20"
+    async with running(settings) as app, client_from(app, office) as client:
+        busy_user = await signed_in_user(app, sessions)
+        other_company_key = await api_key_headers(app, sessions)
+        statuses = [
+            (await client.get("/api/v1/me", headers=busy_user)).status_code for _ in range(12)
+        ]
+        assert statuses == [200] * 3 + [429] * 9
+
+        products = await client.get("/api/v1/products", headers=other_company_key)
+        assert products.status_code == 200, products.text
+        assert (await client.get(PUBLIC)).status_code == 200
+        # Still its own limit, not a block of the address.
+        assert (await client.get("/api/v1/me", headers=busy_user)).status_code == 429
+
+
+async def test_an_api_key_past_its_own_limit_does_not_get_its_shared_address_blocked(
+    abuse_settings: Callable[..., Settings], sessions: Sessions
+) -> None:
+    settings = production(abuse_settings, rate_limit_api_key="2/hour", ip_autoblock_threshold=2)
+    async with running(settings) as app, client_from(app, "198.51.100.21") as client:
+        busy_key = await api_key_headers(app, sessions)
+        user = await signed_in_user(app, sessions)
+        statuses = [
+            (await client.get("/api/v1/products", headers=busy_key)).status_code for _ in range(8)
+        ]
+        assert statuses == [200] * 2 + [429] * 6
+        assert (await client.get("/api/v1/me", headers=user)).status_code == 200
+        assert (await client.get(PUBLIC)).status_code == 200
+
+
+async def test_going_past_the_address_limit_still_blocks_in_production(
+    abuse_settings: Callable[..., Settings], sessions: Sessions
+) -> None:
+    settings = production(abuse_settings, rate_limit_anonymous="2/hour", ip_autoblock_threshold=3)
+    async with running(settings) as app, client_from(app, "198.51.100.22") as client:
+        statuses = [(await client.get(PUBLIC)).status_code for _ in range(6)]
+        assert statuses == [200, 200, 429, 429, 429, 403]

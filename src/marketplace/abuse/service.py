@@ -1,5 +1,6 @@
 """Abuse protection: staff-managed IP rules, automatic temporary blocks of addresses
-that keep failing or hitting limits, and the limits per user and per API key.
+that keep failing sign-in or going past the per-address limit, and the limits per user
+and per API key (which never count towards blocking the address).
 
 Precedence for an address: an active `allow` rule exempts it from deny rules,
 automatic blocks and the per-address limit; otherwise an active `deny` rule refuses
@@ -47,6 +48,7 @@ from marketplace.core.events import emit
 from marketplace.core.logging import get_logger
 from marketplace.core.middleware.abuse import (
     IP_EXEMPT_STATE,
+    PRINCIPAL_OVER_LIMIT_STATE,
     RATE_LIMIT_STATE,
     IpVerdict,
     hit_address_limit,
@@ -86,8 +88,9 @@ def _offence_limit(settings: Settings) -> str:
 
 
 async def record_offence(platform: Platform, ip: str | None, kind: str) -> bool:
-    """Count one auth failure or rate-limit hit; the offence that reaches the threshold
-    within the window blocks the address. True when this offence caused a block."""
+    """Count one offence of the address (a failed sign-in or credential, a request past
+    the per-address limit); the offence that reaches the threshold within the window
+    blocks the address. True when this offence caused a block."""
     if ip is None:
         return False
     settings = platform.settings
@@ -426,6 +429,9 @@ async def limit_principal(platform: Platform, scope: Scope, kind: str, identity:
     expression = settings.rate_limit_api_key if kind == "api_key" else settings.rate_limit_user
     result = await platform.rate_limiter.hit(expression, kind, identity)
     state[RATE_LIMIT_STATE] = result
+    if not result.allowed:
+        # Its own budget, spent: no offence of the address it shares with others.
+        state[PRINCIPAL_OVER_LIMIT_STATE] = True
     result.raise_if_exceeded()
 
 

@@ -11,8 +11,14 @@ wires in (the `abuse` domain), so that `core` imports no domain.
   per-address limit (one round trip to the shared store), adds the `RateLimit-*`
   headers of the most specific limit applied to each response (the per-user or
   per-API-key limit, when the principal dependency applied one, stores its result
-  in the same place), and reports every `429` of the request, wherever it came
-  from, as an offence towards an automatic block.
+  in the same place), and reports a `429` of the request as an offence towards an
+  automatic block unless it was a principal's own limit.
+
+A principal's own limit is never an offence of its address: B2B customers sit behind
+shared corporate addresses, and one busy integration going past its limit must not get
+every colleague, other company and visitor behind that address blocked. Offences are
+what the address itself does: exceeding the per-address limit, failed sign-ins and
+invalid credentials (reported by the identity domain).
 
 Requests to the API that carry a credential skip the per-address limit here: they
 are counted per user or per API key once the credential is resolved, so that many
@@ -37,6 +43,8 @@ from marketplace.core.ratelimit import RateLimitResult
 # Keys in `scope["state"]`.
 IP_EXEMPT_STATE = "ip_exempt"
 RATE_LIMIT_STATE = "rate_limit"
+# Set when the request's 429 is its principal's own limit (not an offence of the address).
+PRINCIPAL_OVER_LIMIT_STATE = "principal_over_limit"
 
 # Probes and scrapes must never be refused: a blocked load balancer address would
 # otherwise take every instance out of service.
@@ -166,5 +174,5 @@ class RateLimitMiddleware:
             await send(message)
 
         await self.app(scope, receive, send_with_limit_headers)
-        if status == 429 and ip is not None:
+        if status == 429 and ip is not None and not state.get(PRINCIPAL_OVER_LIMIT_STATE):
             await self.on_rate_limited(platform, ip)
