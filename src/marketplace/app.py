@@ -19,6 +19,7 @@ from marketplace.catalog.search import router as catalog_search_router
 from marketplace.companies import router as companies_router
 from marketplace.core import health
 from marketplace.core.api_docs import (
+    DOCS_ASSETS_PATH,
     OPENAPI_PATH,
     install_api_docs,
     redirect_to_api_docs,
@@ -204,6 +205,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(
         RateLimitMiddleware,
         limit=settings.rate_limit_anonymous,
+        limited_prefix="/api/",
+        static_prefixes=(DOCS_ASSETS_PATH + "/",),
         credentialed_prefix=API_PREFIX + "/",
         session_cookie=settings.session_cookie_name,
         on_rate_limited=_record_rate_limit_offence,

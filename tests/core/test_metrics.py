@@ -102,7 +102,8 @@ async def test_requests_refused_before_routing_are_counted_by_their_route_templa
         headers={"Content-Length": "4096", "Authorization": "Bearer x"},
     )
     assert too_large.status_code == 413
-    await limited_client.get("/no/such/route")  # refused too (429), and matches no route
+    # Refused too (429), and matches no route. (Only the API is limited per address.)
+    await limited_client.get("/api/v1/no/such/route")
 
     text = (await limited_client.get("/metrics")).text
     template = "/api/v1/products/{product_id:uuid}"

@@ -7,12 +7,17 @@ wires in (the `abuse` domain), so that `core` imports no domain.
 - `IpFilterMiddleware` asks that callable for a verdict per request: exempt (an allow
   rule: no deny rules, blocks or per-address limit), refused (a deny rule or an
   automatic block, answered with the problem it returns), or neither.
-- `RateLimitMiddleware` counts every request without credentials against the
-  per-address limit (one round trip to the shared store), adds the `RateLimit-*`
+- `RateLimitMiddleware` counts every request to the API without credentials against
+  the per-address limit (one round trip to the shared store), adds the `RateLimit-*`
   headers of the most specific limit applied to each response (the per-user or
   per-API-key limit, when the principal dependency applied one, stores its result
   in the same place), and reports a `429` of the request as an offence towards an
   automatic block unless it was a principal's own limit.
+
+Only the API is limited per address. The app's page and its static bundles (served at
+`/` from the web build) and the API docs' scripts are files, and one page load fetches
+dozens of them: counted, they would spend a visitor's API budget before the app made
+its first call.
 
 A principal's own limit is never an offence of its address: B2B customers sit behind
 shared corporate addresses, and one busy integration going past its limit must not get
@@ -127,18 +132,27 @@ class RateLimitMiddleware:
         app: ASGIApp,
         *,
         limit: str,
+        limited_prefix: str,
+        static_prefixes: tuple[str, ...] = (),
         credentialed_prefix: str,
         session_cookie: str,
         on_rate_limited: OffenceRecorder,
     ) -> None:
         self.app = app
         self.limit = limit
+        self.limited_prefix = limited_prefix
+        self.static_prefixes = static_prefixes
         self.credentialed_prefix = credentialed_prefix
         self.session_cookie = session_cookie
         self.on_rate_limited = on_rate_limited
 
     def _counts_address(self, scope: Scope) -> bool:
-        if scope["state"].get(IP_EXEMPT_STATE):
+        path: str = scope["path"]
+        if (
+            scope["state"].get(IP_EXEMPT_STATE)
+            or not path.startswith(self.limited_prefix)
+            or path.startswith(self.static_prefixes)
+        ):
             return False
         if not scope["path"].startswith(self.credentialed_prefix):
             return True
