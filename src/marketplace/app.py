@@ -102,6 +102,7 @@ def api_routers() -> list[APIRouter]:
         webhooks_router.router,
         audit_router.audit_router,
         audit_router.admin_audit_router,
+        realtime_router.tickets_router,
     ]
 
 

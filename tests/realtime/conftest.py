@@ -31,8 +31,10 @@ WAIT_SECONDS = 15.0
 class LiveServer:
     """The application served by uvicorn on a free local port, in this event loop."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, **uvicorn_options: Any) -> None:
         self.settings = settings
+        # Default: quiet. `log_config=None, log_level=None` logs as `marketplace serve` does.
+        self.uvicorn_options = {"log_level": "warning", **uvicorn_options}
         self.app: FastAPI = create_app(settings)
         self.port = 0
         self._server: uvicorn.Server | None = None
@@ -43,7 +45,7 @@ class LiveServer:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(("127.0.0.1", 0))
         self.port = sock.getsockname()[1]
-        config = uvicorn.Config(self.app, lifespan="on", log_level="warning", access_log=False)
+        config = uvicorn.Config(self.app, lifespan="on", access_log=False, **self.uvicorn_options)
         self._server = uvicorn.Server(config)
         self._task = asyncio.create_task(self._server.serve(sockets=[sock]))
         deadline = time.monotonic() + 60

@@ -24,6 +24,11 @@ class Cache(Protocol):
 
     async def delete(self, *keys: str) -> None: ...
 
+    async def take(self, key: str) -> bytes | None:
+        """Read and delete in one step (Redis GETDEL): of several concurrent takers of a
+        key, exactly one gets its value (single-use secrets)."""
+        ...
+
     async def ping(self) -> None: ...
 
     async def close(self) -> None: ...
@@ -56,6 +61,12 @@ class RedisCache:
     async def delete(self, *keys: str) -> None:
         if keys:
             await self.client.delete(*(self.prefix + key for key in keys))
+
+    async def take(self, key: str) -> bytes | None:
+        value = await self.client.getdel(self.prefix + key)
+        if value is None:
+            return None
+        return value if isinstance(value, bytes) else str(value).encode()
 
     async def ping(self) -> None:
         await self.client.ping()
@@ -96,6 +107,11 @@ class MemoryCache:
     async def delete(self, *keys: str) -> None:
         for key in keys:
             self._entries.pop(key, None)
+
+    async def take(self, key: str) -> bytes | None:
+        value = await self.get(key)
+        self._entries.pop(key, None)
+        return value
 
     async def ping(self) -> None:
         return None

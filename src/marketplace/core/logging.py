@@ -7,7 +7,9 @@ because the request-id middleware binds it into structlog's context variables.
 from __future__ import annotations
 
 import logging
+import re
 import sys
+from collections.abc import MutableMapping
 from typing import Any
 
 import structlog
@@ -28,6 +30,26 @@ class _StdoutHandler(logging.StreamHandler[Any]):
         pass
 
 
+# Query parameters that carry credentials. A URL in a log line (uvicorn's WebSocket
+# lines print the path with its query string; a client library's request line) would
+# otherwise hand `?access_token=` or a ticket to everyone who reads the logs.
+CREDENTIAL_PARAMETER = re.compile(
+    r"(?i)\b(access_token|refresh_token|id_token|token|ticket|api_key|apikey|key|secret"
+    r"|password|code|signature)=[^&\s\"'#]+"
+)
+REDACTED = "[redacted]"
+
+
+def redact_credentials(
+    _logger: Any, _method: str, event_dict: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
+    """Replace the value of every credential-bearing query parameter in the line's text."""
+    for name, value in event_dict.items():
+        if isinstance(value, str) and "=" in value:
+            event_dict[name] = CREDENTIAL_PARAMETER.sub(rf"\1={REDACTED}", value)
+    return event_dict
+
+
 def configure_logging(settings: Settings) -> None:
     shared_processors: list[structlog.typing.Processor] = [
         structlog.contextvars.merge_contextvars,
@@ -45,6 +67,9 @@ def configure_logging(settings: Settings) -> None:
         renderer = structlog.dev.ConsoleRenderer(
             colors=sys.stdout.isatty(), exception_formatter=structlog.dev.plain_traceback
         )
+    # Last before rendering: also sees lines from the standard library (uvicorn), whose
+    # text is their `event`, and JSON tracebacks, already formatted above.
+    shared_processors.append(redact_credentials)
 
     structlog.configure(
         processors=[

@@ -251,6 +251,15 @@ async def authenticate_access_token(
     return active[1], claims.session_id
 
 
+async def authenticate_session(session: AsyncSession, session_id: uuid.UUID) -> User:
+    """The user of a sign-in session that is neither revoked nor expired (a credential
+    redeemed earlier, such as a live-updates ticket, stays valid only as long as it)."""
+    active = await repository.get_active_session(session, session_id, _now())
+    if active is None:
+        raise InvalidCredentials()
+    return active[1]
+
+
 async def authenticate_cookie(
     session: AsyncSession, platform: Platform, cookie_secret: str
 ) -> tuple[User, uuid.UUID]:

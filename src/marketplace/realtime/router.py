@@ -1,8 +1,10 @@
 """`/api/v1/ws`: live updates over WebSocket (protocol in `schemas.py`).
 
-Authentication, checked before anything is sent: an access token in
-`?access_token=` or as `Sec-WebSocket-Protocol: bearer, <token>` (preferred: URLs
-end up in logs), or the session cookie from a trusted Origin. A refused handshake is
+Authentication, checked before anything is sent: a single-use ticket in `?ticket=`
+(from `POST /api/v1/ws/ticket`, valid 30 s), an access token in `?access_token=` or as
+`Sec-WebSocket-Protocol: bearer, <token>`, or the session cookie from a trusted Origin.
+A ticket or the header keep the token out of URLs, which proxies and servers log (our
+own logs redact credentials in query strings, see core/logging.py). A refused handshake is
 accepted and closed at once with 1008 (or 1013 when rate-limited), so that every
 client, browsers included, can read why. The credential is checked again every
 minute: an expired or revoked one closes the connection (1008); reconnect with a
@@ -26,10 +28,12 @@ from starlette.websockets import WebSocketDisconnect, WebSocketState
 
 from marketplace.abuse import service as abuse
 from marketplace.core.client_ip import client_ip
+from marketplace.core.deps import NO_STORE, PlatformDep
 from marketplace.core.errors import DomainError, RateLimited, Unauthenticated
 from marketplace.core.logging import get_logger
 from marketplace.core.platform import Platform
 from marketplace.identity import service as identity
+from marketplace.identity.deps import CurrentUser
 from marketplace.identity.errors import InvalidCredentials
 from marketplace.identity.models import User
 from marketplace.realtime import service
@@ -44,11 +48,13 @@ from marketplace.realtime.hub import (
     RealtimeHub,
     TooManyConnections,
 )
-from marketplace.realtime.schemas import ClientMessage, message
+from marketplace.realtime.schemas import ClientMessage, TicketRead, message
 
 logger = get_logger(__name__)
 
 router = APIRouter(tags=["live updates"])
+# Under the API's principal dependency (app.api_routers), unlike the WebSocket itself.
+tickets_router = APIRouter(prefix="/ws", tags=["live updates"])
 
 REVALIDATE_SECONDS = 60.0
 MAX_CLIENT_MESSAGE_CHARS = 4096
@@ -66,14 +72,17 @@ async def live_updates(websocket: WebSocket) -> None:
     hub: RealtimeHub = websocket.app.state.realtime
     offered: list[str] = list(websocket.scope.get("subprotocols") or [])
     try:
-        credential = service.require(
-            service.credential_of(
-                platform,
-                websocket.query_params,
-                offered,
-                websocket.cookies,
-                websocket.headers.get("origin"),
-            )
+        credential = await service.redeem(
+            platform,
+            service.require(
+                service.credential_of(
+                    platform,
+                    websocket.query_params,
+                    offered,
+                    websocket.cookies,
+                    websocket.headers.get("origin"),
+                )
+            ),
         )
         user = await service.authenticate(platform, credential)
         await abuse.limit_principal(platform, websocket.scope, "user", str(user.id))
@@ -103,6 +112,14 @@ async def live_updates(websocket: WebSocket) -> None:
         await _serve(platform, websocket, connection, credential, user)
     finally:
         await hub.unregister(connection)
+
+
+@tickets_router.post("/ticket", response_model=TicketRead, dependencies=NO_STORE)
+async def issue_ticket(current: CurrentUser, platform: PlatformDep) -> TicketRead:
+    """A single-use ticket for `GET /api/v1/ws?ticket=...`, valid for `expires_in`
+    seconds: it keeps the access token out of the WebSocket's URL. The connection it
+    opens lasts as long as the sign-in session it was issued for."""
+    return await service.issue_ticket(platform, current.user.id, current.session_id)
 
 
 async def _refuse(

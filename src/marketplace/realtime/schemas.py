@@ -53,6 +53,11 @@ class LiveEvent(BaseModel):
         return cls.model_validate(envelope.model_dump(exclude={"request_id", "ip"}))
 
 
+class TicketRead(BaseModel):
+    ticket: str
+    expires_in: int
+
+
 class ClientMessage(BaseModel):
     type: str
     after: uuid.UUID | None = None

@@ -8,20 +8,27 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 
+import orjson
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from marketplace.core.errors import PermissionDenied
+from marketplace.core.errors import PermissionDenied, ServiceUnavailable
 from marketplace.core.events import EventEnvelope
 from marketplace.core.i18n import _
 from marketplace.core.platform import Platform
+from marketplace.core.ratelimit import SHARED_STORE_ERRORS
+from marketplace.core.security import new_secret
 from marketplace.identity import service as identity
 from marketplace.identity.errors import InvalidCredentials
 from marketplace.identity.models import User
 from marketplace.notifications import service as notifications
 from marketplace.realtime import repository
-from marketplace.realtime.schemas import event_message, message
+from marketplace.realtime.schemas import TicketRead, event_message, message
 
 BEARER_SUBPROTOCOL = "bearer"
+# A ticket opens one connection within this many seconds of being issued.
+TICKET_TTL_SECONDS = 30
+TICKET_KEY = "ws-ticket:"
+TICKET_PURPOSE = "ws-ticket"
 RESUME_LIMIT = 100
 RESUME_MAX_AGE = timedelta(hours=24)
 
@@ -33,7 +40,8 @@ class OriginRefused(PermissionDenied):
 
 @dataclass(frozen=True)
 class Credential:
-    kind: Literal["bearer", "cookie"]
+    # "ticket" is redeemed once, into the "session" it was issued for (see `redeem`).
+    kind: Literal["bearer", "cookie", "ticket", "session"]
     secret: str
     # The subprotocol to accept: "bearer" when the token came in Sec-WebSocket-Protocol.
     subprotocol: str | None = None
@@ -46,10 +54,14 @@ def credential_of(
     cookies: Mapping[str, str],
     origin: str | None,
 ) -> Credential | None:
-    """The credential of a WebSocket handshake: `?access_token=`, then
-    `Sec-WebSocket-Protocol: bearer, <token>`, then the session cookie. A cookie is
-    ambient (the browser sends it for any page), so outside development it is only
-    accepted from a trusted Origin: no cross-site WebSocket hijacking."""
+    """The credential of a WebSocket handshake: `?ticket=` (single use, from
+    `POST /ws/ticket`), `?access_token=`, then `Sec-WebSocket-Protocol: bearer, <token>`,
+    then the session cookie. A cookie is ambient (the browser sends it for any page), so
+    outside development it is only accepted from a trusted Origin: no cross-site
+    WebSocket hijacking."""
+    ticket = query.get("ticket")
+    if ticket:
+        return Credential("ticket", ticket)
     token = query.get("access_token")
     if token:
         return Credential("bearer", token)
@@ -64,10 +76,45 @@ def credential_of(
     return None
 
 
+async def issue_ticket(platform: Platform, user_id: uuid.UUID, session_id: uuid.UUID) -> TicketRead:
+    """A single-use, short-lived secret that opens one live connection for this sign-in
+    session: a URL carrying it is worthless once used or after TICKET_TTL_SECONDS, unlike
+    one carrying the access token. Stored only as a keyed digest, in the shared cache,
+    so that any instance can redeem it."""
+    ticket = new_secret()
+    value = orjson.dumps({"user_id": str(user_id), "session_id": str(session_id)})
+    try:
+        await platform.cache.set(_ticket_key(platform, ticket), value, TICKET_TTL_SECONDS)
+    except SHARED_STORE_ERRORS as error:
+        raise ServiceUnavailable() from error
+    return TicketRead(ticket=ticket, expires_in=TICKET_TTL_SECONDS)
+
+
+def _ticket_key(platform: Platform, ticket: str) -> str:
+    return TICKET_KEY + platform.hasher.digest(TICKET_PURPOSE, ticket)
+
+
+async def redeem(platform: Platform, credential: Credential) -> Credential:
+    """A ticket becomes the sign-in session it was issued for (used up at once: the
+    connection is then re-checked against that session); other credentials stay."""
+    if credential.kind != "ticket":
+        return credential
+    try:
+        raw = await platform.cache.take(_ticket_key(platform, credential.secret))
+    except SHARED_STORE_ERRORS as error:
+        raise ServiceUnavailable() from error
+    if raw is None:
+        raise InvalidCredentials()
+    return Credential("session", str(orjson.loads(raw)["session_id"]))
+
+
 async def authenticate(platform: Platform, credential: Credential) -> User:
     """The user behind a credential that is valid now; `InvalidCredentials` otherwise
-    (also used to re-check an open connection: expired or revoked ends it)."""
+    (also used to re-check an open connection: expired or revoked ends it). A ticket
+    must have been redeemed first."""
     async with platform.database.session_factory() as session:
+        if credential.kind == "session":
+            return await identity.authenticate_session(session, uuid.UUID(credential.secret))
         if credential.kind == "bearer":
             user, _session_id = await identity.authenticate_access_token(
                 session, platform, credential.secret
