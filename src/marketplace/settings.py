@@ -146,6 +146,14 @@ class Settings(BaseSettings):
     # Uploaded files and product images (local directory storage).
     storage_dir: Path = Path("var/storage")
     max_image_bytes: int = Field(default=5_242_880, ge=1024)
+    # Pixels (width x height, read from the header before anything is decoded): a
+    # 24-megapixel camera photo fits. Decoding takes 3-4 bytes per pixel, several times
+    # over while resizing, so a 29 KiB GIF of 6300x6300 px would take hundreds of MB.
+    max_image_pixels: int = Field(default=25_000_000, ge=10_000, le=100_000_000)
+    # Images decoded at once per process (each up to a few hundred MB at the pixel
+    # limit); further uploads wait up to IMAGE_QUEUE_SECONDS for a turn, then get 503.
+    image_workers: int = Field(default=2, ge=1, le=32)
+    image_queue_seconds: float = Field(default=10.0, gt=0, le=120)
     max_import_bytes: int = Field(default=52_428_800, ge=1024)
     # Each file attached to a message (up to five per message).
     max_attachment_bytes: int = Field(default=10_485_760, ge=1024)

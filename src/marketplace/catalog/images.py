@@ -3,22 +3,24 @@
 
 The declared content type and file name are ignored: Pillow identifies the format
 from the bytes, and only JPEG, PNG, WebP and GIF are accepted. The pixel count is
-checked from the header before anything is decoded (decompression bombs). Decoding
-and resizing are CPU work and run in a thread, never on the event loop. Each size is
+checked from the header against MAX_IMAGE_PIXELS before anything is decoded
+(decompression bombs: a 29 KiB GIF can declare 40 million pixels). Decoding and
+resizing take CPU and memory: they run in the platform's few image threads
+(IMAGE_WORKERS), never on the event loop, and decode no more than they must (JPEG at a
+reduced scale, each size made from the one above it, no full-size copies). Each size is
 stored as WebP under `products/<product>/images/<image>/<size>.webp`; stored files
 never change, so their ETag is their name.
 """
 
 from __future__ import annotations
 
-import asyncio
 import io
 import uuid
 import warnings
 from dataclasses import dataclass
 from typing import Final
 
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from marketplace.catalog import caching, events, repository
@@ -33,14 +35,22 @@ from marketplace.catalog.errors import (
 from marketplace.catalog.models import ProductImage
 from marketplace.catalog.schemas import ImageRead
 from marketplace.catalog.service import Viewer, image_read
+from marketplace.core.bounded_work import BoundedExecutor
 from marketplace.core.cache import Cache
 from marketplace.core.events import emit
 from marketplace.core.storage import Storage, removed_on_failure
+from marketplace.settings import Settings
 
 # Longest side of each standard size, in pixels (never enlarged).
 SIZES: Final = {"thumb": 160, "medium": 640, "large": 1280}
 ACCEPTED_FORMATS: Final = frozenset({"JPEG", "PNG", "WEBP", "GIF"})
-MAX_PIXELS: Final = 40_000_000
+DEFAULT_MAX_PIXELS: Final[int] = Settings.model_fields["max_image_pixels"].default
+# Modes that resize well as they are: smaller copies are made first and converted after.
+# Others (palette, 1-bit, 16-bit) are converted first: palette images resize by nearest
+# neighbour only.
+RESIZED_AS_THEY_ARE: Final = frozenset({"RGB", "RGBA", "L", "LA"})
+# EXIF orientations that turn the picture by 90 degrees (width and height swap).
+QUARTER_TURNS: Final = frozenset({5, 6, 7, 8})
 MAX_IMAGES_PER_PRODUCT: Final = 10
 STORED_CONTENT_TYPE: Final = "image/webp"
 STORED_EXTENSION: Final = "webp"
@@ -58,8 +68,9 @@ class Rendered:
     sizes: dict[str, bytes]
 
 
-def render(data: bytes, max_pixels: int = MAX_PIXELS) -> Rendered:
-    """Identify, check and resize an uploaded image (blocking: run it in a thread)."""
+def render(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS) -> Rendered:
+    """Identify, check and resize an uploaded image (blocking: run it in the platform's
+    image threads). Refuses more than `max_pixels` from the header, before decoding."""
     with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         try:
@@ -71,24 +82,38 @@ def render(data: bytes, max_pixels: int = MAX_PIXELS) -> Rendered:
                     raise ImageTooManyPixels(limit=max_pixels)
                 probe.verify()  # structure and checksums, without decoding pixels
             with Image.open(io.BytesIO(data)) as opened:
+                if opened.getexif().get(ExifTags.Base.Orientation) in QUARTER_TURNS:
+                    width, height = height, width
+                largest = max(SIZES.values())
+                # JPEG only: decode at 1/2, 1/4 or 1/8 scale while still above the largest size.
+                opened.draft(None, (largest, largest))
                 opened.load()
-                image = ImageOps.exif_transpose(opened)
+                return Rendered(width=width, height=height, sizes=_sizes(opened))
         except (ImageInvalid, ImageTooManyPixels):
             raise
         except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
             raise ImageTooManyPixels(limit=max_pixels) from error
         except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError) as error:
             raise ImageInvalid() from error
+
+
+def _sizes(opened: Image.Image) -> dict[str, bytes]:
+    """Each standard size as WebP, largest first, each made from the one before: the
+    decoded image is never copied at full size (beyond turning it upright)."""
+    # In place: without it, an image that needs no turning is copied whole.
+    ImageOps.exif_transpose(opened, in_place=True)
+    image = opened
     has_alpha = image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info
-    image = image.convert("RGBA" if has_alpha else "RGB")
+    stored_mode = "RGBA" if has_alpha else "RGB"
+    if image.mode not in RESIZED_AS_THEY_ARE:
+        image = image.convert(stored_mode)
     sizes: dict[str, bytes] = {}
-    for name, longest_side in SIZES.items():
-        resized = image.copy()
-        resized.thumbnail((longest_side, longest_side), Image.Resampling.LANCZOS)
+    for name, longest_side in sorted(SIZES.items(), key=lambda size: -size[1]):
+        image.thumbnail((longest_side, longest_side), Image.Resampling.LANCZOS)
         buffer = io.BytesIO()
-        resized.save(buffer, format="WEBP", quality=WEBP_QUALITY, method=4)
+        image.convert(stored_mode).save(buffer, format="WEBP", quality=WEBP_QUALITY, method=4)
         sizes[name] = buffer.getvalue()
-    return Rendered(width=image.width, height=image.height, sizes=sizes)
+    return {name: sizes[name] for name in SIZES}
 
 
 def _key(prefix: str, size: str) -> str:
@@ -103,7 +128,9 @@ async def upload(
     product_id: uuid.UUID,
     data: bytes,
     *,
+    work: BoundedExecutor,
     max_bytes: int,
+    max_pixels: int,
     alt_text: str,
 ) -> ImageRead:
     """Add an image to one of your products (at most `MAX_IMAGES_PER_PRODUCT`)."""
@@ -115,7 +142,7 @@ async def upload(
     count = await repository.count_images(session, product.id)
     if count >= MAX_IMAGES_PER_PRODUCT:
         raise TooManyImages(limit=MAX_IMAGES_PER_PRODUCT)
-    rendered = await asyncio.to_thread(render, data)
+    rendered = await work.run(render, data, max_pixels)
     image_id = uuid.uuid4()
     prefix = f"products/{product.id}/images/{image_id}"
     # No row, no files: the files go again if storing them or writing the row fails.

@@ -193,7 +193,9 @@ async def upload_image(
         supplier_id,
         product_id,
         data,
+        work=platform.image_work,
         max_bytes=limit,
+        max_pixels=platform.settings.max_image_pixels,
         alt_text=alt_text.strip(),
     )
 

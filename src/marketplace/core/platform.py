@@ -10,6 +10,7 @@ import asyncio
 import time
 from typing import Literal
 
+from marketplace.core.bounded_work import BoundedExecutor
 from marketplace.core.broker import BrokerProbe
 from marketplace.core.cache import Cache, MemoryCache, RedisCache
 from marketplace.core.db import Database
@@ -44,6 +45,9 @@ class Platform:
         self.cache = cache
         self.broker = broker
         self.embedded_postgres = embedded_postgres
+        self.image_work = BoundedExecutor(
+            "image", settings.image_workers, settings.image_queue_seconds
+        )
         self.started_at = time.monotonic()
 
     @property
@@ -101,6 +105,7 @@ class Platform:
         return platform
 
     async def close(self) -> None:
+        self.image_work.close()
         if self.broker is not None:
             await self.broker.close()
         await self.cache.close()
