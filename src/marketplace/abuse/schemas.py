@@ -16,6 +16,8 @@ from pydantic import (
     model_validator,
 )
 
+from marketplace.core.text import Text
+
 RuleAction = Literal["allow", "deny"]
 
 
@@ -35,12 +37,9 @@ def normalize_cidr(value: str) -> str:
 
 
 Cidr = Annotated[
-    str, StringConstraints(strip_whitespace=True, max_length=64), AfterValidator(normalize_cidr)
+    Text, StringConstraints(strip_whitespace=True, max_length=64), AfterValidator(normalize_cidr)
 ]
-Note = Annotated[
-    str,
-    StringConstraints(strip_whitespace=True, max_length=300, pattern=r"^[^\x00-\x1f\x7f]*$"),
-]
+Note = Annotated[Text, StringConstraints(strip_whitespace=True, max_length=300)]
 
 
 class IpRuleCreate(BaseModel):

@@ -14,6 +14,7 @@ from fastapi import (
     File,
     Form,
     Header,
+    Path,
     Query,
     Response,
     UploadFile,
@@ -52,6 +53,7 @@ from marketplace.core.cache import Cache
 from marketplace.core.deps import CacheDep, PlatformDep, SessionDep
 from marketplace.core.middleware.public_cache import CachedRead, route_of
 from marketplace.core.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
+from marketplace.core.text import Text
 from marketplace.identity.deps import CurrentStaff
 
 products_router = APIRouter(prefix="/products", tags=["catalog"])
@@ -165,9 +167,12 @@ async def archive_product(
     await service.archive_product(session, cache, supplier_id, product_id)
 
 
+# A category in a path: its slug or its id.
+CategoryRefPath = Annotated[Text, Path(max_length=100)]
+
 # --- images -----------------------------------------------------------------------
 
-AltTextForm = Annotated[str, Form(max_length=300, description="Text for screen readers.")]
+AltTextForm = Annotated[Text, Form(max_length=300, description="Text for screen readers.")]
 
 
 @products_router.post(
@@ -208,7 +213,7 @@ async def upload_image(
 async def get_image(
     product_id: uuid.UUID,
     image_id: uuid.UUID,
-    size: str,
+    size: Annotated[Text, Path(max_length=20)],
     viewer: ViewerDep,
     session: SessionDep,
     platform: PlatformDep,
@@ -279,7 +284,7 @@ async def category_tree(session: SessionDep, cache: CacheDep) -> Response:
 
 
 @categories_router.get("/{ref}", response_model=CategoryDetail)
-async def get_category(ref: str, session: SessionDep) -> CategoryDetail:
+async def get_category(ref: CategoryRefPath, session: SessionDep) -> CategoryDetail:
     """A category by slug (or id), with its ancestors and direct children."""
     return await categories.detail(session, ref)
 
@@ -294,7 +299,11 @@ async def create_category(
 
 @admin_categories_router.patch("/{ref}", response_model=CategoryRead)
 async def update_category(
-    ref: str, body: CategoryUpdate, staff: CurrentStaff, session: SessionDep, cache: CacheDep
+    ref: CategoryRefPath,
+    body: CategoryUpdate,
+    staff: CurrentStaff,
+    session: SessionDep,
+    cache: CacheDep,
 ) -> CategoryRead:
     """Rename, re-slug, reorder or move a category (staff); its descendants move along."""
     return await categories.update_category(session, cache, staff.user.id, ref, body)
@@ -302,7 +311,7 @@ async def update_category(
 
 @admin_categories_router.delete("/{ref}", status_code=status.HTTP_204_NO_CONTENT)
 async def delete_category(
-    ref: str, staff: CurrentStaff, session: SessionDep, cache: CacheDep
+    ref: CategoryRefPath, staff: CurrentStaff, session: SessionDep, cache: CacheDep
 ) -> None:
     """Delete an empty category (staff): 409 while it has sub-categories or products."""
     await categories.delete_category(session, cache, staff.user.id, ref)

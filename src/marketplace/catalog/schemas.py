@@ -30,6 +30,7 @@ from pydantic import (
 )
 
 from marketplace.companies.schemas import iso_countries
+from marketplace.core.text import MultilineText, Text
 
 # --- scalar types -----------------------------------------------------------------
 
@@ -94,71 +95,47 @@ QuantityOut = Annotated[Decimal, PlainSerializer(plain_decimal, return_type=str)
 MoneyOut = Annotated[Decimal, PlainSerializer(money_text, return_type=str)]
 
 
-def _single_line(value: str) -> str:
-    if any(ord(character) < 0x20 or ord(character) == 0x7F for character in value):
-        raise ValueError("must not contain control characters")
-    return value
-
-
-def _multi_line(value: str) -> str:
-    if any(
-        (ord(character) < 0x20 and character not in "\n\r\t") or ord(character) == 0x7F
-        for character in value
-    ):
-        raise ValueError("must not contain control characters")
-    return value
-
-
 Sku = Annotated[
-    str,
+    Text,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=64),
-    AfterValidator(_single_line),
 ]
 ProductName = Annotated[
-    str,
+    Text,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=300),
-    AfterValidator(_single_line),
 ]
-ProductDescription = Annotated[
-    str, StringConstraints(max_length=20_000), AfterValidator(_multi_line)
-]
+ProductDescription = Annotated[MultilineText, StringConstraints(max_length=20_000)]
 AttributeKey = Annotated[
-    str,
+    Text,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_ATTRIBUTE_KEY_CHARACTERS),
-    AfterValidator(_single_line),
 ]
 AttributeValue = Annotated[
-    str,
+    Text,
     StringConstraints(strip_whitespace=True, max_length=MAX_ATTRIBUTE_VALUE_CHARACTERS),
-    AfterValidator(_single_line),
 ]
 Attributes = Annotated[dict[AttributeKey, AttributeValue], Field(max_length=MAX_ATTRIBUTES)]
 # A category is named by its slug or its id.
-CategoryRef = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+CategoryRef = Annotated[
+    Text, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)
+]
 Slug = Annotated[
-    str,
+    Text,
     StringConstraints(
         strip_whitespace=True, min_length=1, max_length=100, pattern=r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
     ),
 ]
 CategoryName = Annotated[
-    str,
+    Text,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=150),
-    AfterValidator(_single_line),
 ]
 Reason = Annotated[
-    str,
+    MultilineText,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=2000),
-    AfterValidator(_multi_line),
 ]
 GroupName = Annotated[
-    str,
+    Text,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=100),
-    AfterValidator(_single_line),
 ]
-AltText = Annotated[
-    str, StringConstraints(strip_whitespace=True, max_length=300), AfterValidator(_single_line)
-]
+AltText = Annotated[Text, StringConstraints(strip_whitespace=True, max_length=300)]
 
 
 class Unit(StrEnum):
@@ -220,7 +197,7 @@ def _currency(value: str) -> str:
     return code
 
 
-Currency = Annotated[str, StringConstraints(max_length=8), AfterValidator(_currency)]
+Currency = Annotated[Text, StringConstraints(max_length=8), AfterValidator(_currency)]
 
 
 class Input(BaseModel):

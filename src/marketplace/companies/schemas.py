@@ -27,6 +27,7 @@ from pydantic import (
 )
 
 from marketplace.companies.permissions import Role
+from marketplace.core.text import MultilineText, Text
 from marketplace.identity.contacts import normalize_email, normalize_phone
 
 # Babel lists CLDR territories; these are not ISO 3166-1 alpha-2 assignments
@@ -67,58 +68,38 @@ def _country(value: str) -> str:
     return code
 
 
-def _single_line(value: str) -> str:
-    if any(ord(character) < 0x20 or ord(character) == 0x7F for character in value):
-        raise ValueError("must not contain control characters")
-    return value
-
-
-def _multi_line(value: str) -> str:
-    if any(
-        (ord(character) < 0x20 and character not in "\n\r\t") or ord(character) == 0x7F
-        for character in value
-    ):
-        raise ValueError("must not contain control characters")
-    return value
-
-
 def _identifier(value: str) -> str:
     if not all(character.isalnum() or character in " ./-" for character in value):
         raise ValueError("may contain only letters, digits, spaces and . / -")
     return value
 
 
-Country = Annotated[str, StringConstraints(max_length=8), AfterValidator(_country)]
+Country = Annotated[Text, StringConstraints(max_length=8), AfterValidator(_country)]
 CompanyName = Annotated[
-    str,
+    Text,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
-    AfterValidator(_single_line),
 ]
 Line200 = Annotated[
-    str,
+    Text,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
-    AfterValidator(_single_line),
 ]
 Line100 = Annotated[
-    str,
+    Text,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=100),
-    AfterValidator(_single_line),
 ]
 PostalCode = Annotated[
-    str,
+    Text,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=20),
-    AfterValidator(_single_line),
 ]
 Identifier = Annotated[
-    str,
+    Text,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=64),
     AfterValidator(_identifier),
 ]
-Description = Annotated[str, StringConstraints(max_length=5000), AfterValidator(_multi_line)]
+Description = Annotated[MultilineText, StringConstraints(max_length=5000)]
 Reason = Annotated[
-    str,
+    MultilineText,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=2000),
-    AfterValidator(_multi_line),
 ]
 Website = Annotated[HttpUrl, UrlConstraints(max_length=300, allowed_schemes=["http", "https"])]
 CENT = Decimal("0.01")
@@ -128,8 +109,8 @@ SpendingLimit = Annotated[
     Field(ge=0, max_digits=18, decimal_places=2),
     AfterValidator(lambda value: value.quantize(CENT)),
 ]
-Email = Annotated[str, StringConstraints(max_length=254), AfterValidator(normalize_email)]
-Phone = Annotated[str, StringConstraints(max_length=32), AfterValidator(normalize_phone)]
+Email = Annotated[Text, StringConstraints(max_length=254), AfterValidator(normalize_email)]
+Phone = Annotated[Text, StringConstraints(max_length=32), AfterValidator(normalize_phone)]
 InvitationToken = Annotated[
     str, StringConstraints(min_length=20, max_length=100, pattern=r"^[A-Za-z0-9_-]+$")
 ]

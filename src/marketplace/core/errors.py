@@ -20,6 +20,7 @@ from starlette.responses import Response
 
 from marketplace.core.i18n import _, negotiate_language, translate
 from marketplace.core.logging import get_logger
+from marketplace.core.text import CONTROL_CHARACTER_PATTERNS
 
 logger = get_logger(__name__)
 
@@ -189,6 +190,7 @@ _FIELD_MESSAGES: dict[str, str] = {
     "string_type": _("Input should be a valid string"),
     "bool_parsing": _("Input should be a valid boolean"),
     "value_error": _("Value error, {error}"),
+    "control_characters": _("Must not contain control characters"),
 }
 
 
@@ -269,6 +271,13 @@ def _field_errors(exc: RequestValidationError, language: str) -> list[dict[str, 
     for error in exc.errors():
         error_type = str(error.get("type", "value_error"))
         context = {key: str(value) for key, value in (error.get("ctx") or {}).items()}
+        if (
+            error_type == "string_pattern_mismatch"
+            and context.get("pattern") in CONTROL_CHARACTER_PATTERNS
+        ):
+            # The pattern of `core.text`, which no reader should have to decode.
+            error_type = "control_characters"
+            context = {}
         msgid = _FIELD_MESSAGES.get(error_type)
         message = str(error.get("msg", ""))
         if msgid is not None:

@@ -17,6 +17,7 @@ from pydantic import BaseModel
 
 from marketplace.core.errors import BadRequest
 from marketplace.core.i18n import _
+from marketplace.core.text import Text
 
 T = TypeVar("T")
 
@@ -67,5 +68,5 @@ def decode_time_keyset(cursor: str | None) -> TimeKeyset | None:
 
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Items per page.")]
 Cursor = Annotated[
-    str | None, Query(max_length=500, description="`next_cursor` of the page before.")
+    Text | None, Query(max_length=500, description="`next_cursor` of the page before.")
 ]

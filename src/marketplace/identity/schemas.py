@@ -16,15 +16,13 @@ from pydantic import (
 )
 
 from marketplace.companies.permissions import Role, Scope
+from marketplace.core.text import Text
 from marketplace.identity.contacts import normalize_email, normalize_phone
 
-Email = Annotated[str, StringConstraints(max_length=254), AfterValidator(normalize_email)]
-Phone = Annotated[str, StringConstraints(max_length=32), AfterValidator(normalize_phone)]
-# Printable text without control characters; names are shown to other companies.
-Name = Annotated[
-    str,
-    StringConstraints(strip_whitespace=True, max_length=120, pattern=r"^[^\x00-\x1f\x7f]*$"),
-]
+Email = Annotated[Text, StringConstraints(max_length=254), AfterValidator(normalize_email)]
+Phone = Annotated[Text, StringConstraints(max_length=32), AfterValidator(normalize_phone)]
+# Names are shown to other companies.
+Name = Annotated[Text, StringConstraints(strip_whitespace=True, max_length=120)]
 
 
 class Input(BaseModel):
@@ -67,7 +65,7 @@ class BrowserSession(BaseModel):
 
 
 class RefreshRequest(Input):
-    refresh_token: Annotated[str, StringConstraints(min_length=10, max_length=200)]
+    refresh_token: Annotated[Text, StringConstraints(min_length=10, max_length=200)]
 
 
 class MembershipRead(BaseModel):

@@ -90,7 +90,7 @@ _MESSAGE_BODY_DOC: Final[dict[str, Any]] = {
                 "schema": {
                     "type": "object",
                     "properties": {
-                        "body": {"type": "string", "maxLength": 10_000},
+                        "body": MessageCreate.model_json_schema()["properties"]["body"],
                         "files": {
                             "type": "array",
                             "items": {"type": "string", "format": "binary"},

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, StringConstraints
+
+from marketplace.core.text import MultilineText
 
 SubjectType = Literal["rfq", "quote", "order"]
 
@@ -30,12 +32,9 @@ class MessageCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    body: str = Field(default="", max_length=MAX_BODY_CHARS)
-
-    @field_validator("body")
-    @classmethod
-    def _trimmed(cls, value: str) -> str:
-        return value.strip()
+    body: Annotated[
+        MultilineText, StringConstraints(strip_whitespace=True, max_length=MAX_BODY_CHARS)
+    ] = ""
 
 
 class AttachmentRead(BaseModel):

@@ -8,6 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from marketplace.core.text import Text
 from marketplace.notifications.rules import RULES
 
 
@@ -47,7 +48,7 @@ class PreferenceRead(BaseModel):
 class PreferenceUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    event_type: str
+    event_type: Text
     # None (or left out) returns the channel to its default.
     in_app: bool | None = None
     email: bool | None = None

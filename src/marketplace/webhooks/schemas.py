@@ -9,18 +9,14 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
+from marketplace.core.text import MultilineText, Text
+
 ALL_EVENT_TYPES = "*"
 MAX_EVENT_TYPES = 100
 
-Url = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2048)]
-# Printable text; tabs and line breaks allowed.
-Description = Annotated[
-    str,
-    StringConstraints(
-        strip_whitespace=True, max_length=500, pattern=r"^[^\x00-\x08\x0b-\x1f\x7f]*$"
-    ),
-]
-EventType = Annotated[str, StringConstraints(min_length=1, max_length=100)]
+Url = Annotated[Text, StringConstraints(strip_whitespace=True, min_length=1, max_length=2048)]
+Description = Annotated[MultilineText, StringConstraints(strip_whitespace=True, max_length=500)]
+EventType = Annotated[Text, StringConstraints(min_length=1, max_length=100)]
 
 
 class Input(BaseModel):

@@ -11,6 +11,7 @@ from typing import Annotated
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer
 
 from marketplace.core.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
+from marketplace.core.text import Text
 
 MAX_QUERY_LENGTH = 200
 CENT = Decimal("0.01")
@@ -57,7 +58,7 @@ class ProductFilters(BaseModel):
     model_config = ConfigDict(extra="ignore")  # attr.<key>=<value> parameters are free-form
 
     q: Annotated[
-        str | None,
+        Text | None,
         Field(
             max_length=MAX_QUERY_LENGTH,
             description="Words to find in the name, SKU, attributes and description; "
@@ -66,7 +67,7 @@ class ProductFilters(BaseModel):
         AfterValidator(_blank_to_none),
     ] = None
     category: Annotated[
-        str | None,
+        Text | None,
         Field(max_length=100, description="Category slug; its sub-categories are included."),
     ] = None
     supplier: Annotated[uuid.UUID | None, Field(description="Supplier company id.")] = None
@@ -111,7 +112,7 @@ class ProductFilters(BaseModel):
         ),
     ] = True
     attribute: Annotated[
-        list[Annotated[str, Field(max_length=300)]],
+        list[Annotated[Text, Field(max_length=300)]],
         Field(
             max_length=10,
             description='Attribute filters "key:value" (also written `attr.key=value`); '
@@ -127,7 +128,7 @@ class ProductSearchParams(ProductFilters):
     ] = None
     limit: Annotated[int, Field(ge=1, le=MAX_LIMIT, description="Items per page.")] = DEFAULT_LIMIT
     cursor: Annotated[
-        str | None, Field(max_length=500, description="`next_cursor` of the page before.")
+        Text | None, Field(max_length=500, description="`next_cursor` of the page before.")
     ] = None
 
 

@@ -25,6 +25,7 @@ from marketplace.trade.orders.schemas import (
     PurchasingPolicyRead,
     TransitionRequest,
 )
+from marketplace.trade.orders.state_machine import OrderStatus
 
 orders_router = APIRouter(tags=["orders"])
 
@@ -133,7 +134,7 @@ async def list_orders(
     limit: Limit = 20,
     cursor: Cursor = None,
     side: Annotated[Literal["buying", "selling"] | None, Query()] = None,
-    order_status: Annotated[str | None, Query(alias="status", max_length=20)] = None,
+    order_status: Annotated[OrderStatus | None, Query(alias="status")] = None,
 ) -> Page[OrderRead]:
     """The acting company's orders, as buyer or supplier, newest first."""
     return await service.list_orders(

@@ -10,16 +10,13 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
+from marketplace.core.text import MultilineText, Text
 from marketplace.trade.orders.state_machine import OrderAction
 
 Quantity = Annotated[Decimal, Field(gt=0, max_digits=15, decimal_places=3)]
-Text200 = Annotated[
-    str, StringConstraints(strip_whitespace=True, max_length=200, pattern=r"^[^\x00-\x1f\x7f]*$")
-]
-Text100 = Annotated[
-    str, StringConstraints(strip_whitespace=True, max_length=100, pattern=r"^[^\x00-\x1f\x7f]*$")
-]
-Notes = Annotated[str, StringConstraints(max_length=2000)]
+Text200 = Annotated[Text, StringConstraints(strip_whitespace=True, max_length=200)]
+Text100 = Annotated[Text, StringConstraints(strip_whitespace=True, max_length=100)]
+Notes = Annotated[MultilineText, StringConstraints(max_length=2000)]
 
 
 class Input(BaseModel):
@@ -39,7 +36,7 @@ class ShippingAddress(Input):
     line2: Text200 | None = None
     city: Text100 = Field(min_length=1)
     postal_code: Annotated[
-        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20)
+        Text, StringConstraints(strip_whitespace=True, min_length=1, max_length=20)
     ]
     region: Text100 | None = None
     country: Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
@@ -56,7 +53,9 @@ class CheckoutTerms(Input):
     payment_terms: PaymentTerms = PaymentTerms.NET_30
     shipping_address_id: uuid.UUID | None = None
     shipping_address: ShippingAddress | None = None
-    po_number: Annotated[str, StringConstraints(strip_whitespace=True, max_length=64)] | None = None
+    po_number: Annotated[Text, StringConstraints(strip_whitespace=True, max_length=64)] | None = (
+        None
+    )
     notes: Notes = ""
 
     @model_validator(mode="after")
@@ -192,7 +191,9 @@ class OrdersPlaced(BaseModel):
 
 class TransitionRequest(Input):
     action: OrderAction
-    reason: Annotated[str, StringConstraints(strip_whitespace=True, max_length=1000)] | None = None
+    reason: (
+        Annotated[MultilineText, StringConstraints(strip_whitespace=True, max_length=1000)] | None
+    ) = None
     carrier: Text100 | None = None
     tracking_number: Text100 | None = None
 

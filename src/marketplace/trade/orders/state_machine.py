@@ -21,6 +21,19 @@ AWAITING_APPROVAL = "pending_approval"
 PLACED = "placed"
 
 
+class OrderStatus(StrEnum):
+    """Every status an order can be in (`ck_orders_status`)."""
+
+    PENDING_APPROVAL = AWAITING_APPROVAL
+    PLACED = PLACED
+    CONFIRMED = "confirmed"
+    SHIPPED = "shipped"
+    DELIVERED = "delivered"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+    REJECTED = "rejected"
+
+
 class OrderAction(StrEnum):
     APPROVE = "approve"
     DECLINE = "decline"

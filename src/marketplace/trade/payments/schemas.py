@@ -10,6 +10,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from marketplace.core.text import Text
 from marketplace.trade.orders.schemas import Input, OrderRead
 
 # Money: positive, at most 16 digits before the point and 2 after (the column's 18, 2).
@@ -32,12 +33,7 @@ class PaymentCreate(Input):
     paid_on: date
     method: PaymentMethod
     reference: (
-        Annotated[
-            str,
-            StringConstraints(
-                strip_whitespace=True, min_length=1, max_length=100, pattern=r"^[^\x00-\x1f\x7f]*$"
-            ),
-        ]
+        Annotated[Text, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
         | None
     ) = None
 
@@ -45,12 +41,7 @@ class PaymentCreate(Input):
 class PaymentReversal(Input):
     """Why the payment no longer counts: recorded by mistake, bounced, refunded, ..."""
 
-    reason: Annotated[
-        str,
-        StringConstraints(
-            strip_whitespace=True, min_length=1, max_length=500, pattern=r"^[^\x00-\x1f\x7f]*$"
-        ),
-    ]
+    reason: Annotated[Text, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
 
 
 class PaymentRead(BaseModel):

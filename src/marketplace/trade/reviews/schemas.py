@@ -6,17 +6,15 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Final
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from marketplace.companies.schemas import _multi_line
+from marketplace.core.text import MultilineText
 
 COMMENT_MAX_LENGTH: Final = 2000
 
 Rating = Annotated[int, Field(ge=1, le=5, strict=True, description="1 (poor) to 5 (excellent).")]
 Comment = Annotated[
-    str,
-    StringConstraints(strip_whitespace=True, max_length=COMMENT_MAX_LENGTH),
-    AfterValidator(_multi_line),
+    MultilineText, StringConstraints(strip_whitespace=True, max_length=COMMENT_MAX_LENGTH)
 ]
 
 

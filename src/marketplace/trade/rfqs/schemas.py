@@ -9,15 +9,11 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
+from marketplace.core.text import MultilineText, Text
 from marketplace.trade.orders.schemas import CheckoutTerms, PaymentTerms
 
-Title = Annotated[
-    str,
-    StringConstraints(
-        strip_whitespace=True, min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]*$"
-    ),
-]
-LongText = Annotated[str, StringConstraints(max_length=5000)]
+Title = Annotated[Text, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+LongText = Annotated[MultilineText, StringConstraints(max_length=5000)]
 Price = Annotated[Decimal, Field(gt=0, max_digits=18, decimal_places=4)]
 Quantity = Annotated[Decimal, Field(gt=0, max_digits=15, decimal_places=3)]
 
@@ -35,7 +31,9 @@ def _aware_future(value: datetime, name: str) -> None:
 
 class RfqItemInput(Input):
     product_id: uuid.UUID | None = None
-    description: Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)] = ""
+    description: Annotated[
+        MultilineText, StringConstraints(strip_whitespace=True, max_length=2000)
+    ] = ""
     quantity: Quantity
     unit: Annotated[str, StringConstraints(pattern=r"^[a-z0-9]{1,20}$")] = "piece"
     target_unit_price: Price | None = None
@@ -56,7 +54,7 @@ class RfqCreate(Input):
     deadline: datetime
     visibility: Literal["public", "invited"] = "public"
     invited_supplier_ids: list[uuid.UUID] = Field(default_factory=list, max_length=100)
-    category: Annotated[str, StringConstraints(max_length=100)] | None = None
+    category: Annotated[Text, StringConstraints(max_length=100)] | None = None
     payment_terms: PaymentTerms = PaymentTerms.NET_30
 
     @model_validator(mode="after")
