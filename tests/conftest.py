@@ -30,6 +30,7 @@ from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 from fastapi.dependencies.models import Dependant
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
+from starlette.routing import Match
 
 from marketplace.app import create_app
 from marketplace.core.db import to_async_url
@@ -225,9 +226,69 @@ async def app(settings: Settings, db_session: AsyncSession) -> AsyncIterator[Fas
         yield application
 
 
+# Per app title, per route (method, path template): the statuses its OpenAPI operation
+# documents. The routes are the same in every marketplace app the tests create, so the
+# schema is read once.
+_documented_statuses: dict[str, dict[tuple[str, str], frozenset[int]]] = {}
+
+
+def _documented(app: FastAPI) -> dict[tuple[str, str], frozenset[int]]:
+    if app.title not in _documented_statuses:
+        _documented_statuses[app.title] = {
+            (method.upper(), path): frozenset(
+                int(status) for status in operation["responses"] if status.isdigit()
+            )
+            for path, methods in app.openapi()["paths"].items()
+            for method, operation in methods.items()
+        }
+    return _documented_statuses[app.title]
+
+
+class UndocumentedStatus(AssertionError):
+    pass
+
+
+class _StatusesMatchTheSchema:
+    """The app, checking that every status it answers is documented in the OpenAPI
+    operation of the route that answered (`core/openapi.py`), so generated clients and
+    schemathesis agree with the server. Routes outside the schema are not checked."""
+
+    def __init__(self, app: FastAPI) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        answered: list[int] = []
+
+        async def watch(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                answered.append(message["status"])
+            await send(message)
+
+        await self.app(scope, receive, watch)
+        if scope["type"] != "http" or not answered:
+            return
+        for route in self.app.routes:
+            if not isinstance(route, fastapi.routing.APIRoute) or not route.include_in_schema:
+                continue
+            match, _child = route.matches({**scope, "root_path": ""})
+            if match is Match.FULL:
+                statuses = _documented(self.app).get((scope["method"], route.path_format))
+                if statuses is not None and answered[0] not in statuses:
+                    raise UndocumentedStatus(
+                        f"{scope['method']} {route.path_format} answered {answered[0]}, "
+                        f"which its OpenAPI operation does not document "
+                        f"({sorted(statuses)}): declare it with `responses=problems(...)`"
+                    )
+                return
+
+
 def client_for(app: FastAPI, **kwargs: Any) -> httpx.AsyncClient:
     return httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://testserver", **kwargs
+        transport=httpx.ASGITransport(
+            app=_StatusesMatchTheSchema(app) if isinstance(app, FastAPI) else app
+        ),
+        base_url="http://testserver",
+        **kwargs,
     )
 
 

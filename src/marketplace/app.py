@@ -43,6 +43,7 @@ from marketplace.core.middleware.public_cache import PublicCacheMiddleware
 from marketplace.core.middleware.request_context import REQUEST_ID_HEADER, RequestContextMiddleware
 from marketplace.core.middleware.security_headers import SecurityHeadersMiddleware
 from marketplace.core.outbox import outbox_backlog
+from marketplace.core.openapi import install_openapi
 from marketplace.core.platform import Platform
 from marketplace.core.preflight import require_valid_configuration
 from marketplace.event_delivery import EventDelivery
@@ -168,6 +169,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health.router)
     install_api_docs(app)
     include_api(app)
+    install_openapi(app)
     # Without the principal dependency: a WebSocket authenticates itself (realtime/router.py).
     app.include_router(realtime_router.router, prefix=API_PREFIX)
     app.add_route("/metrics", _metrics_endpoint, include_in_schema=False)

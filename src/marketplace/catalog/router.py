@@ -52,6 +52,7 @@ from marketplace.catalog.schemas import (
 from marketplace.core.cache import Cache
 from marketplace.core.deps import CacheDep, PlatformDep, SessionDep
 from marketplace.core.middleware.public_cache import CachedRead, route_of
+from marketplace.core.openapi import problems
 from marketplace.core.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
 from marketplace.core.text import Text
 from marketplace.identity.deps import CurrentStaff
@@ -289,7 +290,9 @@ async def get_category(ref: CategoryRefPath, session: SessionDep) -> CategoryDet
     return await categories.detail(session, ref)
 
 
-@admin_categories_router.post("", status_code=status.HTTP_201_CREATED, response_model=CategoryRead)
+@admin_categories_router.post(
+    "", status_code=status.HTTP_201_CREATED, response_model=CategoryRead, responses=problems(409)
+)
 async def create_category(
     body: CategoryCreate, staff: CurrentStaff, session: SessionDep, cache: CacheDep
 ) -> CategoryRead:
