@@ -291,7 +291,10 @@ async def get_category(ref: CategoryRefPath, session: SessionDep) -> CategoryDet
 
 
 @admin_categories_router.post(
-    "", status_code=status.HTTP_201_CREATED, response_model=CategoryRead, responses=problems(409)
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=CategoryRead,
+    responses=problems(404, 409),
 )
 async def create_category(
     body: CategoryCreate, staff: CurrentStaff, session: SessionDep, cache: CacheDep
@@ -300,7 +303,7 @@ async def create_category(
     return await categories.create(session, cache, staff.user.id, body)
 
 
-@admin_categories_router.patch("/{ref}", response_model=CategoryRead)
+@admin_categories_router.patch("/{ref}", response_model=CategoryRead, responses=problems(409))
 async def update_category(
     ref: CategoryRefPath,
     body: CategoryUpdate,
@@ -312,7 +315,9 @@ async def update_category(
     return await categories.update_category(session, cache, staff.user.id, ref, body)
 
 
-@admin_categories_router.delete("/{ref}", status_code=status.HTTP_204_NO_CONTENT)
+@admin_categories_router.delete(
+    "/{ref}", status_code=status.HTTP_204_NO_CONTENT, responses=problems(409)
+)
 async def delete_category(
     ref: CategoryRefPath, staff: CurrentStaff, session: SessionDep, cache: CacheDep
 ) -> None:

@@ -11,6 +11,7 @@ from marketplace.companies.deps import Actor, acting
 from marketplace.companies.permissions import Action
 from marketplace.core.deps import CacheDep, SessionDep
 from marketplace.core.idempotency import Idempotency
+from marketplace.core.openapi import problems
 from marketplace.core.pagination import Cursor, Limit, Page
 from marketplace.trade.orders import service
 from marketplace.trade.orders.schemas import (
@@ -74,6 +75,7 @@ async def empty_cart(actor: Buyer, session: SessionDep) -> CartRead:
     status_code=status.HTTP_201_CREATED,
     response_model=OrdersPlaced,
     description="Turn the cart into one order per supplier, all or nothing. " + IDEMPOTENCY_DOC,
+    responses=problems(409),
 )
 async def checkout(
     body: CheckoutRequest,
@@ -96,6 +98,7 @@ async def checkout(
     status_code=status.HTTP_201_CREATED,
     response_model=OrderDetail,
     description="Place one order with one supplier directly (integrations). " + IDEMPOTENCY_DOC,
+    responses=problems(409),
 )
 async def place_order(
     body: OrderCreate,
@@ -154,7 +157,9 @@ async def order_history(order_id: uuid.UUID, actor: AnySide, session: SessionDep
     return await service.get_order(session, actor, order_id)
 
 
-@orders_router.post("/orders/{order_id}/transitions", response_model=OrderDetail)
+@orders_router.post(
+    "/orders/{order_id}/transitions", response_model=OrderDetail, responses=problems(409)
+)
 async def transition_order(
     order_id: uuid.UUID,
     body: TransitionRequest,

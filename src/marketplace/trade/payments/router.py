@@ -12,6 +12,7 @@ from marketplace.companies.deps import Actor, acting
 from marketplace.companies.permissions import Action
 from marketplace.core.deps import SessionDep
 from marketplace.core.idempotency import Idempotency
+from marketplace.core.openapi import problems
 from marketplace.core.pagination import Cursor, Limit, Page
 from marketplace.trade.orders.deps import OrderReader
 from marketplace.trade.payments import service
@@ -31,6 +32,7 @@ Fulfiller = Annotated[Actor, acting(Action.ORDERS_FULFIL)]
     "/orders/{order_id}/payments",
     status_code=status.HTTP_201_CREATED,
     response_model=PaymentRecorded,
+    responses=problems(409),
 )
 async def record_payment(
     order_id: uuid.UUID,
@@ -54,6 +56,7 @@ async def record_payment(
 @payments_router.post(
     "/orders/{order_id}/payments/{payment_id}/reversal",
     response_model=PaymentRecorded,
+    responses=problems(409),
 )
 async def reverse_payment(
     order_id: uuid.UUID,

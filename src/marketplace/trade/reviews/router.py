@@ -10,6 +10,7 @@ from fastapi import APIRouter, status
 from marketplace.companies.deps import Actor, acting
 from marketplace.companies.permissions import Action
 from marketplace.core.deps import CacheDep, SessionDep
+from marketplace.core.openapi import problems
 from marketplace.core.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
 from marketplace.trade.reviews import service
 from marketplace.trade.reviews.schemas import ReviewCreate, ReviewDetail, ReviewRead
@@ -20,7 +21,10 @@ Reviewer = Annotated[Actor, acting(Action.ORDERS_BUY)]
 
 
 @reviews_router.post(
-    "/orders/{order_id}/review", status_code=status.HTTP_201_CREATED, response_model=ReviewDetail
+    "/orders/{order_id}/review",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ReviewDetail,
+    responses=problems(409),
 )
 async def review_order(
     order_id: uuid.UUID,
