@@ -106,7 +106,9 @@ def body_limits(api_prefix: str, max_image_bytes: int) -> dict[str, int]:
     }
 
 
-@products_router.post("", status_code=status.HTTP_201_CREATED, response_model=ProductRead)
+@products_router.post(
+    "", status_code=status.HTTP_201_CREATED, response_model=ProductRead, responses=problems(409)
+)
 async def create_product(
     body: ProductCreate, supplier_id: SupplierId, session: SessionDep, cache: CacheDep
 ) -> ProductRead:
@@ -146,7 +148,7 @@ async def get_price(
     return await service.price_quote(session, cache, viewer, product_id, quantity)
 
 
-@products_router.patch(PRODUCT, response_model=ProductRead)
+@products_router.patch(PRODUCT, response_model=ProductRead, responses=problems(409))
 async def update_product(
     product_id: uuid.UUID,
     body: ProductUpdate,
@@ -339,7 +341,9 @@ async def list_buyer_groups(
     return await price_lists.list_groups(session, supplier_id, limit, cursor)
 
 
-@buyer_groups_router.post("", status_code=status.HTTP_201_CREATED, response_model=BuyerGroupRead)
+@buyer_groups_router.post(
+    "", status_code=status.HTTP_201_CREATED, response_model=BuyerGroupRead, responses=problems(409)
+)
 async def create_buyer_group(
     body: BuyerGroupCreate, supplier_id: SupplierId, session: SessionDep
 ) -> BuyerGroupRead:
@@ -355,7 +359,7 @@ async def get_buyer_group(
     return await price_lists.get_group(session, supplier_id, group_id)
 
 
-@buyer_groups_router.patch("/{group_id}", response_model=BuyerGroupRead)
+@buyer_groups_router.patch("/{group_id}", response_model=BuyerGroupRead, responses=problems(409))
 async def rename_buyer_group(
     group_id: uuid.UUID, body: BuyerGroupUpdate, supplier_id: SupplierId, session: SessionDep
 ) -> BuyerGroupRead:
@@ -403,7 +407,9 @@ async def list_price_lists(
     return await price_lists.list_price_lists(session, supplier_id, limit, cursor)
 
 
-@price_lists_router.post("", status_code=status.HTTP_201_CREATED, response_model=PriceListRead)
+@price_lists_router.post(
+    "", status_code=status.HTTP_201_CREATED, response_model=PriceListRead, responses=problems(409)
+)
 async def create_price_list(
     body: PriceListCreate, supplier_id: SupplierId, session: SessionDep
 ) -> PriceListRead:
@@ -420,7 +426,7 @@ async def get_price_list(
     return await price_lists.get_price_list(session, supplier_id, price_list_id)
 
 
-@price_lists_router.patch("/{price_list_id}", response_model=PriceListRead)
+@price_lists_router.patch("/{price_list_id}", response_model=PriceListRead, responses=problems(409))
 async def update_price_list(
     price_list_id: uuid.UUID, body: PriceListUpdate, supplier_id: SupplierId, session: SessionDep
 ) -> PriceListRead:
@@ -457,6 +463,7 @@ async def set_price_list_tiers(
     "/{price_list_id}/assignments",
     status_code=status.HTTP_201_CREATED,
     response_model=AssignmentRead,
+    responses=problems(409),
 )
 async def assign_price_list(
     price_list_id: uuid.UUID, body: AssignmentCreate, supplier_id: SupplierId, session: SessionDep

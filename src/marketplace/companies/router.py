@@ -32,6 +32,7 @@ from marketplace.companies.schemas import (
 )
 from marketplace.core.deps import CacheDep, PlatformDep, SessionDep
 from marketplace.core.i18n import negotiate_language
+from marketplace.core.openapi import problems
 from marketplace.core.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
 from marketplace.identity.deps import CurrentStaff, CurrentUser, OptionalPrincipal
 from marketplace.notifications.deps import NotifierDep
@@ -145,7 +146,9 @@ async def list_members(
     return await service.list_members(session, actor.company_id, limit, cursor)
 
 
-@companies_router.patch("/{company_id}/members/{user_id}", response_model=MemberRead)
+@companies_router.patch(
+    "/{company_id}/members/{user_id}", response_model=MemberRead, responses=problems(409)
+)
 async def update_member(
     user_id: uuid.UUID, body: MemberUpdate, actor: ManageMembers, session: SessionDep
 ) -> MemberRead:
@@ -154,7 +157,11 @@ async def update_member(
     return await service.update_member(session, actor, user_id, body)
 
 
-@companies_router.delete("/{company_id}/members/{user_id}", status_code=status.HTTP_204_NO_CONTENT)
+@companies_router.delete(
+    "/{company_id}/members/{user_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=problems(409),
+)
 async def remove_member(user_id: uuid.UUID, actor: ReadMembers, session: SessionDep) -> None:
     """Remove a member (owners and admins), or leave the company (your own user id).
     The last owner cannot leave or be removed."""
@@ -168,6 +175,7 @@ async def remove_member(user_id: uuid.UUID, actor: ReadMembers, session: Session
     "/{company_id}/invitations",
     status_code=status.HTTP_201_CREATED,
     response_model=InvitationRead,
+    responses=problems(409),
 )
 async def invite(
     body: InvitationCreate,
@@ -213,7 +221,7 @@ async def revoke_invitation(
     await service.revoke_invitation(session, actor, invitation_id)
 
 
-@invitations_router.post("/accept", response_model=MembershipJoined)
+@invitations_router.post("/accept", response_model=MembershipJoined, responses=problems(404))
 async def accept_invitation(
     body: InvitationAccept, current: CurrentUser, session: SessionDep, platform: PlatformDep
 ) -> MembershipJoined:
@@ -225,7 +233,9 @@ async def accept_invitation(
 # --- verification -----------------------------------------------------------------
 
 
-@companies_router.post("/{company_id}/verification", response_model=VerificationRead)
+@companies_router.post(
+    "/{company_id}/verification", response_model=VerificationRead, responses=problems(409)
+)
 async def submit_verification(
     body: VerificationSubmit, actor: SubmitVerification, session: SessionDep
 ) -> VerificationRead:
@@ -254,7 +264,9 @@ async def staff_list_companies(
     return await service.companies_for_staff(session, verification_status, limit, cursor)
 
 
-@admin_companies_router.post("/{company_id}/verification", response_model=VerificationRead)
+@admin_companies_router.post(
+    "/{company_id}/verification", response_model=VerificationRead, responses=problems(409)
+)
 async def staff_decide_verification(
     company_id: uuid.UUID, body: VerificationDecision, staff: CurrentStaff, session: SessionDep
 ) -> VerificationRead:

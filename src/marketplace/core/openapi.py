@@ -8,8 +8,9 @@ schema is completed once, when it is first built:
 - statuses any route of its shape can answer are added by shape (`_statuses_by_shape`):
   every API route resolves the caller (401 for a bad credential), sits behind the IP
   filter (403) and the rate limits (429); a route with a body can meet malformed JSON
-  (400), the size limit (413) and validation (422); a path or company parameter can name
-  something the caller cannot see (404);
+  (400), the size limit (413) and validation (422); a path parameter or `X-Company-ID`
+  can name something the caller cannot see (404), and a malformed `X-Company-ID` is a
+  400;
 - the statuses of a route's own rules are declared on it with `problems(...)`, e.g.
   `@router.post(..., responses=problems(409))`;
 - every 4xx and 5xx is described by the `Problem` schema as `application/problem+json`.
@@ -86,11 +87,10 @@ def _statuses_by_shape(path: str, method: str, operation: dict[str, Any]) -> set
         statuses.add(422)
     if has_body:
         statuses |= {400, 413}
-    if any(
-        parameter["in"] == "path" or parameter["name"].lower() == COMPANY_HEADER
-        for parameter in parameters
-    ):
+    if any(parameter["in"] == "path" for parameter in parameters):
         statuses.add(404)
+    if any(parameter["name"].lower() == COMPANY_HEADER for parameter in parameters):
+        statuses |= {400, 404}  # a malformed company id; a company the caller is not in
     if any(parameter["name"] == "cursor" for parameter in parameters):
         statuses.add(400)  # a cursor that is not one of ours
     return statuses
