@@ -79,7 +79,11 @@ async def _ping_database(platform: Platform) -> None:
         await connection.execute(text("SELECT 1"))
 
 
-@router.get("/health", response_model=HealthReport)
+@router.get(
+    "/health",
+    response_model=HealthReport,
+    responses={503: {"model": HealthReport, "description": "The database is unreachable."}},
+)
 async def health(request: Request, response: Response) -> HealthReport:
     """Each component's status, mode and latency; `503` when the database is unreachable."""
     platform: Platform = request.app.state.platform
@@ -122,7 +126,11 @@ async def live() -> Liveness:
     return Liveness(status="ok")
 
 
-@router.get("/health/ready", response_model=Readiness)
+@router.get(
+    "/health/ready",
+    response_model=Readiness,
+    responses={503: {"model": Readiness, "description": "Not ready to serve."}},
+)
 async def ready(request: Request, response: Response) -> Readiness:
     """Ready to serve: the database answers and its schema is at the latest migration."""
     platform: Platform = request.app.state.platform

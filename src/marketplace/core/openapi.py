@@ -13,7 +13,8 @@ schema is completed once, when it is first built:
   400;
 - the statuses of a route's own rules are declared on it with `problems(...)`, e.g.
   `@router.post(..., responses=problems(409))`;
-- every 4xx and 5xx is described by the `Problem` schema as `application/problem+json`.
+- every 4xx and 5xx is described by the `Problem` schema as `application/problem+json`,
+  unless the route documents its own body for it (the health report's 503).
 
 `tests/conftest.py` checks, for every response any test receives, that its status is
 documented for its route, so the schema stays true as routes change.
@@ -109,9 +110,11 @@ def complete_responses(schema: dict[str, Any]) -> dict[str, Any]:
             for status in _statuses_by_shape(path, method, operation):
                 responses.setdefault(str(status), {"description": _description(status)})
             for status, response in responses.items():
-                if status.isdigit() and int(status) >= 400:
-                    if int(status) == 422 or "content" not in response:
-                        response["description"] = _description(int(status))
+                if not status.isdigit() or int(status) < 400:
+                    continue
+                # FastAPI's 422 is replaced; a route's own error body (health's report) kept.
+                if int(status) == 422 or "content" not in response:
+                    response["description"] = _description(int(status))
                     response["content"] = {PROBLEM_CONTENT_TYPE: {"schema": {"$ref": PROBLEM_REF}}}
     # FastAPI's own 422 shape is no longer referenced.
     for unused in ("HTTPValidationError", "ValidationError"):

@@ -11,6 +11,7 @@ from pydantic import ValidationError
 from starlette.datastructures import UploadFile
 
 from marketplace.core.deps import PlatformDep, SessionDep
+from marketplace.core.openapi import problems
 from marketplace.core.pagination import Cursor, Limit, Page
 from marketplace.messaging import attachments, service
 from marketplace.messaging.attachments import Upload
@@ -38,7 +39,10 @@ def body_limits(api_prefix: str, max_attachment_bytes: int) -> dict[str, int]:
     "",
     status_code=status.HTTP_201_CREATED,
     response_model=ThreadView,
-    responses={200: {"model": ThreadView, "description": "The thread existed already."}},
+    responses={
+        200: {"model": ThreadView, "description": "The thread existed already."},
+        **problems(409),
+    },
 )
 async def open_thread(
     body: ThreadCreate, participant: ParticipantDep, session: SessionDep, response: Response
@@ -157,6 +161,7 @@ async def _message_input(request: Request, max_bytes: int) -> tuple[str, list[Up
     status_code=status.HTTP_201_CREATED,
     response_model=MessageRead,
     openapi_extra=_MESSAGE_BODY_DOC,
+    responses=problems(415),
 )
 async def post_message(
     thread_id: uuid.UUID,

@@ -7,6 +7,7 @@ import uuid
 from fastapi import APIRouter
 
 from marketplace.core.deps import SessionDep
+from marketplace.core.openapi import problems
 from marketplace.identity.deps import CurrentStaff
 from marketplace.staff import service
 from marketplace.staff.schemas import StaffStatus
@@ -21,7 +22,7 @@ async def grant_staff(user_id: uuid.UUID, staff: CurrentStaff, session: SessionD
     return StaffStatus(user_id=user_id, is_staff=True)
 
 
-@staff_router.delete("/{user_id}/staff", response_model=StaffStatus)
+@staff_router.delete("/{user_id}/staff", response_model=StaffStatus, responses=problems(409))
 async def revoke_staff(user_id: uuid.UUID, staff: CurrentStaff, session: SessionDep) -> StaffStatus:
     """Take staff access away from a user (not from yourself)."""
     await service.set_staff(session, staff.user.id, user_id, False)
