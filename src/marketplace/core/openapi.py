@@ -113,7 +113,8 @@ def complete_responses(schema: dict[str, Any]) -> dict[str, Any]:
                 if not status.isdigit() or int(status) < 400:
                     continue
                 # FastAPI's 422 is replaced; a route's own error body (health's report) kept.
-                if int(status) == 422 or "content" not in response:
+                own_body = any("schema" in media for media in response.get("content", {}).values())
+                if int(status) == 422 or not own_body:
                     response["description"] = _description(int(status))
                     response["content"] = {PROBLEM_CONTENT_TYPE: {"schema": {"$ref": PROBLEM_REF}}}
     # FastAPI's own 422 shape is no longer referenced.

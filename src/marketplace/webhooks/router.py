@@ -14,6 +14,7 @@ from fastapi import APIRouter, Body, Query, status
 from marketplace.companies.deps import Actor, acting
 from marketplace.companies.permissions import Action
 from marketplace.core.deps import NO_STORE, PlatformDep, SessionDep
+from marketplace.core.openapi import problems
 from marketplace.core.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
 from marketplace.webhooks import service
 from marketplace.webhooks.schemas import (
@@ -64,6 +65,7 @@ ManageWebhooks = Annotated[Actor, acting(Action.WEBHOOKS_MANAGE, from_path=True)
     description='Register an endpoint for some event types (or `["*"]` for all of '
     "your company's events). The URL must be HTTPS and its host must resolve to public "
     "internet addresses. The signing secret is in this response only.\n" + SIGNATURE_DOCS,
+    responses=problems(409),
 )
 async def create_webhook(
     body: WebhookCreate, actor: ManageWebhooks, session: SessionDep, platform: PlatformDep
@@ -164,6 +166,7 @@ async def get_delivery(
     "/{webhook_id}/deliveries/{delivery_id}/redeliver",
     status_code=status.HTTP_202_ACCEPTED,
     response_model=DeliveryRead,
+    responses=problems(409),
 )
 async def redeliver(
     webhook_id: uuid.UUID, delivery_id: uuid.UUID, actor: ManageWebhooks, session: SessionDep

@@ -11,6 +11,7 @@ from marketplace.companies.deps import Actor, acting
 from marketplace.companies.permissions import Action
 from marketplace.core.deps import CacheDep, SessionDep
 from marketplace.core.idempotency import Idempotency
+from marketplace.core.openapi import problems
 from marketplace.core.pagination import Cursor, Limit, Page
 from marketplace.trade.orders.router import IDEMPOTENCY_DOC
 from marketplace.trade.rfqs import service
@@ -66,7 +67,12 @@ async def cancel_rfq(rfq_id: uuid.UUID, actor: Buyer, session: SessionDep) -> Rf
     return await service.cancel(session, actor, rfq_id)
 
 
-@rfqs_router.post("/{rfq_id}/quotes", status_code=status.HTTP_201_CREATED, response_model=QuoteRead)
+@rfqs_router.post(
+    "/{rfq_id}/quotes",
+    status_code=status.HTTP_201_CREATED,
+    response_model=QuoteRead,
+    responses=problems(409),
+)
 async def submit_quote(
     rfq_id: uuid.UUID, body: QuoteSubmit, actor: Quoter, session: SessionDep
 ) -> QuoteRead:
@@ -97,6 +103,7 @@ async def comparison(rfq_id: uuid.UUID, actor: Buyer, session: SessionDep) -> Co
     response_model=AwardResult,
     description="Award each line to a quote; one order per awarded supplier at the "
     "quoted prices, under the buyer's approval rules. " + IDEMPOTENCY_DOC,
+    responses=problems(409),
 )
 async def award(
     rfq_id: uuid.UUID,
