@@ -42,8 +42,8 @@ from marketplace.core.middleware.client_address import ClientAddressMiddleware
 from marketplace.core.middleware.public_cache import PublicCacheMiddleware
 from marketplace.core.middleware.request_context import REQUEST_ID_HEADER, RequestContextMiddleware
 from marketplace.core.middleware.security_headers import SecurityHeadersMiddleware
-from marketplace.core.outbox import outbox_backlog
 from marketplace.core.openapi import install_openapi
+from marketplace.core.outbox import outbox_backlog
 from marketplace.core.platform import Platform
 from marketplace.core.preflight import require_valid_configuration
 from marketplace.event_delivery import EventDelivery
