@@ -33,10 +33,13 @@ from fastapi.dependencies.models import Dependant
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 
 from marketplace.app import create_app
+from marketplace.core.cache import MemoryCache
 from marketplace.core.db import to_async_url
 from marketplace.core.deps import get_session
 from marketplace.core.embedded_postgres import EmbeddedPostgres
 from marketplace.core.migrations import upgrade_to_head
+from marketplace.core.platform import Platform
+from marketplace.core.ratelimit import RateLimiter
 from marketplace.settings import Settings
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
@@ -173,9 +176,18 @@ def production_settings(**overrides: Any) -> Settings:
     return make_settings(environment="production", **values)
 
 
-@pytest.fixture
-def settings(database_url: str) -> Settings:
+@pytest.fixture(scope="session")
+def shared_settings(database_url: str) -> Settings:
+    """The settings of every test that does not choose its own; their tests share one
+    application per worker (see `app`)."""
     return make_settings(database_url=database_url)
+
+
+@pytest.fixture
+def settings(shared_settings: Settings) -> Settings:
+    """Override it (in a module or a conftest) to give a test settings of its own, and
+    with them an application of its own."""
+    return shared_settings
 
 
 @pytest.fixture
@@ -206,23 +218,11 @@ async def started_app(settings: Settings) -> AsyncIterator[FastAPI]:
         yield app
 
 
-@pytest.fixture
-async def app(settings: Settings, db_session: AsyncSession) -> AsyncIterator[FastAPI]:
-    """The application, its request sessions bound to the test's rolled-back transaction."""
-    async for application in started_app(settings):
-
-        async def test_session() -> AsyncIterator[AsyncSession]:
-            # A savepoint per request gives each request the commit-or-roll-back
-            # behaviour of a real transaction, inside the test's outer one.
-            savepoint = await db_session.begin_nested()
-            try:
-                yield db_session
-                await savepoint.commit()
-            except BaseException:
-                await savepoint.rollback()
-                raise
-
-        application.dependency_overrides[get_session] = test_session
+@pytest.fixture(scope="session")
+async def shared_app(shared_settings: Settings) -> AsyncIterator[FastAPI]:
+    """One application per worker for the tests on the shared settings: starting one costs
+    about 0.35 s, more than most tests take. `app` gives each test a clean state of it."""
+    async for application in started_app(shared_settings):
         yield application
 
 
@@ -294,6 +294,60 @@ class _StatusesMatchTheSchema:
                 if answered[0] not in statuses:
                     _undocumented(f"{method} {path} answered {answered[0]}", statuses)
                 return
+@pytest.fixture
+def _app_to_use(
+    request: pytest.FixtureRequest, settings: Settings, shared_settings: Settings
+) -> FastAPI | None:
+    """The shared application when the test runs on the shared settings, else None (the
+    test gets its own). Synchronous: the session fixture may only be started from outside
+    the event loop."""
+    if settings is not shared_settings:
+        return None
+    shared: FastAPI = request.getfixturevalue("shared_app")
+    return shared
+
+
+def _clean_state(application: FastAPI) -> None:
+    """What one test may leave in the shared application for the next: cached entries,
+    rate-limit counters (all tests come from one address) and dependency overrides. The
+    rest of its state is derived from the database and the settings, which tests share."""
+    platform: Platform = application.state.platform
+    platform.cache = MemoryCache()
+    platform.rate_limiter = RateLimiter.in_memory()
+    application.dependency_overrides.clear()
+
+
+@pytest.fixture
+async def app(
+    settings: Settings, db_session: AsyncSession, _app_to_use: FastAPI | None
+) -> AsyncIterator[FastAPI]:
+    """The application, its request sessions bound to the test's rolled-back transaction."""
+
+    async def test_session() -> AsyncIterator[AsyncSession]:
+        # A savepoint per request gives each request the commit-or-roll-back
+        # behaviour of a real transaction, inside the test's outer one.
+        savepoint = await db_session.begin_nested()
+        try:
+            yield db_session
+            await savepoint.commit()
+        except BaseException:
+            await savepoint.rollback()
+            raise
+
+    if _app_to_use is None:
+        async for application in started_app(settings):
+            application.dependency_overrides[get_session] = test_session
+            yield application
+        return
+
+    assert settings.redis_url is None, "the shared settings use the in-process cache"
+    before = settings.model_dump()
+    _clean_state(_app_to_use)
+    _app_to_use.dependency_overrides[get_session] = test_session
+    yield _app_to_use
+    _app_to_use.dependency_overrides.clear()
+    # A test that changes the shared settings changes them for every later test.
+    assert settings.model_dump() == before, "give the test its own `settings` fixture"
 
 
 def client_for(app: FastAPI, **kwargs: Any) -> httpx.AsyncClient:

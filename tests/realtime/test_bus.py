@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 
 import pytest
 from redis.asyncio import Redis
+from structlog.testing import capture_logs
 
 from marketplace.core.events import EventEnvelope
 from marketplace.core.platform import Platform
@@ -143,7 +144,12 @@ async def test_the_realtime_consumer_shrugs_off_an_unreachable_redis(database_ur
             occurred_at=datetime.now(UTC),
             payload={},
         )
-        async with platform.database.session_factory() as session:
-            await REALTIME.handler(session, platform, envelope)  # logs, does not raise
+        with capture_logs() as logs:
+            async with platform.database.session_factory() as session:
+                await REALTIME.handler(session, platform, envelope)  # logs, does not raise
+        failures = [log for log in logs if log["event"] == "realtime.publish_failed"]
+        assert len(failures) == 1, logs
+        assert failures[0]["log_level"] == "warning"
+        assert failures[0]["event_ids"] == [str(envelope.id)]
     finally:
         await platform.close()

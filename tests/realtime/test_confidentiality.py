@@ -31,15 +31,23 @@ from tests.realtime.conftest import (
 
 
 async def call(
-    server: LiveServer, world: World, user: User, company: Company, path: str, body: Any = None
+    server: LiveServer,
+    world: World,
+    user: User,
+    company: Company,
+    path: str,
+    body: Any = None,
+    *,
+    expected: int = 201,
 ) -> dict[str, Any]:
+    """POST as `user` acting for `company`; creations answer 201, actions (`expected`) 200."""
     headers = {
         "Authorization": f"Bearer {await world.access_token(user)}",
         "X-Company-ID": str(company.id),
     }
     async with server.http() as http:
         response = await http.post(path, json=body, headers=headers)
-    assert response.status_code in (200, 201), response.text
+    assert response.status_code == expected, response.text
     result: dict[str, Any] = response.json()
     return result
 
@@ -108,7 +116,9 @@ async def test_each_supplier_sees_only_itself_live_and_on_resume(
                 "invited_supplier_ids": sorted(all_suppliers),
             },
         )
-        rfq = await call(server, world, buyer_owner, buyer, f"/api/v1/rfqs/{rfq['id']}/publish")
+        rfq = await call(
+            server, world, buyer_owner, buyer, f"/api/v1/rfqs/{rfq['id']}/publish", expected=200
+        )
         published: list[dict[str, Any]] = []
         for supplier, ws in zip(suppliers, supplier_sockets, strict=True):
             event = (await events_until(ws, "rfq.published"))[-1]
@@ -264,6 +274,7 @@ async def test_a_supplier_gets_no_live_word_of_an_order_until_it_is_approved(
                 buyer,
                 f"/api/v1/orders/{order['id']}/transitions",
                 {"action": "approve", "reason": "ok for site Altona"},
+                expected=200,
             )
             found = await gather_messages(supplier_ws, {"event": 1, "notification": 1})
             event = found["event"][0]["data"]
@@ -325,6 +336,7 @@ async def test_resume_reads_past_events_hidden_from_the_user(
             buyer,
             f"/api/v1/orders/{orders[-1]['id']}/transitions",
             {"action": "approve"},
+            expected=200,
         )
         [(approval,)] = await world.sql(
             "SELECT id FROM outbox_events WHERE type = 'order.status_changed' "

@@ -3,8 +3,16 @@
 from __future__ import annotations
 
 import httpx
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from tests.catalog.search.conftest import Catalog, search, walk
+from tests.catalog.search.conftest import Catalog, search, search_names, walk
+
+SUPPLIER_VERIFIED = (
+    "UPDATE companies SET verification_status = 'verified'"
+    " WHERE id = (SELECT supplier_id FROM products WHERE id = :id)"
+)
 
 
 async def test_only_visible_products_are_listed(
@@ -14,12 +22,27 @@ async def test_only_visible_products_are_listed(
     assert sorted(catalog.names([item["id"] for item in items])) == sorted(catalog.products)
 
 
+# What makes each hidden product visible: the same words must then find it, so that a
+# search finding nothing at all cannot pass for one that hides the right products.
+REVEAL = {
+    "draft": "UPDATE products SET status = 'active' WHERE id = :id",
+    "archived": "UPDATE products SET status = 'active' WHERE id = :id",
+    "blocked": "UPDATE products SET is_blocked = false WHERE id = :id",
+    "unverified": SUPPLIER_VERIFIED,
+    "pending": SUPPLIER_VERIFIED,
+}
+
+
+@pytest.mark.parametrize("hidden", sorted(REVEAL))
 async def test_invisible_products_are_not_found_by_their_words(
-    client: httpx.AsyncClient, catalog: Catalog
+    client: httpx.AsyncClient, db_session: AsyncSession, catalog: Catalog, hidden: str
 ) -> None:
-    for words in ("draft", "archived", "blocked", "unverified", "pending", "cordless drill"):
-        names = catalog.names([item["id"] for item in (await search(client, q=words))["items"]])
-        assert not set(names) & set(catalog.hidden), words
+    assert await search_names(client, catalog, q=hidden) == []
+    assert await search_names(client, catalog, q="cordless drill") == ["drill"]
+
+    await db_session.execute(text(REVEAL[hidden]), {"id": catalog.hidden[hidden]})
+    assert await search_names(client, catalog, q=hidden) == [hidden]
+    assert sorted(await search_names(client, catalog, q="cordless drill")) == sorted(["drill", hidden])
 
 
 async def test_invisible_products_are_not_counted_in_facets(
@@ -36,6 +59,8 @@ async def test_unverified_supplier_filter_finds_nothing(
     for hidden in ("unverified", "pending"):
         items = (await search(client, q=f"cordless drill {hidden}"))["items"]
         assert items == []
+    # The same search does find what is visible.
+    assert await search_names(client, catalog, q="cordless drill") == ["drill"]
 
 
 async def test_verified_only_false_does_not_reveal_unverified_suppliers(
