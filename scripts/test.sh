@@ -28,4 +28,6 @@ if [ -d frontend-mobile ]; then
     scripts/app.sh test
 fi
 echo "== pytest"
-.venv/bin/pytest -n "${PYTEST_WORKERS:-2}" --durations=10 "$@"
+# One worker per core (xdist's `auto`), so that the suite speeds up with the machine; each
+# worker has its own database and its own shared application. PYTEST_WORKERS overrides.
+.venv/bin/pytest -n "${PYTEST_WORKERS:-auto}" --durations=10 "$@"
