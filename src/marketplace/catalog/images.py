@@ -239,7 +239,7 @@ async def serve(
     row = await repository.product_row(session, product_id, visible_only=False)
     if row is None:
         raise ImageNotFound()
-    public = await repository.is_visible(session, product_id)
+    public = row.is_visible
     if not public and not viewer.sees_private(row.product.supplier_id):
         raise ImageNotFound()
     image = await repository.image_of(session, product_id, image_id)

@@ -47,16 +47,20 @@ from marketplace.catalog.pricing import PriceListTiers, Tier
 from marketplace.companies.models import Company
 
 
+def visible_condition() -> ColumnElement[bool]:
+    """The public visibility rule, over `Product` joined to its supplier `Company`:
+    active, not blocked by staff, of a verified supplier."""
+    return and_(
+        Product.status == "active",
+        Product.is_blocked.is_(False),
+        Company.verification_status == "verified",
+    )
+
+
 def visible_products() -> Select[Product]:
-    """Products anyone may see: active, not blocked by staff, of a verified supplier."""
+    """Products anyone may see (`visible_condition`)."""
     return (
-        select(Product)
-        .join(Company, Company.id == Product.supplier_id)
-        .where(
-            Product.status == "active",
-            Product.is_blocked.is_(False),
-            Company.verification_status == "verified",
-        )
+        select(Product).join(Company, Company.id == Product.supplier_id).where(visible_condition())
     )
 
 
@@ -236,29 +240,27 @@ class ProductRow:
     product: Product
     supplier: Company
     category: Category | None
+    is_visible: bool  # to anyone: `visible_condition()`, evaluated by the query
 
 
 async def product_row(
     session: AsyncSession, product_id: uuid.UUID, *, visible_only: bool
 ) -> ProductRow | None:
-    """The product with its supplier and category; `visible_only` applies the public
-    visibility rule of `visible_products()`."""
+    """The product with its supplier and category, and whether anyone may see it;
+    `visible_only` finds only such products."""
+    visible = visible_condition()
+    statement = (
+        select(Product, Company, Category, visible.label("is_visible"))
+        .join(Company, Company.id == Product.supplier_id)
+        .outerjoin(Category, Category.id == Product.category_id)
+        .where(Product.id == product_id)
+    )
     if visible_only:
-        statement = (
-            visible_products()
-            .add_columns(Company, Category)
-            .outerjoin(Category, Category.id == Product.category_id)
-        )
-    else:
-        statement = (
-            select(Product, Company, Category)
-            .join(Company, Company.id == Product.supplier_id)
-            .outerjoin(Category, Category.id == Product.category_id)
-        )
-    row = (await session.execute(statement.where(Product.id == product_id))).one_or_none()
+        statement = statement.where(visible)
+    row = (await session.execute(statement)).one_or_none()
     if row is None:
         return None
-    return ProductRow(product=row[0], supplier=row[1], category=row[2])
+    return ProductRow(product=row[0], supplier=row[1], category=row[2], is_visible=row[3])
 
 
 async def family_of(
@@ -331,13 +333,6 @@ async def count_images(session: AsyncSession, product_id: uuid.UUID) -> int:
         )
         or 0
     )
-
-
-async def is_visible(session: AsyncSession, product_id: uuid.UUID) -> bool:
-    found = await session.scalar(
-        visible_products().with_only_columns(Product.id).where(Product.id == product_id)
-    )
-    return found is not None
 
 
 # --- categories -------------------------------------------------------------------

@@ -16,6 +16,7 @@ from fastapi import (
     Header,
     Path,
     Query,
+    Request,
     Response,
     UploadFile,
     status,
@@ -51,7 +52,7 @@ from marketplace.catalog.schemas import (
 )
 from marketplace.core.cache import Cache
 from marketplace.core.deps import CacheDep, PlatformDep, SessionDep
-from marketplace.core.middleware.public_cache import CachedRead, route_of
+from marketplace.core.middleware.public_cache import CachedRead, Missed, missed_key, route_of
 from marketplace.core.openapi import problems
 from marketplace.core.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
 from marketplace.core.text import Text
@@ -89,9 +90,9 @@ def cached_public_reads(api_prefix: str) -> list[CachedRead]:
     ]
 
 
-async def _cached_product(cache: Cache, match: re.Match[str], query: bytes) -> bytes | None:
+async def _cached_product(cache: Cache, match: re.Match[str], query: bytes) -> bytes | Missed:
     # Converted as the route's `:uuid` converts it, so that both use the same key.
-    return await service.cached_public_detail(cache, uuid.UUID(match["product_id"]))
+    return await service.public_detail_lookup(cache, uuid.UUID(match["product_id"]))
 
 
 async def _cached_category_tree(cache: Cache, match: re.Match[str], query: bytes) -> bytes | None:
@@ -121,12 +122,18 @@ async def create_product(
 
 @products_router.get(PRODUCT, response_model=ProductRead)
 async def get_product(
-    product_id: uuid.UUID, viewer: ViewerDep, session: SessionDep, cache: CacheDep
+    request: Request,
+    product_id: uuid.UUID,
+    viewer: ViewerDep,
+    session: SessionDep,
+    cache: CacheDep,
 ) -> ProductRead | Response:
     """A product's detail: public when active, not blocked and of a verified supplier;
     the supplier's members also see their drafts, archived and blocked products.
     Signed in for a buyer company, `your_price` is your price at the MOQ."""
-    detail = await service.product_detail(session, cache, viewer, product_id)
+    detail = await service.product_detail(
+        session, cache, viewer, product_id, missed_key=missed_key(request)
+    )
     if isinstance(detail, bytes):
         return Response(content=detail, media_type=JSON)
     return detail

@@ -49,6 +49,7 @@ from marketplace.core.cache import Cache
 from marketplace.core.errors import ValidationFailed
 from marketplace.core.events import FieldChange, emit
 from marketplace.core.logging import get_logger
+from marketplace.core.middleware.public_cache import Missed
 
 logger = get_logger(__name__)
 
@@ -497,16 +498,13 @@ async def _build_detail(session: AsyncSession, row: ProductRow, *, public: bool)
 
 
 async def _public_detail(
-    session: AsyncSession, cache: Cache, product_id: uuid.UUID
-) -> tuple[ProductRead, bytes] | None:
-    """The public detail from the database, stored in the shared cache."""
-    row = await repository.product_row(session, product_id, visible_only=True)
-    if row is None:
-        return None
+    session: AsyncSession, cache: Cache, row: ProductRow
+) -> tuple[ProductRead, bytes]:
+    """The public detail of a visible product's row, stored in the shared cache."""
     detail = await _build_detail(session, row, public=True)
     encoded = detail.model_dump_json().encode()
     await caching.store(
-        cache, caching.product_key(product_id), encoded, caching.PRODUCT_DETAIL_TTL_SECONDS
+        cache, caching.product_key(row.product.id), encoded, caching.PRODUCT_DETAIL_TTL_SECONDS
     )
     return detail, encoded
 
@@ -537,26 +535,41 @@ async def cached_public_detail(cache: Cache, product_id: uuid.UUID) -> bytes | N
     return await caching.read(cache, caching.product_key(product_id))
 
 
+async def public_detail_lookup(cache: Cache, product_id: uuid.UUID) -> bytes | Missed:
+    """The lookup before routing: the shared entry, or the key it missed."""
+    cached = await cached_public_detail(cache, product_id)
+    return Missed(caching.product_key(product_id)) if cached is None else cached
+
+
 async def _detail_for(
-    session: AsyncSession, cache: Cache, viewer: Viewer, product_id: uuid.UUID
+    session: AsyncSession,
+    cache: Cache,
+    viewer: Viewer,
+    product_id: uuid.UUID,
+    *,
+    cache_missed: bool = False,
 ) -> tuple[ProductRead | None, bytes | None]:
     """The detail this viewer may see: (model, None) or, when the shared public entry
-    can be served as it is, (None, bytes). 404 when the viewer may not see it."""
-    cached = await cached_public_detail(cache, product_id)
+    can be served as it is, (None, bytes). 404 when the viewer may not see it.
+
+    One read of each thing: the cache once (not at all when `cache_missed`, i.e. this
+    request already missed the entry before routing), then the product's row once; the
+    row says both whose it is and whether anyone may see it."""
+    cached = None if cache_missed else await cached_public_detail(cache, product_id)
     if cached is not None:
         if viewer.is_anonymous:
             return None, cached
         detail = ProductRead.model_validate_json(cached)
         if not viewer.sees_private(detail.supplier.id):
             return detail, cached
-    if not viewer.is_anonymous:
-        private = await private_detail(session, product_id, viewer)
-        if private is not None:
-            return private, None
-    public = await _public_detail(session, cache, product_id)
-    if public is None:
+    row = await repository.product_row(session, product_id, visible_only=viewer.is_anonymous)
+    if row is None:
         raise ProductNotFound()
-    return public
+    if not viewer.is_anonymous and viewer.sees_private(row.product.supplier_id):
+        return await _build_detail(session, row, public=False), None
+    if not row.is_visible:
+        raise ProductNotFound()
+    return await _public_detail(session, cache, row)
 
 
 async def your_price(
@@ -590,12 +603,21 @@ def _quote(
 
 
 async def product_detail(
-    session: AsyncSession, cache: Cache, viewer: Viewer, product_id: uuid.UUID
+    session: AsyncSession,
+    cache: Cache,
+    viewer: Viewer,
+    product_id: uuid.UUID,
+    *,
+    missed_key: str | None = None,
 ) -> ProductRead | bytes:
     """The product as this viewer may see it (404 otherwise). Anonymous visitors get
     the shared cached entry as it is (bytes); a buyer gets it with `your_price`, its
-    own price at the MOQ, computed per request and never cached."""
-    detail, encoded = await _detail_for(session, cache, viewer, product_id)
+    own price at the MOQ, computed per request and never cached. `missed_key`: the
+    entry this request already found missing before routing (`public_cache`)."""
+    cache_missed = missed_key is not None and missed_key == caching.product_key(product_id)
+    detail, encoded = await _detail_for(
+        session, cache, viewer, product_id, cache_missed=cache_missed
+    )
     if detail is None:
         assert encoded is not None
         return encoded

@@ -42,7 +42,9 @@ async def test_invisible_products_are_not_found_by_their_words(
 
     await db_session.execute(text(REVEAL[hidden]), {"id": catalog.hidden[hidden]})
     assert await search_names(client, catalog, q=hidden) == [hidden]
-    assert sorted(await search_names(client, catalog, q="cordless drill")) == sorted(["drill", hidden])
+    assert sorted(await search_names(client, catalog, q="cordless drill")) == sorted(
+        ["drill", hidden]
+    )
 
 
 async def test_invisible_products_are_not_counted_in_facets(

@@ -23,7 +23,7 @@ from marketplace.companies.errors import CompanyRequired
 from marketplace.companies.permissions import Action
 from marketplace.core.cache import Cache
 from marketplace.core.deps import CacheDep, SessionDep, SettingsDep
-from marketplace.core.middleware.public_cache import CachedRead, route_of
+from marketplace.core.middleware.public_cache import CachedRead, Missed, missed_key, route_of
 from marketplace.identity.deps import OptionalPrincipal
 
 ATTRIBUTE_PARAMETER_PREFIX = "attr."
@@ -38,13 +38,17 @@ def cached_public_reads(api_prefix: str, cache_ttl_seconds: float) -> list[Cache
     the bytes and headers `search_products` and `product_facets` send anonymous visitors."""
     products = re.escape(f"{api_prefix}{search_router.prefix}")
 
-    async def cached_page(cache: Cache, match: re.Match[str], query: bytes) -> bytes | None:
+    async def cached_page(
+        cache: Cache, match: re.Match[str], query: bytes
+    ) -> bytes | Missed | None:
         params = _parsed(ProductSearchParams, query)
         if params is None:
             return None
         return await service.cached_public_page(cache, params, cache_ttl_seconds=cache_ttl_seconds)
 
-    async def cached_facets(cache: Cache, match: re.Match[str], query: bytes) -> bytes | None:
+    async def cached_facets(
+        cache: Cache, match: re.Match[str], query: bytes
+    ) -> bytes | Missed | None:
         params = _parsed(ProductFilters, query)
         if params is None:
             return None
@@ -155,6 +159,7 @@ async def search_products(
         attribute_pairs(request, params),
         buyer_id=buyer_id,
         cache_ttl_seconds=settings.catalog_search_cache_ttl_seconds,
+        missed_key=missed_key(request),
     )
     if isinstance(result, service.RenderedPage):
         return Response(result.body, media_type="application/json", headers={"Vary": VARY})
@@ -179,5 +184,6 @@ async def product_facets(
         params,
         attribute_pairs(request, params),
         cache_ttl_seconds=settings.catalog_search_cache_ttl_seconds,
+        missed_key=missed_key(request),
     )
     return Response(rendered.body, media_type="application/json")

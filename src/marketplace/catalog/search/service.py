@@ -54,6 +54,7 @@ from marketplace.catalog.search.schemas import (
     SupplierSummary,
 )
 from marketplace.core.cache import Cache
+from marketplace.core.middleware.public_cache import Missed
 from marketplace.core.pagination import InvalidCursor, decode_cursor, encode_cursor
 
 API_PREFIX = "/api/v1"
@@ -494,27 +495,39 @@ def _has_valid_price_range(params: ProductFilters) -> bool:
 
 async def cached_public_page(
     cache: Cache, params: ProductSearchParams, *, cache_ttl_seconds: float
-) -> bytes | None:
+) -> bytes | Missed | None:
     """The cached page (of a query without attribute filters) exactly as
-    `search_products` gives it to an anonymous visitor, or None: not cached (or not
-    cacheable), or parameters that `search_products` refuses."""
+    `search_products` gives it to an anonymous visitor; or the key that is not cached
+    (`search_products` is handed it and fills it); or None: not cacheable, or
+    parameters that `search_products` refuses."""
     if not _has_valid_price_range(params):
         return None
     sort = effective_sort(params)
     key = await _page_key(cache, params, [], sort, cache_ttl_seconds)
-    entry = None if key is None else await caching.read(cache, key)
-    return None if entry is None else entry.partition(_ENTRY_SEPARATOR)[0]
+    if key is None:
+        return None
+    entry = await caching.read(cache, key)
+    return Missed(key) if entry is None else entry.partition(_ENTRY_SEPARATOR)[0]
 
 
 async def cached_public_facets(
     cache: Cache, params: ProductFilters, *, cache_ttl_seconds: float
-) -> bytes | None:
+) -> bytes | Missed | None:
     """The cached facets (of a query without attribute filters) exactly as
-    `product_facets` renders them, or None."""
+    `product_facets` renders them, the key that is not cached, or None."""
     if not _has_valid_price_range(params):
         return None
     key = await _facets_key(cache, params, [], cache_ttl_seconds)
-    return None if key is None else await caching.read(cache, key)
+    if key is None:
+        return None
+    cached = await caching.read(cache, key)
+    return Missed(key) if cached is None else cached
+
+
+def _missed(missed_key: str | None, prefix: str) -> str | None:
+    """The key this request already missed before routing, if it is one of `prefix`'s:
+    computed from the same query string, so neither the key nor the entry is read again."""
+    return missed_key if missed_key is not None and missed_key.startswith(prefix) else None
 
 
 async def search_products(
@@ -525,14 +538,17 @@ async def search_products(
     *,
     buyer_id: uuid.UUID | None,
     cache_ttl_seconds: float,
+    missed_key: str | None = None,
 ) -> RenderedPage | ProductSearchPage:
     """A page of visible products. Anonymous visitors (and buyers without a price list for
-    any item on the page) get the public page, served from the cache when it is there."""
+    any item on the page) get the public page, served from the cache when it is there.
+    `missed_key`: the entry this request already found missing before routing."""
     sort = effective_sort(params)
     _check_price_range(params)
-    key = await _page_key(cache, params, attribute_pairs, sort, cache_ttl_seconds)
-    if key is not None:
-        entry = await caching.read(cache, key)
+    key = _missed(missed_key, PAGE_KEY_PREFIX)
+    if key is None:
+        key = await _page_key(cache, params, attribute_pairs, sort, cache_ttl_seconds)
+        entry = None if key is None else await caching.read(cache, key)
         if entry is not None:
             body, _separator, raw_pricing = entry.partition(_ENTRY_SEPARATOR)
             return await _with_buyer_prices(
@@ -576,12 +592,15 @@ async def product_facets(
     attribute_pairs: AttributePairs,
     *,
     cache_ttl_seconds: float,
+    missed_key: str | None = None,
 ) -> RenderedPage:
-    """Facet counts are public (no prices of anyone's list), so always cacheable."""
+    """Facet counts are public (no prices of anyone's list), so always cacheable.
+    `missed_key`: the entry this request already found missing before routing."""
     _check_price_range(params)
-    key = await _facets_key(cache, params, attribute_pairs, cache_ttl_seconds)
-    if key is not None:
-        cached = await caching.read(cache, key)
+    key = _missed(missed_key, FACETS_KEY_PREFIX)
+    if key is None:
+        key = await _facets_key(cache, params, attribute_pairs, cache_ttl_seconds)
+        cached = None if key is None else await caching.read(cache, key)
         if cached is not None:
             return RenderedPage(cached)
     filters = await build_filters(session, params, attribute_pairs)

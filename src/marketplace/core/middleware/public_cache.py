@@ -7,9 +7,11 @@ matching and resolving some twenty dependencies cost about 0.5 ms of CPU per req
 against a few microseconds for the lookup (Django's cache middleware answers cached
 pages before URL resolution for the same reason).
 
-Everything else goes on to the router, which does the same lookup and fills the
-cache: a request with a credential (a buyer sees its own price), an unknown path, a
-miss, or a cache that fails (the domain's lookup logs and returns nothing). The outer
+Everything else goes on to the router, which fills the cache: a request with a
+credential (a buyer sees its own price), an unknown path, a miss, or a cache that fails
+(the domain's lookup logs and reports a miss). On a miss the route does not look the
+entry up again: the middleware leaves the key it missed in the request's state
+(`missed_key`), so each request reads the cache once. The outer
 middlewares still apply, the per-address rate limit among them. Only the domain knows
 how a path maps to its cache key, so the routes and their lookups are given by the
 application, and `core` imports no domain.
@@ -22,7 +24,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from starlette.datastructures import Headers
 from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -30,9 +32,21 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from marketplace.core.cache import Cache
 from marketplace.core.middleware.abuse import carries_credentials, platform_from_scope
 
+# The request state's entry for the key a lookup missed (see `missed_key`).
+_MISSED_KEY = "public_cache_missed_key"
+
+
+@dataclass(frozen=True)
+class Missed:
+    """A lookup that read `key` and found nothing: the route fills that entry."""
+
+    key: str
+
+
 # What a domain looks up for a matched path and the raw query string: the body its
-# route would send, or None (not cached, or a request the route must answer itself).
-CachedLookup = Callable[[Cache, "re.Match[str]", bytes], Awaitable[bytes | None]]
+# route would send, a miss, or None (nothing looked up: a request the route must answer
+# itself, e.g. parameters it refuses).
+CachedLookup = Callable[[Cache, "re.Match[str]", bytes], Awaitable[bytes | Missed | None]]
 
 
 @dataclass(frozen=True)
@@ -44,6 +58,13 @@ class CachedRead:
     lookup: CachedLookup
     media_type: str = "application/json"
     headers: tuple[tuple[str, str], ...] = ()  # further headers the route sends
+
+
+def missed_key(request: Request) -> str | None:
+    """The cache key this request's lookup before routing read and missed, if any: the
+    route then knows the entry is not there without reading it again."""
+    key: str | None = request.scope.get("state", {}).get(_MISSED_KEY)
+    return key
 
 
 def route_of(router: APIRouter, endpoint: Callable[..., Any]) -> BaseRoute:
@@ -73,6 +94,9 @@ class PublicCacheMiddleware:
         if carries_credentials(Headers(scope=scope), self.session_cookie):
             return False
         body = await read.lookup(platform_from_scope(scope).cache, match, scope["query_string"])
+        if isinstance(body, Missed):
+            scope.setdefault("state", {})[_MISSED_KEY] = body.key
+            return False
         if body is None:
             return False
         scope["route"] = read.route

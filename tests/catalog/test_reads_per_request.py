@@ -1,0 +1,138 @@
+"""One read of each thing per request: a product's row once, its cache entry once, a
+search's key and entry once, however the request is answered.
+
+Statements are counted on the engine of the test's connection (which the requests
+share); cache reads by wrapping the application's real cache."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import httpx
+from fastapi import FastAPI
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from marketplace.catalog import caching
+from marketplace.core.cache import Cache
+from tests.catalog.conftest import Catalog, create_product
+from tests.factories import platform_of
+
+
+class CountingCache:
+    """The application's cache, recording every key it is asked for."""
+
+    def __init__(self, inner: Cache) -> None:
+        self.inner = inner
+        self.mode = inner.mode
+        self.keys_read: list[str] = []
+
+    async def get(self, key: str) -> bytes | None:
+        self.keys_read.append(key)
+        return await self.inner.get(key)
+
+    async def get_many(self, *keys: str) -> list[bytes | None]:
+        self.keys_read.extend(keys)
+        return await self.inner.get_many(*keys)
+
+    def __getattr__(self, name: str) -> Any:  # set, delete, ping, close
+        return getattr(self.inner, name)
+
+    def reads(self, prefix: str) -> int:
+        return sum(key.startswith(prefix) for key in self.keys_read)
+
+
+def counting_cache(app: FastAPI) -> CountingCache:
+    platform = platform_of(app)
+    counting = CountingCache(platform.cache)
+    platform.cache = counting
+    return counting
+
+
+@contextmanager
+def statements(session: AsyncSession) -> Iterator[list[str]]:
+    """The SQL statements sent on the test's connection meanwhile."""
+    engine = session.get_bind().engine
+    sent: list[str] = []
+
+    def record(*arguments: Any) -> None:
+        sent.append(arguments[2])  # (connection, cursor, statement, ...)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield sent
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
+def product_row_reads(sent: list[str]) -> int:
+    """Reads of a product's row with its supplier and category (`product_row`)."""
+    return sum(
+        "FROM products JOIN companies" in statement and "JOIN categories" in statement
+        for statement in sent
+    )
+
+
+async def test_a_signed_in_buyers_miss_reads_the_product_and_its_entry_once(
+    app: FastAPI, client: httpx.AsyncClient, db_session: AsyncSession, catalog: Catalog
+) -> None:
+    product = await create_product(client, catalog.headers["owner"])
+    cache = counting_cache(app)
+    key = caching.product_key(uuid.UUID(product["id"]))
+
+    with statements(db_session) as sent:
+        response = await client.get(
+            f"/api/v1/products/{product['id']}", headers=catalog.headers["buyer"]
+        )
+
+    assert response.status_code == 200, response.text
+    assert response.json()["your_price"] is not None
+    assert product_row_reads(sent) == 1, sent
+    assert cache.reads(key) == 1
+    assert await cache.get(key) is not None  # the miss filled the shared entry
+
+
+async def test_an_anonymous_miss_reads_the_entry_and_the_product_once(
+    app: FastAPI, client: httpx.AsyncClient, db_session: AsyncSession, catalog: Catalog
+) -> None:
+    product = await create_product(client, catalog.headers["owner"])
+    cache = counting_cache(app)
+    key = caching.product_key(uuid.UUID(product["id"]))
+    url = f"/api/v1/products/{product['id']}"
+
+    with statements(db_session) as sent:
+        missed = await client.get(url)
+    assert missed.status_code == 200, missed.text
+    assert cache.reads(key) == 1  # before routing; the route knows it missed
+    assert product_row_reads(sent) == 1, sent
+
+    with statements(db_session) as sent:
+        hit = await client.get(url)
+    assert hit.content == missed.content
+    assert cache.reads(key) == 2
+    assert sent == []
+
+
+async def test_an_anonymous_search_miss_reads_its_key_and_entry_once(
+    app: FastAPI, client: httpx.AsyncClient, catalog: Catalog
+) -> None:
+    await create_product(client, catalog.headers["owner"], name="Countable flange nut")
+    cache = counting_cache(app)
+    cases = [
+        ("/api/v1/products", "catalog:search:page:"),
+        ("/api/v1/products/facets", "catalog:search:facets:"),
+    ]
+    for path, prefix in cases:
+        before_generation = cache.reads(caching.SEARCH_GENERATION_KEY)
+        missed = await client.get(path, params={"q": "flange"})
+        assert missed.status_code == 200, missed.text
+        # The generation (part of the key) and the entry, each once, before routing.
+        assert cache.reads(caching.SEARCH_GENERATION_KEY) == before_generation + 1, path
+        assert cache.reads(prefix) == 1, path
+
+        hit = await client.get(path, params={"q": "flange"})
+        assert hit.content == missed.content
+        assert cache.reads(prefix) == 2, path
