@@ -179,8 +179,11 @@ def production_settings(**overrides: Any) -> Settings:
 @pytest.fixture(scope="session")
 def shared_settings(database_url: str) -> Settings:
     """The settings of every test that does not choose its own; their tests share one
-    application per worker (see `app`)."""
-    return make_settings(database_url=database_url)
+    application per worker (see `app`). Without the background work (outbox relay,
+    webhook sender, periodic jobs): living through the whole run, it would act on the
+    committed data of the tests that start applications of their own, which start
+    theirs. A test on these settings commits nothing (its transaction is rolled back)."""
+    return make_settings(database_url=database_url, outbox_relay_enabled=False)
 
 
 @pytest.fixture
