@@ -46,7 +46,8 @@ _after_commit_tasks: set[asyncio.Task[None]] = set()
 
 
 def product_key(product_id: uuid.UUID) -> str:
-    return f"catalog:product:v1:{product_id}"
+    # v2: the detail carries `version`; entries written before it would fail to parse.
+    return f"catalog:product:v2:{product_id}"
 
 
 async def read(cache: Cache, key: str) -> bytes | None:

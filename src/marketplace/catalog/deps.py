@@ -42,6 +42,7 @@ async def get_viewer(
 
 ViewerDep = Annotated[Viewer, Depends(get_viewer, scope="function")]
 
+CatalogReader = Annotated[Actor, acting(Action.CATALOG_READ)]
 CatalogWriter = Annotated[Actor, acting(Action.CATALOG_WRITE)]
 
 

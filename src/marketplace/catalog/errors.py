@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from marketplace.core.errors import (
     Conflict,
+    DomainError,
     NotFound,
     PayloadTooLarge,
     PermissionDenied,
@@ -51,6 +52,16 @@ class SupplierRequired(PermissionDenied):
 
 class ProductNotFound(NotFound):
     message = _("The product does not exist.")
+
+
+class ProductChanged(DomainError):
+    """`If-Match` names a version the product no longer has (RFC 9110 412); the
+    response carries the current `ETag`, so the client re-reads and decides again."""
+
+    status_code = 412
+    code = "product-changed"
+    title = _("Precondition failed")
+    message = _("The product was changed since you read it; read it again and retry.")
 
 
 class DuplicateSku(Conflict):

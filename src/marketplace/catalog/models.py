@@ -16,6 +16,7 @@ from sqlalchemy import (
     CheckConstraint,
     Computed,
     DateTime,
+    FetchedValue,
     ForeignKey,
     Index,
     Integer,
@@ -85,6 +86,7 @@ class Product(UUIDPrimaryKey, Timestamps, Base):
         Index("ix_products_attributes", "attributes", postgresql_using="gin"),
         Index("ix_products_category_created", "category_id", "created_at", "id"),
         Index("ix_products_supplier_status", "supplier_id", "status"),
+        Index("ix_products_supplier_created", "supplier_id", "created_at", "id"),
     )
 
     supplier_id: Mapped[uuid.UUID] = mapped_column(
@@ -117,6 +119,12 @@ class Product(UUIDPrimaryKey, Timestamps, Base):
     published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     search_vector: Mapped[Any] = mapped_column(
         TSVECTOR, Computed(SEARCH_DOCUMENT, persisted=True), deferred=True
+    )
+    # The product's ETag. A database trigger adds one on every update, whoever issues
+    # it (stock taken by an order included), so the ORM only ever reads it: after an
+    # ORM update the attribute is expired rather than silently stale.
+    version: Mapped[int] = mapped_column(
+        Integer, server_default="1", server_onupdate=FetchedValue()
     )
 
     @hybrid_property

@@ -26,6 +26,7 @@ from sqlalchemy import (
     literal,
     or_,
     select,
+    tuple_,
     update,
 )
 from sqlalchemy.dialects import postgresql
@@ -45,6 +46,7 @@ from marketplace.catalog.models import (
 )
 from marketplace.catalog.pricing import PriceListTiers, Tier
 from marketplace.companies.models import Company
+from marketplace.core.pagination import TimeKeyset
 
 
 def visible_condition() -> ColumnElement[bool]:
@@ -161,6 +163,30 @@ def supplier_products(supplier_id: uuid.UUID) -> Select[Product]:
     """A supplier's own products, whatever their status: the one tenant scope of
     catalog writes (another supplier's product is simply not found)."""
     return select(Product).where(Product.supplier_id == supplier_id)
+
+
+async def own_products_page(
+    session: AsyncSession,
+    supplier_id: uuid.UUID,
+    before: TimeKeyset | None,
+    limit: int,
+    status: str | None,
+) -> list[Product]:
+    """A page of the supplier's products, newest first (`ix_products_supplier_created`),
+    after the keyset `before` of the last one served."""
+    statement = supplier_products(supplier_id)
+    if before is not None:
+        statement = statement.where(tuple_(Product.created_at, Product.id) < tuple_(*before))
+    if status is not None:
+        statement = statement.where(Product.status == status)
+    # populate_existing: the version and stock as stored now, not as an earlier
+    # statement of this session loaded them.
+    rows = await session.execute(
+        statement.order_by(Product.created_at.desc(), Product.id.desc())
+        .limit(limit)
+        .execution_options(populate_existing=True)
+    )
+    return list(rows.scalars())
 
 
 async def supplier_product_ids(session: AsyncSession, supplier_id: uuid.UUID) -> list[uuid.UUID]:

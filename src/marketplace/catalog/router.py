@@ -24,7 +24,7 @@ from fastapi import (
 from starlette.convertors import CONVERTOR_TYPES
 
 from marketplace.catalog import categories, images, price_lists, service
-from marketplace.catalog.deps import SupplierId, ViewerDep
+from marketplace.catalog.deps import CatalogReader, SupplierId, ViewerDep
 from marketplace.catalog.schemas import (
     AssignmentCreate,
     AssignmentRead,
@@ -39,6 +39,7 @@ from marketplace.catalog.schemas import (
     CategoryTree,
     CategoryUpdate,
     ImageRead,
+    OwnProductItem,
     PriceListCreate,
     PriceListDetail,
     PriceListProductRead,
@@ -48,10 +49,12 @@ from marketplace.catalog.schemas import (
     PriceQuoteRead,
     ProductCreate,
     ProductRead,
+    ProductStatus,
     ProductUpdate,
 )
 from marketplace.core.cache import Cache
 from marketplace.core.deps import CacheDep, PlatformDep, SessionDep
+from marketplace.core.etags import version_etag
 from marketplace.core.middleware.public_cache import CachedRead, Missed, missed_key, route_of
 from marketplace.core.openapi import problems
 from marketplace.core.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
@@ -69,6 +72,9 @@ admin_categories_router = APIRouter(prefix="/admin/categories", tags=["admin"])
 PRODUCT = "/{product_id:uuid}"
 JSON = "application/json"
 _UUID_PATTERN = "[0-9a-fA-F-]{36}"
+_ETAG_HEADER = {
+    "ETag": {"description": 'The product\'s version: `"<version>"`.', "schema": {"type": "string"}}
+}
 
 
 def cached_public_reads(api_prefix: str) -> list[CachedRead]:
@@ -120,22 +126,44 @@ async def create_product(
     return await service.supplier_detail(session, supplier_id, product.id)
 
 
-@products_router.get(PRODUCT, response_model=ProductRead)
+@products_router.get("/mine", response_model=Page[OwnProductItem])
+async def list_own_products(
+    actor: CatalogReader,
+    session: SessionDep,
+    status: Annotated[
+        ProductStatus | None, Query(description="Only products of this status.")
+    ] = None,
+    limit: Limit = DEFAULT_LIMIT,
+    cursor: Cursor = None,
+) -> Page[OwnProductItem]:
+    """Your company's own catalog, newest first, drafts and archived products included,
+    each with its stock, price tiers and `version` (its ETag is `"<version>"`): what a
+    stock and price editor needs without reading each product. Suppliers only (403)."""
+    supplier_id = service.ensure_supplier(actor)
+    return await service.own_products(session, supplier_id, limit, cursor, status)
+
+
+@products_router.get(
+    PRODUCT, response_model=ProductRead, responses={200: {"headers": _ETAG_HEADER}}
+)
 async def get_product(
     request: Request,
     product_id: uuid.UUID,
     viewer: ViewerDep,
     session: SessionDep,
     cache: CacheDep,
+    response: Response,
 ) -> ProductRead | Response:
     """A product's detail: public when active, not blocked and of a verified supplier;
     the supplier's members also see their drafts, archived and blocked products.
-    Signed in for a buyer company, `your_price` is your price at the MOQ."""
+    Signed in for a buyer company, `your_price` is your price at the MOQ. Signed in,
+    the `ETag` names the product's version, for `If-Match` on `PATCH`."""
     detail = await service.product_detail(
         session, cache, viewer, product_id, missed_key=missed_key(request)
     )
     if isinstance(detail, bytes):
         return Response(content=detail, media_type=JSON)
+    response.headers["ETag"] = version_etag(detail.version)
     return detail
 
 
@@ -155,17 +183,33 @@ async def get_price(
     return await service.price_quote(session, cache, viewer, product_id, quantity)
 
 
-@products_router.patch(PRODUCT, response_model=ProductRead, responses=problems(409))
+@products_router.patch(
+    PRODUCT,
+    response_model=ProductRead,
+    responses={**problems(409, 412), 200: {"headers": _ETAG_HEADER}},
+)
 async def update_product(
     product_id: uuid.UUID,
     body: ProductUpdate,
     supplier_id: SupplierId,
     session: SessionDep,
     cache: CacheDep,
+    response: Response,
+    if_match: Annotated[
+        str | None,
+        Header(
+            max_length=1000,
+            description='The `ETag` you read (`"<version>"`): the change applies only if '
+            "nobody changed the product since, else 412 and nothing changes.",
+        ),
+    ] = None,
 ) -> ProductRead:
-    """Change your product; `price_tiers` replaces the whole tier table."""
-    await service.update_product(session, cache, supplier_id, product_id, body)
-    return await service.supplier_detail(session, supplier_id, product_id)
+    """Change your product; `price_tiers` replaces the whole tier table. Without
+    `If-Match` the change applies whatever happened since you read the product."""
+    await service.update_product(session, cache, supplier_id, product_id, body, if_match=if_match)
+    detail = await service.supplier_detail(session, supplier_id, product_id)
+    response.headers["ETag"] = version_etag(detail.version)
+    return detail
 
 
 @products_router.delete(PRODUCT, status_code=status.HTTP_204_NO_CONTENT)

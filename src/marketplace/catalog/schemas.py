@@ -365,6 +365,32 @@ class ProductRead(BaseModel):
     updated_at: datetime
     your_price: PriceQuoteRead | None = None
     moderation: Moderation | None = None
+    version: int = Field(
+        description='Raised by every change; the `ETag` is `"<version>"` (send it as `If-Match`).'
+    )
+
+
+class OwnProductItem(BaseModel):
+    """One product of your own catalog, whatever its status, with what a stock and price
+    editor needs (no detail read per row)."""
+
+    id: uuid.UUID
+    sku: str
+    name: str
+    status: ProductStatus
+    unit: Unit
+    currency: str
+    price_tiers: list[TierRead]
+    base_price: MoneyOut | None
+    moq: QuantityOut
+    order_multiple: QuantityOut | None
+    stock: QuantityOut
+    in_stock: bool = Field(description="The stock covers at least one minimum order.")
+    lead_time_days: int
+    moderation: Moderation
+    created_at: datetime
+    updated_at: datetime
+    version: int = Field(description='The product\'s `ETag` is `"<version>"`.')
 
 
 class BlockRequest(Input):

@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from marketplace.catalog import caching, events, pricing, repository
 from marketplace.catalog.errors import (
     DuplicateSku,
+    ProductChanged,
     ProductInvalid,
     ProductNotFound,
     SupplierRequired,
@@ -32,6 +33,7 @@ from marketplace.catalog.schemas import (
     ImageRead,
     ImageUrls,
     Moderation,
+    OwnProductItem,
     PriceQuoteRead,
     ProductCategory,
     ProductCreate,
@@ -47,9 +49,11 @@ from marketplace.companies.deps import Actor
 from marketplace.companies.permissions import Action
 from marketplace.core.cache import Cache
 from marketplace.core.errors import ValidationFailed
+from marketplace.core.etags import if_match_allows, version_etag
 from marketplace.core.events import FieldChange, emit
 from marketplace.core.logging import get_logger
 from marketplace.core.middleware.public_cache import Missed
+from marketplace.core.pagination import Page, decode_time_keyset, encode_cursor
 
 logger = get_logger(__name__)
 
@@ -317,13 +321,21 @@ async def update_product(
     supplier_id: uuid.UUID,
     product_id: uuid.UUID,
     data: ProductUpdate,
+    *,
+    if_match: str | None = None,
 ) -> Product:
     """Change the fields sent; the whole resulting product is validated again. A
     change is announced as `product.updated` with each field before and after; a
-    request that changes nothing writes and announces nothing."""
+    request that changes nothing writes and announces nothing. With `if_match`, the
+    write applies only if it names the product's current ETag (else 412, unchanged)."""
     product = await repository.supplier_product(session, supplier_id, product_id, lock=True)
     if product is None:
         raise ProductNotFound()
+    # Compared under the row lock: of concurrent writers sending the same ETag, the
+    # first bumps the version and every later one finds it stale.
+    current = version_etag(product.version)
+    if if_match is not None and not if_match_allows(if_match, current):
+        raise ProductChanged(headers={"ETag": current})
     written = await _write(
         session, supplier_id, product, data.model_dump(include=data.model_fields_set), cache
     )
@@ -494,6 +506,7 @@ async def _build_detail(session: AsyncSession, row: ProductRow, *, public: bool)
             if public
             else Moderation(is_blocked=product.is_blocked, blocked_reason=product.blocked_reason)
         ),
+        version=product.version,
     )
 
 
@@ -648,6 +661,56 @@ async def price_quote(
     if buyer_id is None or viewer.owns(detail.supplier.id):
         return _quote(detail, quantity, None)
     return await your_price(session, buyer_id, detail, quantity)
+
+
+async def own_products(
+    session: AsyncSession,
+    supplier_id: uuid.UUID,
+    limit: int,
+    cursor: str | None,
+    status: ProductStatus | None,
+) -> Page[OwnProductItem]:
+    """The supplier's own catalog, newest first, drafts and archived included."""
+    rows = await repository.own_products_page(
+        session,
+        supplier_id,
+        decode_time_keyset(cursor),
+        limit + 1,
+        status.value if status is not None else None,
+    )
+    shown = rows[:limit]
+    tiers = await repository.tiers_for(session, [product.id for product in shown])
+    next_cursor = None
+    if len(rows) > limit and shown:
+        next_cursor = encode_cursor(shown[-1].created_at.isoformat(), str(shown[-1].id))
+    items = [
+        OwnProductItem(
+            id=product.id,
+            sku=product.sku,
+            name=product.name,
+            status=ProductStatus(product.status),
+            unit=Unit(product.unit),
+            currency=product.currency,
+            price_tiers=[
+                TierRead(min_qty=tier.min_qty, unit_price=tier.unit_price)
+                for tier in tiers[product.id]
+            ],
+            base_price=product.base_price,
+            moq=product.moq,
+            order_multiple=product.order_multiple,
+            stock=product.stock,
+            in_stock=product.in_stock,
+            lead_time_days=product.lead_time_days,
+            moderation=Moderation(
+                is_blocked=product.is_blocked, blocked_reason=product.blocked_reason
+            ),
+            created_at=product.created_at,
+            updated_at=product.updated_at,
+            version=product.version,
+        )
+        for product in shown
+    ]
+    return Page[OwnProductItem](items=items, next_cursor=next_cursor)
 
 
 # --- moderation -------------------------------------------------------------------
