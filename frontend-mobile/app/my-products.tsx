@@ -1,13 +1,13 @@
-import { useInfiniteQuery, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { useInfiniteQuery, useMutation, useQueryClient } from '@tanstack/react-query';
 import { Link } from 'expo-router';
-import { useEffect, useState } from 'react';
+import { useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { FlatList, Text, useWindowDimensions, View } from 'react-native';
 
 import { api } from '../src/api';
-import type { Page, Product, ProductSearchItem } from '../src/api/types';
+import type { OwnProduct, Page, Product } from '../src/api/types';
 import { OfflineNotice } from '../src/components/OfflineNotice';
-import { changedElsewhere, patchFor, quickFieldErrors, type QuickField, type QuickValues, valuesOf } from '../src/components/quickEdit';
+import { ifMatch, isChangedElsewhere, patchFor, quickFieldErrors, type QuickField, type QuickValues, valuesOf } from '../src/components/quickEdit';
 import { WIDE } from '../src/components/Shell';
 import { colors, spacing } from '../src/components/theme';
 import { Button, Card, Field, Heading, Notice, Skeleton, styles } from '../src/components/ui';
@@ -15,55 +15,53 @@ import { useProblem } from '../src/components/useProblem';
 import { formatMoney, formatNumber } from '../src/i18n/format';
 import { activeMembership, isSupplier, useSession } from '../src/stores/session';
 
-/** Raised instead of saving when the product changed since the editor loaded it. */
+/** What the editor shows and saves over: the product as last read, with its version. */
+type Editing = Pick<OwnProduct, 'stock' | 'price_tiers' | 'unit' | 'currency' | 'moq' | 'version'>;
+
+/** Raised instead of saving when the API refused the version loaded (412). */
 class ChangedElsewhere extends Error {
-  constructor(readonly fields: QuickField[], readonly current: Product) {
+  constructor(readonly current: Product) {
     super('changed elsewhere');
   }
 }
 
-function QuickEdit({ item }: { item: ProductSearchItem }) {
+function QuickEdit({ item }: { item: OwnProduct }) {
   const { t, i18n } = useTranslation();
   const { width } = useWindowDimensions();
   const companyId = useSession((s) => s.companyId);
   const queryClient = useQueryClient();
-  const key = ['product', item.id, companyId];
-  const detail = useQuery({ queryKey: key, queryFn: () => api.get<Product>(`/products/${item.id}`) });
-  const [baseline, setBaseline] = useState<QuickValues | null>(null);
-  const [typed, setTyped] = useState<QuickValues>({ stock: '', price: '' });
+  // The list row carries stock, tiers and version: no detail read per row.
+  const [p, setEditing] = useState<Editing>(item);
+  const [baseline, setBaseline] = useState<QuickValues>(() => valuesOf(item));
+  const [typed, setTyped] = useState<QuickValues>(() => valuesOf(item));
   const [invalid, setInvalid] = useState<Partial<Record<QuickField, 'invalid'>>>({});
-  useEffect(() => {
-    // The first load fills the fields; later refreshes never overwrite what is typed.
-    if (detail.data && !baseline) {
-      const values = valuesOf(detail.data);
-      setBaseline(values);
-      setTyped(values);
-    }
-  }, [detail.data, baseline]);
 
   const save = useMutation({
     mutationFn: async () => {
-      if (!detail.data || !baseline) throw new Error('not loaded');
-      const { body, errors } = patchFor(detail.data, baseline, typed);
+      const { body, errors } = patchFor(p, baseline, typed);
       setInvalid(errors);
       if (Object.keys(errors).length || !Object.keys(body).length) return null;
-      const current = await api.get<Product>(`/products/${item.id}`);
-      const moved = changedElsewhere(baseline, valuesOf(current), body);
-      if (moved.length) throw new ChangedElsewhere(moved, current);
-      return api.patch<Product>(`/products/${item.id}`, body);
+      try {
+        return await api.patch<Product>(`/products/${item.id}`, body, { headers: ifMatch(p.version) });
+      } catch (error) {
+        if (!isChangedElsewhere(error)) throw error;
+        throw new ChangedElsewhere(await api.get<Product>(`/products/${item.id}`));
+      }
     },
     onSuccess: (updated) => {
       if (!updated) return;
-      queryClient.setQueryData(key, updated);
+      queryClient.setQueryData(['product', item.id, companyId], updated);
       void queryClient.invalidateQueries({ queryKey: ['search'] });
+      setEditing(updated);
       const values = valuesOf(updated);
       setBaseline(values);
       setTyped(values);
     },
     onError: (error) => {
       if (error instanceof ChangedElsewhere) {
-        // The stored values become the new starting point; what was typed stays.
-        queryClient.setQueryData(key, error.current);
+        // The stored values and version become the new starting point; what was typed stays.
+        queryClient.setQueryData(['product', item.id, companyId], error.current);
+        setEditing(error.current);
         setBaseline(valuesOf(error.current));
       }
     },
@@ -73,7 +71,6 @@ function QuickEdit({ item }: { item: ProductSearchItem }) {
   const apiFields = quickFieldErrors(problem.fields);
   const fieldError = (field: QuickField): string | null =>
     invalid[field] ? t('supplierProducts.invalidNumber') : apiFields.byField[field] ?? null;
-  const p = detail.data;
   const wide = width >= WIDE;
   return (
     <Card testID="supplier-product">
@@ -82,21 +79,19 @@ function QuickEdit({ item }: { item: ProductSearchItem }) {
           <Link href={`/products/${item.id}`} style={{ color: colors.primary, fontWeight: '700', fontSize: 16 }} testID="supplier-product-name">
             {item.name}
           </Link>
-          <Text style={styles.muted}>{t('product.sku')}: {item.sku}</Text>
-          {p ? (
-            <Text style={{ color: colors.text }}>
-              {t('supplierProducts.current', {
-                stock: formatNumber(p.stock, i18n.language),
-                unit: p.unit,
-                price: p.price_tiers[0] ? formatMoney(p.price_tiers[0].unit_price, p.currency, i18n.language) : '—',
-              })}
-            </Text>
-          ) : null}
-          {p && p.price_tiers.length > 1 ? <Text style={styles.muted}>{t('supplierProducts.otherTiers', { count: p.price_tiers.length - 1 })}</Text> : null}
+          <Text style={styles.muted}>
+            {t('product.sku')}: {item.sku} · <Text testID="supplier-product-status">{t(`supplierProducts.status.${item.status}`)}</Text>
+          </Text>
+          <Text style={{ color: colors.text }}>
+            {t('supplierProducts.current', {
+              stock: formatNumber(p.stock, i18n.language),
+              unit: p.unit,
+              price: p.price_tiers[0] ? formatMoney(p.price_tiers[0].unit_price, p.currency, i18n.language) : '—',
+            })}
+          </Text>
+          {p.price_tiers.length > 1 ? <Text style={styles.muted}>{t('supplierProducts.otherTiers', { count: p.price_tiers.length - 1 })}</Text> : null}
         </View>
-        {detail.isPending ? <Skeleton lines={2} /> : null}
-        {p ? (
-          <View style={{ flex: wide ? 1 : undefined, gap: spacing.xs }}>
+        <View style={{ flex: wide ? 1 : undefined, gap: spacing.xs }}>
             <View style={{ flexDirection: 'row', gap: spacing.md, flexWrap: 'wrap' }}>
               <View style={{ flexGrow: 1, minWidth: 130 }}>
                 <Field
@@ -134,7 +129,6 @@ function QuickEdit({ item }: { item: ProductSearchItem }) {
               <Notice tone="error">{[problem.message, ...apiFields.other].join(' ')}</Notice>
             ) : null}
           </View>
-        ) : null}
       </View>
     </Card>
   );
@@ -146,9 +140,9 @@ export default function MyProducts() {
   const membership = activeMembership(session);
   const enabled = session.status === 'signed-in' && isSupplier(membership);
   const products = useInfiniteQuery({
-    queryKey: ['search', 'supplier', session.companyId],
-    queryFn: ({ pageParam }) =>
-      api.get<Page<ProductSearchItem>>('/products', { query: { supplier: session.companyId, sort: 'newest', limit: 20, cursor: pageParam } }),
+    queryKey: ['products', 'mine', session.companyId],
+    // Drafts and archived products too, each with its stock, tiers and version.
+    queryFn: ({ pageParam }) => api.get<Page<OwnProduct>>('/products/mine', { query: { limit: 20, cursor: pageParam } }),
     initialPageParam: undefined as string | undefined,
     getNextPageParam: (last) => last.next_cursor ?? undefined,
     enabled,

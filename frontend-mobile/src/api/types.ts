@@ -137,6 +137,29 @@ export interface Product {
   images: ProductImage[];
   supplier: SupplierSummary;
   your_price: PriceQuote | null;
+  /** Raised by every change; the product's ETag is `"<version>"`. */
+  version: number;
+}
+
+/** One product of the acting supplier's own catalog (`GET /products/mine`), any status. */
+export interface OwnProduct {
+  id: string;
+  sku: string;
+  name: string;
+  status: 'draft' | 'active' | 'archived';
+  unit: string;
+  currency: string;
+  price_tiers: { min_qty: string; unit_price: string }[];
+  base_price: string | null;
+  moq: string;
+  order_multiple: string | null;
+  stock: string;
+  in_stock: boolean;
+  lead_time_days: number;
+  moderation: { is_blocked: boolean; blocked_reason: string | null };
+  created_at: string;
+  updated_at: string;
+  version: number;
 }
 
 export interface CartLine {

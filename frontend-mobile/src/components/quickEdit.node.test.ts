@@ -1,4 +1,5 @@
-import { changedElsewhere, parseDecimal, patchFor, quickFieldErrors, sameDecimal, valuesOf } from './quickEdit';
+import { ApiError } from '../api/problem';
+import { ifMatch, isChangedElsewhere, parseDecimal, patchFor, quickFieldErrors, sameDecimal, valuesOf } from './quickEdit';
 
 const product = {
   stock: '120.000',
@@ -47,12 +48,11 @@ describe('the quick stock and price editor', () => {
     });
   });
 
-  it('refuses to save over a value someone else changed, only for the fields being changed', () => {
-    const baseline = { stock: '120', price: '0.42' };
-    const now = { stock: '115', price: '0.42' }; // an order reserved 5 meanwhile
-    expect(changedElsewhere(baseline, now, { stock: '200' })).toEqual(['stock']);
-    expect(changedElsewhere(baseline, now, { price_tiers: [] })).toEqual([]);
-    expect(changedElsewhere(baseline, { stock: '120.0', price: '0.5' }, { stock: '1', price_tiers: [] })).toEqual(['price']);
+  it('saves only over the version it loaded, and knows the refusal when the product moved', () => {
+    expect(ifMatch(7)).toEqual({ 'If-Match': '"7"' });
+    expect(isChangedElsewhere(new ApiError('http', 412, null, 'changed'))).toBe(true);
+    expect(isChangedElsewhere(new ApiError('http', 409, null, 'conflict'))).toBe(false);
+    expect(isChangedElsewhere(new Error('offline'))).toBe(false);
   });
 
   it('puts the API’s field errors beside the stock and price fields', () => {

@@ -1,11 +1,11 @@
-/** The supplier's quick stock and price edit: what to send, and whether someone else
- * changed the product since the editor loaded it.
+/** The supplier's quick stock and price edit: what to send, and on which version.
  *
- * The API has no version field or If-Match on products and a PATCH sets stock to an
- * absolute value, so an order reserving stock between loading and saving would be
- * overwritten. The editor therefore reads the product again just before saving and
- * refuses to save over a value that changed meanwhile (see `changedElsewhere`). */
+ * A PATCH sets stock to an absolute value, so an order reserving stock between loading
+ * and saving would be overwritten. The editor therefore sends the version it loaded as
+ * `If-Match`; the API refuses (412) when the product changed meanwhile, whoever changed
+ * it, and the editor shows the new values while keeping what was typed. */
 
+import { ApiError } from '../api/problem';
 import type { Product } from '../api/types';
 
 export interface QuickValues {
@@ -66,12 +66,14 @@ export function patchFor(
   return { body, errors };
 }
 
-/** The fields the user is changing whose stored value moved since the editor loaded. */
-export function changedElsewhere(baseline: QuickValues, current: QuickValues, body: Record<string, unknown>): QuickField[] {
-  const fields: QuickField[] = [];
-  if ('stock' in body && !sameDecimal(baseline.stock, current.stock)) fields.push('stock');
-  if ('price_tiers' in body && !sameDecimal(baseline.price, current.price)) fields.push('price');
-  return fields;
+/** The `If-Match` header naming the version the editor loaded (the API's ETag). */
+export function ifMatch(version: number): Record<string, string> {
+  return { 'If-Match': `"${version}"` };
+}
+
+/** Whether a save failed because the product changed since it was loaded (412). */
+export function isChangedElsewhere(error: unknown): boolean {
+  return error instanceof ApiError && error.status === 412;
 }
 
 /** The API's field errors ("stock", "price_tiers.0.unit_price", …) beside the editor's
