@@ -92,43 +92,43 @@ function QuickEdit({ item }: { item: OwnProduct }) {
           {p.price_tiers.length > 1 ? <Text style={styles.muted}>{t('supplierProducts.otherTiers', { count: p.price_tiers.length - 1 })}</Text> : null}
         </View>
         <View style={{ flex: wide ? 1 : undefined, gap: spacing.xs }}>
-            <View style={{ flexDirection: 'row', gap: spacing.md, flexWrap: 'wrap' }}>
-              <View style={{ flexGrow: 1, minWidth: 130 }}>
-                <Field
-                  label={t('supplierProducts.stock', { unit: p.unit })}
-                  value={typed.stock}
-                  onChangeText={(stock) => setTyped({ ...typed, stock })}
-                  inputMode="decimal"
-                  error={fieldError('stock')}
-                  testID="quick-stock"
-                />
-              </View>
-              <View style={{ flexGrow: 1, minWidth: 130 }}>
-                <Field
-                  label={t('supplierProducts.price', { currency: p.currency, qty: formatNumber(p.price_tiers[0]?.min_qty ?? p.moq, i18n.language) })}
-                  value={typed.price}
-                  onChangeText={(price) => setTyped({ ...typed, price })}
-                  inputMode="decimal"
-                  error={fieldError('price')}
-                  testID="quick-price"
-                />
-              </View>
+          <View style={{ flexDirection: 'row', gap: spacing.md, flexWrap: 'wrap' }}>
+            <View style={{ flexGrow: 1, minWidth: 130 }}>
+              <Field
+                label={t('supplierProducts.stock', { unit: p.unit })}
+                value={typed.stock}
+                onChangeText={(stock) => setTyped({ ...typed, stock })}
+                inputMode="decimal"
+                error={fieldError('stock')}
+                testID="quick-stock"
+              />
             </View>
-            <Button label={t('supplierProducts.save')} onPress={() => save.mutate()} busy={save.isPending} testID="quick-save" />
-            {save.isSuccess && save.data ? <Notice tone="success">{t('supplierProducts.saved')}</Notice> : null}
-            {save.isSuccess && !save.data && !Object.keys(invalid).length ? <Notice>{t('supplierProducts.unchanged')}</Notice> : null}
-            {conflict ? (
-              <Notice tone="error">
-                {t('supplierProducts.changedElsewhere', {
-                  stock: formatNumber(conflict.current.stock, i18n.language),
-                  price: conflict.current.price_tiers[0] ? formatMoney(conflict.current.price_tiers[0].unit_price, conflict.current.currency, i18n.language) : '—',
-                })}
-              </Notice>
-            ) : null}
-            {problem.message && (!Object.keys(apiFields.byField).length || apiFields.other.length) ? (
-              <Notice tone="error">{[problem.message, ...apiFields.other].join(' ')}</Notice>
-            ) : null}
+            <View style={{ flexGrow: 1, minWidth: 130 }}>
+              <Field
+                label={t('supplierProducts.price', { currency: p.currency, qty: formatNumber(p.price_tiers[0]?.min_qty ?? p.moq, i18n.language) })}
+                value={typed.price}
+                onChangeText={(price) => setTyped({ ...typed, price })}
+                inputMode="decimal"
+                error={fieldError('price')}
+                testID="quick-price"
+              />
+            </View>
           </View>
+          <Button label={t('supplierProducts.save')} onPress={() => save.mutate()} busy={save.isPending} testID="quick-save" />
+          {save.isSuccess && save.data ? <Notice tone="success">{t('supplierProducts.saved')}</Notice> : null}
+          {save.isSuccess && !save.data && !Object.keys(invalid).length ? <Notice>{t('supplierProducts.unchanged')}</Notice> : null}
+          {conflict ? (
+            <Notice tone="error">
+              {t('supplierProducts.changedElsewhere', {
+                stock: formatNumber(conflict.current.stock, i18n.language),
+                price: conflict.current.price_tiers[0] ? formatMoney(conflict.current.price_tiers[0].unit_price, conflict.current.currency, i18n.language) : '—',
+              })}
+            </Notice>
+          ) : null}
+          {problem.message && (!Object.keys(apiFields.byField).length || apiFields.other.length) ? (
+            <Notice tone="error">{[problem.message, ...apiFields.other].join(' ')}</Notice>
+          ) : null}
+        </View>
       </View>
     </Card>
   );

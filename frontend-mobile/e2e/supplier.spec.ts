@@ -10,7 +10,11 @@ test('the supplier edits stock and price of a product and the buyer sees the new
   // A supplier lands on its dashboard.
   await expect(supplier.getByRole('heading', { name: 'Dashboard' })).toBeVisible();
   await supplier.getByRole('link', { name: 'My products' }).first().click();
-  const card = supplier.getByTestId('supplier-product').first();
+  // Drafts and archived products are listed too; a buyer sees only an active one.
+  const card = supplier
+    .getByTestId('supplier-product')
+    .filter({ has: supplier.getByTestId('supplier-product-status').getByText('Active', { exact: true }) })
+    .first();
   await expect(card.getByTestId('quick-stock')).not.toHaveValue('');
   const href = (await card.getByTestId('supplier-product-name').getAttribute('href')) ?? '';
   const name = (await card.getByTestId('supplier-product-name').textContent()) ?? '';
@@ -60,9 +64,11 @@ test('the supplier dashboard lists orders to confirm and links to them and to th
 
 test('a stock edit never overwrites stock an order reserved meanwhile', async ({ page, request }) => {
   const nordbolt = await apiSignIn(request, 'sales@nordbolt.example');
-  const newest = await (await request.get(`/api/v1/products?supplier=${nordbolt.companyId}&in_stock=true&sort=newest&limit=1`)).json();
-  const productId = newest.items[0].id as string;
-  const moq = Number(newest.items[0].moq);
+  // The first page of the supplier's own listing, as the screen shows it: an active product in stock.
+  const own = await (await request.get('/api/v1/products/mine?limit=10', { headers: nordbolt.headers })).json();
+  const orderable = own.items.find((item: { status: string; in_stock: boolean }) => item.status === 'active' && item.in_stock);
+  const productId = orderable.id as string;
+  const moq = Number(orderable.moq);
   await signIn(page, 'sales@nordbolt.example');
   await page.goto('/my-products');
   const card = page.getByTestId('supplier-product').filter({ has: page.locator(`a[href="/products/${productId}"]`) });
