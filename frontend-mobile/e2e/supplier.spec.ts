@@ -13,7 +13,7 @@ test('the supplier edits stock and price of a product and the buyer sees the new
   // Drafts and archived products are listed too; a buyer sees only an active one.
   const card = supplier
     .getByTestId('supplier-product')
-    .filter({ has: supplier.getByTestId('supplier-product-status').getByText('Active', { exact: true }) })
+    .filter({ has: supplier.getByTestId('supplier-product-status').filter({ hasText: /^Active$/ }) })
     .first();
   await expect(card.getByTestId('quick-stock')).not.toHaveValue('');
   const href = (await card.getByTestId('supplier-product-name').getAttribute('href')) ?? '';
