@@ -297,6 +297,8 @@ class _StatusesMatchTheSchema:
                 if answered[0] not in statuses:
                     _undocumented(f"{method} {path} answered {answered[0]}", statuses)
                 return
+
+
 @pytest.fixture
 def _app_to_use(
     request: pytest.FixtureRequest, settings: Settings, shared_settings: Settings
