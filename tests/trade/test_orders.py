@@ -287,6 +287,10 @@ async def test_the_supplier_cannot_see_an_order_until_the_buyer_approves_it(
     ).json()
     assert order["status"] == "pending_approval"
 
+    # Threads of this supplier's (other tests on this worker may commit their own).
+    supplier_threads = (
+        select(func.count()).select_from(Thread).where(Thread.supplier_id == market.supplier.id)
+    )
     # Exactly as another tenant's order: 404 everywhere, absent from every list.
     unknown = await supplier_reads(client, market, order["id"], side="other_supplier")
     assert {status for status, _type in unknown.values()} == {404}
@@ -294,7 +298,7 @@ async def test_the_supplier_cannot_see_an_order_until_the_buyer_approves_it(
     supplier = market.headers["supplier"]
     for params in ({}, {"side": "selling"}, {"status": "pending_approval"}):
         assert order["id"] not in await listed_ids(client, supplier, **params)
-    assert await db_session.scalar(select(func.count()).select_from(Thread)) == 0
+    assert await db_session.scalar(supplier_threads) == 0
     # The buyer cannot open a conversation with the supplier about it yet either.
     early = await client.post(
         "/api/v1/threads",
@@ -303,7 +307,7 @@ async def test_the_supplier_cannot_see_an_order_until_the_buyer_approves_it(
     )
     assert early.status_code == 409
     assert early.json()["type"] == "urn:marketplace:problem:order-awaiting-approval"
-    assert await db_session.scalar(select(func.count()).select_from(Thread)) == 0
+    assert await db_session.scalar(supplier_threads) == 0
 
     approved = await client.post(
         f"/api/v1/orders/{order['id']}/transitions",
