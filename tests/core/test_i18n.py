@@ -44,6 +44,14 @@ def test_catalog_translates_every_message(language: str) -> None:
         )
 
 
+def test_the_template_lists_exactly_the_source_messages() -> None:
+    # Translators start from messages.pot (README, "Translations"): a stale template hides
+    # new messages from them.
+    with (LOCALES_DIR / "messages.pot").open("rb") as handle:
+        template = read_po(handle)
+    assert {message.id for message in template if message.id} == source_messages()
+
+
 def test_translation_formats_parameters() -> None:
     assert translate(
         "Too many requests. Try again in {retry_after} seconds.", "fr", retry_after=7
