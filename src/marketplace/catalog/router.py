@@ -230,7 +230,10 @@ AltTextForm = Annotated[Text, Form(max_length=300, description="Text for screen 
 
 
 @products_router.post(
-    PRODUCT + "/images", status_code=status.HTTP_201_CREATED, response_model=ImageRead
+    PRODUCT + "/images",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ImageRead,
+    responses=problems(503),  # every image worker busy past IMAGE_QUEUE_SECONDS
 )
 async def upload_image(
     product_id: uuid.UUID,

@@ -84,6 +84,8 @@ def _statuses_by_shape(path: str, method: str, operation: dict[str, Any]) -> set
     has_body = "requestBody" in operation
     if path.startswith(API_PREFIX):
         statuses |= {401, 403, 429}
+    if "security" in operation:
+        statuses.add(400)  # a bearer token and an API key together (ambiguous credentials)
     if parameters or has_body:
         statuses.add(422)
     if has_body:
