@@ -142,25 +142,27 @@ export interface Product {
 }
 
 /** One product of the acting supplier's own catalog (`GET /products/mine`), any status. */
-export interface OwnProduct {
-  id: string;
-  sku: string;
-  name: string;
+export type OwnProduct = Pick<
+  Product,
+  | 'id'
+  | 'sku'
+  | 'name'
+  | 'unit'
+  | 'currency'
+  | 'price_tiers'
+  | 'base_price'
+  | 'moq'
+  | 'order_multiple'
+  | 'stock'
+  | 'in_stock'
+  | 'lead_time_days'
+  | 'version'
+> & {
   status: 'draft' | 'active' | 'archived';
-  unit: string;
-  currency: string;
-  price_tiers: { min_qty: string; unit_price: string }[];
-  base_price: string | null;
-  moq: string;
-  order_multiple: string | null;
-  stock: string;
-  in_stock: boolean;
-  lead_time_days: number;
   moderation: { is_blocked: boolean; blocked_reason: string | null };
   created_at: string;
   updated_at: string;
-  version: number;
-}
+};
 
 export interface CartLine {
   product_id: string;

@@ -3,7 +3,7 @@
 
 import type { ReactNode } from 'react';
 import { useTranslation } from 'react-i18next';
-import { Pressable, Text, View } from 'react-native';
+import { Pressable, Text, View, type ViewStyle } from 'react-native';
 
 import type { Rfq } from '../api/rfqTypes';
 import { formatMoney, formatNumber } from '../i18n/format';
@@ -67,18 +67,7 @@ export function Radio({
       disabled={disabled}
       onPress={onPress}
       testID={testID}
-      style={{
-        flexDirection: 'row',
-        alignItems: 'center',
-        gap: spacing.sm,
-        minHeight: 44,
-        paddingHorizontal: spacing.md,
-        paddingVertical: spacing.sm,
-        borderRadius: 6,
-        borderWidth: checked ? 2 : 1,
-        borderColor: checked ? colors.primary : colors.border,
-        backgroundColor: checked ? '#e8f1fb' : colors.surface,
-      }}
+      style={choiceStyle(checked)}
     >
       <View
         style={{
@@ -98,6 +87,22 @@ export function Radio({
   );
 }
 
+/** The card around a radio or a checkbox: a 44 px target, marked when chosen. */
+function choiceStyle(checked: boolean): ViewStyle {
+  return {
+    flexDirection: 'row',
+    alignItems: 'center',
+    gap: spacing.sm,
+    minHeight: 44,
+    paddingHorizontal: spacing.md,
+    paddingVertical: spacing.sm,
+    borderRadius: 6,
+    borderWidth: checked ? 2 : 1,
+    borderColor: checked ? colors.primary : colors.border,
+    backgroundColor: checked ? '#e8f1fb' : colors.surface,
+  };
+}
+
 export function Checkbox({ label, checked, onPress, testID, detail }: { label: string; checked: boolean; onPress: () => void; testID?: string; detail?: string }) {
   return (
     <Pressable
@@ -107,18 +112,7 @@ export function Checkbox({ label, checked, onPress, testID, detail }: { label: s
       aria-checked={checked}
       onPress={onPress}
       testID={testID}
-      style={{
-        flexDirection: 'row',
-        alignItems: 'center',
-        gap: spacing.sm,
-        minHeight: 44,
-        paddingHorizontal: spacing.md,
-        paddingVertical: spacing.sm,
-        borderRadius: 6,
-        borderWidth: checked ? 2 : 1,
-        borderColor: checked ? colors.primary : colors.border,
-        backgroundColor: checked ? '#e8f1fb' : colors.surface,
-      }}
+      style={choiceStyle(checked)}
     >
       <View style={{ width: 18, height: 18, borderRadius: 3, borderWidth: 2, borderColor: checked ? colors.primary : colors.muted, backgroundColor: checked ? colors.primary : colors.surface, alignItems: 'center', justifyContent: 'center' }}>
         {checked ? <Text style={{ color: colors.primaryText, fontSize: 12, lineHeight: 14, fontWeight: '700' }}>✓</Text> : null}
