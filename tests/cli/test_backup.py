@@ -21,19 +21,12 @@ from marketplace.core import backup as backups
 from marketplace.core.platform import Platform
 from tests.conftest import _database_url_on, client_for, make_settings, started_app
 from tests.messaging.conftest import PDF, PNG, open_rfq
+from tests.test_demo import _admin
 from tests.trade.conftest import build_market, order_body
 from tests.trade.test_rfqs import future
 
 runner = CliRunner()
 NewDatabase = Callable[[], str]
-
-
-async def _admin(server_url: str, statement: str) -> None:
-    connection = await asyncpg.connect(server_url)
-    try:
-        await connection.execute(statement)
-    finally:
-        await connection.close()
 
 
 @pytest.fixture(scope="module")
