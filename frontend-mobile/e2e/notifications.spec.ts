@@ -5,6 +5,11 @@ import { signIn } from './helpers';
 import { apiSignIn, placeOrder } from './trade';
 
 test('the notification inbox receives a live notification and marks it read', async ({ page, request }) => {
+  // The socket opens with a single-use ticket from POST /ws/ticket, never a token.
+  const sockets: string[] = [];
+  page.on('websocket', (socket) => {
+    if (socket.url().includes('/api/v1/ws')) sockets.push(socket.url());
+  });
   await signIn(page, 'owner@nordbolt.example');
   await page.goto('/notifications');
   await expect(page.getByRole('heading', { name: 'Notifications' })).toBeVisible();
@@ -17,6 +22,8 @@ test('the notification inbox receives a live notification and marks it read', as
   // The WebSocket brings it.
   const note = page.getByTestId('notification').filter({ hasText: order.number });
   await expect(note).toBeVisible();
+  expect(sockets.length).toBeGreaterThan(0);
+  for (const url of sockets) expect(url).toMatch(/\/api\/v1\/ws\?ticket=[^&]+$/);
   expect(await page.evaluate(() => (window as unknown as { sameLoad?: boolean }).sameLoad)).toBe(true);
   await expect(page.getByRole('link', { name: /Notifications \(\d+\)/ })).toBeVisible();
   await expectAccessible(page);

@@ -7,6 +7,8 @@ import { useEffect } from 'react';
 import { config } from '../config';
 import { useSession } from '../stores/session';
 import { backoffDelay } from './client';
+import { api } from './index';
+import { openLiveSocket } from './liveSocket';
 import { queryClient } from './query';
 
 interface ServerMessage {
@@ -30,7 +32,6 @@ export function staleQueriesFor(eventType: string): string[][] {
 
 export function useLiveUpdates(): void {
   const status = useSession((s) => s.status);
-  const accessToken = useSession((s) => s.accessToken);
   const companyId = useSession((s) => s.companyId);
   useEffect(() => {
     if (status !== 'signed-in') return;
@@ -41,10 +42,24 @@ export function useLiveUpdates(): void {
     let closed = false;
     const location = (globalThis as { location?: { protocol: string; host: string } }).location;
 
-    const connect = (): void => {
+    const retry = (): void => {
+      if (closed) return;
+      timer = setTimeout(() => void connect(), backoffDelay(Math.min(attempt, 5)));
+      attempt += 1;
+    };
+
+    const connect = async (): Promise<void> => {
       const url = liveUrl(config.apiUrl, config.apiPrefix, location);
-      // Phones send the token as a subprotocol (never in the URL); the web sends its cookie.
-      socket = accessToken ? new WebSocket(url, ['bearer', accessToken]) : new WebSocket(url);
+      try {
+        socket = await openLiveSocket(api, url);
+      } catch {
+        retry();
+        return;
+      }
+      if (closed) {
+        socket.close();
+        return;
+      }
       socket.onopen = () => {
         attempt = 0;
         if (lastSeen) socket?.send(JSON.stringify({ type: 'resume', after: lastSeen }));
@@ -65,17 +80,13 @@ export function useLiveUpdates(): void {
         }
         if (message.type === 'resume_failed') void queryClient.invalidateQueries();
       };
-      socket.onclose = () => {
-        if (closed) return;
-        timer = setTimeout(connect, backoffDelay(Math.min(attempt, 5)));
-        attempt += 1;
-      };
+      socket.onclose = retry;
     };
-    connect();
+    void connect();
     return () => {
       closed = true;
       if (timer) clearTimeout(timer);
       socket?.close();
     };
-  }, [status, accessToken, companyId]);
+  }, [status, companyId]);
 }
