@@ -189,7 +189,13 @@ async def test_each_supplier_gets_webhooks_naming_no_other_supplier(
     # The awarded supplier learns of its award and its own order; the others of nothing.
     winner = await deliveries_of(db_session, companies["other_supplier"], world["rfq_id"])
     assert [body["data"]["awards"] for body in winner["rfq.awarded"]] == [
-        [{"supplier_id": str(companies["other_supplier"]), "order_id": world["order_ids"][0]}]
+        [
+            {
+                "supplier_id": str(companies["other_supplier"]),
+                "order_id": world["order_ids"][0],
+                "released": True,
+            }
+        ]
     ]
     for side in ("supplier", "third"):
         assert "rfq.awarded" not in await deliveries_of(
@@ -203,7 +209,11 @@ async def test_each_supplier_gets_webhooks_naming_no_other_supplier(
         quote["id"] for quote in quotes.values()
     )
     assert sent["rfq.awarded"][0]["data"]["awards"] == [
-        {"supplier_id": str(companies["other_supplier"]), "order_id": world["order_ids"][0]}
+        {
+            "supplier_id": str(companies["other_supplier"]),
+            "order_id": world["order_ids"][0],
+            "released": True,
+        }
     ]
     assert sent["rfq.awarded"][0]["data"]["supplier_ids"] == [str(companies["other_supplier"])]
 

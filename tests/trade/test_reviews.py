@@ -593,3 +593,29 @@ async def test_concurrent_reviews_of_one_order_make_one(
         )
         == 1
     )
+
+
+async def test_an_order_says_whether_its_buyer_reviewed_it(
+    client: httpx.AsyncClient, market: Market
+) -> None:
+    """`reviewed` on the order (detail and list, both sides) is what the app reads to
+    stop offering a second review."""
+    order_id = await order_until(client, market, "completed")
+    other_id = await order_until(client, market, "completed")
+
+    async def reviewed(who: str) -> tuple[bool, dict[str, bool]]:
+        detail = await client.get(f"/api/v1/orders/{order_id}", headers=market.headers[who])
+        assert detail.status_code == 200, detail.text
+        listed = await client.get("/api/v1/orders", headers=market.headers[who])
+        assert listed.status_code == 200, listed.text
+        flags = {
+            order["id"]: order["reviewed"]
+            for order in listed.json()["items"]
+            if order["id"] in (order_id, other_id)
+        }
+        return detail.json()["reviewed"], flags
+
+    assert await reviewed("owner") == (False, {order_id: False, other_id: False})
+    assert (await review(client, market, order_id, {"rating": 5})).status_code == 201
+    assert await reviewed("owner") == (True, {order_id: True, other_id: False})
+    assert await reviewed("supplier") == (True, {order_id: True, other_id: False})

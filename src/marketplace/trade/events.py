@@ -194,24 +194,49 @@ class RfqAward(BaseModel):
 
     supplier_id: uuid.UUID
     order_id: uuid.UUID
+    # False while the order waits for the buyer's approval (a purchaser over the
+    # spending limit): its supplier is told of the award only once it is approved
+    # (`RfqAwardReleased`). Absent from events stored before it existed: released.
+    released: bool = True
 
 
 class RfqAwarded(RfqEvent):
     """Version 2: `awards` (supplier and order) replaced `order_ids`, so that each
-    supplier can be shown its own order and not its competitors'."""
+    supplier can be shown its own order and not its competitors'. A supplier is shown
+    only its awards whose order was released to it: one whose order waits for the
+    buyer's approval learns nothing of the award until `rfq.award_released`."""
 
     type: ClassVar[str] = "rfq.awarded"
     version: ClassVar[int] = 2
     awards: list[RfqAward]
 
     @classmethod
+    def view(
+        cls, payload: dict[str, Any], company_ids: list[uuid.UUID], viewers: frozenset[str]
+    ) -> EventView:
+        shown = super().view(payload, company_ids, viewers)
+        if str(payload.get("buyer_id")) in viewers or shown.payload.get("awards"):
+            return shown
+        return HIDDEN
+
+    @classmethod
     def supplier_view(cls, payload: dict[str, Any], viewers: frozenset[str]) -> dict[str, Any]:
         view = super().supplier_view(payload, viewers)
         view.pop("order_ids", None)  # version 1: orders without their suppliers
         view["awards"] = [
-            award for award in payload.get("awards", []) if award.get("supplier_id") in viewers
+            award
+            for award in payload.get("awards", [])
+            if award.get("supplier_id") in viewers and award.get("released", True)
         ]
         return view
+
+
+class RfqAwardReleased(RfqEvent):
+    """An award held back from its supplier (`RfqAward.released` False) reached it: the
+    buyer approved the order the award made. Names that supplier only."""
+
+    type: ClassVar[str] = "rfq.award_released"
+    awards: list[RfqAward]
 
 
 class QuoteEvent(DomainEvent):

@@ -18,6 +18,8 @@ from marketplace.trade.models import (
     OrderLine,
     OrderTransition,
     PurchasingPolicy,
+    Review,
+    Rfq,
 )
 
 _NEXT_IN_SEQUENCE = DriverStatement(
@@ -289,3 +291,16 @@ async def delete_cart_lines(
         statement = statement.where(CartLine.product_id == product_id)
     result = await session.execute(statement.returning(CartLine.id))
     return len(result.all())
+
+
+async def rfq_title(session: AsyncSession, rfq_id: uuid.UUID) -> str:
+    """The title of the RFQ an order was awarded from (named in the award's events)."""
+    return str(await session.scalar(select(Rfq.title).where(Rfq.id == rfq_id)))
+
+
+async def reviewed_orders(session: AsyncSession, order_ids: list[uuid.UUID]) -> set[uuid.UUID]:
+    """Which of the orders their buyer has reviewed."""
+    if not order_ids:
+        return set()
+    rows = await session.execute(select(Review.order_id).where(Review.order_id.in_(order_ids)))
+    return {row[0] for row in rows}

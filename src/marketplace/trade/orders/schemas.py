@@ -178,6 +178,11 @@ class OrderRead(BaseModel):
         "per supplier and year (`INV-<year>-<6 digits>`); null before."
     )
     invoiced_at: datetime | None = Field(description="When the invoice was issued.")
+    reviewed: bool = Field(
+        default=False,
+        description="Whether the buyer has reviewed the supplier for this order "
+        "(one review per order, `POST /orders/{order_id}/review`).",
+    )
 
 
 class OrderDetail(OrderRead):

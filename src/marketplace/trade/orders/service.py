@@ -28,7 +28,13 @@ from marketplace.core.cache import Cache
 from marketplace.core.errors import DomainError
 from marketplace.core.events import emit
 from marketplace.core.pagination import Page, decode_time_keyset, encode_cursor
-from marketplace.trade.events import OrderPlaced, OrderStatusChanged, order_parties
+from marketplace.trade.events import (
+    OrderPlaced,
+    OrderStatusChanged,
+    RfqAward,
+    RfqAwardReleased,
+    order_parties,
+)
 from marketplace.trade.invoices import service as invoices
 from marketplace.trade.models import Order, OrderLine, OrderTransition
 from marketplace.trade.orders import approvals, repository
@@ -478,6 +484,18 @@ async def transition(
             reason=request.reason,
         ),
     )
+    if request.action is OrderAction.APPROVE and order.rfq_id is not None:
+        # The award that made it was held back from the supplier until now.
+        await emit(
+            session,
+            RfqAwardReleased(
+                rfq_id=order.rfq_id,
+                buyer_id=order.buyer_id,
+                title=await repository.rfq_title(session, order.rfq_id),
+                supplier_ids=[order.supplier_id],
+                awards=[RfqAward(supplier_id=order.supplier_id, order_id=order.id)],
+            ),
+        )
     await session.refresh(order)
     return order
 
@@ -502,22 +520,22 @@ def history_seen_by(
 
 
 _COMPANY_NAMES = frozenset({"buyer_name", "supplier_name"})
+_JOINED = _COMPANY_NAMES | {"reviewed"}
 
 
 async def order_reads(session: AsyncSession, orders: Sequence[Order]) -> list[OrderRead]:
-    """Orders as read, each with its buyer's and its supplier's display name (one query
-    for all of them)."""
+    """Orders as read, each with its buyer's and its supplier's display name and whether
+    it was reviewed (one query each for all of them)."""
     names = await companies.display_names(
         session, {order.buyer_id for order in orders} | {order.supplier_id for order in orders}
     )
+    reviewed = await repository.reviewed_orders(session, [order.id for order in orders])
     return [
         OrderRead(
-            **{
-                name: getattr(order, name)
-                for name in OrderRead.model_fields.keys() - _COMPANY_NAMES
-            },
+            **{name: getattr(order, name) for name in OrderRead.model_fields.keys() - _JOINED},
             buyer_name=names[order.buyer_id],
             supplier_name=names[order.supplier_id],
+            reviewed=order.id in reviewed,
         )
         for order in orders
     ]

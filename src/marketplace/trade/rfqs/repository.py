@@ -5,13 +5,22 @@ RFQ's buyer."""
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Select, and_, delete, exists, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from marketplace.catalog.models import Category, Product
-from marketplace.trade.models import Quote, QuoteItem, Rfq, RfqInvitation, RfqItem
+from marketplace.trade.models import (
+    Order,
+    OrderLine,
+    Quote,
+    QuoteItem,
+    Rfq,
+    RfqInvitation,
+    RfqItem,
+)
 
 
 async def add_all(session: AsyncSession, rows: list[object]) -> None:
@@ -212,3 +221,45 @@ async def settle_quotes(session: AsyncSession, rfq_id: uuid.UUID, accepted: set[
 
 async def get_quote(session: AsyncSession, quote_id: uuid.UUID) -> Quote | None:
     return (await session.execute(select(Quote).where(Quote.id == quote_id))).scalar_one_or_none()
+
+
+@dataclass(frozen=True)
+class ItemAward:
+    """Which quote won an RFQ item, and whether the order the award made has reached
+    its supplier (False while it waits for the buyer's approval, or was declined then)."""
+
+    quote_id: uuid.UUID
+    supplier_id: uuid.UUID
+    order_id: uuid.UUID
+    released: bool
+
+
+async def awards_of(session: AsyncSession, rfq_ids: list[uuid.UUID]) -> dict[uuid.UUID, ItemAward]:
+    """The award of each awarded item of the RFQs, by RFQ item id: the accepted quote of
+    the supplier whose order (made by the award) holds the item's line."""
+    if not rfq_ids:
+        return {}
+    rows = await session.execute(
+        select(
+            OrderLine.rfq_item_id,
+            Quote.id,
+            Order.supplier_id,
+            Order.id,
+            Order.released_to_supplier_at.is_not(None),
+        )
+        .join(Order, Order.id == OrderLine.order_id)
+        .join(
+            Quote,
+            and_(
+                Quote.rfq_id == Order.rfq_id,
+                Quote.supplier_id == Order.supplier_id,
+                Quote.status == "accepted",
+            ),
+        )
+        .where(Order.rfq_id.in_(rfq_ids), OrderLine.rfq_item_id.is_not(None))
+    )
+    return {
+        item_id: ItemAward(quote_id, supplier_id, order_id, bool(released))
+        for item_id, quote_id, supplier_id, order_id, released in rows
+        if item_id is not None
+    }

@@ -75,6 +75,12 @@ class RfqItemRead(BaseModel):
     quantity: Decimal
     unit: str
     target_unit_price: Decimal | None
+    # Once awarded: the winning quote and its supplier. A supplier is shown only its own
+    # wins, and only once the order the award made has reached it (not while that order
+    # waits for the buyer's approval); other items read as not awarded to it.
+    awarded_quote_id: uuid.UUID | None = None
+    awarded_supplier_id: uuid.UUID | None = None
+    awarded_supplier_name: str | None = None
 
 
 class RfqRead(BaseModel):

@@ -63,9 +63,42 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-async def _describe(session: AsyncSession, rfqs: list[Rfq], *, buyer_view: bool) -> list[RfqRead]:
+def _award_seen_by(
+    viewer_id: uuid.UUID, rfq: Rfq, award: repository.ItemAward | None
+) -> repository.ItemAward | None:
+    """An item's award as the viewer may see it: the buyer sees every award; a supplier
+    its own, once the order it made was released to it (the order's own rule)."""
+    if award is None or viewer_id == rfq.buyer_id:
+        return award
+    return award if award.supplier_id == viewer_id and award.released else None
+
+
+def _item_read(
+    item: RfqItem, award: repository.ItemAward | None, names: dict[uuid.UUID, str]
+) -> RfqItemRead:
+    read = RfqItemRead.model_validate(item)
+    if award is None:
+        return read
+    return read.model_copy(
+        update={
+            "awarded_quote_id": award.quote_id,
+            "awarded_supplier_id": award.supplier_id,
+            "awarded_supplier_name": names[award.supplier_id],
+        }
+    )
+
+
+async def _describe(
+    session: AsyncSession, viewer_id: uuid.UUID, rfqs: list[Rfq], *, buyer_view: bool
+) -> list[RfqRead]:
     items = await repository.items_of(session, [rfq.id for rfq in rfqs])
-    names = await companies.display_names(session, {rfq.buyer_id for rfq in rfqs})
+    awards = await repository.awards_of(
+        session, [rfq.id for rfq in rfqs if rfq.status == "awarded"]
+    )
+    names = await companies.display_names(
+        session,
+        {rfq.buyer_id for rfq in rfqs} | {award.supplier_id for award in awards.values()},
+    )
     result = []
     for rfq in rfqs:
         invited = await repository.invited_suppliers(session, rfq.id) if buyer_view else None
@@ -84,7 +117,10 @@ async def _describe(session: AsyncSession, rfqs: list[Rfq], *, buyer_view: bool)
                 payment_terms=rfq.payment_terms,
                 published_at=rfq.published_at,
                 created_at=rfq.created_at,
-                items=[RfqItemRead.model_validate(item) for item in items[rfq.id]],
+                items=[
+                    _item_read(item, _award_seen_by(viewer_id, rfq, awards.get(item.id)), names)
+                    for item in items[rfq.id]
+                ],
                 invited_supplier_ids=invited,
             )
         )
@@ -151,7 +187,7 @@ async def create_rfq(session: AsyncSession, actor: Actor, body: RfqCreate) -> Rf
     ]
     await repository.add_all(session, rows)
     await session.refresh(rfq)
-    return (await _describe(session, [rfq], buyer_view=True))[0]
+    return (await _describe(session, actor.company_id, [rfq], buyer_view=True))[0]
 
 
 async def _require_visible_products(session: AsyncSession, actor: Actor, body: RfqCreate) -> None:
@@ -202,7 +238,7 @@ async def publish(session: AsyncSession, actor: Actor, rfq_id: uuid.UUID) -> Rfq
         ),
     )
     await session.refresh(rfq)
-    return (await _describe(session, [rfq], buyer_view=True))[0]
+    return (await _describe(session, actor.company_id, [rfq], buyer_view=True))[0]
 
 
 async def cancel(session: AsyncSession, actor: Actor, rfq_id: uuid.UUID) -> RfqRead:
@@ -224,17 +260,17 @@ async def cancel(session: AsyncSession, actor: Actor, rfq_id: uuid.UUID) -> RfqR
         ),
     )
     await session.refresh(rfq)
-    return (await _describe(session, [rfq], buyer_view=True))[0]
+    return (await _describe(session, actor.company_id, [rfq], buyer_view=True))[0]
 
 
 async def get_rfq(session: AsyncSession, actor: Actor, rfq_id: uuid.UUID) -> RfqRead:
     rfq = await repository.get_rfq(session, rfq_id)
     if rfq is not None and rfq.buyer_id == actor.company_id:
-        return (await _describe(session, [rfq], buyer_view=True))[0]
+        return (await _describe(session, actor.company_id, [rfq], buyer_view=True))[0]
     visible = await repository.get_rfq_for_supplier(session, rfq_id, actor.company_id)
     if visible is None:
         raise RfqNotFound()
-    return (await _describe(session, [visible], buyer_view=False))[0]
+    return (await _describe(session, actor.company_id, [visible], buyer_view=False))[0]
 
 
 async def list_rfqs(
@@ -245,7 +281,7 @@ async def list_rfqs(
         rows = await repository.list_buyer_rfqs(session, actor.company_id, after, limit + 1)
     else:
         rows = await repository.list_supplier_rfqs(session, actor.company_id, after, limit + 1)
-    items = await _describe(session, rows[:limit], buyer_view=role == "buyer")
+    items = await _describe(session, actor.company_id, rows[:limit], buyer_view=role == "buyer")
     next_cursor = (
         encode_cursor(rows[limit - 1].created_at.isoformat(), str(rows[limit - 1].id))
         if len(rows) > limit
@@ -406,9 +442,22 @@ async def list_quotes(session: AsyncSession, actor: Actor, rfq_id: uuid.UUID) ->
     visible = await repository.get_rfq_for_supplier(session, rfq_id, actor.company_id)
     if visible is None:
         raise RfqNotFound()
-    return await _describe_quotes(
+    own = await _describe_quotes(
         session, await repository.quotes_of_rfq(session, rfq_id, actor.company_id), visible
     )
+    # A won quote reads as accepted once the order the award made reached the supplier:
+    # while that order waits for the buyer's approval, the supplier knows of no award.
+    released = {
+        award.quote_id
+        for award in (await repository.awards_of(session, [visible.id])).values()
+        if award.released
+    }
+    return [
+        quote.model_copy(update={"status": "submitted"})
+        if quote.status == "accepted" and quote.id not in released
+        else quote
+        for quote in own
+    ]
 
 
 async def compare(session: AsyncSession, actor: Actor, rfq_id: uuid.UUID) -> Comparison:
@@ -577,11 +626,19 @@ async def award(
             buyer_id=rfq.buyer_id,
             title=rfq.title,
             supplier_ids=sorted({quotes[q].supplier_id for q in winners}, key=str),
-            awards=[RfqAward(supplier_id=order.supplier_id, order_id=order.id) for order in placed],
+            awards=[
+                RfqAward(
+                    supplier_id=order.supplier_id,
+                    order_id=order.id,
+                    released=order.released_to_supplier_at is not None,
+                )
+                for order in placed
+            ],
         ),
     )
     await session.refresh(rfq)
-    return (await _describe(session, [rfq], buyer_view=True))[0], [order.id for order in placed]
+    described = (await _describe(session, actor.company_id, [rfq], buyer_view=True))[0]
+    return described, [order.id for order in placed]
 
 
 async def _product_suppliers(
