@@ -4,7 +4,7 @@ import { expectAccessible } from './axe';
 import { signIn } from './helpers';
 import { apiSignIn, placeOrder, transition } from './trade';
 
-test('a buyer reviews the supplier of a completed order, and the rating shows on its products', async ({ page, request }) => {
+test('a buyer reviews the supplier of a completed order, and the rating shows on its products', async ({ page, request, browser }) => {
   const buyer = await apiSignIn(request, 'owner@hansen-bau.example');
   const supplier = await apiSignIn(request, 'sales@nordbolt.example');
   const order = await placeOrder(request, buyer, 'bolt', /nordbolt/i);
@@ -26,6 +26,15 @@ test('a buyer reviews the supplier of a completed order, and the rating shows on
   await expectAccessible(page);
   await page.getByTestId('submit-review').click();
   await expect(page.getByTestId('review-sent')).toContainText('Thank you');
+
+  // Another user of the buyer, on another device: the order says it was reviewed, so no
+  // second review is offered.
+  const colleague = await (await browser.newContext()).newPage();
+  await signIn(colleague, 'purchaser@hansen-bau.example');
+  await colleague.goto(`/orders/${order.id}`);
+  await expect(colleague.getByTestId('review-done')).toContainText('You have reviewed this order.');
+  await expect(colleague.getByTestId('review-form')).toHaveCount(0);
+  await expectAccessible(colleague);
 
   await page.goto(`/products/${order.productId}`);
   await expect(page.getByTestId('supplier-rating')).toContainText(/Rating \d(\.\d)? \(\d+\)/);

@@ -108,13 +108,24 @@ test('the buyer runs an RFQ to two suppliers and awards lines to both', async ({
   await expect(buyer.getByText('Awarded. Orders placed: 2.')).toBeVisible();
   await expect(buyer.getByTestId('rfq-detail-status')).toHaveText('Awarded');
   await expect(buyer.getByTestId('quote-card').filter({ hasText: 'Accepted' })).toHaveCount(2);
+  // Which quote won each item comes from the API, also after a reload.
+  await buyer.reload();
+  await expect(buyer.getByTestId('item-award')).toHaveText([/Awarded to Nordbolt/, /Awarded to Thames Components/]);
+  await expect(lines.nth(0).getByRole('radio', { name: /Nordbolt/ })).toBeChecked();
+  await expect(lines.nth(0).getByRole('radio', { name: /Thames Components/ })).not.toBeChecked();
+  await expect(lines.nth(1).getByRole('radio', { name: /Thames Components/ })).toBeChecked();
   await checkScreen(buyer, 'rfq-awarded');
 
-  // Both suppliers see that their quote won, and the buyer has an order from each.
+  // Both suppliers see that their quote won, each on its own item only, and the buyer
+  // has an order from each.
   await nordbolt.reload();
   await expect(nordbolt.getByTestId('quote-status')).toHaveText('Accepted');
+  await expect(nordbolt.getByTestId('quote-line').nth(0).getByTestId('item-award')).toHaveText(/Awarded to you/);
+  await expect(nordbolt.getByTestId('quote-line').nth(1).getByTestId('item-award')).toHaveCount(0);
   await thames.reload();
   await expect(thames.getByTestId('quote-status')).toHaveText('Accepted');
+  await expect(thames.getByTestId('quote-line').nth(0).getByTestId('item-award')).toHaveCount(0);
+  await expect(thames.getByTestId('quote-line').nth(1).getByTestId('item-award')).toHaveText(/Awarded to you/);
   await checkScreen(thames, 'quote-accepted');
   await buyer.goto('/orders');
   const rows = buyer.getByTestId('order-row');

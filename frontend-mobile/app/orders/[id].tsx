@@ -128,7 +128,7 @@ export default function OrderScreen() {
         </View>
       ) : null}
       {side === 'buyer' && o.status === 'completed' && membership && ['owner', 'admin', 'purchaser'].includes(membership.role) ? (
-        <ReviewForm orderId={o.id} supplierName={o.supplier_name ?? o.supplier_id} />
+        <ReviewForm orderId={o.id} supplierName={o.supplier_name ?? o.supplier_id} reviewed={o.reviewed} />
       ) : null}
       <Heading level={2}>{t('orders.timeline')}</Heading>
       <View role="list">

@@ -14,6 +14,11 @@ export interface RfqItem {
   quantity: string;
   unit: string;
   target_unit_price: string | null;
+  /** Once awarded: the winning quote. A supplier is shown only its own wins, once the
+   * order the award made has reached it. */
+  awarded_quote_id?: string | null;
+  awarded_supplier_id?: string | null;
+  awarded_supplier_name?: string | null;
 }
 
 export interface Rfq {

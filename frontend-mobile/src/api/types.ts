@@ -211,6 +211,8 @@ export interface Order {
   carrier: string | null;
   tracking_number: string | null;
   created_at: string;
+  /** Whether the buyer has reviewed the supplier for this order. */
+  reviewed: boolean;
 }
 
 export interface OrderDetail extends Order {

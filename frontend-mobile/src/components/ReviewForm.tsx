@@ -1,6 +1,6 @@
 /** A buyer rates the supplier of a completed order once (1 to 5, optional comment). The
- * API keeps no "reviewed" flag on the order, so the review sent from this device is
- * kept in the query cache (persisted) to show it instead of the form. */
+ * order says whether it was reviewed (`reviewed`, from any device or user): then no form
+ * is offered. The review just sent from this device is shown with its stars and comment. */
 
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
@@ -15,7 +15,7 @@ import { useProblem } from './useProblem';
 
 export const RATINGS = [1, 2, 3, 4, 5] as const;
 
-export function ReviewForm({ orderId, supplierName }: { orderId: string; supplierName: string }) {
+export function ReviewForm({ orderId, supplierName, reviewed }: { orderId: string; supplierName: string; reviewed: boolean }) {
   const { t } = useTranslation();
   const queryClient = useQueryClient();
   const key = ['review', orderId];
@@ -24,7 +24,11 @@ export function ReviewForm({ orderId, supplierName }: { orderId: string; supplie
   const [comment, setComment] = useState('');
   const submit = useMutation({
     mutationFn: () => api.post<Review>(`/orders/${orderId}/review`, { rating, comment: comment.trim() }),
-    onSuccess: (review) => queryClient.setQueryData(key, review),
+    onSuccess: (review) => {
+      queryClient.setQueryData(key, review);
+      void queryClient.invalidateQueries({ queryKey: ['order', orderId] });
+      void queryClient.invalidateQueries({ queryKey: ['orders'] });
+    },
   });
   const problem = useProblem(submit.error);
   const review = sent.data ?? null;
@@ -37,6 +41,14 @@ export function ReviewForm({ orderId, supplierName }: { orderId: string; supplie
         </Text>
         {review.comment ? <Text style={{ color: colors.text }}>{review.comment}</Text> : null}
         <Notice tone="success">{t('reviews.thanks')}</Notice>
+      </Card>
+    );
+  }
+  if (reviewed) {
+    return (
+      <Card testID="review-done">
+        <Heading level={2}>{t('reviews.title', { supplier: supplierName })}</Heading>
+        <Notice tone="success">{t('reviews.done')}</Notice>
       </Card>
     );
   }

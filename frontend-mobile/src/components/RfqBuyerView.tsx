@@ -205,8 +205,8 @@ export function RfqBuyerView({ rfq, sentTo, error, updatedAt }: { rfq: Rfq; sent
                       <View key={column} style={COLUMN}>
                         <Radio
                           label={t('rfq.awardTo', { item: label, offer: text })}
-                          // Once decided, which quote won an item is the orders' to tell, not the starting picks.
-                          checked={canAward && choice[row.itemId] === offer.quote_id}
+                          // Once decided, the API says which quote won each item, not the starting picks.
+                          checked={canAward ? choice[row.itemId] === offer.quote_id : rfq.items.find((i) => i.id === row.itemId)?.awarded_quote_id === offer.quote_id}
                           onPress={() => setPicked(chooseOffer(picked, row.itemId, offer.quote_id))}
                           disabled={!canAward}
                           testID="offer"

@@ -162,6 +162,11 @@ export function RfqItems({ rfq }: { rfq: Rfq }) {
               {formatNumber(item.quantity, i18n.language)} {item.unit}
               {item.target_unit_price ? ` · ${t('rfq.target', { price: formatMoney(item.target_unit_price, rfq.currency, i18n.language) })}` : ''}
             </Text>
+            {item.awarded_supplier_name ? (
+              <Text style={{ color: colors.success, fontWeight: '700' }} testID="item-award">
+                ✓ {t('rfq.awardedTo', { supplier: item.awarded_supplier_name })}
+              </Text>
+            ) : null}
           </View>
         </View>
       ))}

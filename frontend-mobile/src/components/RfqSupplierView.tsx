@@ -78,6 +78,11 @@ export function RfqSupplierView({ rfq, error, updatedAt }: { rfq: Rfq; error: un
                     {formatNumber(item.quantity, i18n.language)} {item.unit}
                     {item.target_unit_price ? ` · ${t('rfq.target', { price: formatMoney(item.target_unit_price, rfq.currency, i18n.language) })}` : ''}
                   </Text>
+                  {item.awarded_quote_id ? (
+                    <Text style={{ color: colors.success, fontWeight: '700' }} testID="item-award">
+                      ✓ {t('rfq.awardedToYou')}
+                    </Text>
+                  ) : null}
                   {open && allowed ? (
                     <View style={{ maxWidth: 260 }}>
                       <Field
