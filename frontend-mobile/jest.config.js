@@ -23,7 +23,8 @@ module.exports = {
       preset: `jest-expo/${platform}`,
       // Testing Library renders native components; on the web only stores and logic run.
       testMatch: platform === 'web' ? ['<rootDir>/src/**/*.test.ts'] : ['<rootDir>/src/**/*.test.ts?(x)'],
-      testPathIgnorePatterns: ['\\.node\\.test\\.ts$'],
+      // *.native.test.ts: phone-only modules (download.native.ts), not built for the web.
+      testPathIgnorePatterns: platform === 'web' ? ['\\.node\\.test\\.ts$', '\\.native\\.test\\.ts$'] : ['\\.node\\.test\\.ts$'],
       setupFiles: ['<rootDir>/jest.setup.js'],
     })),
   ],

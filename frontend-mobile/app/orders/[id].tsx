@@ -2,14 +2,14 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { router, useLocalSearchParams } from 'expo-router';
 import { useState } from 'react';
 import { useTranslation } from 'react-i18next';
-import { Linking, ScrollView, Text, View } from 'react-native';
+import { ScrollView, Text, View } from 'react-native';
 
 import { api } from '../../src/api';
 import { newIdempotencyKey } from '../../src/api/client';
 import type { OrderDetail, Thread } from '../../src/api/types';
-import { config } from '../../src/config';
 import { OfflineNotice } from '../../src/components/OfflineNotice';
 import { ReviewForm } from '../../src/components/ReviewForm';
+import { downloadFile } from '../../src/components/download';
 import { availableActions, NEEDS_REASON, type OrderAction } from '../../src/components/orderActions';
 import { colors, spacing } from '../../src/components/theme';
 import { Button, Card, Field, Heading, Notice, Skeleton, styles } from '../../src/components/ui';
@@ -55,14 +55,15 @@ export default function OrderScreen() {
     mutationFn: () => api.post<Thread>('/threads', { subject_type: 'order', subject_id: id }),
     onSuccess: (thread) => router.push(`/messages/${thread.id}` as never),
   });
-  const problem = useProblem(act.error ?? pay.error ?? converse.error);
+  // The invoice needs the session: the cookie on the web, the bearer token on a phone.
+  const invoice = useMutation({ mutationFn: (o: OrderDetail) => downloadFile(`/orders/${o.id}/invoice.pdf`, `${o.number}.pdf`) });
+  const problem = useProblem(act.error ?? pay.error ?? converse.error ?? invoice.error);
 
   if (order.isPending) return <View style={{ padding: spacing.lg }}><Skeleton lines={6} /></View>;
   if (!order.data) return <View style={{ padding: spacing.lg }}><Notice tone="error">{t('errors.network')}</Notice></View>;
   const o = order.data;
   const side = o.supplier_id === session.companyId ? 'supplier' : 'buyer';
   const actions = membership ? availableActions(o.status, side, membership.role) : [];
-  const invoiceUrl = `${config.apiUrl}${config.apiPrefix}/orders/${o.id}/invoice.pdf`;
   return (
     <ScrollView contentContainerStyle={{ padding: spacing.lg, gap: spacing.lg }}>
       <OfflineNotice error={order.error} updatedAt={order.dataUpdatedAt} hasData />
@@ -84,7 +85,7 @@ export default function OrderScreen() {
           </Text>
         ))}
         <Text style={{ fontWeight: '700', color: colors.text }}>{t('orders.total')}: {formatMoney(o.total, o.currency, i18n.language)}</Text>
-        {o.status !== 'pending_approval' ? <Button variant="secondary" label={t('orders.invoice')} onPress={() => void Linking.openURL(invoiceUrl)} /> : null}
+        {o.status !== 'pending_approval' ? <Button variant="secondary" label={t('orders.invoice')} onPress={() => invoice.mutate(o)} busy={invoice.isPending} testID="invoice" /> : null}
       </Card>
       {actions.length ? (
         <Card>

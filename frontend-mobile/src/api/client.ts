@@ -178,13 +178,10 @@ export class ApiClient {
         const response = await this.send(method, path, options);
         if (response.status === 401 && !options.anonymous && !refreshed) {
           refreshed = true;
-          // A 401 for a token that another caller has already replaced needs no refresh.
-          const replaced = sentToken !== null && this.options.auth.accessToken() !== sentToken;
-          if (replaced || (await this.refreshOnce())) {
+          if (await this.renewAfterUnauthorized(sentToken)) {
             attempt -= 1; // the replay after a refresh is not a retry
             continue;
           }
-          this.options.auth.signedOut();
         }
         if (RETRIED_STATUSES.has(response.status) && retriable && attempt < MAX_RETRIES) {
           const delay = this.retryDelay(response, attempt);
@@ -222,6 +219,32 @@ export class ApiClient {
     if (!options.background) this.options.connection?.requestFailed(kind, retryIn);
   }
 
+  private credentials(): Record<string, string> {
+    const headers: Record<string, string> = {};
+    const token = this.options.auth.accessToken();
+    if (token) headers.Authorization = `Bearer ${token}`;
+    const companyId = this.options.companyId();
+    if (companyId) headers['X-Company-ID'] = companyId;
+    return headers;
+  }
+
+  /** The headers of an authenticated read, for a transfer the platform makes itself (a
+   * phone's file download straight to disk): language, bearer token and company. */
+  readHeaders(): Record<string, string> {
+    return { 'Accept-Language': this.options.language(), ...this.credentials() };
+  }
+
+  /** After such a transfer was answered 401 with `sentToken`: the access token is renewed
+   * as for any request (one refresh for all callers). True when the transfer may be sent
+   * again; false means signed out. */
+  async renewAfterUnauthorized(sentToken: string | null): Promise<boolean> {
+    // A 401 for a token that another caller has already replaced needs no refresh.
+    const replaced = sentToken !== null && this.options.auth.accessToken() !== sentToken;
+    if (replaced || (await this.refreshOnce())) return true;
+    this.options.auth.signedOut();
+    return false;
+  }
+
   /** Concurrent 401s share one refresh: the first starts it, the rest wait for its answer. */
   private refreshOnce(): Promise<boolean> {
     if (!this.refreshing) {
@@ -244,10 +267,7 @@ export class ApiClient {
     if (options.body !== undefined) headers['Content-Type'] = 'application/json';
     if (options.idempotencyKey) headers['Idempotency-Key'] = options.idempotencyKey;
     if (!options.anonymous) {
-      const token = this.options.auth.accessToken();
-      if (token) headers.Authorization = `Bearer ${token}`;
-      const companyId = this.options.companyId();
-      if (companyId) headers['X-Company-ID'] = companyId;
+      Object.assign(headers, this.credentials());
       const csrf = this.options.auth.csrfToken();
       if (csrf && !READ_METHODS.has(method)) headers['X-CSRF-Token'] = csrf;
     }

@@ -1,19 +1,13 @@
-/** Saving a file the API serves only to signed-in participants (message attachments). */
-
-import { Linking, Platform } from 'react-native';
+/** Saving a file the API serves only to signed-in participants (message attachments,
+ * invoices), in the browser. Phones use download.native.ts. */
 
 import { api } from '../api';
 import { config } from '../config';
 import { apiPath } from './messages';
 
-/** On the web the file is fetched through the API client (cookie session, retries,
- * translated errors) and handed to the browser as a download. Phones open the address
- * in the system browser, as invoices are. */
+/** The file is fetched through the API client (cookie session, retries, translated
+ * errors) and handed to the browser as a download. */
 export async function downloadFile(url: string, filename: string): Promise<void> {
-  if (Platform.OS !== 'web') {
-    await Linking.openURL(url.startsWith('http') ? url : `${config.apiUrl}${url}`);
-    return;
-  }
   const blob = await api.get<Blob>(apiPath(url, config.apiPrefix), { responseType: 'blob' });
   const href = URL.createObjectURL(blob);
   const anchor = document.createElement('a');
