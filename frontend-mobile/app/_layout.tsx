@@ -6,6 +6,7 @@ import { I18nextProvider } from 'react-i18next';
 import { resumeSession } from '../src/api';
 import { CACHE_BUSTER, OFFLINE_MAX_AGE_MS, persister, queryClient, shouldPersist } from '../src/api/query';
 import { ErrorBoundary } from '../src/components/ErrorBoundary';
+import { startErrorReporting } from '../src/components/sentry';
 import { Shell } from '../src/components/Shell';
 import { useLiveUpdates } from '../src/api/live';
 import { i18n } from '../src/i18n';
@@ -16,6 +17,8 @@ export default function RootLayout() {
   useEffect(() => {
     void usePreferences.getState().hydrate();
     void resumeSession();
+    // After the first screen, and only with a DSN: the SDK is not part of the launch.
+    void startErrorReporting();
   }, []);
   useLiveUpdates();
   return (

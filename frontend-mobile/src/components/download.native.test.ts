@@ -7,6 +7,8 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 
+import { nodeFetch } from '../testing/nodeFetch';
+
 const TOKEN = 'fresh-access';
 const PDF = '%PDF-1.4 invoice ORD-2026-000042';
 
@@ -84,25 +86,6 @@ function realTransfer(
         });
       })
       .on('error', reject);
-  });
-}
-
-/** The API client's requests (a refresh, a refused download's problem) over real HTTP:
- * the native preset's own `fetch` answers nothing. */
-function nodeFetch(input: RequestInfo | URL, init?: RequestInit): Promise<Response> {
-  return new Promise((resolve, reject) => {
-    const request = http.request(String(input), { method: init?.method ?? 'GET', headers: init?.headers as Record<string, string> }, (response) => {
-      const chunks: Buffer[] = [];
-      response.on('data', (chunk: Buffer) => chunks.push(chunk));
-      response.on('end', () => {
-        const headers = new Headers();
-        for (const [name, value] of Object.entries(response.headers)) if (typeof value === 'string') headers.set(name, value);
-        resolve(new Response(Buffer.concat(chunks).toString(), { status: response.statusCode, headers }));
-      });
-    });
-    request.on('error', reject);
-    if (typeof init?.body === 'string') request.write(init.body);
-    request.end();
   });
 }
 
