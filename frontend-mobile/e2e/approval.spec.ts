@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+
 import { expect, type APIRequestContext, test } from '@playwright/test';
 
 import { signIn } from './helpers';
@@ -79,4 +81,11 @@ test('a purchaser over the limit waits, the owner approves, and only then does t
   await expect(supplier.getByTestId('order-detail-status')).toContainText('Shipped');
   // Live: the buyer's screen changes without a reload.
   await expect(purchaser.getByTestId('order-detail-status')).toContainText('Shipped');
+  // The invoice downloads through the API client with the session, named by the order.
+  const download = purchaser.waitForEvent('download');
+  await purchaser.getByTestId('invoice').click();
+  const file = await download;
+  expect(file.suggestedFilename()).toBe(`${number}.pdf`);
+  const path = await file.path();
+  expect(readFileSync(path).subarray(0, 5).toString()).toBe('%PDF-');
 });

@@ -33,7 +33,9 @@ function bundleSizes() {
   const gzipKb = initial.reduce((sum, file) => sum + gzipSync(readFileSync(file)).length, 0) / 1024;
   const all = listFiles(join(dist, '_expo')).filter((f) => f.endsWith('.js'));
   const allRawKb = all.reduce((sum, file) => sum + statSync(file).size, 0) / 1024;
-  return { initialGzipKb: Math.round(gzipKb), allRawKb: Math.round(allRawKb), files: all.length };
+  // The Sentry SDK's own chunk: part of all bundles, fetched only when a DSN is configured.
+  const sentryRawKb = all.filter((file) => readFileSync(file, 'utf8').includes('__SENTRY__')).reduce((sum, file) => sum + statSync(file).size, 0) / 1024;
+  return { initialGzipKb: Math.round(gzipKb), allRawKb: Math.round(allRawKb), files: all.length, sentryRawKb: Math.round(sentryRawKb) };
 }
 
 async function waitForServer(url, seconds) {
@@ -105,6 +107,7 @@ try {
     console.log(`${ok ? 'ok  ' : 'OVER'}  ${what}: ${value} (budget ${budget})${gates ? '' : ' [reported]'}`);
     failed ||= gates && !ok;
   }
+  console.log(`of all bundles, the error reporting SDK's chunk (fetched only with EXPO_PUBLIC_SENTRY_DSN): ${size.sentryRawKb} KB`);
   console.log(`launch runs: ${launch.runsMs.join(', ')} ms`);
   console.log(`median run, ms after navigation: ${Object.entries(launch.steps).map(([step, ms]) => `${step} ${ms}`).join(', ')}`);
 } finally {
