@@ -133,7 +133,7 @@ def deep_cursor(server: Server) -> str:
         if cursor is None:
             raise BenchError("the catalog is too small for a deep page")
     assert cursor is not None
-    return cursor
+    return str(cursor)
 
 
 def shapes(targets: dict[str, str], cursor: str) -> list[Shape]:

@@ -83,7 +83,7 @@ async def seed(
     from marketplace.identity import service as identity
     from marketplace.settings import Settings
 
-    settings = Settings(  # type: ignore[call-arg]
+    settings = Settings(
         _env_file=None,
         environment="production",
         secret_key=secret_key,
@@ -313,7 +313,7 @@ def main(argv: list[str] | None = None) -> int:
                     )
                 )
                 hot = data["products"]["service"]
-                initial = dict.fromkeys(hot, AMPLE_STOCK)
+                initial = dict.fromkeys(hot, Decimal(AMPLE_STOCK))
 
                 ours_report = run_load(
                     ours,

@@ -62,7 +62,7 @@ async def _deep_cursor(session: AsyncSession, pages: int) -> str:
     )
     rows = (await session.execute(statement)).all()
     last = rows[-1]
-    return service._encode_keyset(service.SearchSort.NEWEST, last.sort_key, last.id)
+    return str(service._encode_keyset(service.SearchSort.NEWEST, last.sort_key, last.id))
 
 
 async def explain(database_url: str, only: str | None) -> None:

@@ -179,7 +179,7 @@ async def load_or_create_taxonomy(
             )
         return leaves
     leaves = []
-    records = []
+    records: list[tuple[uuid.UUID, str, str, uuid.UUID | None, int, str]] = []
     for root_position, (root_name, children) in enumerate(TAXONOMY.items()):
         root_id, root_slug = uuid.uuid4(), _slugify(root_name)
         records.append((root_id, root_slug, root_name, None, root_position, root_slug))

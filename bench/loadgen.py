@@ -8,9 +8,13 @@ the 2xx responses, and the counts of non-2xx responses and transport errors.
     .venv/bin/python bench/loadgen.py http://127.0.0.1:8000/health/live \
         --connections 64 --duration 10 --warmup 2
 
-With `--requests FILE` (a JSON list of `{"method", "headers", "body"}`) connection `i`
-sends request `i % len(list)` to the URL instead of a GET: a POST with its own body and
-credentials per connection, as 32 buyers placing orders each with their own token.
+With `--requests FILE` (a JSON list of `{"method", "path", "headers", "body"}`) connection
+`i` sends request `i % len(list)` to the URL instead of a GET: a POST with its own body and
+credentials per connection, as 32 buyers placing orders each with their own token. An entry
+may also be a list of such requests: the connection then sends them in turn, round and
+round (a product id per request, or a cart filled and checked out). `path` replaces the
+URL's path and query. `{unique}` in a header value is replaced by a new random token on
+every request sent (an `Idempotency-Key` per order).
 
 It runs in its own process (one event loop, uvloop when installed) so that it does not
 share an interpreter with the server it measures. Everything is bounded: the number of
@@ -27,6 +31,7 @@ import math
 import resource
 import sys
 import time
+import uuid
 from array import array
 from collections import Counter
 from dataclasses import dataclass, field
@@ -44,6 +49,8 @@ RECONNECT_PAUSE_SECONDS = 0.05
 # caller can sample the servers' CPU over the same window.
 WINDOW_START_MARKER = "bench: window start"
 WINDOW_END_MARKER = "bench: window end"
+
+UNIQUE_PLACEHOLDER = b"{unique}"
 
 Connection = tuple[asyncio.StreamReader, asyncio.StreamWriter]
 
@@ -132,16 +139,22 @@ async def run_connection(
     connection: Connection | None,
     host: str,
     port: int,
-    request: bytes,
+    requests: list[bytes],
     window: Window,
     request_timeout: float,
     results: Results,
 ) -> None:
-    """One persistent connection: request, read, repeat until the window closes."""
+    """One persistent connection: request, read, repeat until the window closes; the
+    requests are sent in turn."""
     perf_counter = time.perf_counter
     latencies = results.latencies
+    turn = 0
     try:
         while True:
+            request = requests[turn % len(requests)]
+            turn += 1
+            if UNIQUE_PLACEHOLDER in request:
+                request = request.replace(UNIQUE_PLACEHOLDER, uuid.uuid4().hex.encode())
             started = perf_counter()
             if started >= window.end:
                 return
@@ -194,7 +207,7 @@ def _request_bytes(netloc: str, target: str, spec: dict[str, Any]) -> bytes:
     body = spec.get("body")
     payload = b"" if body is None else json.dumps(body).encode()
     lines = [
-        f"{spec.get('method', 'GET')} {target} HTTP/1.1",
+        f"{spec.get('method', 'GET')} {spec.get('path', target)} HTTP/1.1",
         f"Host: {netloc}",
         "User-Agent: marketplace-bench",
         "Accept: application/json",
@@ -226,7 +239,7 @@ async def run(
     request_timeout: float,
     *,
     markers: bool = False,
-    requests: list[dict[str, Any]] | None = None,
+    requests: list[dict[str, Any] | list[dict[str, Any]]] | None = None,
 ) -> dict[str, Any]:
     parts = urlsplit(url)
     host = parts.hostname or ""
@@ -234,7 +247,15 @@ async def run(
         raise SystemExit(f"only http:// URLs on the loopback interface are allowed, not {url!r}")
     port = parts.port or 80
     target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-    prepared = [_request_bytes(parts.netloc, target, spec) for spec in requests or [{}]]
+    prepared = [
+        [
+            _request_bytes(parts.netloc, target, spec)
+            for spec in (entry if isinstance(entry, list) else [entry])
+        ]
+        for entry in requests or [{}]
+    ]
+    if any(not cycle for cycle in prepared):
+        raise SystemExit("--requests: an entry is an empty list")
 
     # Open every connection first, so that connecting is not part of the measurement.
     try:
@@ -352,7 +373,8 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--requests",
         type=Path,
-        help="JSON list of {method, headers, body}: connection i sends entry i %% length",
+        help="JSON list of {method, path, headers, body} (or lists of them, sent in turn): "
+        "connection i sends entry i %% length",
     )
     parser.add_argument(
         "--markers",
