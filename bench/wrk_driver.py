@@ -15,6 +15,7 @@ it once for the warm-up, then again for the measured window).
 from __future__ import annotations
 
 import json
+import math
 import secrets
 import shutil
 import subprocess
@@ -179,7 +180,11 @@ def run(
         "duration_seconds": round(seconds, 3),
         "requests": ok,
         "requests_per_second": round(ok / seconds, 1) if seconds else 0.0,
-        "latency_ms": {name: round(raw[name] / 1000, 3) for name in ("p50", "p95", "p99", "max")},
+        # No answer in the window: no latency to show (wrk would say 0).
+        "latency_ms": {
+            name: round(raw[name] / 1000, 3) if raw["requests"] else math.nan
+            for name in ("p50", "p95", "p99", "max")
+        },
         "non_2xx": {
             code: count for code, count in sorted(codes.items()) if not code.startswith("2")
         },
