@@ -154,9 +154,7 @@ class Catalog:
 
 
 BUYERS = [Account(email, "buyer") for email in _emails("LOCUST_BUYERS", DEFAULT_BUYERS)]
-SUPPLIERS = [
-    Account(email, "supplier") for email in _emails("LOCUST_SUPPLIERS", DEFAULT_SUPPLIERS)
-]
+SUPPLIERS = [Account(email, "supplier") for email in _emails("LOCUST_SUPPLIERS", DEFAULT_SUPPLIERS)]
 CATALOG = Catalog()
 
 
