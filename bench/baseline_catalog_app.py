@@ -12,7 +12,9 @@ service's, bare:
   statement; with `typo=1` the query word is first corrected through the deletion index of
   the search dictionary (one more statement), as the service does;
 - `GET /search?category=&price_min=&price_max=`: newest first in a category subtree;
-- `GET /search?after_created=&after_id=`: a keyset page deep in the newest-first order.
+- `GET /search?after_created=&after_id=`: a keyset page deep in the newest-first order;
+- with `X-Company-ID` (a signed-in buyer) one more statement for the buyer's price-list
+  tiers of the page's products.
 
 Run by `bench/suite.py` and `bench_catalog.py` under uvicorn with the same worker count:
 
@@ -60,6 +62,11 @@ BUYER_TIERS = """
     SELECT t.min_qty, t.unit_price FROM price_list_tiers t
     JOIN price_list_assignments a ON a.price_list_id = t.price_list_id
     WHERE a.buyer_id = $1 AND t.product_id = $2 ORDER BY t.min_qty
+"""
+BUYER_PAGE_TIERS = """
+    SELECT t.product_id, t.min_qty, t.unit_price FROM price_list_tiers t
+    JOIN price_list_assignments a ON a.price_list_id = t.price_list_id
+    WHERE a.buyer_id = $1 AND t.product_id = ANY($2::uuid[])
 """
 TEXT_SEARCH = f"""
     {CARD} AND p.search_vector @@ to_tsquery('simple', $1)
@@ -141,6 +148,7 @@ def create_app() -> FastAPI:
         price_max: Decimal = Decimal("1e12"),
         after_created: datetime | None = None,
         after_id: uuid.UUID | None = None,
+        x_company_id: uuid.UUID | None = Header(default=None),
     ) -> dict[str, Any]:
         pool: asyncpg.Pool = request.app.state.pool
         async with pool.acquire() as connection:
@@ -158,6 +166,17 @@ def create_app() -> FastAPI:
                 rows = await connection.fetch(KEYSET, after_created, after_id)
             else:
                 raise HTTPException(status_code=422)
-        return {"items": [dict(row) for row in rows[:PAGE_SIZE]], "more": len(rows) > PAGE_SIZE}
+            items = [dict(row) for row in rows[:PAGE_SIZE]]
+            if x_company_id is not None:  # a signed-in buyer: the page priced by its lists
+                tiers = await connection.fetch(
+                    BUYER_PAGE_TIERS, x_company_id, [item["id"] for item in items]
+                )
+                for item in items:
+                    item["buyer_tiers"] = [
+                        [t["min_qty"], t["unit_price"]]
+                        for t in tiers
+                        if t["product_id"] == item["id"]
+                    ]
+        return {"items": items, "more": len(rows) > PAGE_SIZE}
 
     return app

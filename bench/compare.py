@@ -92,8 +92,11 @@ def compare(first: dict[str, Any], second: dict[str, Any]) -> str:
         lines += _rows("concurrency sweep", first["sweep"], second["sweep"], statements=False)
     memory_a, memory_b = first.get("memory", {}), second.get("memory", {})
     if memory_a and memory_b:
-        last_a = max(memory_a["rss_mb_after_each_repeat"][-1] or [0])
-        last_b = max(memory_b["rss_mb_after_each_repeat"][-1] or [0])
+        repeats_a, repeats_b = (
+            memory_a["rss_mb_after_each_repeat"],
+            memory_b["rss_mb_after_each_repeat"],
+        )
+        last_a, last_b = max(repeats_a[-1] or [0]), max(repeats_b[-1] or [0])
         moved = change(last_a, last_b, digits=1, lower_is_better=True)
         lines.append(f"\nmemory: API worker RSS after the repeats {moved} MB")
     for label, run in (("A", first), ("B", second)):

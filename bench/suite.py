@@ -734,7 +734,7 @@ def build_targets(
             "search signed-in",
             "search",
             [_get(search({"q": words[0]}), reader_headers)],
-            [_get(base_search({"q": words[0]}))],
+            [_get(base_search({"q": words[0]}), {"X-Company-ID": reader_headers["X-Company-ID"]})],
             "catalog",
             note="a buyer with price lists",
         ),
