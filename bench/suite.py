@@ -49,6 +49,7 @@ import sys
 import tempfile
 import threading
 import time
+import traceback
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -1128,6 +1129,11 @@ def _flatten(entries: list[Any]) -> Iterator[dict[str, Any]]:
         yield from entry if isinstance(entry, list) else [entry]
 
 
+# What asyncpg and the service send on a new pool connection (type introspection, JIT
+# off): counted apart, not with the request that happened to open the connection.
+CONNECTION_SETUP = ("WITH RECURSIVE typeinfo_tree", "SELECT current_setting('jit')")
+
+
 def count_statements(
     stack: Stack,
     environment: dict[str, str],
@@ -1178,11 +1184,13 @@ def count_statements(
             elapsed = time.monotonic() - started
             seen = counter.since(before)
             units = len(chosen) / per_unit
-            total = sum(seen.values())
+            setup = sum(n for sql, n in seen.items() if sql.startswith(CONNECTION_SETUP))
+            total = sum(seen.values()) - setup
             noise = idle_rate * elapsed
             results[target.name] = {
                 "per_request": round(max(total - noise, 0) / units, 1),
                 "idle_noise": round(noise, 1),
+                "connection_setup": setup,
                 "statuses": {str(k): v for k, v in statuses.items()},
                 "statements": {sql: round(n / units, 2) for sql, n in seen.most_common(20)},
             }
@@ -1552,6 +1560,9 @@ def main(argv: list[str] | None = None) -> int:
         except KeyboardInterrupt:
             print("\ninterrupted: stopping everything", file=sys.stderr)
             result["error"] = "interrupted"
+        except Exception as error:
+            traceback.print_exc()
+            result["error"] = repr(error)
         finally:
             stack.close(logs=output.with_name(output.stem + "-logs"))
     result["finished"] = datetime.now(UTC).isoformat(timespec="seconds")

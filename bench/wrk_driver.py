@@ -1,9 +1,9 @@
 """Run wrk (the Debian package `wrk`) with the suite's requests and read its figures back
 in the shape `loadgen.py` reports, so that the suite can use either.
 
-The requests (the same JSON entries `loadgen.py --requests` reads) are written into a Lua
-script: each wrk thread sends them in turn, starting at a different place, with `{unique}`
-in a header value replaced by a new token per request. wrk cannot keep a sequence on one
+The requests (the same JSON entries `loadgen.py --requests` reads) are written to a file
+that a Lua script reads: each wrk thread sends them in turn, starting at a different
+place, with `{unique}` in a header value replaced by a new token per request. wrk cannot keep a sequence on one
 connection (its `request()` is per thread), so the suite uses the load generator for the
 checkout, whose cart must be filled and checked out by the same buyer in order.
 
@@ -26,7 +26,9 @@ from urllib.parse import urlsplit
 
 WRK_THREADS = 2
 LUA_TEMPLATE = r"""
-local entries = {ENTRIES}
+-- The requests, one a line: method, path, headers ("Name: value" separated by \31), body,
+-- and "1" when a header holds {unique}; fields separated by tabs.
+local source = "{REQUESTS}"
 local nonce = "{NONCE}"
 local threads = {}
 local next_id = 0
@@ -37,13 +39,34 @@ function setup(thread)
   table.insert(threads, thread)
 end
 
+local function split(text, separator)
+  local parts = {}
+  for part in (text .. separator):gmatch("(.-)" .. separator) do
+    table.insert(parts, part)
+  end
+  return parts
+end
+
 function init(args)
   codes = {}
   turn = (id or 0) * 7919
+  entries = {}
   prepared = {}
-  for index, entry in ipairs(entries) do
+  for line in io.lines(source) do
+    local fields = split(line, "\t")
+    local headers = {}
+    if fields[3] ~= "" then
+      for _, header in ipairs(split(fields[3], "\31")) do
+        local name, value = header:match("^([^:]+): (.*)$")
+        headers[name] = value
+      end
+    end
+    local body = nil
+    if fields[4] ~= "" then body = fields[4] end
+    local entry = {fields[1], fields[2], headers, body, fields[5] == "1"}
+    table.insert(entries, entry)
     if not entry[5] then
-      prepared[index] = wrk.format(entry[1], entry[2], entry[3], entry[4])
+      prepared[#entries] = wrk.format(entry[1], entry[2], entry[3], entry[4])
     end
   end
 end
@@ -93,11 +116,6 @@ def available() -> bool:
     return shutil.which("wrk") is not None
 
 
-def _lua_string(text: str) -> str:
-    escaped = text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
-    return f'"{escaped}"'
-
-
 def _flatten(entries: list[Any]) -> list[dict[str, Any]]:
     flat: list[dict[str, Any]] = []
     for entry in entries:
@@ -105,33 +123,26 @@ def _flatten(entries: list[Any]) -> list[dict[str, Any]]:
     return flat
 
 
-def lua_script(target: str, entries: list[Any]) -> str:
-    rows = []
+def request_lines(target: str, entries: list[Any]) -> str:
+    """The requests in the line format the Lua script reads."""
+    lines = []
     for spec in _flatten(entries) or [{}]:
         headers = dict(spec.get("headers", {}))
         body = spec.get("body")
         if body is not None:
             headers["Content-Type"] = "application/json"
         unique = any("{unique}" in str(value) for value in headers.values())
-        header_table = ", ".join(
-            f"[{_lua_string(name)}] = {_lua_string(str(value))}" for name, value in headers.items()
-        )
-        rows.append(
-            "{"
-            + ", ".join(
-                [
-                    _lua_string(spec.get("method", "GET")),
-                    _lua_string(spec.get("path", target)),
-                    "{" + header_table + "}",
-                    _lua_string(json.dumps(body)) if body is not None else "nil",
-                    "true" if unique else "false",
-                ]
-            )
-            + "}"
-        )
-    return LUA_TEMPLATE.replace("{ENTRIES}", "{\n" + ",\n".join(rows) + "\n}").replace(
-        "{NONCE}", secrets.token_hex(6)
-    )
+        fields = [
+            spec.get("method", "GET"),
+            spec.get("path", target),
+            "\x1f".join(f"{name}: {value}" for name, value in headers.items()),
+            json.dumps(body) if body is not None else "",
+            "1" if unique else "0",
+        ]
+        if any("\t" in field or "\n" in field for field in fields):
+            raise ValueError(f"a request field holds a tab or a newline: {fields}")
+        lines.append("\t".join(fields))
+    return "\n".join(lines) + "\n"
 
 
 def run(
@@ -141,8 +152,14 @@ def run(
     parts = urlsplit(url)
     target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     with tempfile.TemporaryDirectory(prefix="bench-wrk-") as directory:
+        requests = Path(directory) / "requests.txt"
+        requests.write_text(request_lines(target, entries))
         script = Path(directory) / "requests.lua"
-        script.write_text(lua_script(target, entries))
+        script.write_text(
+            LUA_TEMPLATE.replace("{REQUESTS}", str(requests)).replace(
+                "{NONCE}", secrets.token_hex(6)
+            )
+        )
         command = [
             "wrk",
             "--threads",
@@ -168,8 +185,14 @@ def run(
         raise RuntimeError(
             f"wrk failed ({completed.returncode}): {completed.stderr.decode(errors='replace')}"
         )
-    line = completed.stdout.decode(errors="replace").strip().splitlines()[-1]
-    raw = json.loads(line)
+    output = completed.stdout.decode(errors="replace").strip().splitlines()
+    try:
+        raw = json.loads(output[-1])
+    except (IndexError, ValueError):
+        raise RuntimeError(
+            f"wrk printed no figures: {completed.stdout.decode(errors='replace')[-500:]} "
+            f"{completed.stderr.decode(errors='replace')[-500:]}"
+        ) from None
     seconds = raw["duration_us"] / 1e6
     codes: dict[str, int] = dict(raw["codes"])
     ok = sum(count for code, count in codes.items() if code.startswith("2"))
