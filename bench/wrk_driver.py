@@ -3,9 +3,10 @@ in the shape `loadgen.py` reports, so that the suite can use either.
 
 The requests (the same JSON entries `loadgen.py --requests` reads) are written to a file
 that a Lua script reads: each wrk thread sends them in turn, starting at a different
-place, with `{unique}` in a header value replaced by a new token per request. wrk cannot keep a sequence on one
-connection (its `request()` is per thread), so the suite uses the load generator for the
-checkout, whose cart must be filled and checked out by the same buyer in order.
+place, with `{unique}` in a header value replaced by a new token per request. wrk cannot
+keep a sequence on one connection (its `request()` is per thread), so the suite uses the
+load generator for the checkout, whose cart must be filled and checked out by the same
+buyer in order.
 
 Differences from `loadgen.py`, said beside the figures: wrk's latency percentiles include
 every response (not only the 2xx ones), and it has no warm-up of its own (the suite runs
