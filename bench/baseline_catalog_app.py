@@ -154,12 +154,13 @@ def create_app() -> FastAPI:
         async with pool.acquire() as connection:
             if q is not None:
                 words = q.lower().split()
-                if typo:
+                tsquery = " & ".join(words)  # every word, as the service matches them
+                if typo:  # a word misspelt: any of its corrections
                     found = await connection.fetch(
                         CORRECTIONS, [v for word in words for v in deletions(word)]
                     )
-                    words = [row["term"] for row in found] or words
-                rows = await connection.fetch(TEXT_SEARCH, " | ".join(words))
+                    tsquery = " | ".join(row["term"] for row in found) or tsquery
+                rows = await connection.fetch(TEXT_SEARCH, tsquery)
             elif category is not None:
                 rows = await connection.fetch(CATEGORY, category, price_min, price_max)
             elif after_created is not None and after_id is not None:
