@@ -1364,6 +1364,7 @@ def run(arguments: argparse.Namespace, stack: Stack, result: dict[str, Any]) -> 
     print(HEADER)
     failed = False
     paths: dict[str, Any] = {}
+    result["paths"] = paths  # filled as it goes: a run that fails keeps what it measured
     for target in targets:
         connections = (
             min(target.connections, arguments.connections)
@@ -1404,6 +1405,7 @@ def run(arguments: argparse.Namespace, stack: Stack, result: dict[str, Any]) -> 
     if not arguments.skip_sweep:
         sweep_targets = {t.name: t for t in targets}
         sweep: dict[str, Any] = {}
+        result["sweep"] = sweep
         print("\nconcurrency sweep")
         print(HEADER)
         for name in ("search text rotated", "order placement"):
