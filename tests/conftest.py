@@ -35,7 +35,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_asyn
 from marketplace.app import create_app
 from marketplace.core.cache import MemoryCache
 from marketplace.core.db import to_async_url
-from marketplace.core.deps import get_session
+from marketplace.core.deps import get_read_session, get_session
 from marketplace.core.embedded_postgres import EmbeddedPostgres
 from marketplace.core.migrations import upgrade_to_head
 from marketplace.core.platform import Platform
@@ -342,6 +342,7 @@ async def app(
     if _app_to_use is None:
         async for application in started_app(settings):
             application.dependency_overrides[get_session] = test_session
+            application.dependency_overrides[get_read_session] = test_session
             yield application
         return
 
@@ -349,6 +350,7 @@ async def app(
     before = settings.model_dump()
     _clean_state(_app_to_use)
     _app_to_use.dependency_overrides[get_session] = test_session
+    _app_to_use.dependency_overrides[get_read_session] = test_session
     yield _app_to_use
     _app_to_use.dependency_overrides.clear()
     # A test that changes the shared settings changes them for every later test.

@@ -133,6 +133,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         platform = await Platform.start(settings)
         app.state.platform = platform
         metrics.watch_pool(platform.database.pool_status)
+        metrics.watch_replicas(platform.replicas.status)
+        platform.replicas.on_skip = metrics.replica_skipped
         metrics.watch_outbox(
             lambda: outbox_backlog(platform.database), settings.health_check_timeout_seconds
         )

@@ -76,6 +76,12 @@ class Settings(BaseSettings):
     database_max_overflow: int = Field(default=10, ge=0, le=200)
     database_pool_timeout: float = Field(default=10.0, gt=0)
     database_statement_timeout_ms: int = Field(default=30_000, ge=0)
+    # Streaming replicas for read-only work (public catalog, search, category pages),
+    # comma-separated. A replica further behind the primary than the lag bound, or
+    # unreachable, is skipped until it catches up; the primary serves meanwhile.
+    database_replica_urls: Annotated[list[SecretStr], NoDecode] = Field(default_factory=list)
+    database_replica_max_lag_seconds: float = Field(default=5.0, gt=0, le=3600)
+    database_replica_check_interval_seconds: float = Field(default=1.0, gt=0, le=60)
     embedded_postgres_data_dir: Path = Path("var/pgdata")
     embedded_postgres_database: str = "marketplace"
     # pg_dump/pg_restore for `backup` and `restore`; unset: found by the server's version.
@@ -198,6 +204,13 @@ class Settings(BaseSettings):
             return [origin.strip() for origin in value.split(",") if origin.strip()]
         return value
 
+    @field_validator("database_replica_urls", mode="before")
+    @classmethod
+    def _split_replica_urls(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [url.strip() for url in value.split(",") if url.strip()]
+        return value
+
     @field_validator("webhook_allowed_hosts", "webhook_retry_schedule_seconds", mode="before")
     @classmethod
     def _split_webhook_lists(cls, value: Any) -> Any:
@@ -290,6 +303,10 @@ class Settings(BaseSettings):
         return self
 
     @property
+    def replica_urls(self) -> list[str]:
+        return [url.get_secret_value() for url in self.database_replica_urls]
+
+    @property
     def sms_enabled(self) -> bool:
         return self.sms_transport != "disabled"
 
@@ -314,6 +331,8 @@ class Settings(BaseSettings):
             value = getattr(self, name)
             if isinstance(value, SecretStr):
                 value = _mask(value.get_secret_value())
+            elif isinstance(value, list) and value and isinstance(value[0], SecretStr):
+                value = [_mask(item.get_secret_value()) for item in value]
             elif isinstance(value, StrEnum):
                 value = value.value
             elif isinstance(value, Path):

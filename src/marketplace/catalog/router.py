@@ -53,7 +53,7 @@ from marketplace.catalog.schemas import (
     ProductUpdate,
 )
 from marketplace.core.cache import Cache
-from marketplace.core.deps import CacheDep, PlatformDep, SessionDep
+from marketplace.core.deps import CacheDep, PlatformDep, ReadSessionDep, SessionDep
 from marketplace.core.etags import version_etag
 from marketplace.core.middleware.public_cache import CachedRead, Missed, missed_key, route_of
 from marketplace.core.openapi import problems
@@ -341,7 +341,7 @@ async def category_tree(session: SessionDep, cache: CacheDep) -> Response:
 
 
 @categories_router.get("/{ref}", response_model=CategoryDetail)
-async def get_category(ref: CategoryRefPath, session: SessionDep) -> CategoryDetail:
+async def get_category(ref: CategoryRefPath, session: ReadSessionDep) -> CategoryDetail:
     """A category by slug (or id), with its ancestors and direct children."""
     return await categories.detail(session, ref)
 

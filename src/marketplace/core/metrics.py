@@ -91,7 +91,27 @@ class Metrics:
             "Age of the oldest unpublished event; 0 when the outbox is empty.",
             registry=self.registry,
         )
+        self.replica_usable = Gauge(
+            "db_replica_usable",
+            "1 while a read replica takes read-only work, 0 while it is skipped.",
+            ["replica"],
+            registry=self.registry,
+        )
+        self.replica_lag = Gauge(
+            "db_replica_lag_seconds",
+            "How far a read replica's replay was behind the primary at its last check.",
+            ["replica"],
+            registry=self.registry,
+        )
+        self.replica_skips = Counter(
+            "db_replica_skips",
+            "Times a read replica was skipped (reads went to the primary), by reason: "
+            "unreachable, lagging, not_a_standby.",
+            ["replica", "reason"],
+            registry=self.registry,
+        )
         ProcessCollector(registry=self.registry)
+        self._replica_status: Callable[[], dict[str, tuple[bool, float]]] | None = None
         self._pool_status: Callable[[], dict[str, int]] | None = None
         self._outbox_backlog: Callable[[], Awaitable[tuple[int, float]]] | None = None
         self._outbox_timeout_seconds = 2.0
@@ -127,6 +147,12 @@ class Metrics:
     def watch_pool(self, pool_status: Callable[[], dict[str, int]]) -> None:
         self._pool_status = pool_status
 
+    def watch_replicas(self, status: Callable[[], dict[str, tuple[bool, float]]]) -> None:
+        self._replica_status = status
+
+    def replica_skipped(self, replica: str, reason: str) -> None:
+        self.replica_skips.labels(replica, reason).inc()
+
     def watch_outbox(
         self, backlog: Callable[[], Awaitable[tuple[int, float]]], timeout_seconds: float
     ) -> None:
@@ -154,6 +180,10 @@ class Metrics:
         if self._pool_status is not None:
             for state, value in self._pool_status().items():
                 self.db_pool.labels(state=state).set(value)
+        if self._replica_status is not None:
+            for replica, (usable, lag) in self._replica_status().items():
+                self.replica_usable.labels(replica).set(1 if usable else 0)
+                self.replica_lag.labels(replica).set(lag)
         return generate_latest(self.registry)
 
 

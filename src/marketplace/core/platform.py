@@ -19,6 +19,7 @@ from marketplace.core.logging import get_logger
 from marketplace.core.migrations import upgrade_to_head
 from marketplace.core.ratelimit import RateLimiter
 from marketplace.core.redis import create_redis
+from marketplace.core.replicas import ReadReplicas
 from marketplace.core.security import SecretHasher, TokenSigner
 from marketplace.core.storage import LocalStorage, Storage
 from marketplace.settings import Settings
@@ -35,6 +36,7 @@ class Platform:
         broker: BrokerProbe | None,
         embedded_postgres: EmbeddedPostgres | None,
         rate_limiter: RateLimiter,
+        replicas: ReadReplicas | None = None,
     ) -> None:
         self.settings = settings
         self.rate_limiter = rate_limiter
@@ -42,6 +44,8 @@ class Platform:
         self.hasher = SecretHasher(settings)
         self.storage: Storage = LocalStorage(settings.storage_dir)
         self.database = database
+        # Where read-only work runs (core/replicas.py): the primary when none is configured.
+        self.replicas = replicas or ReadReplicas(database, [])
         self.cache = cache
         self.broker = broker
         self.embedded_postgres = embedded_postgres
@@ -79,6 +83,16 @@ class Platform:
             pool_timeout=settings.database_pool_timeout,
             statement_timeout_ms=settings.database_statement_timeout_ms,
         )
+        replicas = ReadReplicas(
+            database,
+            settings.replica_urls,
+            max_lag_seconds=settings.database_replica_max_lag_seconds,
+            check_interval_seconds=settings.database_replica_check_interval_seconds,
+            pool_size=settings.database_pool_size,
+            max_overflow=settings.database_max_overflow,
+            statement_timeout_ms=settings.database_statement_timeout_ms,
+        )
+        await replicas.start()
         cache: Cache
         if settings.redis_url is not None:
             redis_url = settings.redis_url.get_secret_value()
@@ -93,7 +107,7 @@ class Platform:
             if settings.amqp_url is not None
             else None
         )
-        platform = cls(settings, database, cache, broker, embedded, rate_limiter)
+        platform = cls(settings, database, cache, broker, embedded, rate_limiter, replicas)
         logger.info(
             "platform.started",
             # As /health reports it: `serve` starts the embedded server itself and hands
@@ -101,6 +115,7 @@ class Platform:
             database=platform.database_mode,
             cache=cache.mode,
             broker="external" if broker else "embedded",
+            replicas=len(replicas.replicas),
         )
         return platform
 
@@ -109,6 +124,7 @@ class Platform:
         if self.broker is not None:
             await self.broker.close()
         await self.cache.close()
+        await self.replicas.close()
         await self.database.dispose()
         if self.embedded_postgres is not None:
             await asyncio.to_thread(self.embedded_postgres.stop)

@@ -56,6 +56,8 @@ def _checks(settings: Settings) -> list[tuple[str, Callable[[], object]]]:
             lambda: _database(settings),
         ),
     ]
+    for number, replica_url in enumerate(settings.replica_urls, start=1):
+        checks.append((f"DATABASE_REPLICA_URLS (#{number})", partial(connection_url, replica_url)))
     if settings.redis_url is not None:
         redis_url = settings.redis_url.get_secret_value()
         checks.append(("REDIS_URL", lambda: parse_redis_url(redis_url)))

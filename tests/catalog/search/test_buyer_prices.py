@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from marketplace.catalog.models import Product
 from marketplace.companies.models import Company
 from marketplace.companies.permissions import Scope
-from marketplace.core.deps import get_session
+from marketplace.core.deps import get_read_session, get_session
 from marketplace.settings import Settings
 from tests.catalog.search.conftest import Catalog, search
 from tests.conftest import client_for, make_settings, started_app
@@ -172,6 +172,9 @@ async def test_cached_pages_never_carry_a_buyers_price(
     """The listed buyer's request fills the cache; the others read that entry."""
     async for cached_app in started_app(cached_settings):
         cached_app.dependency_overrides[get_session] = app.dependency_overrides[get_session]
+        cached_app.dependency_overrides[get_read_session] = app.dependency_overrides[
+            get_read_session
+        ]
         async with client_for(cached_app) as client:
             first = prices(await search(client, headers=buyers.listed))
             assert first["DR-18"] == "70.00"

@@ -11,7 +11,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from marketplace.catalog.search.service import invalidate_search_cache
-from marketplace.core.deps import get_session
+from marketplace.core.deps import get_read_session, get_session
 from tests.catalog.search.conftest import Catalog, search
 from tests.conftest import client_for, make_settings, started_app
 from tests.factories import add_member, bearer_headers, make_product, make_user, platform_of
@@ -27,6 +27,9 @@ async def cached_app(app: FastAPI, database_url: str) -> AsyncIterator[FastAPI]:
     )
     async for application in started_app(settings):
         application.dependency_overrides[get_session] = app.dependency_overrides[get_session]
+        application.dependency_overrides[get_read_session] = app.dependency_overrides[
+            get_read_session
+        ]
         yield application
 
 

@@ -22,7 +22,7 @@ from marketplace.companies.deps import header_company_id, resolve_actor
 from marketplace.companies.errors import CompanyRequired
 from marketplace.companies.permissions import Action
 from marketplace.core.cache import Cache
-from marketplace.core.deps import CacheDep, SessionDep, SettingsDep
+from marketplace.core.deps import CacheDep, ReadSessionDep, SessionDep, SettingsDep
 from marketplace.core.middleware.public_cache import CachedRead, Missed, missed_key, route_of
 from marketplace.identity.deps import OptionalPrincipal
 
@@ -143,7 +143,7 @@ def attribute_pairs(request: Request, params: ProductFilters) -> list[tuple[str,
 async def search_products(
     request: Request,
     response: Response,
-    session: SessionDep,
+    session: ReadSessionDep,
     cache: CacheDep,
     settings: SettingsDep,
     params: Annotated[ProductSearchParams, Query()],
@@ -170,7 +170,7 @@ async def search_products(
 @search_router.get("/facets", response_model=ProductFacets, summary="Facet counts of a search")
 async def product_facets(
     request: Request,
-    session: SessionDep,
+    session: ReadSessionDep,
     cache: CacheDep,
     settings: SettingsDep,
     params: Annotated[ProductFilters, Query()],
