@@ -66,6 +66,18 @@ class Cluster:
         if (self.data / "postmaster.pid").exists():
             self.run("pg_ctl", "-D", str(self.data), "-m", "fast", "-w", "stop")
 
+    @classmethod
+    def started(cls, bin_dir: Path, data: Path, run_as: list[str], **settings: str) -> Cluster:
+        """A new cluster (trust authentication, user postgres) with these settings, running."""
+        cluster = cls(bin_dir, data, run_as)
+        cluster.run(
+            "initdb", "-D", str(data), "-U", "postgres", "--auth=trust", "--no-instructions"
+        )
+        # Sockets beside the data folder (the default folder may be another server's).
+        cluster.configure(unix_socket_directories=str(data.parent), **settings)
+        cluster.start()
+        return cluster
+
 
 async def fetch_value(url: str, query: str) -> object:
     connection = await asyncpg.connect(url)

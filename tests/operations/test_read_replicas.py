@@ -43,13 +43,8 @@ async def clusters(workspace: tuple[Path, list[str]]) -> AsyncIterator[tuple[Clu
     """A migrated primary and its streaming standby, both running."""
     root, run_as = workspace
     bin_dir = postgres_bin_dir()
-    primary = Cluster(bin_dir, root / "primary", run_as)
+    primary = Cluster.started(bin_dir, root / "primary", run_as, wal_level="replica", fsync="off")
     standby = Cluster(bin_dir, root / "standby", run_as)
-    primary.run(
-        "initdb", "-D", str(primary.data), "-U", "postgres", "--auth=trust", "--no-instructions"
-    )  # fmt: skip
-    primary.configure(wal_level="replica", unix_socket_directories=str(root), fsync="off")
-    primary.start()
     try:
         await asyncio.to_thread(upgrade_to_head, primary.url)
         primary.run(

@@ -11,7 +11,7 @@ from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 import asyncpg
 from sqlalchemy import DateTime, MetaData, event, func, text
-from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -127,6 +127,10 @@ def _ping_when_idle(engine: AsyncEngine, idle_seconds: float) -> None:
 
     @event.listens_for(engine.sync_engine, "checkout")
     def _checked_out(dbapi_connection: Any, record: Any, proxy: Any) -> None:
+        if dbapi_connection.driver_connection.is_closed():
+            # The server closed it (a restart, a replica stopping): asyncpg knows without
+            # a round trip. Replaced, instead of failing the request that would get it.
+            raise DisconnectionError("the server closed this connection")
         if time.monotonic() - record.info.get(_RETURNED_AT, 0.0) < idle_seconds:
             return
         try:
@@ -168,6 +172,50 @@ def transaction_memo(session: AsyncSession) -> dict[str, Any] | None:
         held = session.info[_TRANSACTION_MEMO] = (transaction, {})
     memo: dict[str, Any] = held[1]
     return memo
+
+
+# The database cannot be reached, or dropped the connection: refused, reset, a server
+# starting up or shutting down, a connection it terminated mid-transaction (asyncpg
+# raises these unwrapped from `connect` and from core/driver.py's statements).
+CONNECTION_BROKEN: tuple[type[Exception], ...] = (
+    ConnectionError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.ConnectionDoesNotExistError,
+    asyncpg.AdminShutdownError,
+    asyncpg.InternalClientError,
+)
+
+
+def connection_broken(error: BaseException) -> bool:
+    """True for a failure to reach the database or a connection it dropped, not for an
+    error of the statement itself. Looks through SQLAlchemy's wrapping (`DBAPIError`, and
+    the dialect's own DBAPI errors, which core/driver.py's statements raise unwrapped) to
+    the driver's exception."""
+    if isinstance(error, DBAPIError) and error.connection_invalidated:
+        return True
+    found: BaseException | None = error
+    for _ in range(4):
+        if found is None:
+            return False
+        if isinstance(found, CONNECTION_BROKEN):
+            return True
+        found = getattr(found, "orig", None) or found.__cause__
+    return False
+
+
+async def roll_back_or_discard(session: AsyncSession, error: BaseException) -> None:
+    """After a failure: roll back, or, when the connection broke (the server went away,
+    or left the driver mid-operation) or the rollback fails, invalidate it, so that the
+    pool opens a new one instead of handing the broken one to the next request. The
+    caller re-raises `error`, which says what happened."""
+    if not connection_broken(error):
+        try:
+            await session.rollback()
+            return
+        except (SQLAlchemyError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as failed:
+            error = failed
+    logger.warning("database.connection_discarded", error=repr(error))
+    await session.invalidate()
 
 
 class Database:
@@ -224,8 +272,8 @@ class Database:
             try:
                 yield session
                 await session.commit()
-            except BaseException:
-                await session.rollback()
+            except BaseException as error:
+                await roll_back_or_discard(session, error)
                 raise
             if session.info.pop("outbox_dirty", False) and self.after_commit_with_events:
                 self.after_commit_with_events()

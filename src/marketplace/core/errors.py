@@ -14,10 +14,11 @@ import asyncpg
 import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, EmulatedDBAPIException, IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
+from marketplace.core.db import CONNECTION_BROKEN, connection_broken
 from marketplace.core.i18n import _, negotiate_language, translate
 from marketplace.core.logging import get_logger
 from marketplace.core.text import CONTROL_CHARACTER_PATTERNS
@@ -329,6 +330,16 @@ async def _handle_validation_error(request: Request, exc: Exception) -> Response
     return problem_response(request, problem)
 
 
+async def _handle_database_unreachable(request: Request, exc: Exception) -> Response:
+    """The database is down or restarting: a 503 the client can retry (with its
+    `Idempotency-Key` for writes), answered at once, never a 500. The pool replaces
+    its dropped connections by itself once the server is back."""
+    if not connection_broken(exc):
+        raise exc
+    logger.warning("database.unreachable", path=request.url.path, error=repr(exc))
+    return problem_response(request, ServiceUnavailable(headers={"Retry-After": "1"}))
+
+
 def violated_unique_constraint(error: BaseException) -> str | None:
     """The name of the unique constraint or index `error` reports (through SQLAlchemy or
     straight from asyncpg), or None when it is not a unique violation."""
@@ -362,3 +373,7 @@ def install_exception_handlers(app: FastAPI) -> None:
     app.add_exception_handler(asyncpg.UniqueViolationError, _handle_integrity_error)
     app.add_exception_handler(StarletteHTTPException, _handle_http_exception)
     app.add_exception_handler(RequestValidationError, _handle_validation_error)
+    for unreachable in CONNECTION_BROKEN:
+        app.add_exception_handler(unreachable, _handle_database_unreachable)
+    app.add_exception_handler(DBAPIError, _handle_database_unreachable)
+    app.add_exception_handler(EmulatedDBAPIException, _handle_database_unreachable)

@@ -83,7 +83,7 @@ def _statuses_by_shape(path: str, method: str, operation: dict[str, Any]) -> set
     parameters = operation.get("parameters", [])
     has_body = "requestBody" in operation
     if path.startswith(API_PREFIX):
-        statuses |= {401, 403, 429}
+        statuses |= {401, 403, 429, 503}  # 503: shed under overload (load_shed.py)
     if "security" in operation:
         statuses.add(400)  # a bearer token and an API key together (ambiguous credentials)
     if parameters or has_body:

@@ -26,15 +26,15 @@ import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Literal
 from urllib.parse import urlsplit
 
 import asyncpg
-from sqlalchemy import event, text
-from sqlalchemy.exc import DBAPIError, DisconnectionError, SQLAlchemyError
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from marketplace.core.db import Database
+from marketplace.core.db import Database, connection_broken, roll_back_or_discard
 from marketplace.core.logging import get_logger
 
 logger = get_logger(__name__)
@@ -58,16 +58,6 @@ def _read_only_factory(engine: AsyncEngine) -> async_sessionmaker[ReadSession]:
         expire_on_commit=False,
         autoflush=False,
     )
-
-
-def _refuse_closed_connections(engine: AsyncEngine) -> None:
-    """A pooled connection the replica has closed (it shut down, or restarted) is
-    replaced at checkout, without a round trip: asyncpg knows once the server said so."""
-
-    @event.listens_for(engine.sync_engine, "checkout")
-    def _checked_out(dbapi_connection: Any, record: Any, proxy: Any) -> None:
-        if dbapi_connection.driver_connection.is_closed():
-            raise DisconnectionError("the replica closed this connection")
 
 
 def replica_name(url: str) -> str:
@@ -113,12 +103,6 @@ class _PrimaryPositions:
         return now - newest_replayed
 
 
-def _lost_connection(error: BaseException) -> bool:
-    return isinstance(error, OSError) or (
-        isinstance(error, DBAPIError) and error.connection_invalidated
-    )
-
-
 class ReadReplicas:
     """The read sessions of one process: round robin over the usable replicas, the
     primary when none is (or none is configured)."""
@@ -148,7 +132,6 @@ class ReadReplicas:
                 statement_timeout_ms=statement_timeout_ms,
                 application_name="marketplace-read",
             )
-            _refuse_closed_connections(database.engine)
             self.replicas.append(
                 Replica(replica_name(url), database, _read_only_factory(database.engine))
             )
@@ -186,8 +169,8 @@ class ReadReplicas:
                 yield session
                 await session.commit()
             except BaseException as error:
-                await session.rollback()
-                if replica is not None and _lost_connection(error):
+                await roll_back_or_discard(session, error)
+                if replica is not None and connection_broken(error):
                     # This request fails (its work may have been half done); the next
                     # ones go elsewhere until a check finds the replica usable again.
                     self._skip(replica, "unreachable", error=repr(error))
