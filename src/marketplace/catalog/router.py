@@ -233,7 +233,9 @@ AltTextForm = Annotated[Text, Form(max_length=300, description="Text for screen 
     PRODUCT + "/images",
     status_code=status.HTTP_201_CREATED,
     response_model=ImageRead,
-    responses=problems(503),  # every image worker busy past IMAGE_QUEUE_SECONDS
+    # 503: every image worker busy past IMAGE_QUEUE_SECONDS, or storage unwritable;
+    # 507: the storage volume is full.
+    responses=problems(503, 507),
 )
 async def upload_image(
     product_id: uuid.UUID,

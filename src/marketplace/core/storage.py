@@ -8,6 +8,8 @@ File I/O runs in a thread so that it never blocks the event loop.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import errno
 import re
 import shutil
 from collections.abc import AsyncIterator
@@ -15,11 +17,38 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Protocol
 
+from marketplace.core.errors import DomainError
+from marketplace.core.i18n import _
+from marketplace.core.logging import get_logger
+
+logger = get_logger(__name__)
+
 _SAFE_KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,250}$")
 
 
 class InvalidStorageKey(ValueError):
     pass
+
+
+class StorageFull(DomainError):
+    """The storage volume has no room (or the quota is spent): 507, nothing stored."""
+
+    status_code = 507
+    code = "storage-full"
+    title = _("Insufficient storage")
+    message = _("The server has no room to store the file. Try again later.")
+
+
+class StorageUnwritable(DomainError):
+    """The storage folder cannot be written (read-only, permissions, gone): 503."""
+
+    status_code = 503
+    code = "storage-unavailable"
+    title = _("Service unavailable")
+    message = _("Files cannot be stored right now. Try again later.")
+
+
+_NO_ROOM = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
 
 
 class Storage(Protocol):
@@ -63,13 +92,24 @@ class LocalStorage:
     async def put(self, key: str, data: bytes) -> None:
         path = self._path(key)
 
+        temporary = path.with_name(path.name + ".part")
+
         def write() -> None:
             path.parent.mkdir(parents=True, exist_ok=True)
-            temporary = path.with_name(path.name + ".part")
             temporary.write_bytes(data)
             temporary.replace(path)  # readers never see half a file
 
-        await asyncio.to_thread(write)
+        try:
+            await asyncio.to_thread(write)
+        except OSError as error:
+            # No half-written file stays behind; callers remove what they stored before
+            # (`removed_on_failure`), so the failed upload leaves nothing.
+            with contextlib.suppress(OSError):
+                temporary.unlink(missing_ok=True)
+            logger.error("storage.write_failed", key=key, error=repr(error))
+            if error.errno in _NO_ROOM:
+                raise StorageFull() from error
+            raise StorageUnwritable(headers={"Retry-After": "30"}) from error
 
     async def get(self, key: str) -> bytes | None:
         path = self._path(key)

@@ -161,7 +161,7 @@ async def _message_input(request: Request, max_bytes: int) -> tuple[str, list[Up
     status_code=status.HTTP_201_CREATED,
     response_model=MessageRead,
     openapi_extra=_MESSAGE_BODY_DOC,
-    responses=problems(415),
+    responses=problems(415, 507),  # 507: no room to store the attachments
 )
 async def post_message(
     thread_id: uuid.UUID,

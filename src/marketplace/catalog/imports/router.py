@@ -30,6 +30,7 @@ from marketplace.catalog.models import ImportJob
 from marketplace.companies.deps import Actor, acting
 from marketplace.companies.permissions import Action
 from marketplace.core.deps import PlatformDep, SessionDep
+from marketplace.core.openapi import problems
 
 # Room for the multipart envelope around the file (boundaries, part headers).
 MULTIPART_ENVELOPE_BYTES = 64 * 1024
@@ -106,6 +107,7 @@ Owners, admins and sales members of a supplier company, or an API key with
     responses={
         413: {"description": "The file is larger than MAX_IMPORT_BYTES."},
         422: {"description": "The file cannot be imported at all; nothing was written."},
+        **problems(507),
     },
 )
 async def import_catalog(
