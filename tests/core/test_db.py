@@ -11,7 +11,6 @@ import httpx
 import pytest
 from fastapi import APIRouter
 from sqlalchemy import text
-from sqlalchemy.exc import DBAPIError
 
 from marketplace.core.db import SSL_MODES, Database, connection_url, to_async_url
 from marketplace.core.deps import SessionDep
