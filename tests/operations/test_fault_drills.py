@@ -6,9 +6,13 @@ shared services."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import shutil
+import socket
+import subprocess
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,7 +21,9 @@ import pytest
 from sqlalchemy import text
 
 from marketplace.core.migrations import upgrade_to_head
+from tests.cli.test_embedded_postgres import free_port
 from tests.conftest import client_for, make_settings, started_app
+from tests.events.test_outbox import eventually
 from tests.factories import platform_of
 from tests.operations.postgres_cluster import Cluster, postgres_bin_dir
 from tests.trade.conftest import build_market, order_body
@@ -129,3 +135,90 @@ async def test_postgresql_restarted_under_load(database_cluster: Cluster) -> Non
     assert set(traffic.problems) == {PROBLEM}
     assert sorted(stored) == sorted(traffic.accepted.values()), "none lost, none doubled"
     assert len(set(traffic.accepted.values())) == len(traffic.accepted)
+
+
+class RedisServer:
+    """A redis-server of this test's own on a free loopback port."""
+
+    def __init__(self, workdir: Path) -> None:
+        self.port = free_port()
+        self.workdir = workdir
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        options = ["--port", str(self.port), "--bind", "127.0.0.1"]
+        self.process = subprocess.Popen(
+            ["redis-server", *options, "--save", "", "--appendonly", "no"],
+            cwd=self.workdir,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", self.port)):
+                return
+            time.sleep(0.05)
+        raise AssertionError("redis-server did not start")
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(10)
+
+
+@pytest.fixture
+def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
+    if shutil.which("redis-server") is None:
+        pytest.skip("redis-server is not installed")
+    server = RedisServer(tmp_path)
+    server.start()
+    yield server
+    server.stop()
+
+
+async def test_redis_stopped_degrades_and_recovers_by_itself(
+    database_cluster: Cluster, redis_server: RedisServer
+) -> None:
+    """Without Redis the service keeps serving as `degraded`: request limits fail open
+    (uncounted), sign-in codes fail closed (503), caches are bypassed; when Redis is
+    back, all of it returns without a restart."""
+    settings = make_settings(
+        database_url=database_cluster.url,
+        redis_url=redis_server.url,
+        health_check_timeout_seconds=1.0,
+    )
+    otp = {"email": f"drill-{uuid.uuid4().hex[:8]}@example.com"}
+    async for app in started_app(settings):
+        async with client_for(app) as client:
+            up = await client.get("/api/v1/categories")
+            assert up.status_code == 200
+            assert "ratelimit-limit" in up.headers
+            assert (await client.post("/api/v1/auth/otp/request", json=otp)).status_code == 202
+
+            redis_server.stop()
+            health = await client.get("/health")
+            assert health.status_code == 200
+            assert health.json()["status"] == "degraded"
+            assert health.json()["components"]["cache"]["status"] == "down"
+            for _ in range(3):
+                down = await client.get("/api/v1/categories")  # the cache is bypassed
+                assert down.status_code == 200, down.text
+                assert "ratelimit-limit" not in down.headers  # allowed, uncounted
+            refused = await client.post("/api/v1/auth/otp/request", json=otp)
+            assert refused.status_code == 503, refused.text
+            assert refused.headers["content-type"] == PROBLEM
+
+            redis_server.start()
+
+            async def recovered() -> bool:
+                health = (await client.get("/health")).json()["status"]
+                counted = "ratelimit-limit" in (await client.get("/api/v1/categories")).headers
+                return health == "ok" and counted
+
+            assert await eventually(recovered, True, within_seconds=20)
+            again = await client.post("/api/v1/auth/otp/request", json=otp)
+            assert again.status_code == 202, again.text

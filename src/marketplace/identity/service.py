@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from marketplace.abuse import service as abuse
 from marketplace.companies import service as companies
 from marketplace.companies.permissions import Role, Scope
-from marketplace.core.errors import DomainError
+from marketplace.core.errors import DomainError, ServiceUnavailable
 from marketplace.core.events import emit
 from marketplace.core.i18n import _, translate
 from marketplace.core.platform import Platform
@@ -373,6 +373,10 @@ async def throttle_otp_request(platform: Platform, destination: str, ip: str | N
     per_destination = await platform.rate_limiter.hit(
         settings.rate_limit_otp_per_destination, "otp-destination", destination
     )
+    if not per_destination.counted:
+        # Fails closed, unlike the request limits (docs/operations.md, "Redis down"):
+        # uncounted, codes could be sent (and paid for, and guessed) without limit.
+        raise ServiceUnavailable(headers={"Retry-After": "30"})
     per_destination.raise_if_exceeded()
     if ip is not None:
         per_ip = await platform.rate_limiter.hit(settings.rate_limit_otp_per_ip, "otp-ip", ip)
