@@ -14,7 +14,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from marketplace.core.cache import Cache
 from marketplace.core.platform import Platform
-from marketplace.core.replicas import ReadSession
 from marketplace.settings import Settings
 
 
@@ -40,11 +39,13 @@ async def get_session(platform: PlatformDep) -> AsyncIterator[AsyncSession]:
         yield session
 
 
-async def get_read_session(platform: PlatformDep) -> AsyncIterator[ReadSession]:
-    """A read-only transaction on a usable replica, else on the primary (core/replicas.py):
-    for reads that need not see the caller's own writes. A write through it fails."""
-    async for session in platform.replicas.session():
-        yield session
+async def get_read_session(
+    platform: PlatformDep, session: Annotated[AsyncSession, Depends(get_session, scope="function")]
+) -> AsyncIterator[AsyncSession]:
+    """For reads that need not see the caller's own writes: a read-only transaction on a
+    usable replica, else the request's own transaction (core/replicas.py)."""
+    async for read in platform.replicas.session(session):
+        yield read
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
@@ -52,7 +53,7 @@ CacheDep = Annotated[Cache, Depends(get_cache)]
 # scope="function": commit before the response is sent, so a failed commit is a 500
 # and never a success reported for data that was not saved.
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
-ReadSessionDep = Annotated[ReadSession, Depends(get_read_session, scope="function")]
+ReadSessionDep = Annotated[AsyncSession, Depends(get_read_session, scope="function")]
 
 
 async def no_store(response: Response) -> None:

@@ -1,10 +1,11 @@
 """Read replicas: where read-only work runs, and which replicas may take it.
 
-A route declares read-only work by taking a `ReadSession` (`ReadSessionDep`) instead of
-the request's transaction. That session is opened on a streaming replica when one is
-usable, else on the primary; either way its transaction is `READ ONLY` (asyncpg starts
-it so, no extra statement), so a write through it fails on the primary as it would on a
-standby. Writes, and reads that must see the caller's own write, keep `SessionDep`.
+A route declares read-only work by taking `ReadSessionDep` instead of `SessionDep`.
+On a usable streaming replica that is a `ReadSession`, whose transaction is `READ ONLY`
+(asyncpg starts it so, no extra statement; a standby refuses writes anyway). With no
+usable replica it is the request's own transaction on the primary: a second primary
+connection per request would double the pool's use and can deadlock a bounded pool.
+Writes, and reads that must see the caller's own write, keep `SessionDep`.
 
 Usable means reachable, in recovery (a standby) and at most `max_lag_seconds` behind
 the primary. A background check measures that every `check_interval_seconds`, not each
@@ -105,7 +106,7 @@ class _PrimaryPositions:
 
 class ReadReplicas:
     """The read sessions of one process: round robin over the usable replicas, the
-    primary when none is (or none is configured)."""
+    request's own transaction on the primary when none is (or none is configured)."""
 
     def __init__(
         self,
@@ -121,7 +122,6 @@ class ReadReplicas:
         self.primary = primary
         self.max_lag_seconds = max_lag_seconds
         self.check_interval_seconds = check_interval_seconds
-        self._primary_factory = _read_only_factory(primary.engine)
         self.replicas: list[Replica] = []
         for url in urls:
             database = Database(
@@ -147,30 +147,31 @@ class ReadReplicas:
             return None
         return usable[next(self._turn) % len(usable)]
 
-    async def session(self) -> AsyncIterator[ReadSession]:
-        """A read-only session for one unit of work: on a usable replica (its connection
-        taken at once, so that a replica that refuses it is skipped before any work
-        starts), else on the primary."""
+    async def session(self, primary: AsyncSession) -> AsyncIterator[AsyncSession]:
+        """A session for one unit of read-only work: a read-only transaction on a usable
+        replica (its connection taken at once, so that a replica that refuses it is
+        skipped before any work starts), else `primary`, the request's own transaction,
+        so that a request never holds two connections of the primary's pool (waiting for
+        a second while holding the first is how a bounded pool deadlocks)."""
         replica = self._next_replica()
-        session: ReadSession | None = None
-        if replica is not None:
-            session = replica.factory()
-            try:
-                await session.connection()
-            except _FAILURES as error:
-                await session.close()
-                session = None
-                self._skip(replica, "unreachable", error=repr(error))
-                replica = None
-        if session is None:
-            session = self._primary_factory()
+        if replica is None:
+            yield primary
+            return
+        session = replica.factory()
+        try:
+            await session.connection()
+        except _FAILURES as error:
+            await session.close()
+            self._skip(replica, "unreachable", error=repr(error))
+            yield primary
+            return
         async with session:
             try:
                 yield session
                 await session.commit()
             except BaseException as error:
                 await roll_back_or_discard(session, error)
-                if replica is not None and connection_broken(error):
+                if connection_broken(error):
                     # This request fails (its work may have been half done); the next
                     # ones go elsewhere until a check finds the replica usable again.
                     self._skip(replica, "unreachable", error=repr(error))
