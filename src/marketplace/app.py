@@ -39,6 +39,7 @@ from marketplace.core.metrics import (
 from marketplace.core.middleware.abuse import IpFilterMiddleware, RateLimitMiddleware
 from marketplace.core.middleware.body_limit import BodySizeLimitMiddleware
 from marketplace.core.middleware.client_address import ClientAddressMiddleware
+from marketplace.core.middleware.load_shed import LoadShedMiddleware
 from marketplace.core.middleware.public_cache import PublicCacheMiddleware
 from marketplace.core.middleware.request_context import REQUEST_ID_HEADER, RequestContextMiddleware
 from marketplace.core.middleware.security_headers import SecurityHeadersMiddleware
@@ -218,6 +219,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.add_middleware(IpFilterMiddleware, check=abuse.IpGuard().verdict)
     app.add_middleware(ClientAddressMiddleware, trusted_proxies=trusted_proxies)
+    # Load shedding inside CORS (browsers can read its 503) and before anything that
+    # uses Redis or the database: a request waiting its turn holds nothing.
+    app.add_middleware(
+        LoadShedMiddleware,
+        limited_prefix="/api/",
+        max_in_flight=settings.max_requests_in_flight,
+        queue_timeout=settings.request_queue_timeout_seconds,
+    )
     app.add_middleware(
         CORSMiddleware,
         allow_origins=[] if settings.allows_any_origin else settings.trusted_origins,

@@ -82,6 +82,13 @@ class Settings(BaseSettings):
     database_replica_urls: Annotated[list[SecretStr], NoDecode] = Field(default_factory=list)
     database_replica_max_lag_seconds: float = Field(default=5.0, gt=0, le=3600)
     database_replica_check_interval_seconds: float = Field(default=1.0, gt=0, le=60)
+    # Load shedding (core/middleware/load_shed.py): each API process serves at most
+    # this many `/api/` requests at once; the next wait their turn in arrival order up
+    # to REQUEST_QUEUE_TIMEOUT_SECONDS, then get 503 with Retry-After. The wait is well
+    # below DATABASE_POOL_TIMEOUT, so a request is shed before it could time out on
+    # the pool; requests in flight beyond the pool's connections queue for one briefly.
+    max_requests_in_flight: int = Field(default=64, ge=1, le=10_000)
+    request_queue_timeout_seconds: float = Field(default=3.0, gt=0, le=60)
     embedded_postgres_data_dir: Path = Path("var/pgdata")
     embedded_postgres_database: str = "marketplace"
     # pg_dump/pg_restore for `backup` and `restore`; unset: found by the server's version.
@@ -90,6 +97,11 @@ class Settings(BaseSettings):
     # Optional infrastructure: absent means in-process fallback.
     redis_url: SecretStr | None = None
     redis_key_prefix: str = "mp:"
+    # Redis connections per process (core/redis.py): the requests in flight use one each
+    # at most, the rest is for background work. A caller finding them all in use waits
+    # up to REDIS_POOL_TIMEOUT_SECONDS instead of failing at once.
+    redis_max_connections: int = Field(default=96, ge=4, le=10_000)
+    redis_pool_timeout_seconds: float = Field(default=1.0, gt=0, le=30)
     amqp_url: SecretStr | None = None
 
     trusted_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)

@@ -15,6 +15,7 @@ import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from sqlalchemy.exc import DBAPIError, EmulatedDBAPIException, IntegrityError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
@@ -367,7 +368,15 @@ async def _handle_integrity_error(request: Request, exc: Exception) -> Response:
     return problem_response(request, Conflict())
 
 
+async def _handle_pool_timeout(request: Request, exc: Exception) -> Response:
+    """No database connection came free within DATABASE_POOL_TIMEOUT: the process is
+    overloaded (the load shedder normally answers first), a 503 to retry, not a 500."""
+    logger.warning("db.pool_timeout", path=request.url.path)
+    return problem_response(request, ServiceUnavailable(headers={"Retry-After": "1"}))
+
+
 def install_exception_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(PoolTimeout, _handle_pool_timeout)
     app.add_exception_handler(DomainError, _handle_domain_error)
     app.add_exception_handler(IntegrityError, _handle_integrity_error)
     app.add_exception_handler(asyncpg.UniqueViolationError, _handle_integrity_error)

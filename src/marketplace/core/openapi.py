@@ -7,7 +7,7 @@ schema is completed once, when it is first built:
 
 - statuses any route of its shape can answer are added by shape (`_statuses_by_shape`):
   every API route resolves the caller (401 for a bad credential), sits behind the IP
-  filter (403) and the rate limits (429); a route with a body can meet malformed JSON
+  filter (403), the rate limits (429) and the load shedder (503 with Retry-After); a route with a body can meet malformed JSON
   (400), the size limit (413) and validation (422); a path parameter or `X-Company-ID`
   can name something the caller cannot see (404), and a malformed `X-Company-ID` is a
   400;
@@ -46,7 +46,8 @@ _DESCRIPTIONS: dict[int, str] = {
     422: "Validation failed; `errors` names each field.",
     429: "Too many requests; `Retry-After` says when to try again.",
     500: "Unexpected error; quote the `request_id` when reporting it.",
-    503: "Temporarily unavailable; try again later.",
+    503: "Temporarily unavailable (overloaded, or a dependency down); `Retry-After` says "
+    "when to try again.",
 }
 
 

@@ -96,7 +96,11 @@ class Platform:
         cache: Cache
         if settings.redis_url is not None:
             redis_url = settings.redis_url.get_secret_value()
-            redis = create_redis(redis_url)
+            redis = create_redis(
+                redis_url,
+                max_connections=settings.redis_max_connections,
+                pool_timeout=settings.redis_pool_timeout_seconds,
+            )
             cache = RedisCache(redis, prefix=settings.redis_key_prefix)
             rate_limiter = RateLimiter.for_redis(redis, settings.redis_key_prefix)
         else:

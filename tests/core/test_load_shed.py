@@ -1,0 +1,99 @@
+"""Overload: beyond MAX_REQUESTS_IN_FLIGHT an API request waits its turn for at most
+REQUEST_QUEUE_TIMEOUT_SECONDS, then gets a 503 problem with Retry-After; health checks
+are never shed. A request is held in flight by holding its database session."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from marketplace.core.deps import get_session
+from marketplace.settings import Settings
+from tests.conftest import make_settings
+
+
+@pytest.fixture
+def settings(shared_settings: Settings) -> Settings:
+    return make_settings(
+        database_url=shared_settings.database_url,
+        outbox_relay_enabled=False,
+        max_requests_in_flight=1,
+        request_queue_timeout_seconds=0.3,
+    )
+
+
+class Hold:
+    """Requests wait for `release` once they have a database session."""
+
+    def __init__(self, app: FastAPI) -> None:
+        self.entered = asyncio.Event()
+        self.release = asyncio.Event()
+        inner = asynccontextmanager(app.dependency_overrides[get_session])
+
+        async def held_session() -> AsyncIterator[AsyncSession]:
+            self.entered.set()
+            await self.release.wait()
+            async with inner() as session:
+                yield session
+
+        app.dependency_overrides[get_session] = held_session
+
+
+def product_url() -> str:
+    return f"/api/v1/products/{uuid.uuid4()}"
+
+
+async def test_a_request_over_the_limit_gets_503_with_retry_after(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    hold = Hold(app)
+    first = asyncio.create_task(client.get(product_url()))
+    await asyncio.wait_for(hold.entered.wait(), 5)
+
+    started = asyncio.get_running_loop().time()
+    shed = await client.get(product_url(), headers={"Accept-Language": "en"})
+    waited = asyncio.get_running_loop().time() - started
+
+    assert shed.status_code == 503, shed.text
+    assert shed.headers["Retry-After"] == "1"
+    assert shed.headers["content-type"] == "application/problem+json"
+    body = shed.json()
+    assert body["status"] == 503
+    assert body["type"].endswith(":service-unavailable")
+    # It waited its turn for the queue timeout, not for the held request (held forever).
+    assert waited >= 0.25
+    # Health checks are not shed: an overloaded process is not a dead one.
+    assert (await client.get("/health/live")).status_code == 200
+
+    hold.release.set()
+    assert (await first).status_code == 404
+
+
+async def test_a_request_waits_its_turn_rather_than_failing(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    hold = Hold(app)
+    first = asyncio.create_task(client.get(product_url()))
+    await asyncio.wait_for(hold.entered.wait(), 5)
+    second = asyncio.create_task(client.get(product_url()))
+    await asyncio.sleep(0.1)  # queued behind the first, within the timeout
+    assert not second.done()
+
+    hold.release.set()
+    assert (await first).status_code == 404
+    assert (await second).status_code == 404  # served, not shed
+
+
+async def test_the_503_is_documented_on_every_api_route(app: FastAPI) -> None:
+    schema = app.openapi()
+    for path, methods in schema["paths"].items():
+        if path.startswith("/api/"):
+            for method, operation in methods.items():
+                assert "503" in operation["responses"], (method, path)
