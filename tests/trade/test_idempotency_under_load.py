@@ -57,11 +57,13 @@ async def pool_app(request: pytest.FixtureRequest, database_url: str) -> AsyncIt
     parameter. The per-user rate limit is out of the way: the load is one user's. The
     last of 200 requests arriving at once waits for the 199 before it to give back a
     connection, several seconds on a busy test machine: the pool timeout leaves room for
-    that, so that only a request that can never get a connection times out."""
+    that, so that only a request that can never get a connection times out; and so does
+    the load shedder's queue (beyond 64 requests in flight the next wait their turn)."""
     settings = make_settings(
         database_url=database_url,
         rate_limit_user="100000/minute",
         database_pool_timeout=60,
+        request_queue_timeout_seconds=60,
         **POOLS[request.param],
     )
     async for application in started_app(settings):

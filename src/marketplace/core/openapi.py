@@ -7,10 +7,10 @@ schema is completed once, when it is first built:
 
 - statuses any route of its shape can answer are added by shape (`_statuses_by_shape`):
   every API route resolves the caller (401 for a bad credential), sits behind the IP
-  filter (403), the rate limits (429) and the load shedder (503 with Retry-After); a route with a body can meet malformed JSON
-  (400), the size limit (413) and validation (422); a path parameter or `X-Company-ID`
-  can name something the caller cannot see (404), and a malformed `X-Company-ID` is a
-  400;
+  filter (403), the rate limits (429) and the load shedder (503 with Retry-After); a
+  route with a body can meet malformed JSON (400), the size limit (413) and validation
+  (422); a path parameter or `X-Company-ID` can name something the caller cannot see
+  (404), and a malformed `X-Company-ID` is a 400;
 - the statuses of a route's own rules are declared on it with `problems(...)`, e.g.
   `@router.post(..., responses=problems(409))`;
 - every 4xx and 5xx is described by the `Problem` schema as `application/problem+json`,
