@@ -20,6 +20,7 @@ from marketplace.catalog import caching
 from marketplace.core.cache import Cache
 from tests.catalog.conftest import Catalog, create_product
 from tests.factories import platform_of
+from tests.statements import statements_sent
 
 
 class CountingCache:
@@ -136,3 +137,23 @@ async def test_an_anonymous_search_miss_reads_its_key_and_entry_once(
         hit = await client.get(path, params={"q": "flange"})
         assert hit.content == missed.content
         assert cache.reads(prefix) == 2, path
+
+
+async def test_an_uncached_detail_reads_the_product_with_its_family_in_one_statement(
+    client: httpx.AsyncClient, db_session: AsyncSession, catalog: Catalog
+) -> None:
+    owner = catalog.headers["owner"]
+    head = await create_product(client, owner, name="Glove")
+    small = await create_product(client, owner, name="Glove S", parent_id=head["id"])
+    large = await create_product(client, owner, name="Glove L", parent_id=head["id"])
+
+    async with statements_sent(db_session) as sent:
+        response = await client.get(f"/api/v1/products/{small['id']}")
+
+    assert response.status_code == 200, response.text
+    # The product with its supplier, category and family; its tiers; its images.
+    assert len(sent) == 3, sent.statements
+    assert sent.count("FROM products") == 1
+    variants = response.json()["variants"]
+    assert [variant["id"] for variant in variants] == [head["id"], large["id"]]
+    assert variants[0]["is_family_head"] is True

@@ -32,6 +32,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from marketplace.catalog.models import (
     BuyerGroup,
@@ -267,42 +268,57 @@ class ProductRow:
     supplier: Company
     category: Category | None
     is_visible: bool  # to anyone: `visible_condition()`, evaluated by the query
+    # With `with_family`: the other members of the product's family (its head and its
+    # siblings, or its variants when it is the head), head first then by SKU, each
+    # with whether anyone may see it.
+    family: tuple[tuple[Product, bool], ...] = ()
 
 
 async def product_row(
-    session: AsyncSession, product_id: uuid.UUID, *, visible_only: bool
+    session: AsyncSession, product_id: uuid.UUID, *, visible_only: bool, with_family: bool = False
 ) -> ProductRow | None:
     """The product with its supplier and category, and whether anyone may see it;
-    `visible_only` finds only such products."""
+    `visible_only` finds only such products. `with_family` reads its family in the
+    same statement: an uncached detail read `products` twice (this statement, then
+    `family_of`), 6 statements a request; one statement less saves about 0.4 ms of
+    CPU per uncached detail (bench/README.md, "Changes and their measured effect")."""
     visible = visible_condition()
     statement = (
         select(Product, Company, Category, visible.label("is_visible"))
         .join(Company, Company.id == Product.supplier_id)
         .outerjoin(Category, Category.id == Product.category_id)
-        .where(Product.id == product_id)
     )
-    if visible_only:
-        statement = statement.where(visible)
-    row = (await session.execute(statement)).one_or_none()
-    if row is None:
+    if not with_family:
+        statement = statement.where(Product.id == product_id)
+        if visible_only:
+            statement = statement.where(visible)
+        row = (await session.execute(statement)).one_or_none()
+        if row is None:
+            return None
+        return ProductRow(product=row[0], supplier=row[1], category=row[2], is_visible=row[3])
+    target = aliased(Product)
+    head = (
+        select(func.coalesce(target.parent_id, target.id))
+        .where(target.id == product_id)
+        .scalar_subquery()
+    )
+    rows = (
+        await session.execute(
+            statement.where(
+                or_(Product.id == product_id, Product.id == head, Product.parent_id == head)
+            ).order_by(Product.id != head, Product.sku)
+        )
+    ).all()
+    found = next((row for row in rows if row[0].id == product_id), None)
+    if found is None or (visible_only and not found[3]):
         return None
-    return ProductRow(product=row[0], supplier=row[1], category=row[2], is_visible=row[3])
-
-
-async def family_of(
-    session: AsyncSession, product: Product, *, visible_only: bool
-) -> list[Product]:
-    """The other members of the product's family (its head and its siblings, or its
-    variants when it is the head), head first then by SKU."""
-    head_id = product.parent_id or product.id
-    base = visible_products() if visible_only else select(Product)
-    rows = await session.execute(
-        base.where(
-            or_(Product.id == head_id, Product.parent_id == head_id),
-            Product.id != product.id,
-        ).order_by((Product.id != head_id), Product.sku)
+    return ProductRow(
+        product=found[0],
+        supplier=found[1],
+        category=found[2],
+        is_visible=found[3],
+        family=tuple((row[0], row[3]) for row in rows if row[0].id != product_id),
     )
-    return list(rows.scalars())
 
 
 async def images_of(session: AsyncSession, product_id: uuid.UUID) -> list[ProductImage]:

@@ -453,7 +453,7 @@ async def _build_detail(session: AsyncSession, row: ProductRow, *, public: bool)
     product = row.product
     tiers = (await repository.tiers_for(session, [product.id]))[product.id]
     images = await repository.images_of(session, product.id)
-    family = await repository.family_of(session, product, visible_only=public)
+    family = [member for member, visible in row.family if visible or not public]
     head_id = product.parent_id or product.id
     category = row.category
     return ProductRead(
@@ -526,7 +526,7 @@ async def private_detail(
     session: AsyncSession, product_id: uuid.UUID, viewer: Viewer
 ) -> ProductRead | None:
     """Everything about the product, for its supplier's members and staff."""
-    row = await repository.product_row(session, product_id, visible_only=False)
+    row = await repository.product_row(session, product_id, visible_only=False, with_family=True)
     if row is None or not viewer.sees_private(row.product.supplier_id):
         return None
     return await _build_detail(session, row, public=False)
@@ -536,7 +536,7 @@ async def supplier_detail(
     session: AsyncSession, supplier_id: uuid.UUID, product_id: uuid.UUID
 ) -> ProductRead:
     """The detail a supplier's writer gets back after a write."""
-    row = await repository.product_row(session, product_id, visible_only=False)
+    row = await repository.product_row(session, product_id, visible_only=False, with_family=True)
     if row is None or row.product.supplier_id != supplier_id:
         raise ProductNotFound()
     return await _build_detail(session, row, public=False)
@@ -575,7 +575,9 @@ async def _detail_for(
         detail = ProductRead.model_validate_json(cached)
         if not viewer.sees_private(detail.supplier.id):
             return detail, cached
-    row = await repository.product_row(session, product_id, visible_only=viewer.is_anonymous)
+    row = await repository.product_row(
+        session, product_id, visible_only=viewer.is_anonymous, with_family=True
+    )
     if row is None:
         raise ProductNotFound()
     if not viewer.is_anonymous and viewer.sees_private(row.product.supplier_id):
