@@ -1,7 +1,9 @@
 """Shared cache entries of the catalog's hot public reads, and their invalidation.
 
-Cached: the public part of a product's detail (never a buyer's price), the
-category tree, and the pages and facets of public searches (catalog.search).
+Cached: the public part of a product's detail, the category tree, the pages and
+facets of public searches (catalog.search), and per buyer and product the price list
+that prices it for that buyer (`buyer_price_key`), so that a signed-in buyer's detail
+is served from the cache too, its price computed from the cached list.
 Every write that changes what an entry shows (a product write, an import, an order
 taking stock or a cancellation giving it back) deletes it explicitly, twice: at once
 (so that the writer reads its own write) and again after the transaction commits,
@@ -36,6 +38,11 @@ CATEGORY_TREE_KEY: Final = "catalog:categories:v1"
 # Part of every cached search page's and facet set's key (catalog.search.service):
 # deleting it retires them all at once.
 SEARCH_GENERATION_KEY: Final = "catalog:search:generation"
+# Every buyer's cached price list choice (`buyer_price_key`) names the generation it
+# was read in; deleting this key (any change to a price list, its tiers, its
+# assignments or a buyer group) retires them all at once.
+PRICING_GENERATION_KEY: Final = "catalog:pricing:generation"
+BUYER_PRICES_TTL_SECONDS: Final = 300.0
 _DELETE_CHUNK: Final = 500
 _PENDING_KEYS: Final = "catalog.cache_keys"
 _LISTENING: Final = "catalog.cache_listening"
@@ -48,6 +55,21 @@ _after_commit_tasks: set[asyncio.Task[None]] = set()
 def product_key(product_id: uuid.UUID) -> str:
     # v2: the detail carries `version`; entries written before it would fail to parse.
     return f"catalog:product:v2:{product_id}"
+
+
+def buyer_price_key(buyer_id: uuid.UUID, product_id: uuid.UUID) -> str:
+    """The price list that prices the product for this buyer (or none): per buyer, so
+    one buyer's entry is never another's."""
+    return f"catalog:buyer-price:v1:{buyer_id}:{product_id}"
+
+
+async def read_many(cache: Cache, *keys: str) -> list[bytes | None]:
+    """Several entries in one round trip; all None when the cache is unavailable."""
+    try:
+        return await cache.get_many(*keys)
+    except _CACHE_ERRORS as error:
+        logger.warning("catalog.cache.read_failed", key=keys[0], error=repr(error))
+        return [None] * len(keys)
 
 
 async def read(cache: Cache, key: str) -> bytes | None:
@@ -149,6 +171,12 @@ async def invalidate_supplier(session: AsyncSession, cache: Cache, supplier_id: 
     product_ids = await repository.supplier_product_ids(session, supplier_id)
     keys = [product_key(product_id) for product_id in product_ids]
     await invalidate(session, cache, [*keys, SEARCH_GENERATION_KEY])
+
+
+async def invalidate_pricing(session: AsyncSession, cache: Cache) -> None:
+    """Every buyer's cached price list choice (a list, its tiers or assignments, or a
+    buyer group changed)."""
+    await invalidate(session, cache, [PRICING_GENERATION_KEY])
 
 
 async def invalidate_category_tree(session: AsyncSession, cache: Cache) -> None:

@@ -1,8 +1,10 @@
 """Business rules of a supplier's buyer groups and price lists.
 
 Everything here is scoped to the acting supplier: another supplier's group, list or
-product is not found (404). Price lists never enter a shared cache: a buyer's price
-is computed per request from `repository.price_lists_for_buyer`.
+product is not found (404). A buyer's price is computed per request from the list
+that prices the product for that buyer, cached per buyer and product
+(`service.buyer_price_list`); every write through the groups' and lists' routes
+retires those entries (`router._retire_buyer_prices`).
 
 Every change is announced to the supplier alone (`buyer_group.*`, `price_list.*`) in
 the transaction that makes it; a request that changes nothing announces nothing.

@@ -11,6 +11,7 @@ from typing import Annotated
 from fastapi import (
     APIRouter,
     BackgroundTasks,
+    Depends,
     File,
     Form,
     Header,
@@ -23,7 +24,7 @@ from fastapi import (
 )
 from starlette.convertors import CONVERTOR_TYPES
 
-from marketplace.catalog import categories, images, price_lists, service
+from marketplace.catalog import caching, categories, images, price_lists, service
 from marketplace.catalog.deps import CatalogReader, SupplierId, ViewerDep
 from marketplace.catalog.schemas import (
     AssignmentCreate,
@@ -64,8 +65,26 @@ from marketplace.identity.deps import CurrentStaff
 products_router = APIRouter(prefix="/products", tags=["catalog"])
 admin_products_router = APIRouter(prefix="/admin/products", tags=["admin"])
 categories_router = APIRouter(prefix="/categories", tags=["catalog"])
-buyer_groups_router = APIRouter(prefix="/buyer-groups", tags=["price lists"])
-price_lists_router = APIRouter(prefix="/price-lists", tags=["price lists"])
+
+
+async def _retire_buyer_prices(
+    request: Request, supplier_id: SupplierId, session: SessionDep, cache: CacheDep
+) -> None:
+    """Any write to a buyer group or a price list (its tiers, its assignments) retires
+    every buyer's cached price list choice (`service.buyer_price_list`), now and again
+    after the write commits, as product writes retire their entries. After the
+    supplier is resolved: only a supplier's member can retire them."""
+    if request.method not in ("GET", "HEAD"):
+        await caching.invalidate_pricing(session, cache)
+
+
+_PRICING_WRITES = [Depends(_retire_buyer_prices)]
+buyer_groups_router = APIRouter(
+    prefix="/buyer-groups", tags=["price lists"], dependencies=_PRICING_WRITES
+)
+price_lists_router = APIRouter(
+    prefix="/price-lists", tags=["price lists"], dependencies=_PRICING_WRITES
+)
 admin_categories_router = APIRouter(prefix="/admin/categories", tags=["admin"])
 
 # `:uuid` keeps /products/export, /products/import etc. out of these routes.
