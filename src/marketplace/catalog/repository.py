@@ -275,7 +275,7 @@ class ProductRow:
     family: tuple[tuple[Product, bool], ...] = ()
 
 
-def _product_with_family() -> Select[Any]:
+def _product_with_family() -> Select[Product, Company, Category, bool]:
     """The product (`:product_id`) and the other members of its family, with their
     supplier and category and whether anyone may see them; head first, then by SKU."""
     product_id = bindparam("product_id", type_=Uuid)
