@@ -29,8 +29,8 @@ async def test_a_key_adds_three_statements_in_the_orders_transaction(
     assert response.status_code == 201, response.text
 
     # Session, membership, products, price lists, number, the order with its lines and
-    # event, company names, the stock reservation.
-    assert len(plain) == 8, plain.statements
+    # event, company names, the stock reservation, its reviews (for the answer).
+    assert len(plain) == 9, plain.statements
     assert len(keyed) == len(plain) + 3, keyed.statements
     assert keyed.count("pg_try_advisory_xact_lock") == 1
     assert keyed.count("FROM idempotency_records") == 1
