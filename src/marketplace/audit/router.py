@@ -16,8 +16,9 @@ from pydantic import AwareDatetime
 from marketplace.audit import service
 from marketplace.audit.errors import InvalidTimeRange
 from marketplace.audit.schemas import AdminAuditEventRead, AuditEventRead, AuditFilter
-from marketplace.companies.deps import Actor, acting
+from marketplace.companies.deps import acting
 from marketplace.companies.permissions import Action
+from marketplace.core.access import Actor
 from marketplace.core.deps import SessionDep
 from marketplace.core.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
 from marketplace.identity.deps import CurrentStaff

@@ -6,12 +6,13 @@ from __future__ import annotations
 import hmac
 import uuid
 from dataclasses import dataclass
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
 from marketplace.abuse import service as abuse
+from marketplace.core.access import Principal
 from marketplace.core.client_ip import client_ip
 from marketplace.core.deps import PlatformDep, SessionDep
 from marketplace.core.errors import DomainError
@@ -34,31 +35,42 @@ _api_key = APIKeyHeader(name="X-API-Key", auto_error=False, description="Company
 
 
 @dataclass(frozen=True)
-class Principal:
-    via: Literal["bearer", "cookie", "api_key"]
+class Credential:
+    """The credential's rows, for identity's own routes (the signed-in user's profile);
+    everything else receives the `Principal` made of them."""
+
+    principal: Principal
     user: User | None = None
-    session_id: uuid.UUID | None = None
     api_key: ApiKey | None = None
 
-    @property
-    def is_staff(self) -> bool:
-        return self.user is not None and self.user.is_staff
 
-    @property
-    def rate_limit_identity(self) -> tuple[str, str]:
-        if self.api_key is not None:
-            return "api_key", str(self.api_key.id)
-        assert self.user is not None
-        return "user", str(self.user.id)
+def principal_of(
+    via: str, user: User | None, session_id: uuid.UUID | None, api_key: ApiKey | None
+) -> Principal:
+    """The access model's `Principal` for a user (bearer or cookie) or an API key."""
+    if api_key is not None:
+        return Principal(
+            via="api_key",
+            api_key_id=api_key.id,
+            key_company_id=api_key.company_id,
+            key_scopes=frozenset(api_key.scopes),
+        )
+    assert user is not None
+    return Principal(
+        via="cookie" if via == "cookie" else "bearer",
+        user_id=user.id,
+        session_id=session_id,
+        is_staff=user.is_staff,
+    )
 
 
-async def get_optional_principal(
+async def get_optional_credential(
     request: Request,
     session: SessionDep,
     platform: PlatformDep,
     bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     api_key: Annotated[str | None, Depends(_api_key)],
-) -> Principal | None:
+) -> Credential | None:
     """None for anonymous calls; any credential that is present must be valid (401).
     Counts the request against the user's or API key's rate limit (429 beyond it)."""
     try:
@@ -71,8 +83,8 @@ async def get_optional_principal(
     if principal is None:
         await abuse.count_address_if_uncounted(platform, request.scope)
         return None
-    request.state.principal = principal
-    await abuse.limit_principal(platform, request.scope, *principal.rate_limit_identity)
+    request.state.principal = principal.principal
+    await abuse.limit_principal(platform, request.scope, *principal.principal.rate_limit_identity)
     return principal
 
 
@@ -82,22 +94,22 @@ async def _resolve_principal(
     platform: PlatformDep,
     bearer: HTTPAuthorizationCredentials | None,
     api_key: str | None,
-) -> Principal | None:
+) -> Credential | None:
     authorization = request.headers.get("authorization")
     cookie = request.cookies.get(platform.settings.session_cookie_name)
     if authorization is not None and api_key is not None:
         raise AmbiguousCredentials()
-    principal: Principal | None = None
+    principal: Credential | None = None
     if authorization is not None:
         if bearer is None or bearer.scheme.lower() != "bearer" or not bearer.credentials:
             raise InvalidCredentials()
         user, session_id = await service.authenticate_access_token(
             session, platform, bearer.credentials
         )
-        principal = Principal(via="bearer", user=user, session_id=session_id)
+        principal = Credential(principal_of("bearer", user, session_id, None), user=user)
     elif api_key is not None:
         key = await service.authenticate_api_key(session, platform, api_key)
-        principal = Principal(via="api_key", api_key=key)
+        principal = Credential(principal_of("api_key", None, None, key), api_key=key)
     elif cookie is not None:
         user, session_id = await service.authenticate_cookie(session, platform, cookie)
         if request.method not in SAFE_METHODS:
@@ -105,8 +117,18 @@ async def _resolve_principal(
             presented = request.headers.get(CSRF_HEADER, "")
             if not hmac.compare_digest(presented.encode(), expected.encode()):
                 raise CsrfFailed()
-        principal = Principal(via="cookie", user=user, session_id=session_id)
+        principal = Credential(principal_of("cookie", user, session_id, None), user=user)
     return principal
+
+
+OptionalCredential = Annotated[
+    Credential | None, Depends(get_optional_credential, scope="function")
+]
+
+
+async def get_optional_principal(credential: OptionalCredential) -> Principal | None:
+    """Who calls, or None for anonymous calls (on every API route, app.py)."""
+    return credential.principal if credential is not None else None
 
 
 OptionalPrincipal = Annotated[Principal | None, Depends(get_optional_principal, scope="function")]
@@ -118,8 +140,8 @@ async def get_principal(request: Request, principal: OptionalPrincipal) -> Princ
     # Events emitted while handling this request name who caused them and from where.
     set_event_context(
         EventActor(
-            user_id=principal.user.id if principal.user else None,
-            api_key_id=principal.api_key.id if principal.api_key else None,
+            user_id=principal.user_id,
+            api_key_id=principal.api_key_id,
             is_staff=principal.is_staff,
         ),
         ip=client_ip(request.scope),
@@ -139,12 +161,14 @@ class UserPrincipal:
     principal: Principal
 
 
-async def get_user_principal(principal: CurrentPrincipal) -> UserPrincipal:
-    if principal.user is None or principal.session_id is None:
+async def get_user_principal(
+    principal: CurrentPrincipal, credential: OptionalCredential
+) -> UserPrincipal:
+    if credential is None or credential.user is None or principal.session_id is None:
         from marketplace.identity.errors import ApiKeyNotAllowed
 
         raise ApiKeyNotAllowed()
-    return UserPrincipal(principal.user, principal.session_id, principal)
+    return UserPrincipal(credential.user, principal.session_id, principal)
 
 
 CurrentUser = Annotated[UserPrincipal, Depends(get_user_principal, scope="function")]

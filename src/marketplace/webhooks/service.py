@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from marketplace.companies.deps import Actor
+from marketplace.core.access import Actor
 from marketplace.core.errors import ValidationFailed
 from marketplace.core.events import DomainEvent, EventEnvelope, emit
 from marketplace.core.i18n import _, translate

@@ -58,7 +58,7 @@ from marketplace.catalog.imports.schemas import (
 )
 from marketplace.catalog.models import ImportJob, PriceTier, Product
 from marketplace.catalog.schemas import ProductCreate
-from marketplace.companies.deps import Actor
+from marketplace.core.access import Actor
 from marketplace.core.errors import DomainError
 from marketplace.core.events import EventActor, emit
 from marketplace.core.logging import get_logger

@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from marketplace.catalog import stock
 from marketplace.catalog.pricing import CENT, PriceQuote, quote
 from marketplace.companies import service as companies
-from marketplace.companies.deps import Actor
+from marketplace.core.access import Actor
 from marketplace.core.cache import Cache
 from marketplace.core.errors import DomainError
 from marketplace.core.events import emit

@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from marketplace.companies.deps import Actor
+from marketplace.core.access import Actor, Viewer
 from marketplace.core.events import emit
 from marketplace.core.pagination import (
     Page,
@@ -31,7 +31,6 @@ from marketplace.trade.events import (
 )
 from marketplace.trade.models import Order, Payment
 from marketplace.trade.orders import repository as orders
-from marketplace.trade.orders.deps import OrderViewer
 from marketplace.trade.orders.errors import OrderNotFound
 from marketplace.trade.orders.service import order_reads
 from marketplace.trade.payments import repository
@@ -193,7 +192,7 @@ async def reverse_payment(
 
 async def list_payments(
     session: AsyncSession,
-    viewer: OrderViewer,
+    viewer: Viewer,
     order_id: uuid.UUID,
     *,
     limit: int,

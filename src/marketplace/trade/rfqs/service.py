@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from marketplace.catalog import stock
 from marketplace.catalog.pricing import CENT
 from marketplace.companies import service as companies
-from marketplace.companies.deps import Actor
+from marketplace.core.access import Actor
 from marketplace.core.cache import Cache
 from marketplace.core.events import emit
 from marketplace.core.pagination import Page, decode_time_keyset, encode_cursor
