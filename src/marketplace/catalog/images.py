@@ -237,7 +237,7 @@ async def serve(
     """An image of a product the viewer may see (the detail's rules), with its ETag."""
     if size not in SIZES:
         raise ImageNotFound()
-    row = await repository.product_row(session, product_id, visible_only=False)
+    row = await repository.product_row(session, product_id, viewer)
     if row is None:
         raise ImageNotFound()
     public = row.is_visible

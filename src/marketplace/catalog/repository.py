@@ -46,7 +46,9 @@ from marketplace.catalog.models import (
 )
 from marketplace.catalog.pricing import PriceListTiers, Tier
 from marketplace.companies.models import Company
+from marketplace.core.access import ANONYMOUS, Viewer
 from marketplace.core.pagination import TimeKeyset
+from marketplace.core.tenancy import changeable, readable, unscoped
 
 
 def visible_condition() -> ColumnElement[bool]:
@@ -60,9 +62,13 @@ def visible_condition() -> ColumnElement[bool]:
 
 
 def visible_products() -> Select[Product]:
-    """Products anyone may see (`visible_condition`)."""
-    return (
-        select(Product).join(Company, Company.id == Product.supplier_id).where(visible_condition())
+    """Products anyone may see (`visible_condition`): what the tenancy gate discloses to
+    a reader acting for no company."""
+    return readable(
+        select(Product).join(Company, Company.id == Product.supplier_id),
+        Product,
+        ANONYMOUS,
+        shared=visible_condition(),
     )
 
 
@@ -89,13 +95,19 @@ def buyer_price_list_rows(
     assigned to the buyer (directly or through one of its groups) that prices one of
     `product_ids` (an array), best list first: `choose_price_lists` reduces them."""
     groups = select(BuyerGroupMember.group_id).where(BuyerGroupMember.buyer_id == buyer_id)
+    # A buyer's own prices: the lists assigned to it price its orders and pages; the
+    # lists themselves (names, other buyers) stay the supplier's.
+    reason = "a buyer's prices from the lists assigned to it, never the lists themselves"
     return (
-        select(
-            PriceListTier.product_id,
-            PriceList.id,
-            PriceList.priority,
-            PriceListTier.min_qty,
-            PriceListTier.unit_price,
+        unscoped(
+            select(
+                PriceListTier.product_id,
+                PriceList.id,
+                PriceList.priority,
+                PriceListTier.min_qty,
+                PriceListTier.unit_price,
+            ),
+            reason=reason,
         )
         .join(PriceList, PriceList.id == PriceListTier.price_list_id)
         .join(PriceListAssignment, PriceListAssignment.price_list_id == PriceList.id)
@@ -160,9 +172,9 @@ async def price_lists_for_buyer(
 
 
 def supplier_products(supplier_id: uuid.UUID) -> Select[Product]:
-    """A supplier's own products, whatever their status: the one tenant scope of
-    catalog writes (another supplier's product is simply not found)."""
-    return select(Product).where(Product.supplier_id == supplier_id)
+    """A supplier's own products, whatever their status: what it may change through the
+    tenancy gate (another supplier's product is simply not found)."""
+    return changeable(select(Product), Product, supplier_id)
 
 
 async def own_products_page(
@@ -190,7 +202,7 @@ async def own_products_page(
 
 
 async def supplier_product_ids(session: AsyncSession, supplier_id: uuid.UUID) -> list[uuid.UUID]:
-    rows = await session.execute(select(Product.id).where(Product.supplier_id == supplier_id))
+    rows = await session.execute(changeable(select(Product.id), Product, supplier_id))
     return list(rows.scalars())
 
 
@@ -229,8 +241,11 @@ async def lock_supplier_products(
     return {product.id: product for product in rows.scalars()}
 
 
-async def has_variants(session: AsyncSession, product_id: uuid.UUID) -> bool:
-    found = await session.scalar(select(Product.id).where(Product.parent_id == product_id).limit(1))
+async def has_variants(
+    session: AsyncSession, supplier_id: uuid.UUID, product_id: uuid.UUID
+) -> bool:
+    statement = changeable(select(Product.id), Product, supplier_id)
+    found = await session.scalar(statement.where(Product.parent_id == product_id).limit(1))
     return found is not None
 
 
@@ -239,9 +254,14 @@ async def family_ids(session: AsyncSession, product_ids: Sequence[uuid.UUID]) ->
     if not product_ids:
         return set()
     ids = set(product_ids)
-    heads = select(func.coalesce(Product.parent_id, Product.id)).where(Product.id.in_(ids))
+    reason = "ids only, of products just changed: whose cache entries to delete"
+    heads = unscoped(select(func.coalesce(Product.parent_id, Product.id)), reason=reason).where(
+        Product.id.in_(ids)
+    )
     rows = await session.execute(
-        select(Product.id).where(or_(Product.id.in_(heads), Product.parent_id.in_(heads)))
+        unscoped(select(Product.id), reason=reason).where(
+            or_(Product.id.in_(heads), Product.parent_id.in_(heads))
+        )
     )
     ids.update(rows.scalars())
     return ids
@@ -270,10 +290,11 @@ class ProductRow:
 
 
 async def product_row(
-    session: AsyncSession, product_id: uuid.UUID, *, visible_only: bool
+    session: AsyncSession, product_id: uuid.UUID, who: Viewer | uuid.UUID, *, own: bool = False
 ) -> ProductRow | None:
-    """The product with its supplier and category, and whether anyone may see it;
-    `visible_only` finds only such products."""
+    """The product with its supplier and category, and whether anyone may see it, if
+    `who` may read it: visible to anyone, or its supplier's (with `own`, only its
+    supplier's: what it may change); staff see every product (moderation)."""
     visible = visible_condition()
     statement = (
         select(Product, Company, Category, visible.label("is_visible"))
@@ -281,8 +302,13 @@ async def product_row(
         .outerjoin(Category, Category.id == Product.category_id)
         .where(Product.id == product_id)
     )
-    if visible_only:
-        statement = statement.where(visible)
+    if own:
+        assert isinstance(who, uuid.UUID)
+        statement = changeable(statement, Product, who)
+    elif isinstance(who, Viewer) and who.is_staff:
+        statement = unscoped(statement, reason="staff see every product, whoever they act for")
+    else:
+        statement = readable(statement, Product, who, shared=visible)
     row = (await session.execute(statement)).one_or_none()
     if row is None:
         return None
@@ -295,7 +321,8 @@ async def family_of(
     """The other members of the product's family (its head and its siblings, or its
     variants when it is the head), head first then by SKU."""
     head_id = product.parent_id or product.id
-    base = visible_products() if visible_only else select(Product)
+    family = "the family of a product read through the gate: one supplier's products"
+    base = visible_products() if visible_only else unscoped(select(Product), reason=family)
     rows = await session.execute(
         base.where(
             or_(Product.id == head_id, Product.parent_id == head_id),
@@ -319,15 +346,18 @@ async def product_ids_in_categories(
 ) -> list[uuid.UUID]:
     if not category_ids:
         return []
-    rows = await session.execute(select(Product.id).where(Product.category_id.in_(category_ids)))
+    reason = "staff editing the category tree: ids of the products to re-index"
+    statement = unscoped(select(Product.id), reason=reason)
+    rows = await session.execute(statement.where(Product.category_id.in_(category_ids)))
     return list(rows.scalars())
 
 
 async def set_blocked(
     session: AsyncSession, product_id: uuid.UUID, *, blocked: bool, reason: str | None
 ) -> Product | None:
+    moderation = "staff moderation blocks any supplier's product"
     row = await session.execute(
-        update(Product)
+        unscoped(update(Product), reason=moderation)
         .where(Product.id == product_id)
         .values(is_blocked=blocked, blocked_reason=reason, updated_at=func.now())
         .returning(Product)
@@ -405,9 +435,9 @@ async def category_has_children(session: AsyncSession, category_id: uuid.UUID) -
 
 
 async def category_has_products(session: AsyncSession, category_id: uuid.UUID) -> bool:
-    found = await session.scalar(
-        select(Product.id).where(Product.category_id == category_id).limit(1)
-    )
+    reason = "staff deleting a category: whether any product is filed under it"
+    statement = unscoped(select(Product.id), reason=reason)
+    found = await session.scalar(statement.where(Product.category_id == category_id).limit(1))
     return found is not None
 
 
@@ -437,7 +467,7 @@ async def buyer_groups(
     session: AsyncSession, supplier_id: uuid.UUID, *, after_name: str | None, limit: int
 ) -> list[tuple[BuyerGroup, list[uuid.UUID]]]:
     """Up to `limit` groups by name (unique per supplier), after `after_name`."""
-    statement = select(BuyerGroup).where(BuyerGroup.supplier_id == supplier_id)
+    statement = readable(select(BuyerGroup), BuyerGroup, supplier_id)
     if after_name is not None:
         statement = statement.where(BuyerGroup.name > after_name)
     groups = list(
@@ -467,9 +497,7 @@ async def buyer_group(
 ) -> tuple[BuyerGroup, list[uuid.UUID]] | None:
     group = (
         await session.execute(
-            select(BuyerGroup).where(
-                BuyerGroup.id == group_id, BuyerGroup.supplier_id == supplier_id
-            )
+            readable(select(BuyerGroup), BuyerGroup, supplier_id).where(BuyerGroup.id == group_id)
         )
     ).scalar_one_or_none()
     if group is None:
@@ -514,7 +542,7 @@ async def price_lists(
 ) -> list[PriceList]:
     """Up to `limit` lists, highest priority first, then by name (unique per
     supplier), after the list whose (priority, name) is `after`."""
-    statement = select(PriceList).where(PriceList.supplier_id == supplier_id)
+    statement = readable(select(PriceList), PriceList, supplier_id)
     if after is not None:
         priority, name = after
         statement = statement.where(
@@ -534,18 +562,17 @@ async def price_list(
 ) -> PriceList | None:
     return (
         await session.execute(
-            select(PriceList).where(
-                PriceList.id == price_list_id, PriceList.supplier_id == supplier_id
-            )
+            readable(select(PriceList), PriceList, supplier_id).where(PriceList.id == price_list_id)
         )
     ).scalar_one_or_none()
 
 
 async def price_list_products(
-    session: AsyncSession, price_list_id: uuid.UUID
+    session: AsyncSession, supplier_id: uuid.UUID, price_list_id: uuid.UUID
 ) -> list[tuple[Product, list[Tier]]]:
+    columns = select(Product, PriceListTier.min_qty, PriceListTier.unit_price)
     rows = await session.execute(
-        select(Product, PriceListTier.min_qty, PriceListTier.unit_price)
+        readable(columns, Product, supplier_id)
         .join(PriceListTier, PriceListTier.product_id == Product.id)
         .where(PriceListTier.price_list_id == price_list_id)
         .order_by(Product.sku, PriceListTier.min_qty)

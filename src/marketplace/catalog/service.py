@@ -46,7 +46,7 @@ from marketplace.catalog.schemas import (
     VariantRead,
 )
 from marketplace.companies.permissions import Action
-from marketplace.core.access import Actor, Viewer
+from marketplace.core.access import ANONYMOUS, Actor, Viewer
 from marketplace.core.cache import Cache
 from marketplace.core.errors import ValidationFailed
 from marketplace.core.etags import if_match_allows, version_etag
@@ -182,7 +182,7 @@ async def _check_family(
         errors.append(_error("parent_id", "there is no product of yours with this id"))
     elif parent.parent_id is not None:
         errors.append(_error("parent_id", "this product is itself a variant of another"))
-    if product_id is not None and await repository.has_variants(session, product_id):
+    if product_id is not None and await repository.has_variants(session, supplier_id, product_id):
         errors.append(_error("parent_id", "this product heads a family of variants"))
 
 
@@ -516,7 +516,7 @@ async def private_detail(
     session: AsyncSession, product_id: uuid.UUID, viewer: Viewer
 ) -> ProductRead | None:
     """Everything about the product, for its supplier's members and staff."""
-    row = await repository.product_row(session, product_id, visible_only=False)
+    row = await repository.product_row(session, product_id, viewer)
     if row is None or not sees_private(viewer, row.product.supplier_id):
         return None
     return await _build_detail(session, row, public=False)
@@ -526,8 +526,8 @@ async def supplier_detail(
     session: AsyncSession, supplier_id: uuid.UUID, product_id: uuid.UUID
 ) -> ProductRead:
     """The detail a supplier's writer gets back after a write."""
-    row = await repository.product_row(session, product_id, visible_only=False)
-    if row is None or row.product.supplier_id != supplier_id:
+    row = await repository.product_row(session, product_id, supplier_id, own=True)
+    if row is None:
         raise ProductNotFound()
     return await _build_detail(session, row, public=False)
 
@@ -565,7 +565,8 @@ async def _detail_for(
         detail = ProductRead.model_validate_json(cached)
         if not sees_private(viewer, detail.supplier.id):
             return detail, cached
-    row = await repository.product_row(session, product_id, visible_only=viewer.reads_public_only)
+    reader = ANONYMOUS if viewer.reads_public_only else viewer
+    row = await repository.product_row(session, product_id, reader)
     if row is None:
         raise ProductNotFound()
     if not viewer.reads_public_only and sees_private(viewer, row.product.supplier_id):
@@ -709,7 +710,7 @@ async def own_products(
 async def set_blocked(
     session: AsyncSession,
     cache: Cache,
-    staff_user_id: uuid.UUID,
+    staff: Viewer,
     product_id: uuid.UUID,
     *,
     blocked: bool,
@@ -736,9 +737,9 @@ async def set_blocked(
     logger.info(
         "catalog.product.blocked" if blocked else "catalog.product.unblocked",
         product_id=str(product_id),
-        staff_user_id=str(staff_user_id),
+        staff_user_id=str(staff.user_id),
         reason=reason,
     )
-    row = await repository.product_row(session, product_id, visible_only=False)
+    row = await repository.product_row(session, product_id, staff)
     assert row is not None
     return await _build_detail(session, row, public=False)

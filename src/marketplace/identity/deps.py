@@ -12,7 +12,7 @@ from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
 from marketplace.abuse import service as abuse
-from marketplace.core.access import Principal
+from marketplace.core.access import Principal, Viewer
 from marketplace.core.client_ip import client_ip
 from marketplace.core.deps import PlatformDep, SessionDep
 from marketplace.core.errors import DomainError
@@ -181,3 +181,11 @@ async def get_staff(current: CurrentUser) -> UserPrincipal:
 
 
 CurrentStaff = Annotated[UserPrincipal, Depends(get_staff, scope="function")]
+
+
+async def get_staff_reader(staff: CurrentStaff) -> Viewer:
+    """Staff reading for no company: the tenancy gate lets them read every row."""
+    return Viewer(principal=staff.principal)
+
+
+StaffReader = Annotated[Viewer, Depends(get_staff_reader, scope="function")]

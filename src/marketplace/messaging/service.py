@@ -89,7 +89,7 @@ async def _thread(
     """The thread if the participant may see it (404 otherwise) and may `kind` it."""
     if kind == "post":
         _writer(participant)
-    thread = await repository.get_thread(session, thread_id, participant.company_id)
+    thread = await repository.get_thread(session, thread_id, participant)
     if thread is None:
         raise ThreadNotFound()
     if participant.actor is not None:
@@ -134,7 +134,7 @@ async def _parties(
             raise RfqNotFound()
         if access.status == "draft":
             raise SubjectNotOpen()
-        if access.buyer_id != company:
+        if not access.is_buyer:
             parties = (access.buyer_id, company)
         elif body.supplier_id is None or body.supplier_id not in access.counterpart_ids:
             raise wrong_supplier
@@ -211,7 +211,7 @@ async def list_threads(
         assert actor is not None
         _require(actor, Action.ORDER_MESSAGES_READ)
     after = decode_time_keyset(cursor)
-    rows = await repository.list_threads(session, participant.company_id, kinds, after, limit + 1)
+    rows = await repository.list_threads(session, participant, kinds, after, limit + 1)
     items = await _describe(session, participant, rows[:limit])
     next_cursor = None
     if len(rows) > limit:
@@ -296,7 +296,7 @@ async def post_message(
                 created_at=func.clock_timestamp(),
             ),
         )
-    await repository.touch_thread(session, thread.id, message.created_at)
+    await repository.touch_thread(session, actor, thread.id, message.created_at)
     if actor.user_id is not None:
         await repository.mark_read(session, thread.id, actor.user_id, message.created_at)
     read = message_read(message)

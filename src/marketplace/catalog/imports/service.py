@@ -688,7 +688,9 @@ async def export_catalog(
                 )
                 tiers = await repository.tiers_of(session, [product.id for product in products])
                 parent_skus = await repository.skus_of(
-                    session, [product.parent_id for product in products if product.parent_id]
+                    session,
+                    supplier_id,
+                    [product.parent_id for product in products if product.parent_id],
                 )
             if products:
                 yield writer.rows(

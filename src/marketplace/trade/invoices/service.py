@@ -114,7 +114,7 @@ def _shipping_lines(address: dict[str, object]) -> tuple[str, ...]:
 
 async def invoice_pdf(session: AsyncSession, viewer: Viewer, order_id: uuid.UUID) -> InvoiceFile:
     """The order's invoice, in the caller's language (buyer, supplier, staff)."""
-    order = await orders.get_order_for(session, viewer.company_id, order_id)
+    order = await orders.get_order_for(session, viewer, order_id)
     if order is None:
         raise OrderNotFound()
     if order.invoice_number is None or order.invoiced_at is None:

@@ -22,6 +22,7 @@ from marketplace.core.pagination import (
     encode_cursor,
 )
 from marketplace.core.platform import Platform
+from marketplace.core.tenancy import sides
 from marketplace.trade.events import (
     OrderOverdue,
     OrderPaid,
@@ -76,10 +77,10 @@ def _read(payment: Payment, order: Order) -> PaymentRead:
 async def _suppliers_order(session: AsyncSession, actor: Actor, order_id: uuid.UUID) -> Order:
     """The order, locked: its payments change one at a time. 404 unless the acting
     company is a party to it; 403 for the buyer (only the supplier records payments)."""
-    order = await orders.get_order_for(session, actor.company_id, order_id, lock=True)
+    order = await orders.get_order_for(session, actor, order_id, lock=True)
     if order is None:
         raise OrderNotFound()
-    if order.supplier_id != actor.company_id:
+    if "supplier_id" not in sides(order, actor):
         raise NotTheSupplier()
     return order
 
@@ -101,7 +102,7 @@ async def record_payment(
     order = await _suppliers_order(session, actor, order_id)
     if order.status in repository.UNPAYABLE_STATUSES:
         raise OrderNotPayable(status=order.status)
-    updated = await repository.add_payment_to_order(session, order.id, body.amount)
+    updated = await repository.add_payment_to_order(session, actor, order.id, body.amount)
     if updated is None:
         raise Overpayment(due=order.total - order.amount_paid, currency=order.currency)
     amount_paid, payment_status = updated
@@ -169,7 +170,7 @@ async def reverse_payment(
             raise PaymentNotFound()
         raise PaymentAlreadyReversed()
     amount_paid, payment_status = await repository.take_payment_from_order(
-        session, order.id, payment.amount
+        session, actor, order.id, payment.amount
     )
     await emit(
         session,
@@ -199,7 +200,7 @@ async def list_payments(
     cursor: str | None,
 ) -> Page[PaymentRead]:
     """The order's payments, oldest first (buyer, supplier, staff)."""
-    order = await orders.get_order_for(session, viewer.company_id, order_id)
+    order = await orders.get_order_for(session, viewer, order_id)
     if order is None:
         raise OrderNotFound()
     after = decode_time_keyset(cursor)
