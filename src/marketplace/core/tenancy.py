@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar, cast
 
 from sqlalchemy import ColumnElement, Delete, Select, Update, false, or_, true
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.types import ARRAY
 
 from marketplace.core.access import Actor, Viewer
 
@@ -59,16 +59,14 @@ Statement = TypeVar("Statement", bound=Select[*tuple[Any, ...]] | Update | Delet
 
 def company_of(who: Who) -> uuid.UUID | None:
     """The company `who` acts for (None: anonymous, staff, or no company named)."""
-    if isinstance(who, uuid.UUID):
-        return who
-    if isinstance(who, Actor):
-        return who.company_id
-    return who.company_id
+    return who if isinstance(who, uuid.UUID) else who.company_id
 
 
-def _owned_by(model: type[Tenanted], columns: tuple[str, ...], company_id: uuid.UUID) -> Any:
+def _owned_by(
+    model: type[Tenanted], columns: tuple[str, ...], company_id: uuid.UUID
+) -> ColumnElement[bool]:
     once = model.__tenancy__.once
-    conditions = []
+    conditions: list[ColumnElement[bool]] = []
     for name in columns:
         column = getattr(model, name)
         condition = (
@@ -101,7 +99,7 @@ def changeable_by(model: type[Tenanted], who: Actor | uuid.UUID) -> ColumnElemen
     tenancy = model.__tenancy__
     company_id = company_of(who)
     assert company_id is not None
-    return _owned_by(model, tenancy.changers or tenancy.owners, company_id)  # type: ignore[no-any-return]
+    return _owned_by(model, tenancy.changers or tenancy.owners, company_id)
 
 
 def readable(
