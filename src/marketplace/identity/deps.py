@@ -6,7 +6,7 @@ from __future__ import annotations
 import hmac
 import uuid
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
@@ -45,7 +45,10 @@ class Credential:
 
 
 def principal_of(
-    via: str, user: User | None, session_id: uuid.UUID | None, api_key: ApiKey | None
+    via: Literal["bearer", "cookie", "api_key"],
+    user: User | None,
+    session_id: uuid.UUID | None,
+    api_key: ApiKey | None,
 ) -> Principal:
     """The access model's `Principal` for a user (bearer or cookie) or an API key."""
     if api_key is not None:
@@ -57,7 +60,7 @@ def principal_of(
         )
     assert user is not None
     return Principal(
-        via="cookie" if via == "cookie" else "bearer",
+        via=via,
         user_id=user.id,
         session_id=session_id,
         is_staff=user.is_staff,
@@ -74,18 +77,19 @@ async def get_optional_credential(
     """None for anonymous calls; any credential that is present must be valid (401).
     Counts the request against the user's or API key's rate limit (429 beyond it)."""
     try:
-        principal = await _resolve_principal(request, session, platform, bearer, api_key)
+        credential = await _resolve_principal(request, session, platform, bearer, api_key)
     except DomainError:
         # Requests with a credential skip the per-address limit at the edge; one whose
         # credential fails is counted against the address instead.
         await abuse.count_address_if_uncounted(platform, request.scope)
         raise
-    if principal is None:
+    if credential is None:
         await abuse.count_address_if_uncounted(platform, request.scope)
         return None
-    request.state.principal = principal.principal
-    await abuse.limit_principal(platform, request.scope, *principal.principal.rate_limit_identity)
-    return principal
+    principal = credential.principal
+    request.state.principal = principal
+    await abuse.limit_principal(platform, request.scope, *principal.rate_limit_identity)
+    return credential
 
 
 async def _resolve_principal(
@@ -99,17 +103,17 @@ async def _resolve_principal(
     cookie = request.cookies.get(platform.settings.session_cookie_name)
     if authorization is not None and api_key is not None:
         raise AmbiguousCredentials()
-    principal: Credential | None = None
+    credential: Credential | None = None
     if authorization is not None:
         if bearer is None or bearer.scheme.lower() != "bearer" or not bearer.credentials:
             raise InvalidCredentials()
         user, session_id = await service.authenticate_access_token(
             session, platform, bearer.credentials
         )
-        principal = Credential(principal_of("bearer", user, session_id, None), user=user)
+        credential = Credential(principal_of("bearer", user, session_id, None), user=user)
     elif api_key is not None:
         key = await service.authenticate_api_key(session, platform, api_key)
-        principal = Credential(principal_of("api_key", None, None, key), api_key=key)
+        credential = Credential(principal_of("api_key", None, None, key), api_key=key)
     elif cookie is not None:
         user, session_id = await service.authenticate_cookie(session, platform, cookie)
         if request.method not in SAFE_METHODS:
@@ -117,8 +121,8 @@ async def _resolve_principal(
             presented = request.headers.get(CSRF_HEADER, "")
             if not hmac.compare_digest(presented.encode(), expected.encode()):
                 raise CsrfFailed()
-        principal = Credential(principal_of("cookie", user, session_id, None), user=user)
-    return principal
+        credential = Credential(principal_of("cookie", user, session_id, None), user=user)
+    return credential
 
 
 OptionalCredential = Annotated[
