@@ -119,7 +119,10 @@ def ungated_queries(
                 for argument in [*call.args, *(keyword.value for keyword in call.keywords)]
                 if isinstance(argument, ast.Name)
             }
-            is_query = any(_name(call) in QUERIES for call in calls)
+            is_query = any(_name(call) in QUERIES for call in calls) or any(
+                _name(call) == "get" and call.args and isinstance(call.args[0], ast.Name)
+                for call in calls  # session.get(Model, id): a read by primary key
+            )
             names_model = any(
                 isinstance(node, ast.Name) and node.id in models for node in ast.walk(statement)
             )
@@ -171,6 +174,9 @@ async def cancel(session, order_id):
 async def raw_owner_filter(session, company_id):
     return await session.scalar(select(func.count()).where(Order.buyer_id == company_id))
 
+async def by_primary_key(session, order_id):
+    return await session.get(Order, order_id)
+
 async def built_but_never_gated(session, company_id):
     statement = select(Order.id).where(Order.status == "placed")
     return await session.scalars(statement.limit(10))
@@ -211,6 +217,7 @@ def test_the_check_catches_an_ungated_query() -> None:
         "count",
         "cancel",
         "raw_owner_filter",
+        "by_primary_key",
         "built_but_never_gated",
     ]
     assert "orders_of" in gate_wrappers(GATED_EXAMPLE)
