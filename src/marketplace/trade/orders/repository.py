@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from marketplace.core.access import Actor
 from marketplace.core.driver import DriverStatement, insert_rows
-from marketplace.core.tenancy import Who, changeable, readable
+from marketplace.core.tenancy import Who, changeable, readable, unscoped
 from marketplace.trade.models import (
     Cart,
     CartLine,
@@ -291,7 +291,10 @@ async def delete_cart_lines(
 
 async def rfq_title(session: AsyncSession, rfq_id: uuid.UUID) -> str:
     """The title of the RFQ an order was awarded from (named in the award's events)."""
-    return str(await session.scalar(select(Rfq.title).where(Rfq.id == rfq_id)))
+    statement = unscoped(
+        select(Rfq.title), reason="the order that names the RFQ was changed through the gate"
+    )
+    return str(await session.scalar(statement.where(Rfq.id == rfq_id)))
 
 
 async def reviewed_orders(session: AsyncSession, order_ids: list[uuid.UUID]) -> set[uuid.UUID]:

@@ -282,8 +282,7 @@ async def awards_of(session: AsyncSession, rfq_ids: list[uuid.UUID]) -> dict[uui
         reason="the RFQs were read through the gate; the service shows each award by side",
     )
     rows = await session.execute(
-        statement
-        .join(Order, Order.id == OrderLine.order_id)
+        statement.join(Order, Order.id == OrderLine.order_id)
         .join(
             Quote,
             and_(
