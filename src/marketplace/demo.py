@@ -50,6 +50,7 @@ from marketplace.companies.schemas import AddressCreate, CompanyCreate
 from marketplace.core.db import Database
 from marketplace.core.pagination import MAX_LIMIT
 from marketplace.core.storage import LocalStorage, Storage
+from marketplace.core.tenancy import readable
 from marketplace.demo_catalog import GOODS, PACK_MOQ, RATES
 from marketplace.demo_pictures import ICON_OF_LEAF, draw_product
 from marketplace.identity import service as identity
@@ -481,9 +482,9 @@ async def _add_images(
     has_image = select(ProductImage.product_id)
     rows = (
         await session.execute(
-            select(Product.id, Product.name, Category.slug)
+            readable(select(Product.id, Product.name, Category.slug), Product, supplier.id)
             .join(Category, Category.id == Product.category_id)
-            .where(Product.supplier_id == supplier.id, Product.id.not_in(has_image))
+            .where(Product.id.not_in(has_image))
             .order_by(Product.sku)
         )
     ).all()
@@ -540,8 +541,8 @@ async def _price_list(session: AsyncSession, supplier: Company, buyer: Company) 
         )
     products = (
         await session.execute(
-            select(Product.id)
-            .where(Product.supplier_id == supplier.id, Product.status == "active")
+            readable(select(Product.id), Product, supplier.id)
+            .where(Product.status == "active")
             .order_by(Product.sku)
             .limit(40)
         )

@@ -30,15 +30,15 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from marketplace.companies.deps import Actor
+from marketplace.companies.deps import acting_company
 from marketplace.companies.models import Company
-from marketplace.companies.permissions import Role
+from marketplace.companies.permissions import ROLE_ACTIONS, Role
 from marketplace.consumers import build_registry
+from marketplace.core.access import Actor, Principal
 from marketplace.core.consumers import InProcessPublisher
 from marketplace.core.events import DomainEvent, emit
 from marketplace.core.outbox import OutboxRelay
 from marketplace.core.platform import Platform
-from marketplace.identity.deps import Principal
 from marketplace.settings import Settings
 from marketplace.webhooks.delivery import WebhookSender
 from marketplace.webhooks.models import WebhookEndpoint
@@ -313,10 +313,10 @@ async def actor_for(session: AsyncSession, company_id: uuid.UUID) -> Actor:
     assert company is not None
     return Actor(
         principal=Principal(via="bearer"),
-        company=company,
+        company=acting_company(company),
         role=Role.OWNER,
-        membership=None,
         scopes=frozenset(),
+        actions=ROLE_ACTIONS[Role.OWNER],
     )
 
 

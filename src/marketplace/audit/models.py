@@ -12,12 +12,14 @@ from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from marketplace.core.db import Base, UUIDPrimaryKey
+from marketplace.core.tenancy import Tenancy
 
 
 class AuditEvent(UUIDPrimaryKey, Base):
     """One audited event. No foreign keys: the log must outlive what it talks about
     (a deleted webhook, a removed member, a deleted category)."""
 
+    __tenancy__ = Tenancy(owners=("company_ids",))
     __tablename__ = "audit_events"
     __table_args__ = (
         # Newest first, for staff (all events) and as the keyset of every listing.

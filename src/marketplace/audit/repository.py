@@ -1,11 +1,11 @@
 """Every query of the audit log. Rows are inserted, never updated or deleted.
 
-Tenant scoping: a company's listing always goes through `company_ids @> [company]`
-(`_visible_to`), the one gate of this domain."""
+Tenant scoping: every listing goes through the tenancy gate (`AuditEvent.__tenancy__`:
+a row concerns the companies in `company_ids`); staff reading for no company read all,
+optionally narrowed to the events concerning one company."""
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 from sqlalchemy import ColumnElement, bindparam, select, tuple_
@@ -16,6 +16,7 @@ from marketplace.audit.models import AuditEvent
 from marketplace.audit.schemas import AuditFilter
 from marketplace.core.driver import DriverStatement
 from marketplace.core.pagination import TimeKeyset
+from marketplace.core.tenancy import Who, readable, readable_by
 
 # Every column but recorded_at (the database's clock); a recorded event is left as is.
 _INSERT = DriverStatement(
@@ -36,14 +37,10 @@ async def insert_once(session: AsyncSession, rows: list[dict[str, Any]]) -> None
     await _INSERT.executemany(session, rows)
 
 
-def _visible_to(company_id: uuid.UUID) -> ColumnElement[bool]:
-    return AuditEvent.company_ids.contains([company_id])
-
-
 def _conditions(where: AuditFilter) -> list[ColumnElement[bool]]:
     conditions: list[ColumnElement[bool]] = []
     if where.company_id is not None:
-        conditions.append(_visible_to(where.company_id))
+        conditions.append(readable_by(AuditEvent, where.company_id))
     if where.action is not None:
         if "." in where.action:
             conditions.append(AuditEvent.action == where.action)
@@ -66,10 +63,10 @@ def _conditions(where: AuditFilter) -> list[ColumnElement[bool]]:
 
 
 async def list_events(
-    session: AsyncSession, where: AuditFilter, before: TimeKeyset | None, limit: int
+    session: AsyncSession, who: Who, where: AuditFilter, before: TimeKeyset | None, limit: int
 ) -> list[AuditEvent]:
     """Newest first; `before` is the (occurred_at, id) of the last row already served."""
-    statement = select(AuditEvent).where(*_conditions(where))
+    statement = readable(select(AuditEvent), AuditEvent, who).where(*_conditions(where))
     if before is not None:
         statement = statement.where(tuple_(AuditEvent.occurred_at, AuditEvent.id) < tuple_(*before))
     statement = statement.order_by(AuditEvent.occurred_at.desc(), AuditEvent.id.desc()).limit(limit)

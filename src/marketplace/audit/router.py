@@ -16,11 +16,12 @@ from pydantic import AwareDatetime
 from marketplace.audit import service
 from marketplace.audit.errors import InvalidTimeRange
 from marketplace.audit.schemas import AdminAuditEventRead, AuditEventRead, AuditFilter
-from marketplace.companies.deps import Actor, acting
+from marketplace.companies.deps import acting
 from marketplace.companies.permissions import Action
+from marketplace.core.access import Actor
 from marketplace.core.deps import SessionDep
 from marketplace.core.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
-from marketplace.identity.deps import CurrentStaff
+from marketplace.identity.deps import StaffReader
 
 audit_router = APIRouter(prefix="/audit-events", tags=["audit"])
 admin_audit_router = APIRouter(prefix="/admin/audit-events", tags=["admin"])
@@ -82,12 +83,12 @@ async def list_audit_events(
     roles, API keys, webhooks, orders, RFQs and quotes, and every staff action on it,
     with who did it (user or API key), from which request and address, and what
     changed. Owners and admins only."""
-    return await service.list_for_company(session, actor.company_id, where, limit, cursor)
+    return await service.list_for_company(session, actor, where, limit, cursor)
 
 
 @admin_audit_router.get("", response_model=Page[AdminAuditEventRead])
 async def list_all_audit_events(
-    staff: CurrentStaff,
+    staff: StaffReader,
     session: SessionDep,
     where: Filters,
     company_id: Annotated[
@@ -99,4 +100,4 @@ async def list_all_audit_events(
     """The whole audit log (staff only), newest first, platform-only events (staff
     access, the category tree) included."""
     scoped = replace(where, company_id=company_id)
-    return await service.list_all(session, scoped, limit, cursor)
+    return await service.list_all(session, staff, scoped, limit, cursor)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import replace
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -25,6 +24,7 @@ from marketplace.audit.schemas import (
     AuditFilter,
     AuditTarget,
 )
+from marketplace.core.access import Actor, Viewer
 from marketplace.core.events import EventEnvelope, view_for
 from marketplace.core.pagination import (
     Page,
@@ -155,9 +155,10 @@ def read_for_staff(row: AuditEvent) -> AdminAuditEventRead:
 
 
 async def _page(
-    session: AsyncSession, where: AuditFilter, limit: int, cursor: str | None
+    session: AsyncSession, who: Actor | Viewer, where: AuditFilter, limit: int, cursor: str | None
 ) -> tuple[list[AuditEvent], str | None]:
-    rows = await repository.list_events(session, where, decode_time_keyset(cursor), limit + 1)
+    before = decode_time_keyset(cursor)
+    rows = await repository.list_events(session, who, where, before, limit + 1)
     next_cursor = None
     if len(rows) > limit:
         rows = rows[:limit]
@@ -167,26 +168,26 @@ async def _page(
 
 async def list_for_company(
     session: AsyncSession,
-    company_id: uuid.UUID,
+    actor: Actor,
     where: AuditFilter,
     limit: int,
     cursor: str | None,
 ) -> Page[AuditEventRead]:
     """The company's own events: those that concern it (an order concerns its buyer
     and its supplier, each seeing it in its own log)."""
-    rows, next_cursor = await _page(session, replace(where, company_id=company_id), limit, cursor)
+    rows, next_cursor = await _page(session, actor, where, limit, cursor)
     # A page may hold fewer entries than `limit` when events hidden from the company
     # were among its rows; the cursor still moves past them.
-    entries = [read_for_company(row, company_id) for row in rows]
+    entries = [read_for_company(row, actor.company_id) for row in rows]
     return Page[AuditEventRead](
         items=[entry for entry in entries if entry is not None], next_cursor=next_cursor
     )
 
 
 async def list_all(
-    session: AsyncSession, where: AuditFilter, limit: int, cursor: str | None
+    session: AsyncSession, staff: Viewer, where: AuditFilter, limit: int, cursor: str | None
 ) -> Page[AdminAuditEventRead]:
-    rows, next_cursor = await _page(session, where, limit, cursor)
+    rows, next_cursor = await _page(session, staff, where, limit, cursor)
     return Page[AdminAuditEventRead](
         items=[read_for_staff(row) for row in rows], next_cursor=next_cursor
     )

@@ -7,10 +7,11 @@ from typing import Annotated
 
 from fastapi import Depends, Header
 
-from marketplace.catalog.service import Viewer, ensure_supplier
+from marketplace.catalog.service import ensure_supplier
 from marketplace.companies import service as companies
-from marketplace.companies.deps import Actor, acting, header_company_id, resolve_actor
+from marketplace.companies.deps import acting, header_company_id, resolve_actor
 from marketplace.companies.permissions import Action
+from marketplace.core.access import ANONYMOUS, Actor, Viewer
 from marketplace.core.deps import SessionDep
 from marketplace.identity.deps import OptionalPrincipal
 
@@ -27,17 +28,15 @@ async def get_viewer(
     `X-Company-ID`, its only company, or (several and no header) none; an API key for
     its own company. A company named that the caller does not belong to is 404."""
     if principal is None:
-        return Viewer()
+        return ANONYMOUS
     company_id = header_company_id(x_company_id)
-    is_staff = principal.is_staff
-    if principal.api_key is None and company_id is None:
-        assert principal.user is not None
-        memberships = await companies.memberships_of_user(session, principal.user.id)
+    if not principal.is_api_key and company_id is None:
+        assert principal.user_id is not None
+        memberships = await companies.memberships_of_user(session, principal.user_id)
         if len(memberships) != 1:
-            return Viewer(is_staff=is_staff)
+            return Viewer(principal=principal)
         company_id = memberships[0][1].id
-    actor = await resolve_actor(session, principal, company_id)
-    return Viewer(actor=actor, is_staff=is_staff)
+    return Viewer(principal=principal, actor=await resolve_actor(session, principal, company_id))
 
 
 ViewerDep = Annotated[Viewer, Depends(get_viewer, scope="function")]

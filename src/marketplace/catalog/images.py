@@ -34,7 +34,8 @@ from marketplace.catalog.errors import (
 )
 from marketplace.catalog.models import ProductImage
 from marketplace.catalog.schemas import ImageRead
-from marketplace.catalog.service import Viewer, image_read
+from marketplace.catalog.service import image_read, sees_private
+from marketplace.core.access import Viewer
 from marketplace.core.bounded_work import BoundedExecutor
 from marketplace.core.cache import Cache
 from marketplace.core.events import emit
@@ -236,11 +237,11 @@ async def serve(
     """An image of a product the viewer may see (the detail's rules), with its ETag."""
     if size not in SIZES:
         raise ImageNotFound()
-    row = await repository.product_row(session, product_id, visible_only=False)
+    row = await repository.product_row(session, product_id, viewer)
     if row is None:
         raise ImageNotFound()
     public = row.is_visible
-    if not public and not viewer.sees_private(row.product.supplier_id):
+    if not public and not sees_private(viewer, row.product.supplier_id):
         raise ImageNotFound()
     image = await repository.image_of(session, product_id, image_id)
     if image is None:

@@ -32,6 +32,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.sql.elements import ColumnElement
 
 from marketplace.core.db import Base, Timestamps, UUIDPrimaryKey
+from marketplace.core.tenancy import Tenancy
 
 QUANTITY = Numeric(18, 3)
 UNIT_PRICE = Numeric(18, 4)
@@ -61,6 +62,7 @@ class Category(UUIDPrimaryKey, Timestamps, Base):
 
 
 class Product(UUIDPrimaryKey, Timestamps, Base):
+    __tenancy__ = Tenancy(owners=("supplier_id",))
     __tablename__ = "products"
     __table_args__ = (
         UniqueConstraint("supplier_id", "sku"),
@@ -162,6 +164,7 @@ class PriceTier(UUIDPrimaryKey, Base):
 class BuyerGroup(UUIDPrimaryKey, Timestamps, Base):
     """A supplier's named group of buyer companies (e.g. "Distributors")."""
 
+    __tenancy__ = Tenancy(owners=("supplier_id",))
     __tablename__ = "buyer_groups"
     __table_args__ = (UniqueConstraint("supplier_id", "name"),)
 
@@ -185,6 +188,7 @@ class BuyerGroupMember(Base):
 class PriceList(UUIDPrimaryKey, Timestamps, Base):
     """A supplier's own prices for some products, for assigned buyers or groups."""
 
+    __tenancy__ = Tenancy(owners=("supplier_id",))
     __tablename__ = "price_lists"
     __table_args__ = (
         UniqueConstraint("supplier_id", "name"),
@@ -256,6 +260,7 @@ class ProductImage(UUIDPrimaryKey, Base):
 
 
 class ImportJob(UUIDPrimaryKey, Timestamps, Base):
+    __tenancy__ = Tenancy(owners=("supplier_id",))
     __tablename__ = "catalog_import_jobs"
     __table_args__ = (
         CheckConstraint("status IN ('queued', 'running', 'completed', 'failed')", name="status"),

@@ -241,7 +241,7 @@ async def get_price_list(
     session: AsyncSession, supplier_id: uuid.UUID, price_list_id: uuid.UUID
 ) -> PriceListDetail:
     price_list = await _price_list(session, supplier_id, price_list_id)
-    products = await repository.price_list_products(session, price_list.id)
+    products = await repository.price_list_products(session, supplier_id, price_list.id)
     assignments = await repository.assignments_of(session, price_list.id)
     return PriceListDetail(
         **_list_read(price_list).model_dump(),

@@ -48,7 +48,9 @@ from marketplace.catalog.models import (
 )
 from marketplace.catalog.pricing import PriceListTiers, Tier
 from marketplace.companies.models import Company
+from marketplace.core.access import ANONYMOUS, Viewer
 from marketplace.core.pagination import TimeKeyset
+from marketplace.core.tenancy import changeable, may_change, may_read, readable, unscoped
 
 
 def visible_condition() -> ColumnElement[bool]:
@@ -62,9 +64,13 @@ def visible_condition() -> ColumnElement[bool]:
 
 
 def visible_products() -> Select[Product]:
-    """Products anyone may see (`visible_condition`)."""
-    return (
-        select(Product).join(Company, Company.id == Product.supplier_id).where(visible_condition())
+    """Products anyone may see (`visible_condition`): what the tenancy gate discloses to
+    a reader acting for no company."""
+    return readable(
+        select(Product).join(Company, Company.id == Product.supplier_id),
+        Product,
+        ANONYMOUS,
+        shared=visible_condition(),
     )
 
 
@@ -91,13 +97,19 @@ def buyer_price_list_rows(
     assigned to the buyer (directly or through one of its groups) that prices one of
     `product_ids` (an array), best list first: `choose_price_lists` reduces them."""
     groups = select(BuyerGroupMember.group_id).where(BuyerGroupMember.buyer_id == buyer_id)
+    # A buyer's own prices: the lists assigned to it price its orders and pages; the
+    # lists themselves (names, other buyers) stay the supplier's.
+    reason = "a buyer's prices from the lists assigned to it, never the lists themselves"
     return (
-        select(
-            PriceListTier.product_id,
-            PriceList.id,
-            PriceList.priority,
-            PriceListTier.min_qty,
-            PriceListTier.unit_price,
+        unscoped(
+            select(
+                PriceListTier.product_id,
+                PriceList.id,
+                PriceList.priority,
+                PriceListTier.min_qty,
+                PriceListTier.unit_price,
+            ),
+            reason=reason,
         )
         .join(PriceList, PriceList.id == PriceListTier.price_list_id)
         .join(PriceListAssignment, PriceListAssignment.price_list_id == PriceList.id)
@@ -162,9 +174,9 @@ async def price_lists_for_buyer(
 
 
 def supplier_products(supplier_id: uuid.UUID) -> Select[Product]:
-    """A supplier's own products, whatever their status: the one tenant scope of
-    catalog writes (another supplier's product is simply not found)."""
-    return select(Product).where(Product.supplier_id == supplier_id)
+    """A supplier's own products, whatever their status: what it may change through the
+    tenancy gate (another supplier's product is simply not found)."""
+    return changeable(select(Product), Product, supplier_id)
 
 
 async def own_products_page(
@@ -192,7 +204,7 @@ async def own_products_page(
 
 
 async def supplier_product_ids(session: AsyncSession, supplier_id: uuid.UUID) -> list[uuid.UUID]:
-    rows = await session.execute(select(Product.id).where(Product.supplier_id == supplier_id))
+    rows = await session.execute(changeable(select(Product.id), Product, supplier_id))
     return list(rows.scalars())
 
 
@@ -231,8 +243,11 @@ async def lock_supplier_products(
     return {product.id: product for product in rows.scalars()}
 
 
-async def has_variants(session: AsyncSession, product_id: uuid.UUID) -> bool:
-    found = await session.scalar(select(Product.id).where(Product.parent_id == product_id).limit(1))
+async def has_variants(
+    session: AsyncSession, supplier_id: uuid.UUID, product_id: uuid.UUID
+) -> bool:
+    statement = changeable(select(Product.id), Product, supplier_id)
+    found = await session.scalar(statement.where(Product.parent_id == product_id).limit(1))
     return found is not None
 
 
@@ -241,9 +256,14 @@ async def family_ids(session: AsyncSession, product_ids: Sequence[uuid.UUID]) ->
     if not product_ids:
         return set()
     ids = set(product_ids)
-    heads = select(func.coalesce(Product.parent_id, Product.id)).where(Product.id.in_(ids))
+    reason = "ids only, of products just changed: whose cache entries to delete"
+    heads = unscoped(select(func.coalesce(Product.parent_id, Product.id)), reason=reason).where(
+        Product.id.in_(ids)
+    )
     rows = await session.execute(
-        select(Product.id).where(or_(Product.id.in_(heads), Product.parent_id.in_(heads)))
+        unscoped(select(Product.id), reason=reason).where(
+            or_(Product.id.in_(heads), Product.parent_id.in_(heads))
+        )
     )
     ids.update(rows.scalars())
     return ids
@@ -269,9 +289,9 @@ class ProductRow:
     supplier: Company
     category: Category | None
     is_visible: bool  # to anyone: `visible_condition()`, evaluated by the query
-    # With `with_family`: the other members of the product's family (its head and its
-    # siblings, or its variants when it is the head), head first then by SKU, each
-    # with whether anyone may see it.
+    # The other members of the product's family (its head and its siblings, or its
+    # variants when it is the head), head first then by SKU, each with whether anyone
+    # may see it.
     family: tuple[tuple[Product, bool], ...] = ()
 
 
@@ -285,9 +305,12 @@ def _product_with_family() -> Select[Product, Company, Category, bool]:
         .where(target.id == product_id)
         .scalar_subquery()
     )
+    statement = unscoped(
+        select(Product, Company, Category, visible_condition().label("is_visible")),
+        reason="built once at import; product_row applies the gate to the row it finds",
+    )
     return (
-        select(Product, Company, Category, visible_condition().label("is_visible"))
-        .join(Company, Company.id == Product.supplier_id)
+        statement.join(Company, Company.id == Product.supplier_id)
         .outerjoin(Category, Category.id == Product.category_id)
         .where(or_(Product.id == product_id, Product.id == head, Product.parent_id == head))
         .order_by(Product.id != head, Product.sku)
@@ -304,36 +327,34 @@ _PRODUCT_WITH_FAMILY = _product_with_family()
 
 
 async def product_row(
-    session: AsyncSession, product_id: uuid.UUID, *, visible_only: bool, with_family: bool = False
+    session: AsyncSession, product_id: uuid.UUID, who: Viewer | uuid.UUID, *, own: bool = False
 ) -> ProductRow | None:
-    """The product with its supplier and category, and whether anyone may see it;
-    `visible_only` finds only such products. `with_family` reads its family in the
-    same statement (`_PRODUCT_WITH_FAMILY`)."""
-    if with_family:
-        rows = (await session.execute(_PRODUCT_WITH_FAMILY, {"product_id": product_id})).all()
-        found = next((row for row in rows if row[0].id == product_id), None)
-        if found is None or (visible_only and not found[3]):
-            return None
-        return ProductRow(
-            product=found[0],
-            supplier=found[1],
-            category=found[2],
-            is_visible=found[3],
-            family=tuple((row[0], row[3]) for row in rows if row[0].id != product_id),
-        )
-    visible = visible_condition()
-    statement = (
-        select(Product, Company, Category, visible.label("is_visible"))
-        .join(Company, Company.id == Product.supplier_id)
-        .outerjoin(Category, Category.id == Product.category_id)
-        .where(Product.id == product_id)
-    )
-    if visible_only:
-        statement = statement.where(visible)
-    row = (await session.execute(statement)).one_or_none()
-    if row is None:
+    """The product with its supplier, category and family, if `who` may read it:
+    visible to anyone, or its supplier's (with `own`, only its supplier's: what it may
+    change); staff see every product (moderation). `_PRODUCT_WITH_FAMILY` reads them
+    all in one statement built once, so the gate's rule is applied to the row found
+    (`may_read`, `may_change`) rather than to the statement."""
+    rows = (await session.execute(_PRODUCT_WITH_FAMILY, {"product_id": product_id})).all()
+    found = next((row for row in rows if row[0].id == product_id), None)
+    if found is None:
         return None
-    return ProductRow(product=row[0], supplier=row[1], category=row[2], is_visible=row[3])
+    product, is_visible = found[0], bool(found[3])
+    if own:
+        assert isinstance(who, uuid.UUID)
+        allowed = may_change(product, who)
+    elif isinstance(who, Viewer) and who.is_staff:
+        allowed = True  # staff see every product, whoever they act for
+    else:
+        allowed = may_read(product, who, shared=is_visible)
+    if not allowed:
+        return None
+    return ProductRow(
+        product=product,
+        supplier=found[1],
+        category=found[2],
+        is_visible=is_visible,
+        family=tuple((row[0], row[3]) for row in rows if row[0].id != product_id),
+    )
 
 
 # Built once, as `_PRODUCT_WITH_FAMILY`: every uncached detail runs it.
@@ -354,15 +375,18 @@ async def product_ids_in_categories(
 ) -> list[uuid.UUID]:
     if not category_ids:
         return []
-    rows = await session.execute(select(Product.id).where(Product.category_id.in_(category_ids)))
+    reason = "staff editing the category tree: ids of the products to re-index"
+    statement = unscoped(select(Product.id), reason=reason)
+    rows = await session.execute(statement.where(Product.category_id.in_(category_ids)))
     return list(rows.scalars())
 
 
 async def set_blocked(
     session: AsyncSession, product_id: uuid.UUID, *, blocked: bool, reason: str | None
 ) -> Product | None:
+    moderation = "staff moderation blocks any supplier's product"
     row = await session.execute(
-        update(Product)
+        unscoped(update(Product), reason=moderation)
         .where(Product.id == product_id)
         .values(is_blocked=blocked, blocked_reason=reason, updated_at=func.now())
         .returning(Product)
@@ -440,9 +464,9 @@ async def category_has_children(session: AsyncSession, category_id: uuid.UUID) -
 
 
 async def category_has_products(session: AsyncSession, category_id: uuid.UUID) -> bool:
-    found = await session.scalar(
-        select(Product.id).where(Product.category_id == category_id).limit(1)
-    )
+    reason = "staff deleting a category: whether any product is filed under it"
+    statement = unscoped(select(Product.id), reason=reason)
+    found = await session.scalar(statement.where(Product.category_id == category_id).limit(1))
     return found is not None
 
 
@@ -472,7 +496,7 @@ async def buyer_groups(
     session: AsyncSession, supplier_id: uuid.UUID, *, after_name: str | None, limit: int
 ) -> list[tuple[BuyerGroup, list[uuid.UUID]]]:
     """Up to `limit` groups by name (unique per supplier), after `after_name`."""
-    statement = select(BuyerGroup).where(BuyerGroup.supplier_id == supplier_id)
+    statement = readable(select(BuyerGroup), BuyerGroup, supplier_id)
     if after_name is not None:
         statement = statement.where(BuyerGroup.name > after_name)
     groups = list(
@@ -502,9 +526,7 @@ async def buyer_group(
 ) -> tuple[BuyerGroup, list[uuid.UUID]] | None:
     group = (
         await session.execute(
-            select(BuyerGroup).where(
-                BuyerGroup.id == group_id, BuyerGroup.supplier_id == supplier_id
-            )
+            readable(select(BuyerGroup), BuyerGroup, supplier_id).where(BuyerGroup.id == group_id)
         )
     ).scalar_one_or_none()
     if group is None:
@@ -549,7 +571,7 @@ async def price_lists(
 ) -> list[PriceList]:
     """Up to `limit` lists, highest priority first, then by name (unique per
     supplier), after the list whose (priority, name) is `after`."""
-    statement = select(PriceList).where(PriceList.supplier_id == supplier_id)
+    statement = readable(select(PriceList), PriceList, supplier_id)
     if after is not None:
         priority, name = after
         statement = statement.where(
@@ -569,18 +591,17 @@ async def price_list(
 ) -> PriceList | None:
     return (
         await session.execute(
-            select(PriceList).where(
-                PriceList.id == price_list_id, PriceList.supplier_id == supplier_id
-            )
+            readable(select(PriceList), PriceList, supplier_id).where(PriceList.id == price_list_id)
         )
     ).scalar_one_or_none()
 
 
 async def price_list_products(
-    session: AsyncSession, price_list_id: uuid.UUID
+    session: AsyncSession, supplier_id: uuid.UUID, price_list_id: uuid.UUID
 ) -> list[tuple[Product, list[Tier]]]:
+    columns = select(Product, PriceListTier.min_qty, PriceListTier.unit_price)
     rows = await session.execute(
-        select(Product, PriceListTier.min_qty, PriceListTier.unit_price)
+        readable(columns, Product, supplier_id)
         .join(PriceListTier, PriceListTier.product_id == Product.id)
         .where(PriceListTier.price_list_id == price_list_id)
         .order_by(Product.sku, PriceListTier.min_qty)

@@ -60,7 +60,7 @@ from marketplace.core.middleware.public_cache import CachedRead, Missed, missed_
 from marketplace.core.openapi import problems
 from marketplace.core.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
 from marketplace.core.text import Text
-from marketplace.identity.deps import CurrentStaff
+from marketplace.identity.deps import CurrentStaff, StaffReader
 
 products_router = APIRouter(prefix="/products", tags=["catalog"])
 admin_products_router = APIRouter(prefix="/admin/products", tags=["admin"])
@@ -332,24 +332,22 @@ async def delete_image(
 async def block_product(
     product_id: uuid.UUID,
     body: BlockRequest,
-    staff: CurrentStaff,
+    staff: StaffReader,
     session: SessionDep,
     cache: CacheDep,
 ) -> ProductRead:
     """Block a product (staff): it disappears from every public read at once."""
     return await service.set_blocked(
-        session, cache, staff.user.id, product_id, blocked=True, reason=body.reason
+        session, cache, staff, product_id, blocked=True, reason=body.reason
     )
 
 
 @admin_products_router.post(PRODUCT + "/unblock", response_model=ProductRead)
 async def unblock_product(
-    product_id: uuid.UUID, staff: CurrentStaff, session: SessionDep, cache: CacheDep
+    product_id: uuid.UUID, staff: StaffReader, session: SessionDep, cache: CacheDep
 ) -> ProductRead:
     """Lift a block (staff)."""
-    return await service.set_blocked(
-        session, cache, staff.user.id, product_id, blocked=False, reason=None
-    )
+    return await service.set_blocked(session, cache, staff, product_id, blocked=False, reason=None)
 
 
 # --- categories -------------------------------------------------------------------

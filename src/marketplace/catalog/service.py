@@ -46,8 +46,8 @@ from marketplace.catalog.schemas import (
     Unit,
     VariantRead,
 )
-from marketplace.companies.deps import Actor
 from marketplace.companies.permissions import Action
+from marketplace.core.access import ANONYMOUS, Actor, Viewer
 from marketplace.core.cache import Cache
 from marketplace.core.errors import ValidationFailed
 from marketplace.core.etags import if_match_allows, version_etag
@@ -183,7 +183,7 @@ async def _check_family(
         errors.append(_error("parent_id", "there is no product of yours with this id"))
     elif parent.parent_id is not None:
         errors.append(_error("parent_id", "this product is itself a variant of another"))
-    if product_id is not None and await repository.has_variants(session, product_id):
+    if product_id is not None and await repository.has_variants(session, supplier_id, product_id):
         errors.append(_error("parent_id", "this product heads a family of variants"))
 
 
@@ -404,33 +404,23 @@ async def archive_product(
 # --- reads ------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Viewer:
-    """Who reads the catalog: anonymous, staff, or someone acting for a company."""
+def owns(viewer: Viewer, supplier_id: uuid.UUID) -> bool:
+    """The viewer acts for the supplier and may read its catalog."""
+    actor = viewer.actor
+    return actor is not None and actor.company_id == supplier_id and actor.can(Action.CATALOG_READ)
 
-    actor: Actor | None = None
-    is_staff: bool = False
 
-    @property
-    def is_anonymous(self) -> bool:
-        return self.actor is None and not self.is_staff
+def sees_private(viewer: Viewer, supplier_id: uuid.UUID) -> bool:
+    """Staff and the supplier's own readers see drafts, archived and blocked products."""
+    return viewer.is_staff or owns(viewer, supplier_id)
 
-    def owns(self, supplier_id: uuid.UUID) -> bool:
-        return (
-            self.actor is not None
-            and self.actor.company_id == supplier_id
-            and self.actor.can(Action.CATALOG_READ)
-        )
 
-    def sees_private(self, supplier_id: uuid.UUID) -> bool:
-        return self.is_staff or self.owns(supplier_id)
-
-    @property
-    def buyer_id(self) -> uuid.UUID | None:
-        """The company whose prices apply: the acting company, if it may read them."""
-        if self.actor is not None and self.actor.can(Action.CATALOG_READ):
-            return self.actor.company_id
-        return None
+def buyer_of(viewer: Viewer) -> uuid.UUID | None:
+    """The company whose prices apply: the acting company, if it may read them."""
+    actor = viewer.actor
+    if actor is not None and actor.can(Action.CATALOG_READ):
+        return actor.company_id
+    return None
 
 
 def image_url(product_id: uuid.UUID, image_id: uuid.UUID, size: str) -> str:
@@ -527,8 +517,8 @@ async def private_detail(
     session: AsyncSession, product_id: uuid.UUID, viewer: Viewer
 ) -> ProductRead | None:
     """Everything about the product, for its supplier's members and staff."""
-    row = await repository.product_row(session, product_id, visible_only=False, with_family=True)
-    if row is None or not viewer.sees_private(row.product.supplier_id):
+    row = await repository.product_row(session, product_id, viewer)
+    if row is None or not sees_private(viewer, row.product.supplier_id):
         return None
     return await _build_detail(session, row, public=False)
 
@@ -537,8 +527,8 @@ async def supplier_detail(
     session: AsyncSession, supplier_id: uuid.UUID, product_id: uuid.UUID
 ) -> ProductRead:
     """The detail a supplier's writer gets back after a write."""
-    row = await repository.product_row(session, product_id, visible_only=False, with_family=True)
-    if row is None or row.product.supplier_id != supplier_id:
+    row = await repository.product_row(session, product_id, supplier_id, own=True)
+    if row is None:
         raise ProductNotFound()
     return await _build_detail(session, row, public=False)
 
@@ -571,17 +561,16 @@ async def _detail_for(
     row says both whose it is and whether anyone may see it."""
     cached = None if cache_missed else await cached_public_detail(cache, product_id)
     if cached is not None:
-        if viewer.is_anonymous:
+        if viewer.reads_public_only:
             return None, cached
         detail = ProductRead.model_validate_json(cached)
-        if not viewer.sees_private(detail.supplier.id):
+        if not sees_private(viewer, detail.supplier.id):
             return detail, cached
-    row = await repository.product_row(
-        session, product_id, visible_only=viewer.is_anonymous, with_family=True
-    )
+    reader = ANONYMOUS if viewer.reads_public_only else viewer
+    row = await repository.product_row(session, product_id, reader)
     if row is None:
         raise ProductNotFound()
-    if not viewer.is_anonymous and viewer.sees_private(row.product.supplier_id):
+    if not viewer.reads_public_only and sees_private(viewer, row.product.supplier_id):
         return await _build_detail(session, row, public=False), None
     if not row.is_visible:
         raise ProductNotFound()
@@ -693,8 +682,8 @@ async def product_detail(
     if detail is None:
         assert encoded is not None
         return encoded
-    buyer_id = viewer.buyer_id
-    if buyer_id is not None and not viewer.owns(detail.supplier.id):
+    buyer_id = buyer_of(viewer)
+    if buyer_id is not None and not owns(viewer, detail.supplier.id):
         try:
             detail.your_price = await your_price(session, cache, buyer_id, detail, detail.moq)
         except ValidationFailed:
@@ -716,8 +705,8 @@ async def price_quote(
     if detail is None:
         assert encoded is not None
         detail = ProductRead.model_validate_json(encoded)
-    buyer_id = viewer.buyer_id
-    if buyer_id is None or viewer.owns(detail.supplier.id):
+    buyer_id = buyer_of(viewer)
+    if buyer_id is None or owns(viewer, detail.supplier.id):
         return _quote(detail, quantity, None)
     return await your_price(session, cache, buyer_id, detail, quantity)
 
@@ -778,7 +767,7 @@ async def own_products(
 async def set_blocked(
     session: AsyncSession,
     cache: Cache,
-    staff_user_id: uuid.UUID,
+    staff: Viewer,
     product_id: uuid.UUID,
     *,
     blocked: bool,
@@ -805,9 +794,9 @@ async def set_blocked(
     logger.info(
         "catalog.product.blocked" if blocked else "catalog.product.unblocked",
         product_id=str(product_id),
-        staff_user_id=str(staff_user_id),
+        staff_user_id=str(staff.user_id),
         reason=reason,
     )
-    detail = await private_detail(session, product_id, Viewer(is_staff=True))
-    assert detail is not None
-    return detail
+    row = await repository.product_row(session, product_id, staff)
+    assert row is not None
+    return await _build_detail(session, row, public=False)

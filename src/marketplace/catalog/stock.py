@@ -30,6 +30,7 @@ from marketplace.catalog.repository import (
 )
 from marketplace.core.cache import Cache
 from marketplace.core.driver import DriverStatement
+from marketplace.core.tenancy import unscoped
 
 
 @dataclass(frozen=True)
@@ -114,23 +115,28 @@ async def orderable_products(
     }
 
 
-# Through the driver: the last statements of every order, on the hottest rows.
+# Through the driver: the last statements of every order, on the hottest rows. Stock
+# moves with orders: a buyer's order takes the stock of products it found orderable
+# (`visible_products()`), which belong to its suppliers; trade is the only caller.
+ORDERS = "stock moves with orders, on products found orderable through the gate"
 _QUANTITY = bindparam("quantity", type_=Product.__table__.c.stock.type)
 _PRODUCT_ID = bindparam("product_id", type_=Uuid)
 _TAKE_STOCK = DriverStatement(
-    update(Product)
+    unscoped(update(Product), reason=ORDERS)
     .where(Product.id == _PRODUCT_ID, Product.stock >= _QUANTITY)
     .values(stock=Product.stock - _QUANTITY, updated_at=func.now())
     .returning(Product.stock, Product.moq)
 )
 _GIVE_BACK_STOCK = DriverStatement(
-    update(Product)
+    unscoped(update(Product), reason=ORDERS)
     .where(Product.id == _PRODUCT_ID)
     .values(stock=Product.stock + _QUANTITY, updated_at=func.now())
     .returning(Product.stock, Product.moq)
 )
 _STOCK_OF = DriverStatement(
-    select(Product.id, Product.stock).where(Product.id == any_(_PRODUCT_IDS))
+    unscoped(select(Product.id, Product.stock), reason=ORDERS).where(
+        Product.id == any_(_PRODUCT_IDS)
+    )
 )
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import Depends, Header, Path, Request
@@ -24,70 +23,64 @@ from marketplace.companies.errors import (
     ScopeNotAllowed,
 )
 from marketplace.companies.models import Company, Membership
-from marketplace.companies.permissions import Action, Role, Scope, role_can, scopes_can
+from marketplace.companies.permissions import ROLE_ACTIONS, SCOPE_ACTIONS, Action, Role, Scope
+from marketplace.core.access import ActingCompany, Actor, Principal
 from marketplace.core.deps import SessionDep
-from marketplace.identity.deps import CurrentPrincipal, Principal
+from marketplace.identity.deps import CurrentPrincipal
 
 
-@dataclass(frozen=True)
-class Actor:
-    principal: Principal
-    company: Company
-    role: Role | None  # None when acting through an API key
-    membership: Membership | None
-    scopes: frozenset[Scope]
+def acting_company(company: Company) -> ActingCompany:
+    return ActingCompany(
+        id=company.id, kind=company.kind, name=company.name, country=company.country
+    )
 
-    @property
-    def company_id(self) -> uuid.UUID:
-        return self.company.id
 
-    @property
-    def user_id(self) -> uuid.UUID | None:
-        return self.principal.user.id if self.principal.user else None
+def member_actor(principal: Principal, company: Company, membership: Membership) -> Actor:
+    """A member acting for its company: what its role allows (the permission table)."""
+    role = Role(membership.role)
+    return Actor(
+        principal=principal,
+        company=acting_company(company),
+        role=role,
+        scopes=frozenset(),
+        actions=ROLE_ACTIONS[role],
+        spending_limit=membership.spending_limit,
+        monthly_budget=membership.monthly_budget,
+    )
 
-    @property
-    def api_key_id(self) -> uuid.UUID | None:
-        return self.principal.api_key.id if self.principal.api_key else None
 
-    def can(self, action: Action) -> bool:
-        if self.role is not None:
-            return role_can(self.role, action)
-        return scopes_can(self.scopes, action)
+def key_actor(principal: Principal, company: Company) -> Actor:
+    """An API key acting for its company: exactly what its scopes allow."""
+    scopes = frozenset(Scope(scope) for scope in principal.key_scopes)
+    return Actor(
+        principal=principal,
+        company=acting_company(company),
+        role=None,
+        scopes=frozenset(scopes),
+        actions=frozenset().union(*(SCOPE_ACTIONS[scope] for scope in scopes)),
+    )
 
 
 async def resolve_actor(session: Any, principal: Principal, company_id: uuid.UUID | None) -> Actor:
-    if principal.api_key is not None:
-        key = principal.api_key
-        if company_id is not None and company_id != key.company_id:
+    if principal.key_company_id is not None:
+        if company_id is not None and company_id != principal.key_company_id:
             raise CompanyNotFound()
-        company = await service.get_company(session, key.company_id)
+        company = await service.get_company(session, principal.key_company_id)
         if company is None:
             raise CompanyNotFound()
-        return Actor(
-            principal=principal,
-            company=company,
-            role=None,
-            membership=None,
-            scopes=frozenset(Scope(scope) for scope in key.scopes),
-        )
-    assert principal.user is not None
+        return key_actor(principal, company)
+    assert principal.user_id is not None
     if company_id is None:
-        memberships = await service.memberships_of_user(session, principal.user.id)
+        memberships = await service.memberships_of_user(session, principal.user_id)
         if len(memberships) != 1:
             raise CompanyRequired()
         membership, company = memberships[0]
     else:
-        found = await service.membership_of(session, company_id, principal.user.id)
+        found = await service.membership_of(session, company_id, principal.user_id)
         if found is None:
             raise CompanyNotFound()
         membership, company = found
-    return Actor(
-        principal=principal,
-        company=company,
-        role=Role(membership.role),
-        membership=membership,
-        scopes=frozenset(),
-    )
+    return member_actor(principal, company, membership)
 
 
 def _check(request: Request, actor: Actor, action: Action) -> Actor:

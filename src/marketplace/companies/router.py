@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, BackgroundTasks, Query, Request, status
 
 from marketplace.companies import service
-from marketplace.companies.deps import Actor, acting
+from marketplace.companies.deps import acting
 from marketplace.companies.permissions import Action
 from marketplace.companies.schemas import (
     AddressCreate,
@@ -30,6 +30,7 @@ from marketplace.companies.schemas import (
     VerificationStatus,
     VerificationSubmit,
 )
+from marketplace.core.access import Actor
 from marketplace.core.deps import CacheDep, PlatformDep, SessionDep
 from marketplace.core.i18n import negotiate_language
 from marketplace.core.openapi import problems
@@ -247,7 +248,7 @@ async def submit_verification(
 @companies_router.get("/{company_id}/verification", response_model=VerificationRead)
 async def get_verification(actor: ReadCompany, session: SessionDep) -> VerificationRead:
     """Verification status, the staff note and the history of decisions."""
-    return await service.verification_of(session, actor.company)
+    return await service.company_verification(session, actor)
 
 
 @admin_companies_router.get("", response_model=Page[CompanyPrivate])

@@ -10,7 +10,7 @@ import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, TypeVar
+from typing import TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -55,6 +55,7 @@ from marketplace.companies.schemas import (
     VerificationStatus,
     VerificationSubmit,
 )
+from marketplace.core.access import Actor, Principal
 from marketplace.core.errors import ValidationFailed
 from marketplace.core.events import EventActor, emit, field_changes
 from marketplace.core.i18n import _, translate
@@ -68,10 +69,6 @@ from marketplace.core.platform import Platform
 from marketplace.core.security import new_secret
 from marketplace.identity.models import User
 from marketplace.notifications.transports import OutgoingMessage, require_channel
-
-if TYPE_CHECKING:
-    from marketplace.companies.deps import Actor
-    from marketplace.identity.deps import Principal
 
 INVITATION_PURPOSE = "invitation"
 
@@ -174,9 +171,10 @@ async def company_profile(
     company = await repository.get_company(session, company_id)
     if company is None:
         raise CompanyNotFound()
-    user = principal.user if principal is not None else None
-    if user is not None and (
-        user.is_staff or await repository.membership_of(session, company_id, user.id) is not None
+    user_id = principal.user_id if principal is not None else None
+    if user_id is not None and (
+        (principal is not None and principal.is_staff)
+        or await repository.membership_of(session, company_id, user_id) is not None
     ):
         return CompanyPrivate.model_validate(company)
     return CompanyPublic.model_validate(company)
@@ -636,6 +634,14 @@ async def submit_verification(
     await _record_transition(session, company, VerificationStatus.PENDING, actor.user_id, None)
     await session.flush()
     return company
+
+
+async def company_verification(session: AsyncSession, actor: Actor) -> VerificationRead:
+    """The acting company's verification: status, staff note and history."""
+    company = await repository.get_company(session, actor.company_id)
+    if company is None:
+        raise CompanyNotFound()
+    return await verification_of(session, company)
 
 
 async def verification_of(session: AsyncSession, company: Company) -> VerificationRead:

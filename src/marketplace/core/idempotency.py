@@ -51,6 +51,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.types import Uuid
 
+from marketplace.core.access import Principal
 from marketplace.core.db import Base
 from marketplace.core.deps import SessionDep
 from marketplace.core.driver import DriverStatement
@@ -198,12 +199,12 @@ class IdempotencyGuard:
 
 
 def _principal_of(request: Request) -> str | None:
-    principal = getattr(request.state, "principal", None)
+    principal: Principal | None = getattr(request.state, "principal", None)
     if principal is None:
         return None
-    if principal.api_key is not None:
-        return f"key:{principal.api_key.id}"
-    return f"user:{principal.user.id}"
+    if principal.api_key_id is not None:
+        return f"key:{principal.api_key_id}"
+    return f"user:{principal.user_id}"
 
 
 def _scope_of(request: Request, key: str) -> KeyScope:

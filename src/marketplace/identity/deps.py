@@ -12,6 +12,7 @@ from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
 from marketplace.abuse import service as abuse
+from marketplace.core.access import Principal, Viewer
 from marketplace.core.client_ip import client_ip
 from marketplace.core.deps import PlatformDep, SessionDep
 from marketplace.core.errors import DomainError
@@ -34,46 +35,61 @@ _api_key = APIKeyHeader(name="X-API-Key", auto_error=False, description="Company
 
 
 @dataclass(frozen=True)
-class Principal:
-    via: Literal["bearer", "cookie", "api_key"]
+class Credential:
+    """The credential's rows, for identity's own routes (the signed-in user's profile);
+    everything else receives the `Principal` made of them."""
+
+    principal: Principal
     user: User | None = None
-    session_id: uuid.UUID | None = None
     api_key: ApiKey | None = None
 
-    @property
-    def is_staff(self) -> bool:
-        return self.user is not None and self.user.is_staff
 
-    @property
-    def rate_limit_identity(self) -> tuple[str, str]:
-        if self.api_key is not None:
-            return "api_key", str(self.api_key.id)
-        assert self.user is not None
-        return "user", str(self.user.id)
+def principal_of(
+    via: Literal["bearer", "cookie", "api_key"],
+    user: User | None,
+    session_id: uuid.UUID | None,
+    api_key: ApiKey | None,
+) -> Principal:
+    """The access model's `Principal` for a user (bearer or cookie) or an API key."""
+    if api_key is not None:
+        return Principal(
+            via="api_key",
+            api_key_id=api_key.id,
+            key_company_id=api_key.company_id,
+            key_scopes=frozenset(api_key.scopes),
+        )
+    assert user is not None
+    return Principal(
+        via=via,
+        user_id=user.id,
+        session_id=session_id,
+        is_staff=user.is_staff,
+    )
 
 
-async def get_optional_principal(
+async def get_optional_credential(
     request: Request,
     session: SessionDep,
     platform: PlatformDep,
     bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     api_key: Annotated[str | None, Depends(_api_key)],
-) -> Principal | None:
+) -> Credential | None:
     """None for anonymous calls; any credential that is present must be valid (401).
     Counts the request against the user's or API key's rate limit (429 beyond it)."""
     try:
-        principal = await _resolve_principal(request, session, platform, bearer, api_key)
+        credential = await _resolve_principal(request, session, platform, bearer, api_key)
     except DomainError:
         # Requests with a credential skip the per-address limit at the edge; one whose
         # credential fails is counted against the address instead.
         await abuse.count_address_if_uncounted(platform, request.scope)
         raise
-    if principal is None:
+    if credential is None:
         await abuse.count_address_if_uncounted(platform, request.scope)
         return None
+    principal = credential.principal
     request.state.principal = principal
     await abuse.limit_principal(platform, request.scope, *principal.rate_limit_identity)
-    return principal
+    return credential
 
 
 async def _resolve_principal(
@@ -82,22 +98,22 @@ async def _resolve_principal(
     platform: PlatformDep,
     bearer: HTTPAuthorizationCredentials | None,
     api_key: str | None,
-) -> Principal | None:
+) -> Credential | None:
     authorization = request.headers.get("authorization")
     cookie = request.cookies.get(platform.settings.session_cookie_name)
     if authorization is not None and api_key is not None:
         raise AmbiguousCredentials()
-    principal: Principal | None = None
+    credential: Credential | None = None
     if authorization is not None:
         if bearer is None or bearer.scheme.lower() != "bearer" or not bearer.credentials:
             raise InvalidCredentials()
         user, session_id = await service.authenticate_access_token(
             session, platform, bearer.credentials
         )
-        principal = Principal(via="bearer", user=user, session_id=session_id)
+        credential = Credential(principal_of("bearer", user, session_id, None), user=user)
     elif api_key is not None:
         key = await service.authenticate_api_key(session, platform, api_key)
-        principal = Principal(via="api_key", api_key=key)
+        credential = Credential(principal_of("api_key", None, None, key), api_key=key)
     elif cookie is not None:
         user, session_id = await service.authenticate_cookie(session, platform, cookie)
         if request.method not in SAFE_METHODS:
@@ -105,8 +121,18 @@ async def _resolve_principal(
             presented = request.headers.get(CSRF_HEADER, "")
             if not hmac.compare_digest(presented.encode(), expected.encode()):
                 raise CsrfFailed()
-        principal = Principal(via="cookie", user=user, session_id=session_id)
-    return principal
+        credential = Credential(principal_of("cookie", user, session_id, None), user=user)
+    return credential
+
+
+OptionalCredential = Annotated[
+    Credential | None, Depends(get_optional_credential, scope="function")
+]
+
+
+async def get_optional_principal(credential: OptionalCredential) -> Principal | None:
+    """Who calls, or None for anonymous calls (on every API route, app.py)."""
+    return credential.principal if credential is not None else None
 
 
 OptionalPrincipal = Annotated[Principal | None, Depends(get_optional_principal, scope="function")]
@@ -118,8 +144,8 @@ async def get_principal(request: Request, principal: OptionalPrincipal) -> Princ
     # Events emitted while handling this request name who caused them and from where.
     set_event_context(
         EventActor(
-            user_id=principal.user.id if principal.user else None,
-            api_key_id=principal.api_key.id if principal.api_key else None,
+            user_id=principal.user_id,
+            api_key_id=principal.api_key_id,
             is_staff=principal.is_staff,
         ),
         ip=client_ip(request.scope),
@@ -139,12 +165,14 @@ class UserPrincipal:
     principal: Principal
 
 
-async def get_user_principal(principal: CurrentPrincipal) -> UserPrincipal:
-    if principal.user is None or principal.session_id is None:
+async def get_user_principal(
+    principal: CurrentPrincipal, credential: OptionalCredential
+) -> UserPrincipal:
+    if credential is None or credential.user is None or principal.session_id is None:
         from marketplace.identity.errors import ApiKeyNotAllowed
 
         raise ApiKeyNotAllowed()
-    return UserPrincipal(principal.user, principal.session_id, principal)
+    return UserPrincipal(credential.user, principal.session_id, principal)
 
 
 CurrentUser = Annotated[UserPrincipal, Depends(get_user_principal, scope="function")]
@@ -157,3 +185,11 @@ async def get_staff(current: CurrentUser) -> UserPrincipal:
 
 
 CurrentStaff = Annotated[UserPrincipal, Depends(get_staff, scope="function")]
+
+
+async def get_staff_reader(staff: CurrentStaff) -> Viewer:
+    """Staff reading for no company: the tenancy gate lets them read every row."""
+    return Viewer(principal=staff.principal)
+
+
+StaffReader = Annotated[Viewer, Depends(get_staff_reader, scope="function")]

@@ -7,8 +7,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, BackgroundTasks, Request, Response, status
 
-from marketplace.companies.deps import Actor, acting
+from marketplace.companies.deps import acting
 from marketplace.companies.permissions import Action
+from marketplace.core.access import Actor
 from marketplace.core.client_ip import client_ip
 from marketplace.core.deps import NO_STORE, PlatformDep, SessionDep
 from marketplace.core.errors import DomainError, problem_response

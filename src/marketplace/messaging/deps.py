@@ -7,9 +7,9 @@ from typing import Annotated
 from fastapi import Depends, Header
 
 from marketplace.companies.deps import header_company_id, resolve_actor
+from marketplace.core.access import Viewer
 from marketplace.core.deps import SessionDep
 from marketplace.identity.deps import CurrentPrincipal
-from marketplace.messaging.service import Participant
 
 
 async def get_participant(
@@ -19,14 +19,13 @@ async def get_participant(
         str | None,
         Header(description="The company you act for (optional with one; staff omit it)."),
     ] = None,
-) -> Participant:
+) -> Viewer:
     """The acting company (as everywhere); a staff user who names no company reads every
     thread as staff, read-only."""
     company_id = header_company_id(x_company_id)
     if principal.is_staff and company_id is None:
-        assert principal.user is not None
-        return Participant(actor=None, staff_user_id=principal.user.id)
-    return Participant(actor=await resolve_actor(session, principal, company_id))
+        return Viewer(principal=principal)
+    return Viewer(principal=principal, actor=await resolve_actor(session, principal, company_id))
 
 
-ParticipantDep = Annotated[Participant, Depends(get_participant, scope="function")]
+ParticipantDep = Annotated[Viewer, Depends(get_participant, scope="function")]

@@ -21,9 +21,11 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from marketplace.core.db import Base, UUIDPrimaryKey
+from marketplace.core.tenancy import Tenancy
 
 
 class Thread(UUIDPrimaryKey, Base):
+    __tenancy__ = Tenancy(owners=("buyer_id", "supplier_id"))
     __tablename__ = "threads"
     __table_args__ = (
         CheckConstraint("subject_type IN ('rfq', 'quote', 'order')", name="subject_type"),

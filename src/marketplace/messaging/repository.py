@@ -1,5 +1,5 @@
-"""Every query of messaging. A company reaches threads only through
-`threads_of_company` (it must be the buyer or the supplier).
+"""Every query of messaging. A company reaches threads only through the tenancy gate
+(`threads_readable`: it must be the buyer or the supplier; staff read them all).
 
 Read receipts are kept per user; "how far the other side has read" joins them with
 memberships, read-only, as realtime/repository.py does, because the companies
@@ -17,6 +17,8 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from marketplace.companies.models import Membership
+from marketplace.core.access import Actor
+from marketplace.core.tenancy import Who, changeable, readable, readable_by, unscoped
 from marketplace.messaging.models import Message, Thread, ThreadRead
 
 
@@ -25,11 +27,9 @@ def last_activity() -> ColumnElement[datetime]:
     return func.coalesce(Thread.last_message_at, Thread.created_at)
 
 
-def threads_of_company(company_id: uuid.UUID) -> Select[Thread]:
-    """The one tenant gate of threads."""
-    return select(Thread).where(
-        or_(Thread.buyer_id == company_id, Thread.supplier_id == company_id)
-    )
+def threads_readable(who: Who) -> Select[Thread]:
+    """The threads `who` may read (`Thread.__tenancy__`: its buyer's and supplier's)."""
+    return readable(select(Thread), Thread, who)
 
 
 def supplier_reply_delays(supplier_id: uuid.UUID) -> Subquery:
@@ -40,18 +40,22 @@ def supplier_reply_delays(supplier_id: uuid.UUID) -> Subquery:
     by ix_threads_supplier_activity, each thread's messages in order by
     ix_messages_thread_created."""
     thread, in_order = Message.thread_id, (Message.created_at, Message.id)
+    public = "trust signals: every supplier's reply times, aggregated; no thread is shown"
     messages = (
-        select(
-            Message.created_at,
-            Thread.buyer_id,
-            Message.author_company_id,
-            func.lag(Message.author_company_id)
-            .over(partition_by=thread, order_by=in_order)
-            .label("previous_author_id"),
-            func.min(Message.created_at)
-            .filter(Message.author_company_id == Thread.supplier_id)
-            .over(partition_by=thread, order_by=in_order, rows=(1, None))
-            .label("answered_at"),
+        unscoped(
+            select(
+                Message.created_at,
+                Thread.buyer_id,
+                Message.author_company_id,
+                func.lag(Message.author_company_id)
+                .over(partition_by=thread, order_by=in_order)
+                .label("previous_author_id"),
+                func.min(Message.created_at)
+                .filter(Message.author_company_id == Thread.supplier_id)
+                .over(partition_by=thread, order_by=in_order, rows=(1, None))
+                .label("answered_at"),
+            ),
+            reason=public,
         )
         .join(Thread, Thread.id == Message.thread_id)
         .where(Thread.supplier_id == supplier_id)
@@ -73,18 +77,18 @@ def supplier_reply_delays(supplier_id: uuid.UUID) -> Subquery:
     )
 
 
-async def get_thread(
-    session: AsyncSession, thread_id: uuid.UUID, company_id: uuid.UUID | None
-) -> Thread | None:
-    """A thread of the company; any thread when `company_id` is None (staff)."""
-    statement = threads_of_company(company_id) if company_id else select(Thread)
+async def get_thread(session: AsyncSession, thread_id: uuid.UUID, who: Who) -> Thread | None:
+    """The thread if `who` may read it (staff reading for no company: any)."""
+    statement = threads_readable(who)
     return (await session.execute(statement.where(Thread.id == thread_id))).scalar_one_or_none()
 
 
 async def find_thread(
     session: AsyncSession, subject_type: str, subject_id: uuid.UUID, supplier_id: uuid.UUID
 ) -> Thread | None:
-    statement = select(Thread).where(
+    # Right after inserting it (insert_thread): the caller is a party to its subject.
+    reason = "the thread the caller just opened (or found opened) on its unique key"
+    statement = unscoped(select(Thread), reason=reason).where(
         Thread.subject_type == subject_type,
         Thread.subject_id == subject_id,
         Thread.supplier_id == supplier_id,
@@ -116,13 +120,13 @@ async def insert_thread(session: AsyncSession, thread: Thread) -> tuple[Thread, 
 
 async def list_threads(
     session: AsyncSession,
-    company_id: uuid.UUID | None,
+    who: Who,
     subject_types: Collection[str],
     after: tuple[datetime, uuid.UUID] | None,
     limit: int,
 ) -> list[Thread]:
-    """Newest activity first; every thread for staff (`company_id` None)."""
-    statement = threads_of_company(company_id) if company_id else select(Thread)
+    """Newest activity first; every thread for staff reading for no company."""
+    statement = threads_readable(who)
     statement = statement.where(Thread.subject_type.in_(list(subject_types)))
     if after is not None:
         activity, thread_id = after
@@ -141,10 +145,12 @@ async def add_message(session: AsyncSession, message: Message) -> Message:
     return message
 
 
-async def touch_thread(session: AsyncSession, thread_id: uuid.UUID, at: datetime) -> None:
+async def touch_thread(
+    session: AsyncSession, actor: Actor, thread_id: uuid.UUID, at: datetime
+) -> None:
     """Move the thread's last activity forward (never back: concurrent posts)."""
     await session.execute(
-        update(Thread)
+        changeable(update(Thread), Thread, actor)
         .where(Thread.id == thread_id)
         .values(last_message_at=func.greatest(func.coalesce(Thread.last_message_at, at), at))
         .execution_options(synchronize_session=False)
@@ -242,7 +248,7 @@ async def other_side_receipts(
             Membership,
             and_(Membership.user_id == ThreadRead.user_id, Membership.company_id == other),
         )
-        .where(ThreadRead.thread_id.in_(list(thread_ids)))
+        .where(ThreadRead.thread_id.in_(list(thread_ids)), readable_by(Thread, company_id))
         .group_by(ThreadRead.thread_id)
     )
     rows = await session.execute(statement)

@@ -21,9 +21,9 @@ from typing import Final, Literal
 from sqlalchemy import func
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from marketplace.companies.deps import Actor
 from marketplace.companies.errors import RoleNotAllowed, ScopeNotAllowed
 from marketplace.companies.permissions import Action
+from marketplace.core.access import Actor, Viewer
 from marketplace.core.events import emit
 from marketplace.core.pagination import Page, decode_time_keyset, encode_cursor
 from marketplace.core.storage import Storage, removed_on_failure
@@ -69,29 +69,12 @@ _POST: Final = {
 }
 
 
-@dataclass(frozen=True)
-class Participant:
-    """Who reads or writes: a company's member or API key (`actor`), or a staff user
-    reading without acting for a company (`actor` None)."""
-
-    actor: Actor | None
-    staff_user_id: uuid.UUID | None = None
-
-    @property
-    def company_id(self) -> uuid.UUID | None:
-        return self.actor.company_id if self.actor else None
-
-    @property
-    def user_id(self) -> uuid.UUID | None:
-        return self.actor.user_id if self.actor else self.staff_user_id
-
-
 def _require(actor: Actor, action: Action) -> None:
     if not actor.can(action):
         raise ScopeNotAllowed() if actor.role is None else RoleNotAllowed()
 
 
-def _writer(participant: Participant) -> Actor:
+def _writer(participant: Viewer) -> Actor:
     if participant.actor is None:
         raise StaffReadOnly()
     return participant.actor
@@ -99,14 +82,14 @@ def _writer(participant: Participant) -> Actor:
 
 async def _thread(
     session: AsyncSession,
-    participant: Participant,
+    participant: Viewer,
     thread_id: uuid.UUID,
     kind: Literal["read", "post"],
 ) -> Thread:
     """The thread if the participant may see it (404 otherwise) and may `kind` it."""
     if kind == "post":
         _writer(participant)
-    thread = await repository.get_thread(session, thread_id, participant.company_id)
+    thread = await repository.get_thread(session, thread_id, participant)
     if thread is None:
         raise ThreadNotFound()
     if participant.actor is not None:
@@ -151,7 +134,7 @@ async def _parties(
             raise RfqNotFound()
         if access.status == "draft":
             raise SubjectNotOpen()
-        if access.buyer_id != company:
+        if not access.is_buyer:
             parties = (access.buyer_id, company)
         elif body.supplier_id is None or body.supplier_id not in access.counterpart_ids:
             raise wrong_supplier
@@ -163,7 +146,7 @@ async def _parties(
 
 
 async def open_thread(
-    session: AsyncSession, participant: Participant, body: ThreadCreate
+    session: AsyncSession, participant: Viewer, body: ThreadCreate
 ) -> tuple[ThreadRead, bool]:
     """The thread about the subject with that supplier, created if new (True)."""
     actor = _writer(participant)
@@ -183,7 +166,7 @@ async def open_thread(
 
 
 async def _describe(
-    session: AsyncSession, participant: Participant, threads: list[Thread]
+    session: AsyncSession, participant: Viewer, threads: list[Thread]
 ) -> list[ThreadRead]:
     ids = [thread.id for thread in threads]
     # Receipts are a member's: API keys and staff reading as staff keep none.
@@ -211,14 +194,14 @@ async def _describe(
 
 
 async def get_thread(
-    session: AsyncSession, participant: Participant, thread_id: uuid.UUID
+    session: AsyncSession, participant: Viewer, thread_id: uuid.UUID
 ) -> ThreadRead:
     thread = await _thread(session, participant, thread_id, "read")
     return (await _describe(session, participant, [thread]))[0]
 
 
 async def list_threads(
-    session: AsyncSession, participant: Participant, *, limit: int, cursor: str | None
+    session: AsyncSession, participant: Viewer, *, limit: int, cursor: str | None
 ) -> Page[ThreadRead]:
     """The company's threads (every thread for staff), newest activity first, limited to
     the subjects an API key's scopes cover."""
@@ -228,7 +211,7 @@ async def list_threads(
         assert actor is not None
         _require(actor, Action.ORDER_MESSAGES_READ)
     after = decode_time_keyset(cursor)
-    rows = await repository.list_threads(session, participant.company_id, kinds, after, limit + 1)
+    rows = await repository.list_threads(session, participant, kinds, after, limit + 1)
     items = await _describe(session, participant, rows[:limit])
     next_cursor = None
     if len(rows) > limit:
@@ -270,7 +253,7 @@ def message_read(message: Message) -> MessageRead:
 async def post_message(
     session: AsyncSession,
     storage: Storage,
-    participant: Participant,
+    participant: Viewer,
     thread_id: uuid.UUID,
     text: str,
     uploads: list[Upload],
@@ -313,7 +296,7 @@ async def post_message(
                 created_at=func.clock_timestamp(),
             ),
         )
-    await repository.touch_thread(session, thread.id, message.created_at)
+    await repository.touch_thread(session, actor, thread.id, message.created_at)
     if actor.user_id is not None:
         await repository.mark_read(session, thread.id, actor.user_id, message.created_at)
     read = message_read(message)
@@ -339,7 +322,7 @@ async def post_message(
 
 async def list_messages(
     session: AsyncSession,
-    participant: Participant,
+    participant: Viewer,
     thread_id: uuid.UUID,
     *,
     limit: int,
@@ -369,7 +352,7 @@ class Download:
 async def download(
     session: AsyncSession,
     storage: Storage,
-    participant: Participant,
+    participant: Viewer,
     thread_id: uuid.UUID,
     message_id: uuid.UUID,
     attachment_id: uuid.UUID,
@@ -391,7 +374,7 @@ async def download(
 
 
 async def mark_read(
-    session: AsyncSession, participant: Participant, thread_id: uuid.UUID
+    session: AsyncSession, participant: Viewer, thread_id: uuid.UUID
 ) -> ReadReceipt:
     """The caller has read the thread up to its newest message."""
     thread = await _thread(session, participant, thread_id, "read")

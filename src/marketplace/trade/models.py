@@ -31,6 +31,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from marketplace.core.db import Base, Timestamps, UUIDPrimaryKey
+from marketplace.core.tenancy import Tenancy
 
 MONEY = Numeric(18, 2)
 UNIT_PRICE = Numeric(18, 4)
@@ -84,6 +85,12 @@ class CartLine(UUIDPrimaryKey, Timestamps, Base):
 
 
 class Order(UUIDPrimaryKey, Timestamps, Base):
+    __tenancy__ = Tenancy(
+        owners=("buyer_id", "supplier_id"),
+        # Released to the supplier once the buyer approved it (or needed no approval): an
+        # order waiting for, or declined at, approval is the buyer's internal matter.
+        once={"supplier_id": "released_to_supplier_at"},
+    )
     __tablename__ = "orders"
     __table_args__ = (
         CheckConstraint(_in("status", ORDER_STATUSES), name="status"),
@@ -267,6 +274,7 @@ class Payment(UUIDPrimaryKey, Base):
 
 
 class Rfq(UUIDPrimaryKey, Timestamps, Base):
+    __tenancy__ = Tenancy(owners=("buyer_id",))
     __tablename__ = "rfqs"
     __table_args__ = (
         CheckConstraint(
@@ -333,6 +341,7 @@ class RfqInvitation(Base):
 
 
 class Quote(UUIDPrimaryKey, Timestamps, Base):
+    __tenancy__ = Tenancy(owners=("supplier_id",))
     __tablename__ = "quotes"
     __table_args__ = (
         CheckConstraint(

@@ -23,12 +23,14 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from marketplace.core.db import Base, Timestamps, UUIDPrimaryKey
+from marketplace.core.tenancy import Tenancy
 
 # Deliveries the sender still has to try: waiting for their first or their next try.
 OPEN_STATUSES = ("pending", "retrying")
 
 
 class WebhookEndpoint(UUIDPrimaryKey, Timestamps, Base):
+    __tenancy__ = Tenancy(owners=("company_id",))
     __tablename__ = "webhook_endpoints"
     __table_args__ = (
         CheckConstraint(
@@ -65,6 +67,7 @@ class WebhookEndpoint(UUIDPrimaryKey, Timestamps, Base):
 class WebhookDelivery(UUIDPrimaryKey, Base):
     """One event for one endpoint: its attempts so far and the outcome of the last."""
 
+    __tenancy__ = Tenancy(owners=("company_id",))
     __tablename__ = "webhook_deliveries"
     __table_args__ = (
         # The consumer inserts with ON CONFLICT DO NOTHING: one delivery per event.

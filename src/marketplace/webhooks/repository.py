@@ -1,8 +1,8 @@
 """Every query of the webhooks domain.
 
-Tenant scoping: an endpoint is always looked up together with its company
-(`get_endpoint`), and deliveries through their endpoint and company, so another
-company's ids are simply not found.
+Tenant scoping: endpoints and deliveries are read and changed through the tenancy
+gate (`core.tenancy`, their `company_id`), so another company's ids are simply not
+found; the sender and the fan-out of events, which act for no request, say why not.
 """
 
 from __future__ import annotations
@@ -17,10 +17,13 @@ from sqlalchemy import ColumnElement, delete, func, or_, select, true, tuple_, u
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from marketplace.core.access import Actor
 from marketplace.core.pagination import TimeKeyset
+from marketplace.core.tenancy import changeable, readable, unscoped
 from marketplace.webhooks.models import OPEN_STATUSES, WebhookDelivery, WebhookEndpoint
 
 _COMPANY_LOCK_BASE = 8_300_000_000
+SENDER = "the sender, outside any request: deliveries are already per company"
 
 
 async def add(session: AsyncSession, row: object) -> None:
@@ -39,16 +42,18 @@ async def lock_company_endpoints(session: AsyncSession, company_id: uuid.UUID) -
 
 
 async def count_endpoints(session: AsyncSession, company_id: uuid.UUID) -> int:
-    statement = select(func.count()).where(WebhookEndpoint.company_id == company_id)
+    statement = readable(
+        select(func.count()).select_from(WebhookEndpoint), WebhookEndpoint, company_id
+    )
     return int(await session.scalar(statement) or 0)
 
 
 async def get_endpoint(
     session: AsyncSession, company_id: uuid.UUID, webhook_id: uuid.UUID, *, for_update: bool = False
 ) -> WebhookEndpoint | None:
-    """The company's endpoint, or None: the one tenant gate of this domain."""
-    statement = select(WebhookEndpoint).where(
-        WebhookEndpoint.company_id == company_id, WebhookEndpoint.id == webhook_id
+    """The company's endpoint, or None (another company's too)."""
+    statement = readable(select(WebhookEndpoint), WebhookEndpoint, company_id).where(
+        WebhookEndpoint.id == webhook_id
     )
     if for_update:
         statement = statement.with_for_update().execution_options(populate_existing=True)
@@ -62,22 +67,28 @@ async def list_endpoints(
     if after is not None:
         condition = tuple_(WebhookEndpoint.created_at, WebhookEndpoint.id) > tuple_(*after)
     statement = (
-        select(WebhookEndpoint)
-        .where(WebhookEndpoint.company_id == company_id, condition)
+        readable(select(WebhookEndpoint), WebhookEndpoint, company_id)
+        .where(condition)
         .order_by(WebhookEndpoint.created_at, WebhookEndpoint.id)
         .limit(limit)
     )
     return list((await session.execute(statement)).scalars())
 
 
-async def delete_endpoint(session: AsyncSession, endpoint: WebhookEndpoint) -> None:
-    await session.execute(delete(WebhookEndpoint).where(WebhookEndpoint.id == endpoint.id))
+async def delete_endpoint(session: AsyncSession, actor: Actor, endpoint_id: uuid.UUID) -> None:
+    await session.execute(
+        changeable(delete(WebhookEndpoint), WebhookEndpoint, actor).where(
+            WebhookEndpoint.id == endpoint_id
+        )
+    )
 
 
 async def enabled_endpoints_of(
     session: AsyncSession, company_ids: Collection[uuid.UUID]
 ) -> list[WebhookEndpoint]:
-    statement = select(WebhookEndpoint).where(
+    # The fan-out of one event to the companies it concerns (each gets its own view).
+    reason = "an event's fan-out to the endpoints of the companies it concerns"
+    statement = unscoped(select(WebhookEndpoint), reason=reason).where(
         WebhookEndpoint.company_id.in_(list(company_ids)),
         WebhookEndpoint.is_enabled.is_(True),
     )
@@ -87,7 +98,9 @@ async def enabled_endpoints_of(
 async def endpoints_by_id(
     session: AsyncSession, endpoint_ids: Sequence[uuid.UUID]
 ) -> dict[uuid.UUID, WebhookEndpoint]:
-    statement = select(WebhookEndpoint).where(WebhookEndpoint.id.in_(list(endpoint_ids)))
+    statement = unscoped(select(WebhookEndpoint), reason=SENDER).where(
+        WebhookEndpoint.id.in_(list(endpoint_ids))
+    )
     return {row.id: row for row in (await session.execute(statement)).scalars()}
 
 
@@ -95,7 +108,7 @@ async def record_endpoint_success(
     session: AsyncSession, endpoint_id: uuid.UUID, now: datetime
 ) -> None:
     await session.execute(
-        update(WebhookEndpoint)
+        unscoped(update(WebhookEndpoint), reason=SENDER)
         .where(WebhookEndpoint.id == endpoint_id)
         .values(failing_since=None, last_success_at=now)
     )
@@ -105,7 +118,7 @@ async def record_endpoint_failure(
     session: AsyncSession, endpoint_id: uuid.UUID, now: datetime
 ) -> None:
     await session.execute(
-        update(WebhookEndpoint)
+        unscoped(update(WebhookEndpoint), reason=SENDER)
         .where(WebhookEndpoint.id == endpoint_id)
         .values(failing_since=func.coalesce(WebhookEndpoint.failing_since, now))
     )
@@ -117,7 +130,7 @@ async def disable_if_failing_since(
     """Disable the endpoint if it is enabled and has been failing since `cutoff` or
     earlier; the row when this call disabled it (exactly one caller wins)."""
     statement = (
-        update(WebhookEndpoint)
+        unscoped(update(WebhookEndpoint), reason=SENDER)
         .where(
             WebhookEndpoint.id == endpoint_id,
             WebhookEndpoint.is_enabled.is_(True),
@@ -148,6 +161,7 @@ async def insert_deliveries(session: AsyncSession, rows: list[dict[str, Any]]) -
 
 async def list_deliveries(
     session: AsyncSession,
+    company_id: uuid.UUID,
     endpoint_id: uuid.UUID,
     status: str | None,
     before: TimeKeyset | None,
@@ -157,7 +171,9 @@ async def list_deliveries(
     condition: ColumnElement[bool] = true()
     if before is not None:
         condition = tuple_(WebhookDelivery.created_at, WebhookDelivery.id) < tuple_(*before)
-    statement = select(WebhookDelivery).where(WebhookDelivery.endpoint_id == endpoint_id, condition)
+    statement = readable(select(WebhookDelivery), WebhookDelivery, company_id).where(
+        WebhookDelivery.endpoint_id == endpoint_id, condition
+    )
     if status is not None:
         statement = statement.where(WebhookDelivery.status == status)
     statement = statement.order_by(
@@ -168,15 +184,14 @@ async def list_deliveries(
 
 async def get_delivery(
     session: AsyncSession,
-    endpoint: WebhookEndpoint,
+    company_id: uuid.UUID,
+    endpoint_id: uuid.UUID,
     delivery_id: uuid.UUID,
     *,
     for_update: bool = False,
 ) -> WebhookDelivery | None:
-    statement = select(WebhookDelivery).where(
-        WebhookDelivery.id == delivery_id,
-        WebhookDelivery.endpoint_id == endpoint.id,
-        WebhookDelivery.company_id == endpoint.company_id,
+    statement = readable(select(WebhookDelivery), WebhookDelivery, company_id).where(
+        WebhookDelivery.id == delivery_id, WebhookDelivery.endpoint_id == endpoint_id
     )
     if for_update:
         statement = statement.with_for_update().execution_options(populate_existing=True)
@@ -190,7 +205,7 @@ async def claim_due_deliveries(
     until `claimed_until`. Rows another sender is claiming right now are skipped
     (`SKIP LOCKED`), so any number of senders can run."""
     due = (
-        select(WebhookDelivery.id)
+        unscoped(select(WebhookDelivery.id), reason=SENDER)
         .join(WebhookEndpoint, WebhookEndpoint.id == WebhookDelivery.endpoint_id)
         .where(
             WebhookDelivery.status.in_(OPEN_STATUSES),
@@ -206,7 +221,7 @@ async def claim_due_deliveries(
     if not ids:
         return []
     statement = (
-        update(WebhookDelivery)
+        unscoped(update(WebhookDelivery), reason=SENDER)
         .where(WebhookDelivery.id.in_(ids))
         .values(claimed_until=claimed_until, claim_token=token)
         .returning(WebhookDelivery)
@@ -221,7 +236,7 @@ async def record_attempt(
     """Store an attempt's outcome if this sender's claim still holds (else None: the
     claim ran out and another sender took the delivery over, or it was deleted)."""
     statement = (
-        update(WebhookDelivery)
+        unscoped(update(WebhookDelivery), reason=SENDER)
         .where(WebhookDelivery.id == delivery_id, WebhookDelivery.claim_token == token)
         .values(claimed_until=None, claim_token=None, **values)
         .returning(WebhookDelivery)

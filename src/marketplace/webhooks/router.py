@@ -11,8 +11,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Query, status
 
-from marketplace.companies.deps import Actor, acting
+from marketplace.companies.deps import acting
 from marketplace.companies.permissions import Action
+from marketplace.core.access import Actor
 from marketplace.core.deps import NO_STORE, PlatformDep, SessionDep
 from marketplace.core.openapi import problems
 from marketplace.core.pagination import DEFAULT_LIMIT, Cursor, Limit, Page

@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from marketplace.companies.deps import Actor
+from marketplace.core.access import Actor
 from marketplace.core.errors import ValidationFailed
 from marketplace.core.events import DomainEvent, EventEnvelope, emit
 from marketplace.core.i18n import _, translate
@@ -246,7 +246,7 @@ async def delete_webhook(session: AsyncSession, actor: Actor, webhook_id: uuid.U
         session,
         WebhookDeleted(webhook_id=endpoint.id, company_id=endpoint.company_id, url=endpoint.url),
     )
-    await repository.delete_endpoint(session, endpoint)
+    await repository.delete_endpoint(session, actor, endpoint.id)
 
 
 async def rotate_secret(
@@ -314,7 +314,7 @@ async def list_deliveries(
     endpoint = await _endpoint_or_404(session, company_id, webhook_id)
     before = decode_time_keyset(cursor)
     rows = await repository.list_deliveries(
-        session, endpoint.id, status.value if status else None, before, limit + 1
+        session, company_id, endpoint.id, status.value if status else None, before, limit + 1
     )
     next_cursor = None
     if len(rows) > limit:
@@ -329,7 +329,7 @@ async def get_delivery(
     session: AsyncSession, company_id: uuid.UUID, webhook_id: uuid.UUID, delivery_id: uuid.UUID
 ) -> WebhookDelivery:
     endpoint = await _endpoint_or_404(session, company_id, webhook_id)
-    delivery = await repository.get_delivery(session, endpoint, delivery_id)
+    delivery = await repository.get_delivery(session, company_id, endpoint.id, delivery_id)
     if delivery is None:
         raise DeliveryNotFound()
     return delivery
@@ -344,7 +344,9 @@ async def redeliver(
     endpoint = await _endpoint_or_404(session, actor.company_id, webhook_id)
     if not endpoint.is_enabled:
         raise WebhookDisabled()
-    delivery = await repository.get_delivery(session, endpoint, delivery_id, for_update=True)
+    delivery = await repository.get_delivery(
+        session, actor.company_id, endpoint.id, delivery_id, for_update=True
+    )
     if delivery is None:
         raise DeliveryNotFound()
     now = _now()

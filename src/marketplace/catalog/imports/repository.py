@@ -1,6 +1,7 @@
 """Every query of catalog imports and exports.
 
-Job ownership: a job is read through `supplier_job()` (the one tenant gate). The
+Job ownership: a supplier reads its jobs and products through the tenancy gate
+(`core.tenancy`); the runner, which acts for no request, says so (`RUNNER`). The
 runner's writes are conditional updates: a batch is claimed with the
 `processed_rows` it expects, so two runners can never both apply the same batch.
 """
@@ -18,9 +19,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from marketplace.catalog.imports.csv_format import COLUMNS
 from marketplace.catalog.models import Category, ImportJob, ImportRowError, PriceTier, Product
+from marketplace.core.tenancy import changeable, readable, unscoped
 
 # Transaction-level advisory locks of one supplier's catalog writes by imports.
 _SUPPLIER_IMPORT_LOCK = 0x1A0C
+RUNNER = "the import runner, outside any request, on a job its supplier started"
 
 
 async def add_job(session: AsyncSession, job: ImportJob) -> ImportJob:
@@ -33,15 +36,15 @@ async def add_job(session: AsyncSession, job: ImportJob) -> ImportJob:
 async def supplier_job(
     session: AsyncSession, supplier_id: uuid.UUID, job_id: uuid.UUID
 ) -> ImportJob | None:
-    statement = select(ImportJob).where(
-        ImportJob.id == job_id, ImportJob.supplier_id == supplier_id
-    )
+    statement = readable(select(ImportJob), ImportJob, supplier_id).where(ImportJob.id == job_id)
     return (await session.execute(statement)).scalar_one_or_none()
 
 
 async def get_job(session: AsyncSession, job_id: uuid.UUID) -> ImportJob | None:
     statement = (
-        select(ImportJob).where(ImportJob.id == job_id).execution_options(populate_existing=True)
+        unscoped(select(ImportJob), reason=RUNNER)
+        .where(ImportJob.id == job_id)
+        .execution_options(populate_existing=True)
     )
     return (await session.execute(statement)).scalar_one_or_none()
 
@@ -57,7 +60,7 @@ async def claim_job(
     )
     condition = or_(ImportJob.status == "queued", stale) if fresh else stale
     statement = (
-        update(ImportJob)
+        unscoped(update(ImportJob), reason=RUNNER)
         .where(ImportJob.id == job_id, condition)
         .values(
             status="running",
@@ -77,7 +80,7 @@ async def stale_job_ids(
     `stale_after` (the process that held them stopped)."""
     stale_before = func.now() - stale_after
     statement = (
-        select(ImportJob.id)
+        unscoped(select(ImportJob.id), reason=RUNNER)
         .where(ImportJob.status.in_(("queued", "running")), ImportJob.updated_at < stale_before)
         .order_by(ImportJob.created_at)
         .limit(limit)
@@ -89,7 +92,7 @@ async def claim_batch(session: AsyncSession, job_id: uuid.UUID, processed_rows: 
     """Start a batch: beat the heartbeat and lock the job row for this transaction, if
     the job is still running at `processed_rows` (else another runner took it over)."""
     statement = (
-        update(ImportJob)
+        unscoped(update(ImportJob), reason=RUNNER)
         .where(
             ImportJob.id == job_id,
             ImportJob.status == "running",
@@ -119,7 +122,7 @@ async def record_batch(
     failed: int,
 ) -> None:
     await session.execute(
-        update(ImportJob)
+        unscoped(update(ImportJob), reason=RUNNER)
         .where(ImportJob.id == job_id)
         .values(
             processed_rows=ImportJob.processed_rows + rows,
@@ -153,7 +156,7 @@ async def finish_job(
     error: str | None = None,
     only_if_processed: int | None = None,
 ) -> bool:
-    statement = update(ImportJob).where(
+    statement = unscoped(update(ImportJob), reason=RUNNER).where(
         ImportJob.id == job_id, ImportJob.status.in_(("queued", "running"))
     )
     if only_if_processed is not None:
@@ -217,9 +220,8 @@ async def stored_by_sku(
     """The write time and family head of the supplier's products with these SKUs."""
     if not skus:
         return {}
-    statement = select(Product.sku, Product.updated_at, Product.parent_id).where(
-        Product.supplier_id == supplier_id, Product.sku.in_(skus)
-    )
+    columns = select(Product.sku, Product.updated_at, Product.parent_id)
+    statement = changeable(columns, Product, supplier_id).where(Product.sku.in_(skus))
     return {
         row.sku: StoredProduct(updated_at=row.updated_at, parent_id=row.parent_id)
         for row in await session.execute(statement)
@@ -236,8 +238,7 @@ async def products_page(
 ) -> list[Product]:
     """One page of the supplier's variants, or of its other products, in SKU order
     (the unique (supplier_id, sku) index serves it)."""
-    statement = select(Product).where(
-        Product.supplier_id == supplier_id,
+    statement = readable(select(Product), Product, supplier_id).where(
         Product.parent_id.is_not(None) if variants else Product.parent_id.is_(None),
     )
     if after_sku is not None:
@@ -246,12 +247,13 @@ async def products_page(
     return list((await session.execute(statement)).scalars())
 
 
-async def skus_of(session: AsyncSession, product_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, str]:
+async def skus_of(
+    session: AsyncSession, supplier_id: uuid.UUID, product_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, str]:
     if not product_ids:
         return {}
-    rows = await session.execute(
-        select(Product.id, Product.sku).where(Product.id.in_(set(product_ids)))
-    )
+    statement = readable(select(Product.id, Product.sku), Product, supplier_id)
+    rows = await session.execute(statement.where(Product.id.in_(set(product_ids))))
     return {row.id: row.sku for row in rows}
 
 
@@ -272,7 +274,7 @@ async def tiers_of(
 
 
 async def existing_skus(session: AsyncSession, supplier_id: uuid.UUID) -> set[str]:
-    statement = select(Product.sku).where(Product.supplier_id == supplier_id)
+    statement = readable(select(Product.sku), Product, supplier_id)
     return set((await session.execute(statement)).scalars())
 
 

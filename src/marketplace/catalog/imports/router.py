@@ -27,8 +27,9 @@ from marketplace.catalog.imports.errors import ImportFileTooLarge
 from marketplace.catalog.imports.schemas import ImportJobRead
 from marketplace.catalog.imports.service import ImportRunner, Sessions
 from marketplace.catalog.models import ImportJob
-from marketplace.companies.deps import Actor, acting
+from marketplace.companies.deps import acting
 from marketplace.companies.permissions import Action
+from marketplace.core.access import Actor
 from marketplace.core.deps import PlatformDep, SessionDep
 from marketplace.core.openapi import problems
 

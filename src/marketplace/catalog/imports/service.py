@@ -58,7 +58,7 @@ from marketplace.catalog.imports.schemas import (
 )
 from marketplace.catalog.models import ImportJob, PriceTier, Product
 from marketplace.catalog.schemas import ProductCreate
-from marketplace.companies.deps import Actor
+from marketplace.core.access import Actor
 from marketplace.core.errors import DomainError
 from marketplace.core.events import EventActor, emit
 from marketplace.core.logging import get_logger
@@ -688,7 +688,9 @@ async def export_catalog(
                 )
                 tiers = await repository.tiers_of(session, [product.id for product in products])
                 parent_skus = await repository.skus_of(
-                    session, [product.parent_id for product in products if product.parent_id]
+                    session,
+                    supplier_id,
+                    [product.parent_id for product in products if product.parent_id],
                 )
             if products:
                 yield writer.rows(

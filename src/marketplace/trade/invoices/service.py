@@ -20,12 +20,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from marketplace.companies import service as companies
 from marketplace.companies.models import Company
+from marketplace.core.access import Viewer
 from marketplace.core.i18n import _, translate
 from marketplace.trade.invoices import repository
 from marketplace.trade.invoices.errors import InvoiceNotIssued
 from marketplace.trade.invoices.pdf import InvoiceDocument, Line, Party, render_invoice
 from marketplace.trade.orders import repository as orders
-from marketplace.trade.orders.deps import OrderViewer
 from marketplace.trade.orders.errors import OrderNotFound
 
 LABELS = {
@@ -112,11 +112,9 @@ def _shipping_lines(address: dict[str, object]) -> tuple[str, ...]:
     return tuple(str(part) for part in parts if part)
 
 
-async def invoice_pdf(
-    session: AsyncSession, viewer: OrderViewer, order_id: uuid.UUID
-) -> InvoiceFile:
+async def invoice_pdf(session: AsyncSession, viewer: Viewer, order_id: uuid.UUID) -> InvoiceFile:
     """The order's invoice, in the caller's language (buyer, supplier, staff)."""
-    order = await orders.get_order_for(session, viewer.company_id, order_id)
+    order = await orders.get_order_for(session, viewer, order_id)
     if order is None:
         raise OrderNotFound()
     if order.invoice_number is None or order.invoiced_at is None:

@@ -30,8 +30,8 @@ from decimal import Decimal
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from marketplace.companies import service as companies
-from marketplace.companies.deps import Actor
 from marketplace.companies.permissions import Role
+from marketplace.core.access import Actor
 from marketplace.trade.orders import repository
 
 
@@ -53,23 +53,32 @@ async def needs_approval(
     Owners and admins approve their own orders by placing them."""
     if actor.role in (Role.OWNER, Role.ADMIN):
         return False
-    membership = actor.membership
-    if membership is not None and membership.monthly_budget is not None:
-        # Afresh under the lock: the budget may have changed since the request began.
-        membership = await companies.lock_membership(session, actor.company_id, membership.user_id)
-    if membership is not None:
-        if _exceeds(totals, membership.spending_limit):
+    terms: tuple[Decimal | None, Decimal | None] | None = None  # a member's, not a key's
+    if actor.is_member and actor.user_id is not None:
+        terms = actor.spending_limit, actor.monthly_budget
+        if actor.monthly_budget is not None:
+            # Afresh under the lock: the budget may have changed since the request began.
+            membership = await companies.lock_membership(session, actor.company_id, actor.user_id)
+            terms = (
+                None
+                if membership is None
+                else (membership.spending_limit, membership.monthly_budget)
+            )
+    if terms is not None:
+        spending_limit, monthly_budget = terms
+        if _exceeds(totals, spending_limit):
             return True
-        if membership.monthly_budget is not None:
+        if monthly_budget is not None:
+            assert actor.user_id is not None
             since, until = month_of(now)
             spent = await repository.spent_by_purchaser(
-                session, actor.company_id, membership.user_id, since, until
+                session, actor.company_id, actor.user_id, since, until
             )
             month = {
                 currency: spent.get(currency, Decimal(0)) + total
                 for currency, total in totals.items()
             }
-            if _exceeds(month, membership.monthly_budget):
+            if _exceeds(month, monthly_budget):
                 return True
     policy = await repository.policy_of(session, actor.company_id)
     return policy is not None and _exceeds(totals, policy.approval_threshold)

@@ -10,7 +10,9 @@ from sqlalchemy import Select, String, and_, bindparam, delete, func, or_, selec
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from marketplace.core.access import Actor
 from marketplace.core.driver import DriverStatement, insert_rows
+from marketplace.core.tenancy import Who, changeable, readable, unscoped
 from marketplace.trade.models import (
     Cart,
     CartLine,
@@ -53,23 +55,16 @@ async def add_all(session: AsyncSession, rows: list[object]) -> None:
     await insert_rows(session, rows)
 
 
-def orders_of(company_id: uuid.UUID) -> Select[Order]:
-    """The one tenant gate of orders: the company must be the buyer, or the supplier of
-    an order released to it (not one waiting for, or declined at, the buyer's approval:
-    that is the buyer's internal matter, as unknown to the supplier as another tenant's
-    order)."""
-    return select(Order).where(
-        or_(
-            Order.buyer_id == company_id,
-            and_(Order.supplier_id == company_id, Order.released_to_supplier_at.is_not(None)),
-        )
-    )
+def orders_of(who: Who) -> Select[Order]:
+    """The orders `who` may read: the tenancy gate (`Order.__tenancy__`: the buyer's,
+    and the supplier's once released to it; another company's is simply not found)."""
+    return readable(select(Order), Order, who)
 
 
 async def get_order_for(
-    session: AsyncSession, company_id: uuid.UUID | None, order_id: uuid.UUID, *, lock: bool = False
+    session: AsyncSession, who: Who, order_id: uuid.UUID, *, lock: bool = False
 ) -> Order | None:
-    statement = (orders_of(company_id) if company_id else select(Order)).where(Order.id == order_id)
+    statement = orders_of(who).where(Order.id == order_id)
     if lock:
         statement = statement.with_for_update()
     return (await session.execute(statement)).scalar_one_or_none()
@@ -131,6 +126,7 @@ async def history_of(
 
 async def move_status(
     session: AsyncSession,
+    actor: Actor,
     order_id: uuid.UUID,
     sources: frozenset[str],
     target: str,
@@ -138,7 +134,7 @@ async def move_status(
 ) -> bool:
     """Conditional update: only one concurrent transition out of a status can win."""
     moved = await session.scalar(
-        update(Order)
+        changeable(update(Order), Order, actor)
         .where(Order.id == order_id, Order.status.in_(sources))
         .values(status=target, **values)
         .returning(Order.id)
@@ -188,7 +184,7 @@ async def spent_by_purchaser(
     without a sale). By `created_at`, the placing transaction's time, which the
     buyer's (buyer_id, created_at) index covers."""
     rows = await session.execute(
-        select(Order.currency, func.sum(Order.total))
+        readable(select(Order.currency, func.sum(Order.total)), Order, buyer_id)
         .where(
             Order.buyer_id == buyer_id,
             Order.created_at >= since,
@@ -295,7 +291,10 @@ async def delete_cart_lines(
 
 async def rfq_title(session: AsyncSession, rfq_id: uuid.UUID) -> str:
     """The title of the RFQ an order was awarded from (named in the award's events)."""
-    return str(await session.scalar(select(Rfq.title).where(Rfq.id == rfq_id)))
+    statement = unscoped(
+        select(Rfq.title), reason="the order that names the RFQ was changed through the gate"
+    )
+    return str(await session.scalar(statement.where(Rfq.id == rfq_id)))
 
 
 async def reviewed_orders(session: AsyncSession, order_ids: list[uuid.UUID]) -> set[uuid.UUID]:

@@ -7,8 +7,9 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Response, status
 
-from marketplace.companies.deps import Actor, acting
+from marketplace.companies.deps import acting
 from marketplace.companies.permissions import Action
+from marketplace.core.access import Actor
 from marketplace.core.deps import CacheDep, SessionDep
 from marketplace.core.idempotency import Idempotency
 from marketplace.core.openapi import problems

@@ -23,11 +23,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from marketplace.catalog import stock
 from marketplace.catalog.pricing import CENT, PriceQuote, quote
 from marketplace.companies import service as companies
-from marketplace.companies.deps import Actor
+from marketplace.core.access import Actor
 from marketplace.core.cache import Cache
 from marketplace.core.errors import DomainError
 from marketplace.core.events import emit
 from marketplace.core.pagination import Page, decode_time_keyset, encode_cursor
+from marketplace.core.tenancy import sides
 from marketplace.trade.events import (
     OrderPlaced,
     OrderStatusChanged,
@@ -416,9 +417,10 @@ async def place_orders(
 
 
 def _side(actor: Actor, order: Order) -> Literal["buyer", "supplier"] | None:
-    if actor.company_id == order.buyer_id:
+    side = sides(order, actor)
+    if "buyer_id" in side:
         return "buyer"
-    if actor.company_id == order.supplier_id:
+    if "supplier_id" in side:
         return "supplier"
     return None
 
@@ -430,7 +432,7 @@ async def transition(
     order_id: uuid.UUID,
     request: TransitionRequest,
 ) -> Order:
-    order = await repository.get_order_for(session, actor.company_id, order_id, lock=True)
+    order = await repository.get_order_for(session, actor, order_id, lock=True)
     if order is None:
         raise OrderNotFound()
     rule = TRANSITIONS[request.action]
@@ -457,7 +459,9 @@ async def transition(
     elif request.action is OrderAction.APPROVE:
         values = {"approved_by_user_id": actor.user_id, "released_to_supplier_at": now}
     previous = order.status
-    if not await repository.move_status(session, order.id, rule.sources, rule.target, **values):
+    if not await repository.move_status(
+        session, actor, order.id, rule.sources, rule.target, **values
+    ):
         raise IllegalTransition(status=order.status, action=request.action.value)
     if rule.releases_stock:
         reserved = await repository.reserved_quantities(session, order.id)
@@ -566,7 +570,7 @@ async def describe(
 
 
 async def get_order(session: AsyncSession, actor: Actor, order_id: uuid.UUID) -> OrderDetail:
-    order = await repository.get_order_for(session, actor.company_id, order_id)
+    order = await repository.get_order_for(session, actor, order_id)
     if order is None:
         raise OrderNotFound()
     return (await describe(session, actor.company_id, [order]))[0]

@@ -10,6 +10,8 @@ from sqlalchemy import ColumnElement, and_, case, false, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.dml import ReturningUpdate
 
+from marketplace.core.access import Actor
+from marketplace.core.tenancy import changeable, unscoped
 from marketplace.trade.models import Order, Payment
 
 # Orders that can no longer be owed anything.
@@ -19,7 +21,7 @@ UNPAYABLE_STATUSES = ("pending_approval", *CLOSED_STATUSES)
 
 
 async def add_payment_to_order(
-    session: AsyncSession, order_id: uuid.UUID, amount: Decimal
+    session: AsyncSession, actor: Actor, order_id: uuid.UUID, amount: Decimal
 ) -> tuple[Decimal, str] | None:
     """Add `amount` to what the order has been paid, unless that would exceed its total
     (None then). One conditional update: concurrent payments serialise on the row and
@@ -28,7 +30,7 @@ async def add_payment_to_order(
     fully_paid = paid >= Order.total
     row = (
         await session.execute(
-            update(Order)
+            changeable(update(Order), Order, actor)
             .where(
                 Order.id == order_id,
                 paid <= Order.total,
@@ -47,14 +49,14 @@ async def add_payment_to_order(
 
 
 async def take_payment_from_order(
-    session: AsyncSession, order_id: uuid.UUID, amount: Decimal
+    session: AsyncSession, actor: Actor, order_id: uuid.UUID, amount: Decimal
 ) -> tuple[Decimal, str]:
     """Subtract a reversed payment from what the order has been paid (the caller holds
     the order's lock and the payment counted, so it never goes below zero)."""
     paid = Order.amount_paid - amount
     row = (
         await session.execute(
-            update(Order)
+            changeable(update(Order), Order, actor)
             .where(Order.id == order_id)
             .values(
                 amount_paid=paid,
@@ -140,7 +142,7 @@ async def flag_overdue(session: AsyncSession, today: date, batch: int) -> list[O
     returned (each only once: the flag stays until the order is paid or closed). Rows
     being paid right now are skipped, not waited for: the next run sees them."""
     candidates = (
-        select(Order.id)
+        unscoped(select(Order.id), reason="the overdue job looks at every company's orders")
         .where(_owed_past_due(today), Order.is_overdue.is_(false()))
         .order_by(Order.due_date, Order.id)
         .limit(batch)
@@ -148,7 +150,7 @@ async def flag_overdue(session: AsyncSession, today: date, batch: int) -> list[O
         .scalar_subquery()
     )
     rows = await session.execute(
-        update(Order)
+        unscoped(update(Order), reason="the overdue job, on the candidates above")
         .where(Order.id.in_(candidates))
         .values(is_overdue=True)
         .returning(Order)
@@ -161,7 +163,7 @@ def clear_overdue_statement() -> ReturningUpdate[uuid.UUID]:
     """Flagged orders that are now paid or closed lose the flag (read through the
     partial index ix_orders_overdue: only flagged orders are visited)."""
     return (
-        update(Order)
+        unscoped(update(Order), reason="the overdue job, on every company's flagged orders")
         .where(
             # As the index's predicate is written: `IS TRUE` would not match it.
             Order.is_overdue,

@@ -8,8 +8,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Response, status
 
-from marketplace.companies.deps import Actor, acting
+from marketplace.companies.deps import acting
 from marketplace.companies.permissions import Action
+from marketplace.core.access import Actor
 from marketplace.core.deps import SessionDep
 from marketplace.core.idempotency import Idempotency
 from marketplace.core.openapi import problems

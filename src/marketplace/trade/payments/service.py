@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from marketplace.companies.deps import Actor
+from marketplace.core.access import Actor, Viewer
 from marketplace.core.events import emit
 from marketplace.core.pagination import (
     Page,
@@ -22,6 +22,7 @@ from marketplace.core.pagination import (
     encode_cursor,
 )
 from marketplace.core.platform import Platform
+from marketplace.core.tenancy import sides
 from marketplace.trade.events import (
     OrderOverdue,
     OrderPaid,
@@ -31,7 +32,6 @@ from marketplace.trade.events import (
 )
 from marketplace.trade.models import Order, Payment
 from marketplace.trade.orders import repository as orders
-from marketplace.trade.orders.deps import OrderViewer
 from marketplace.trade.orders.errors import OrderNotFound
 from marketplace.trade.orders.service import order_reads
 from marketplace.trade.payments import repository
@@ -77,10 +77,10 @@ def _read(payment: Payment, order: Order) -> PaymentRead:
 async def _suppliers_order(session: AsyncSession, actor: Actor, order_id: uuid.UUID) -> Order:
     """The order, locked: its payments change one at a time. 404 unless the acting
     company is a party to it; 403 for the buyer (only the supplier records payments)."""
-    order = await orders.get_order_for(session, actor.company_id, order_id, lock=True)
+    order = await orders.get_order_for(session, actor, order_id, lock=True)
     if order is None:
         raise OrderNotFound()
-    if order.supplier_id != actor.company_id:
+    if "supplier_id" not in sides(order, actor):
         raise NotTheSupplier()
     return order
 
@@ -102,7 +102,7 @@ async def record_payment(
     order = await _suppliers_order(session, actor, order_id)
     if order.status in repository.UNPAYABLE_STATUSES:
         raise OrderNotPayable(status=order.status)
-    updated = await repository.add_payment_to_order(session, order.id, body.amount)
+    updated = await repository.add_payment_to_order(session, actor, order.id, body.amount)
     if updated is None:
         raise Overpayment(due=order.total - order.amount_paid, currency=order.currency)
     amount_paid, payment_status = updated
@@ -170,7 +170,7 @@ async def reverse_payment(
             raise PaymentNotFound()
         raise PaymentAlreadyReversed()
     amount_paid, payment_status = await repository.take_payment_from_order(
-        session, order.id, payment.amount
+        session, actor, order.id, payment.amount
     )
     await emit(
         session,
@@ -193,14 +193,14 @@ async def reverse_payment(
 
 async def list_payments(
     session: AsyncSession,
-    viewer: OrderViewer,
+    viewer: Viewer,
     order_id: uuid.UUID,
     *,
     limit: int,
     cursor: str | None,
 ) -> Page[PaymentRead]:
     """The order's payments, oldest first (buyer, supplier, staff)."""
-    order = await orders.get_order_for(session, viewer.company_id, order_id)
+    order = await orders.get_order_for(session, viewer, order_id)
     if order is None:
         raise OrderNotFound()
     after = decode_time_keyset(cursor)

@@ -12,6 +12,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from marketplace.companies.models import Company
+from marketplace.core.tenancy import unscoped
 from marketplace.messaging.repository import supplier_reply_delays
 from marketplace.trade.models import Order, Quote, Review, Rfq
 
@@ -86,6 +87,11 @@ class TrustFigures:
     message_response_median_seconds: float | None
 
 
+# Trust signals are public: counts and medians over the supplier's side of its orders,
+# quotes and threads; no row of any company is shown.
+PUBLIC = "public trust signals: aggregates over the supplier's side, no row shown"
+
+
 async def trust_figures(session: AsyncSession, supplier_id: uuid.UUID) -> TrustFigures:
     """One round trip, four index-backed aggregates over the supplier's own rows:
     reviews (ix_reviews_supplier_id), delivered orders (ix_orders_supplier_created),
@@ -102,9 +108,14 @@ async def trust_figures(session: AsyncSession, supplier_id: uuid.UUID) -> TrustF
     # promised_by is a UTC calendar date (orders.service): compare the UTC delivery day.
     delivered_day = cast(func.timezone("UTC", Order.delivered_at), Date)
     deliveries = (
-        select(
-            func.count().label("delivered_order_count"),
-            func.count().filter(delivered_day <= Order.promised_by).label("on_time_order_count"),
+        unscoped(
+            select(
+                func.count().label("delivered_order_count"),
+                func.count()
+                .filter(delivered_day <= Order.promised_by)
+                .label("on_time_order_count"),
+            ),
+            reason=PUBLIC,
         )
         .where(
             Order.supplier_id == supplier_id,
@@ -120,10 +131,13 @@ async def trust_figures(session: AsyncSession, supplier_id: uuid.UUID) -> TrustF
     # Quoting is possible only once an RFQ is published (invited suppliers included:
     # invitations are written with the draft), so the clock starts at published_at.
     first_quotes = (
-        select(
-            func.greatest(
-                0, func.extract("epoch", func.min(Quote.created_at) - Rfq.published_at)
-            ).label("seconds")
+        unscoped(
+            select(
+                func.greatest(
+                    0, func.extract("epoch", func.min(Quote.created_at) - Rfq.published_at)
+                ).label("seconds")
+            ),
+            reason=PUBLIC,
         )
         .select_from(Quote)
         .join(Rfq, Rfq.id == Quote.rfq_id)

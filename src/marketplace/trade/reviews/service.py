@@ -23,12 +23,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from marketplace.catalog import caching
 from marketplace.companies import service as companies
-from marketplace.companies.deps import Actor
 from marketplace.companies.errors import CompanyNotFound
 from marketplace.companies.schemas import TrustSignals
+from marketplace.core.access import Actor
 from marketplace.core.cache import Cache
 from marketplace.core.events import emit
 from marketplace.core.pagination import Page, decode_time_keyset, encode_cursor
+from marketplace.core.tenancy import sides
 from marketplace.trade.events import ReviewCreated, order_parties
 from marketplace.trade.orders import repository as orders
 from marketplace.trade.orders.errors import OrderNotFound
@@ -53,10 +54,10 @@ async def forget_trust(session: AsyncSession, cache: Cache, supplier_id: uuid.UU
 async def create_review(
     session: AsyncSession, cache: Cache, actor: Actor, order_id: uuid.UUID, body: ReviewCreate
 ) -> ReviewDetail:
-    order = await orders.get_order_for(session, actor.company_id, order_id)
+    order = await orders.get_order_for(session, actor, order_id)
     if order is None:
         raise OrderNotFound()
-    if order.buyer_id != actor.company_id:
+    if "buyer_id" not in sides(order, actor):
         raise NotTheBuyer()
     if order.status != "completed":
         raise OrderNotCompleted()

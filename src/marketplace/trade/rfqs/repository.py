@@ -1,6 +1,6 @@
-"""Every query of RFQs and quotes. Suppliers reach RFQs only through
-`rfqs_visible_to_supplier`; quotes are always filtered by their supplier or by the
-RFQ's buyer."""
+"""Every query of RFQs and quotes, through the tenancy gate (`core.tenancy`): an RFQ
+is its buyer's, disclosed to suppliers it is visible to (`rfqs_readable`); a quote is
+its supplier's, and readable by the RFQ's buyer (`_quotes_readable`)."""
 
 from __future__ import annotations
 
@@ -8,10 +8,12 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Select, and_, delete, exists, or_, select, update
+from sqlalchemy import ColumnElement, Select, and_, delete, exists, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from marketplace.catalog.models import Category, Product
+from marketplace.core.access import Actor
+from marketplace.core.tenancy import changeable, company_of, readable, unscoped
 from marketplace.trade.models import (
     Order,
     OrderLine,
@@ -28,9 +30,9 @@ async def add_all(session: AsyncSession, rows: list[object]) -> None:
     await session.flush()
 
 
-def rfqs_visible_to_supplier(supplier_id: uuid.UUID) -> Select[Rfq]:
-    """Open or closed-for-quoting RFQs a supplier may see: the ones it was invited to,
-    and public ones in a category it sells in (or without a category)."""
+def _visible_to_supplier(supplier_id: uuid.UUID) -> ColumnElement[bool]:
+    """Open or closed-for-quoting RFQs a supplier may see although not its own: the ones
+    it was invited to, and public ones in a category it sells in (or without one)."""
     invited = exists().where(
         RfqInvitation.rfq_id == Rfq.id, RfqInvitation.supplier_id == supplier_id
     )
@@ -47,29 +49,46 @@ def rfqs_visible_to_supplier(supplier_id: uuid.UUID) -> Select[Rfq]:
         ),
     )
     public = and_(Rfq.visibility == "public", or_(Rfq.category_id.is_(None), sells_in_category))
-    return select(Rfq).where(
-        Rfq.status != "draft", Rfq.buyer_id != supplier_id, or_(invited, public)
-    )
+    return and_(Rfq.status != "draft", Rfq.buyer_id != supplier_id, or_(invited, public))
 
 
-async def get_rfq(session: AsyncSession, rfq_id: uuid.UUID, *, lock: bool = False) -> Rfq | None:
-    statement = select(Rfq).where(Rfq.id == rfq_id)
-    if lock:
-        statement = statement.with_for_update()
+def _quoted_on_by(supplier_id: uuid.UUID) -> ColumnElement[bool]:
+    return exists().where(Quote.rfq_id == Rfq.id, Quote.supplier_id == supplier_id)
+
+
+def rfqs_readable(who: Actor | uuid.UUID, *, quoted: bool = False) -> Select[Rfq]:
+    """The tenancy gate of RFQs: the buyer's own, and what is disclosed to a supplier
+    (visible to it; with `quoted`, also any it quoted on)."""
+    company_id = company_of(who)
+    assert company_id is not None
+    shared = _visible_to_supplier(company_id)
+    if quoted:
+        shared = or_(shared, _quoted_on_by(company_id))
+    return readable(select(Rfq), Rfq, who, shared=shared)
+
+
+async def readable_rfq(
+    session: AsyncSession, who: Actor | uuid.UUID, rfq_id: uuid.UUID, *, quoted: bool = False
+) -> Rfq | None:
+    """The RFQ if `who` may read it (None for any other: a 404, never a 403)."""
+    statement = rfqs_readable(who, quoted=quoted).where(Rfq.id == rfq_id)
     return (await session.execute(statement)).scalar_one_or_none()
 
 
-async def get_rfq_for_supplier(
-    session: AsyncSession, rfq_id: uuid.UUID, supplier_id: uuid.UUID
+async def buyers_rfq(
+    session: AsyncSession, actor: Actor, rfq_id: uuid.UUID, *, lock: bool = False
 ) -> Rfq | None:
-    statement = rfqs_visible_to_supplier(supplier_id).where(Rfq.id == rfq_id)
+    """The RFQ if the actor's company is its buyer, the one that may change it."""
+    statement = changeable(select(Rfq), Rfq, actor).where(Rfq.id == rfq_id)
+    if lock:
+        statement = statement.with_for_update()
     return (await session.execute(statement)).scalar_one_or_none()
 
 
 async def list_buyer_rfqs(
     session: AsyncSession, buyer_id: uuid.UUID, after: tuple[datetime, uuid.UUID] | None, limit: int
 ) -> list[Rfq]:
-    statement = select(Rfq).where(Rfq.buyer_id == buyer_id)
+    statement = changeable(select(Rfq), Rfq, buyer_id)
     return await _page(session, statement, after, limit)
 
 
@@ -79,7 +98,8 @@ async def list_supplier_rfqs(
     after: tuple[datetime, uuid.UUID] | None,
     limit: int,
 ) -> list[Rfq]:
-    return await _page(session, rfqs_visible_to_supplier(supplier_id), after, limit)
+    statement = rfqs_readable(supplier_id).where(Rfq.buyer_id != supplier_id)
+    return await _page(session, statement, after, limit)
 
 
 async def _page(
@@ -122,13 +142,14 @@ async def category_id_by_slug(session: AsyncSession, slug: str) -> uuid.UUID | N
 
 async def set_rfq_status(
     session: AsyncSession,
+    actor: Actor,
     rfq_id: uuid.UUID,
     sources: tuple[str, ...],
     target: str,
     **values: object,
 ) -> bool:
     moved = await session.scalar(
-        update(Rfq)
+        changeable(update(Rfq), Rfq, actor)
         .where(Rfq.id == rfq_id, Rfq.status.in_(sources))
         .values(status=target, **values)
         .returning(Rfq.id)
@@ -139,7 +160,7 @@ async def set_rfq_status(
 
 async def expire_due_rfqs(session: AsyncSession, now: datetime) -> list[Rfq]:
     rows = await session.execute(
-        update(Rfq)
+        unscoped(update(Rfq), reason="the expiry job closes every company's due RFQs")
         .where(
             Rfq.status == "open",
             Rfq.deadline <= now,
@@ -156,7 +177,7 @@ async def expire_due_rfqs(session: AsyncSession, now: datetime) -> list[Rfq]:
 
 async def expire_due_quotes(session: AsyncSession, now: datetime) -> int:
     result = await session.execute(
-        update(Quote)
+        unscoped(update(Quote), reason="the expiry job closes every company's due quotes")
         .where(Quote.status == "submitted", Quote.valid_until <= now)
         .values(status="expired")
         .returning(Quote.id)
@@ -166,22 +187,29 @@ async def expire_due_quotes(session: AsyncSession, now: datetime) -> int:
 
 
 async def live_quote_of(
-    session: AsyncSession, rfq_id: uuid.UUID, supplier_id: uuid.UUID, *, lock: bool = False
+    session: AsyncSession, rfq_id: uuid.UUID, actor: Actor, *, lock: bool = False
 ) -> Quote | None:
-    statement = select(Quote).where(
-        Quote.rfq_id == rfq_id, Quote.supplier_id == supplier_id, Quote.status == "submitted"
+    """The acting supplier's live quote on the RFQ."""
+    statement = changeable(select(Quote), Quote, actor).where(
+        Quote.rfq_id == rfq_id, Quote.status == "submitted"
     )
     if lock:
         statement = statement.with_for_update()
     return (await session.execute(statement)).scalar_one_or_none()
 
 
+def _quotes_readable(who: Actor | uuid.UUID) -> Select[Quote]:
+    """The tenancy gate of quotes: the supplier's own, and every quote on the buyer's
+    RFQs."""
+    on_own_rfqs = Quote.rfq_id.in_(changeable(select(Rfq.id), Rfq, who))
+    return readable(select(Quote), Quote, who, shared=on_own_rfqs)
+
+
 async def quotes_of_rfq(
-    session: AsyncSession, rfq_id: uuid.UUID, supplier_id: uuid.UUID | None = None
+    session: AsyncSession, who: Actor | uuid.UUID, rfq_id: uuid.UUID
 ) -> list[Quote]:
-    statement = select(Quote).where(Quote.rfq_id == rfq_id)
-    if supplier_id is not None:
-        statement = statement.where(Quote.supplier_id == supplier_id)
+    """The quotes on the RFQ that `who` may read: all for its buyer, a supplier's own."""
+    statement = _quotes_readable(who).where(Quote.rfq_id == rfq_id)
     return list((await session.execute(statement.order_by(Quote.submitted_at, Quote.id))).scalars())
 
 
@@ -205,22 +233,26 @@ async def replace_quote_items(
 
 async def settle_quotes(session: AsyncSession, rfq_id: uuid.UUID, accepted: set[uuid.UUID]) -> None:
     """Accepted quotes win; every other live quote of the RFQ is rejected."""
+    reason = "the buyer's award settles every quote on its RFQ, which it locked through the gate"
     await session.execute(
-        update(Quote)
+        unscoped(update(Quote), reason=reason)
         .where(Quote.rfq_id == rfq_id, Quote.id.in_(accepted))
         .values(status="accepted")
         .execution_options(synchronize_session=False)
     )
     await session.execute(
-        update(Quote)
+        unscoped(update(Quote), reason=reason)
         .where(Quote.rfq_id == rfq_id, Quote.status == "submitted", Quote.id.not_in(accepted))
         .values(status="rejected")
         .execution_options(synchronize_session=False)
     )
 
 
-async def get_quote(session: AsyncSession, quote_id: uuid.UUID) -> Quote | None:
-    return (await session.execute(select(Quote).where(Quote.id == quote_id))).scalar_one_or_none()
+async def readable_quote(
+    session: AsyncSession, who: Actor | uuid.UUID, quote_id: uuid.UUID
+) -> Quote | None:
+    statement = _quotes_readable(who).where(Quote.id == quote_id)
+    return (await session.execute(statement)).scalar_one_or_none()
 
 
 @dataclass(frozen=True)
@@ -239,15 +271,18 @@ async def awards_of(session: AsyncSession, rfq_ids: list[uuid.UUID]) -> dict[uui
     the supplier whose order (made by the award) holds the item's line."""
     if not rfq_ids:
         return {}
-    rows = await session.execute(
+    statement = unscoped(
         select(
             OrderLine.rfq_item_id,
             Quote.id,
             Order.supplier_id,
             Order.id,
             Order.released_to_supplier_at.is_not(None),
-        )
-        .join(Order, Order.id == OrderLine.order_id)
+        ),
+        reason="the RFQs were read through the gate; the service shows each award by side",
+    )
+    rows = await session.execute(
+        statement.join(Order, Order.id == OrderLine.order_id)
         .join(
             Quote,
             and_(

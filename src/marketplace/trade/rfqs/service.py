@@ -17,11 +17,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from marketplace.catalog import stock
 from marketplace.catalog.pricing import CENT
 from marketplace.companies import service as companies
-from marketplace.companies.deps import Actor
+from marketplace.core.access import Actor
 from marketplace.core.cache import Cache
 from marketplace.core.events import emit
 from marketplace.core.pagination import Page, decode_time_keyset, encode_cursor
 from marketplace.core.platform import Platform
+from marketplace.core.tenancy import sides
 from marketplace.trade.events import (
     QuoteSubmitted,
     QuoteWithdrawn,
@@ -212,8 +213,8 @@ async def _require_visible_products(session: AsyncSession, actor: Actor, body: R
 async def _buyer_rfq(
     session: AsyncSession, actor: Actor, rfq_id: uuid.UUID, *, lock: bool = False
 ) -> Rfq:
-    rfq = await repository.get_rfq(session, rfq_id, lock=lock)
-    if rfq is None or rfq.buyer_id != actor.company_id:
+    rfq = await repository.buyers_rfq(session, actor, rfq_id, lock=lock)
+    if rfq is None:
         raise RfqNotFound()
     return rfq
 
@@ -224,7 +225,7 @@ async def publish(session: AsyncSession, actor: Actor, rfq_id: uuid.UUID) -> Rfq
         raise RfqNotDraft()
     if rfq.deadline <= _now():
         raise RfqNotOpen(status="past its deadline")
-    await repository.set_rfq_status(session, rfq.id, ("draft",), "open", published_at=_now())
+    await repository.set_rfq_status(session, actor, rfq.id, ("draft",), "open", published_at=_now())
     invited = await repository.invited_suppliers(session, rfq.id)
     await emit(
         session,
@@ -244,7 +245,7 @@ async def publish(session: AsyncSession, actor: Actor, rfq_id: uuid.UUID) -> Rfq
 async def cancel(session: AsyncSession, actor: Actor, rfq_id: uuid.UUID) -> RfqRead:
     rfq = await _buyer_rfq(session, actor, rfq_id, lock=True)
     if not await repository.set_rfq_status(
-        session, rfq.id, ("draft", "open"), "cancelled", closed_at=_now()
+        session, actor, rfq.id, ("draft", "open"), "cancelled", closed_at=_now()
     ):
         raise RfqNotOpen(status=rfq.status)
     await emit(
@@ -254,7 +255,8 @@ async def cancel(session: AsyncSession, actor: Actor, rfq_id: uuid.UUID) -> RfqR
             buyer_id=rfq.buyer_id,
             title=rfq.title,
             supplier_ids=[
-                quote.supplier_id for quote in await repository.quotes_of_rfq(session, rfq.id)
+                quote.supplier_id
+                for quote in await repository.quotes_of_rfq(session, actor, rfq.id)
             ],
             status="cancelled",
         ),
@@ -264,13 +266,11 @@ async def cancel(session: AsyncSession, actor: Actor, rfq_id: uuid.UUID) -> RfqR
 
 
 async def get_rfq(session: AsyncSession, actor: Actor, rfq_id: uuid.UUID) -> RfqRead:
-    rfq = await repository.get_rfq(session, rfq_id)
-    if rfq is not None and rfq.buyer_id == actor.company_id:
-        return (await _describe(session, actor.company_id, [rfq], buyer_view=True))[0]
-    visible = await repository.get_rfq_for_supplier(session, rfq_id, actor.company_id)
-    if visible is None:
+    rfq = await repository.readable_rfq(session, actor, rfq_id)
+    if rfq is None:
         raise RfqNotFound()
-    return (await _describe(session, actor.company_id, [visible], buyer_view=False))[0]
+    buyer_view = "buyer_id" in sides(rfq, actor)
+    return (await _describe(session, actor.company_id, [rfq], buyer_view=buyer_view))[0]
 
 
 async def list_rfqs(
@@ -335,8 +335,8 @@ async def submit_quote(
     whose previous version is kept in the history."""
     if actor.company.kind not in ("supplier", "both"):
         raise NotASupplier()
-    rfq = await repository.get_rfq_for_supplier(session, rfq_id, actor.company_id)
-    if rfq is None:
+    rfq = await repository.readable_rfq(session, actor, rfq_id)
+    if rfq is None or "buyer_id" in sides(rfq, actor):
         raise RfqNotFound()
     if rfq.status != "open" or rfq.deadline <= _now():
         raise RfqNotOpen(status=rfq.status if rfq.status != "open" else "past its deadline")
@@ -352,7 +352,7 @@ async def submit_quote(
     ]
     if unknown:
         raise InvalidQuote(errors=unknown)
-    quote = await repository.live_quote_of(session, rfq.id, actor.company_id, lock=True)
+    quote = await repository.live_quote_of(session, rfq.id, actor, lock=True)
     now = _now()
     if quote is None:
         quote = Quote(
@@ -413,8 +413,8 @@ async def submit_quote(
 
 
 async def withdraw_quote(session: AsyncSession, actor: Actor, rfq_id: uuid.UUID) -> None:
-    quote = await repository.live_quote_of(session, rfq_id, actor.company_id, lock=True)
-    rfq = await repository.get_rfq(session, rfq_id)
+    quote = await repository.live_quote_of(session, rfq_id, actor, lock=True)
+    rfq = await repository.readable_rfq(session, actor, rfq_id, quoted=True)
     if quote is None or rfq is None:
         raise QuoteNotFound()
     quote.status = "withdrawn"
@@ -433,23 +433,19 @@ async def withdraw_quote(session: AsyncSession, actor: Actor, rfq_id: uuid.UUID)
 
 async def list_quotes(session: AsyncSession, actor: Actor, rfq_id: uuid.UUID) -> list[QuoteRead]:
     """The buyer sees every quote; a supplier only its own."""
-    rfq = await repository.get_rfq(session, rfq_id)
-    if rfq is not None and rfq.buyer_id == actor.company_id:
-        quotes = [
-            q for q in await repository.quotes_of_rfq(session, rfq.id) if q.status != "withdrawn"
-        ]
-        return await _describe_quotes(session, quotes, rfq)
-    visible = await repository.get_rfq_for_supplier(session, rfq_id, actor.company_id)
-    if visible is None:
+    rfq = await repository.readable_rfq(session, actor, rfq_id)
+    if rfq is None:
         raise RfqNotFound()
-    own = await _describe_quotes(
-        session, await repository.quotes_of_rfq(session, rfq_id, actor.company_id), visible
-    )
+    quotes = await repository.quotes_of_rfq(session, actor, rfq.id)
+    if "buyer_id" in sides(rfq, actor):
+        quotes = [q for q in quotes if q.status != "withdrawn"]
+        return await _describe_quotes(session, quotes, rfq)
+    own = await _describe_quotes(session, quotes, rfq)
     # A won quote reads as accepted once the order the award made reached the supplier:
     # while that order waits for the buyer's approval, the supplier knows of no award.
     released = {
         award.quote_id
-        for award in (await repository.awards_of(session, [visible.id])).values()
+        for award in (await repository.awards_of(session, [rfq.id])).values()
         if award.released
     }
     return [
@@ -464,7 +460,7 @@ async def compare(session: AsyncSession, actor: Actor, rfq_id: uuid.UUID) -> Com
     rfq = await _buyer_rfq(session, actor, rfq_id)
     quotes = [
         q
-        for q in await repository.quotes_of_rfq(session, rfq.id)
+        for q in await repository.quotes_of_rfq(session, actor, rfq.id)
         if q.status in ("submitted", "accepted")
     ]
     described = await _describe_quotes(session, quotes, rfq)
@@ -527,7 +523,7 @@ async def award(
     if rfq.status != "open":
         raise RfqNotOpen(status=rfq.status)
     items = {item.id: item for item in (await repository.items_of(session, [rfq.id]))[rfq.id]}
-    quotes = {quote.id: quote for quote in await repository.quotes_of_rfq(session, rfq.id)}
+    quotes = {q.id: q for q in await repository.quotes_of_rfq(session, actor, rfq.id)}
     quote_items = await repository.quote_items_of(session, list(quotes))
     now = _now()
     problems: list[dict[str, object]] = []
@@ -617,7 +613,7 @@ async def award(
     winners = {line.quote_id for line in body.lines}
     await repository.settle_quotes(session, rfq.id, winners)
     await repository.set_rfq_status(
-        session, rfq.id, ("open",), "awarded", awarded_at=now, closed_at=now
+        session, actor, rfq.id, ("open",), "awarded", awarded_at=now, closed_at=now
     )
     await emit(
         session,
@@ -675,6 +671,7 @@ class RfqAccess:
     buyer_id: uuid.UUID
     status: str
     counterpart_ids: frozenset[uuid.UUID]
+    is_buyer: bool  # the company asking is the RFQ's buyer (else a supplier)
 
 
 async def rfq_access(
@@ -682,17 +679,15 @@ async def rfq_access(
 ) -> RfqAccess | None:
     """The RFQ as the company may see it (its buyer, an invited supplier, a supplier it
     is visible to, or one that quoted on it); None when it may not."""
-    rfq = await repository.get_rfq(session, rfq_id)
+    rfq = await repository.readable_rfq(session, company_id, rfq_id, quoted=True)
     if rfq is None:
         return None
-    if rfq.buyer_id == company_id:
-        quoting = {quote.supplier_id for quote in await repository.quotes_of_rfq(session, rfq.id)}
+    if "buyer_id" in sides(rfq, company_id):
+        quotes = await repository.quotes_of_rfq(session, company_id, rfq.id)
+        quoting = {quote.supplier_id for quote in quotes}
         invited = set(await repository.invited_suppliers(session, rfq.id))
-        return RfqAccess(rfq.id, rfq.buyer_id, rfq.status, frozenset(quoting | invited))
-    visible = await repository.get_rfq_for_supplier(session, rfq_id, company_id)
-    if visible is None and not await repository.quotes_of_rfq(session, rfq_id, company_id):
-        return None
-    return RfqAccess(rfq.id, rfq.buyer_id, rfq.status, frozenset({rfq.buyer_id}))
+        return RfqAccess(rfq.id, rfq.buyer_id, rfq.status, frozenset(quoting | invited), True)
+    return RfqAccess(rfq.id, rfq.buyer_id, rfq.status, frozenset({rfq.buyer_id}), False)
 
 
 async def parties_of_quote(
@@ -700,10 +695,10 @@ async def parties_of_quote(
 ) -> tuple[uuid.UUID, uuid.UUID] | None:
     """(buyer, supplier) of a quote the company is a party to (the RFQ's buyer or the
     quoting supplier); None for any other quote."""
-    quote = await repository.get_quote(session, quote_id)
+    quote = await repository.readable_quote(session, company_id, quote_id)
     if quote is None:
         return None
-    rfq = await repository.get_rfq(session, quote.rfq_id)
-    if rfq is None or company_id not in (rfq.buyer_id, quote.supplier_id):
+    rfq = await repository.readable_rfq(session, company_id, quote.rfq_id, quoted=True)
+    if rfq is None:
         return None
     return rfq.buyer_id, quote.supplier_id

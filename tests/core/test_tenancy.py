@@ -1,0 +1,70 @@
+"""The tenancy gate's conditions, for each kind of reader (compiled, no database)."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import ColumnElement, select
+from sqlalchemy.dialects import postgresql
+
+from marketplace.audit.models import AuditEvent
+from marketplace.catalog.models import Product
+from marketplace.core.access import ANONYMOUS, ActingCompany, Actor, Principal, Viewer
+from marketplace.core.tenancy import changeable, readable, readable_by, sides
+from marketplace.trade.models import Order
+
+COMPANY = uuid.UUID("00000000-0000-0000-0000-0000000000c1")
+
+
+def sql(condition: ColumnElement[bool]) -> str:
+    return str(
+        condition.compile(dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True})
+    )
+
+
+def actor() -> Actor:
+    return Actor(
+        principal=Principal(via="bearer", user_id=uuid.uuid4()),
+        company=ActingCompany(id=COMPANY, kind="both", name="C", country="DE"),
+        role="owner",
+        scopes=frozenset(),
+        actions=frozenset(),
+    )
+
+
+def test_an_actor_reads_its_company_rows_and_the_supplier_only_released_orders() -> None:
+    text = sql(readable_by(Order, actor()))
+    assert text == (
+        f"orders.buyer_id = '{COMPANY}' OR orders.supplier_id = '{COMPANY}' "
+        "AND orders.released_to_supplier_at IS NOT NULL"
+    )
+    assert sql(readable_by(Order, COMPANY)) == text  # a bare company id: the same gate
+    assert sql(readable_by(Order, Viewer(principal=actor().principal, actor=actor()))) == text
+
+
+def test_staff_reading_for_no_company_read_every_row() -> None:
+    staff = Viewer(principal=Principal(via="bearer", user_id=uuid.uuid4(), is_staff=True))
+    assert sql(readable_by(Order, staff)) == "true"
+
+
+def test_nobody_reads_nothing_but_what_is_shared() -> None:
+    assert sql(readable_by(Order, ANONYMOUS)) == "false"
+    # A signed-in user acting for no company, not staff: the same.
+    assert sql(readable_by(Order, Viewer(principal=Principal(via="cookie")))) == "false"
+    shared = Product.status == "active"
+    assert sql(readable_by(Product, ANONYMOUS, shared=shared)) == "products.status = 'active'"
+
+
+def test_an_array_of_owners_reads_by_containment() -> None:
+    assert sql(readable_by(AuditEvent, COMPANY)) == (
+        f"audit_events.company_ids @> ARRAY['{COMPANY}']"
+    )
+
+
+def test_statements_are_narrowed_and_sides_are_named() -> None:
+    statement = readable(select(Product.id), Product, COMPANY)
+    assert "WHERE products.supplier_id = " in str(statement)
+    assert "WHERE products.supplier_id = " in str(changeable(select(Product), Product, COMPANY))
+    order = Order(buyer_id=COMPANY, supplier_id=uuid.uuid4())
+    assert sides(order, actor()) == frozenset({"buyer_id"})
+    assert sides(order, uuid.uuid4()) == frozenset()
