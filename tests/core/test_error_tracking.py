@@ -5,6 +5,7 @@ without credentials or personal data sent with the failing request."""
 from __future__ import annotations
 
 import gzip
+import importlib
 import json
 import threading
 from collections.abc import Iterator
@@ -52,8 +53,13 @@ class SentryStandIn:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers["Content-Length"]))
-                if self.headers.get("Content-Encoding") == "gzip":
+                # The SDK compresses with brotli when the module is installed (locust
+                # brings it into the dev environment), with gzip otherwise.
+                encoding = self.headers.get("Content-Encoding")
+                if encoding == "gzip":
                     body = gzip.decompress(body)
+                elif encoding == "br":
+                    body = importlib.import_module("brotli").decompress(body)
                 received.append(body)
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
