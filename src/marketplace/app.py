@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, Depends, FastAPI, Request, Response, status
 from fastapi.middleware.cors import CORSMiddleware
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from marketplace import __version__
@@ -17,6 +19,7 @@ from marketplace.catalog import router as catalog_router
 from marketplace.catalog.imports import router as catalog_imports_router
 from marketplace.catalog.search import router as catalog_search_router
 from marketplace.companies import router as companies_router
+from marketplace.companies.schemas import TrustSignals
 from marketplace.core import health
 from marketplace.core.api_docs import (
     DOCS_ASSETS_PATH,
@@ -24,6 +27,7 @@ from marketplace.core.api_docs import (
     install_api_docs,
     redirect_to_api_docs,
 )
+from marketplace.core.cache import Cache
 from marketplace.core.client_ip import parse_networks
 from marketplace.core.error_tracking import init_error_tracking
 from marketplace.core.errors import Unauthenticated, install_exception_handlers
@@ -50,6 +54,7 @@ from marketplace.core.preflight import require_valid_configuration
 from marketplace.event_delivery import EventDelivery
 from marketplace.identity import router as identity_router
 from marketplace.identity.deps import get_optional_principal
+from marketplace.messaging import repository as messaging_repository
 from marketplace.messaging import router as messaging_router
 from marketplace.notifications import router as notifications_router
 from marketplace.notifications.transports import build_notifier
@@ -61,6 +66,7 @@ from marketplace.trade.invoices import router as trade_invoices_router
 from marketplace.trade.orders import router as trade_orders_router
 from marketplace.trade.payments import router as trade_payments_router
 from marketplace.trade.reviews import router as trade_reviews_router
+from marketplace.trade.reviews import service as trade_reviews
 from marketplace.trade.rfqs import router as trade_rfqs_router
 from marketplace.web_app import has_web_build, install_web_app
 from marketplace.webhooks import router as webhooks_router
@@ -166,6 +172,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.notifier = build_notifier(settings)
+    install_ports(app)
     app.state.metrics = metrics
     install_exception_handlers(app)
 
@@ -258,6 +265,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     app.add_middleware(RequestContextMiddleware)
     return app
+
+
+def install_ports(app: FastAPI) -> None:
+    """What a domain needs from a domain above it, as its `ports.py` states it, plugged
+    in here: so no domain imports one above it (docs/architecture.md, "Layers")."""
+    app.state.trust_signals = _trust_signals
+
+
+async def _trust_signals(
+    session: AsyncSession, cache: Cache, company_kind: str, company_id: uuid.UUID
+) -> TrustSignals | None:
+    """A company's profile shows trade's trust signals, with messaging's reply times."""
+    return await trade_reviews.trust_signals(
+        session, cache, company_kind, company_id, messaging_repository.supplier_reply_delays
+    )
 
 
 async def _record_rate_limit_offence(platform: Platform, ip: str) -> None:

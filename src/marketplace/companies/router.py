@@ -10,6 +10,7 @@ from fastapi import APIRouter, BackgroundTasks, Query, Request, status
 from marketplace.companies import service
 from marketplace.companies.deps import acting
 from marketplace.companies.permissions import Action
+from marketplace.companies.ports import TrustSignalsDep
 from marketplace.companies.schemas import (
     AddressCreate,
     AddressRead,
@@ -37,7 +38,6 @@ from marketplace.core.openapi import problems
 from marketplace.core.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
 from marketplace.identity.deps import CurrentStaff, CurrentUser, OptionalPrincipal
 from marketplace.notifications.deps import NotifierDep
-from marketplace.trade.reviews import service as reviews
 
 companies_router = APIRouter(prefix="/companies", tags=["companies"])
 invitations_router = APIRouter(prefix="/invitations", tags=["companies"])
@@ -68,14 +68,18 @@ async def create_company(
 
 @companies_router.get("/{company_id}", response_model=CompanyPrivateProfile | CompanyPublicProfile)
 async def get_company(
-    company_id: uuid.UUID, principal: OptionalPrincipal, session: SessionDep, cache: CacheDep
+    company_id: uuid.UUID,
+    principal: OptionalPrincipal,
+    session: SessionDep,
+    cache: CacheDep,
+    trust_signals: TrustSignalsDep,
 ) -> CompanyPrivateProfile | CompanyPublicProfile:
     """A company's public profile, with a supplier's trust signals (rating, on-time
     delivery, RFQ response time). Its members, and platform staff, also get the
     private fields (legal name, registration number, tax id, address)."""
     profile = await service.company_profile(session, company_id, principal)
-    # The trade domain owns the data behind the signals; the profile shows them.
-    trust = await reviews.trust_signals(session, cache, profile.kind, profile.id)
+    # The trade domain owns the data behind the signals; the profile shows them (ports.py).
+    trust = await trust_signals(session, cache, profile.kind, profile.id)
     if isinstance(profile, CompanyPrivate):
         return CompanyPrivateProfile(**profile.model_dump(), trust=trust)
     return CompanyPublicProfile(**profile.model_dump(), trust=trust)

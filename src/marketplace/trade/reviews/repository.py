@@ -3,18 +3,23 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import Date, and_, cast, func, or_, select, true
+from sqlalchemy import Date, Subquery, and_, cast, func, or_, select, true
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from marketplace.companies.models import Company
 from marketplace.core.tenancy import unscoped
-from marketplace.messaging.repository import supplier_reply_delays
 from marketplace.trade.models import Order, Quote, Review, Rfq
+
+# Seconds (`seconds`) a supplier took to answer each buyer's turn in its message
+# threads: messaging's query, which sits above trade (its threads are about orders and
+# RFQs), handed in by the application (app.py) rather than imported.
+ReplyDelays = Callable[[uuid.UUID], Subquery]
 
 # Orders whose delivery is known: the on-time rate is taken over these.
 DELIVERED_STATUSES = ("delivered", "completed")
@@ -92,11 +97,13 @@ class TrustFigures:
 PUBLIC = "public trust signals: aggregates over the supplier's side, no row shown"
 
 
-async def trust_figures(session: AsyncSession, supplier_id: uuid.UUID) -> TrustFigures:
+async def trust_figures(
+    session: AsyncSession, supplier_id: uuid.UUID, reply_delays: ReplyDelays
+) -> TrustFigures:
     """One round trip, four index-backed aggregates over the supplier's own rows:
     reviews (ix_reviews_supplier_id), delivered orders (ix_orders_supplier_created),
     first quotes per RFQ (ix_quotes_supplier_id) and replies to buyers' messages
-    (messaging's query, by ix_messages_thread_created)."""
+    (`reply_delays`: messaging's query, by ix_messages_thread_created)."""
     ratings = (
         select(
             func.avg(Review.rating).label("rating_average"),
@@ -151,7 +158,7 @@ async def trust_figures(session: AsyncSession, supplier_id: uuid.UUID) -> TrustF
         .within_group(first_quotes.c.seconds)
         .label("rfq_response_median_seconds"),
     ).subquery("responses")
-    delays = supplier_reply_delays(supplier_id)
+    delays = reply_delays(supplier_id)
     replies = select(
         func.count().label("message_response_count"),
         func.percentile_cont(0.5)

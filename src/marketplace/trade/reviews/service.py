@@ -121,16 +121,21 @@ def _rounded(value: Decimal, places: str) -> float:
 
 
 async def trust_signals(
-    session: AsyncSession, cache: Cache, company_kind: str, supplier_id: uuid.UUID
+    session: AsyncSession,
+    cache: Cache,
+    company_kind: str,
+    supplier_id: uuid.UUID,
+    reply_delays: repository.ReplyDelays,
 ) -> TrustSignals | None:
-    """The supplier's trust signals; None for a company that does not sell."""
+    """The supplier's trust signals; None for a company that does not sell. What the
+    companies domain shows on a profile (`companies.ports.TrustSignalsSource`)."""
     if company_kind not in SUPPLIER_KINDS:
         return None
     key = trust_key(supplier_id)
     cached = await caching.read(cache, key)
     if cached is not None:
         return TrustSignals.model_validate_json(cached)
-    signals = _signals(await repository.trust_figures(session, supplier_id))
+    signals = _signals(await repository.trust_figures(session, supplier_id, reply_delays))
     await caching.store(cache, key, signals.model_dump_json().encode(), TRUST_TTL_SECONDS)
     return signals
 
