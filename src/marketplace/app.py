@@ -47,6 +47,7 @@ from marketplace.core.middleware.load_shed import LoadShedMiddleware
 from marketplace.core.middleware.public_cache import PublicCacheMiddleware
 from marketplace.core.middleware.request_context import REQUEST_ID_HEADER, RequestContextMiddleware
 from marketplace.core.middleware.security_headers import SecurityHeadersMiddleware
+from marketplace.core.notifier import build_notifier
 from marketplace.core.openapi import install_openapi
 from marketplace.core.outbox import outbox_backlog
 from marketplace.core.platform import Platform
@@ -57,7 +58,6 @@ from marketplace.identity.deps import get_optional_principal
 from marketplace.messaging import repository as messaging_repository
 from marketplace.messaging import router as messaging_router
 from marketplace.notifications import router as notifications_router
-from marketplace.notifications.transports import build_notifier
 from marketplace.realtime import router as realtime_router
 from marketplace.realtime.hub import RealtimeHub
 from marketplace.settings import Environment, Settings

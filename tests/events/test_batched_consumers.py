@@ -13,8 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from marketplace.audit.consumers import AUDIT
 from marketplace.audit.models import AuditEvent
+from marketplace.core.bus import InProcessBus, bus_for, staff_channel, user_channel
 from marketplace.core.events import EventEnvelope
-from marketplace.realtime.bus import InProcessBus, bus_for, staff_channel, user_channel
 from marketplace.realtime.consumers import REALTIME
 from marketplace.webhooks.consumers import WEBHOOKS_CONSUMER
 from marketplace.webhooks.models import WebhookDelivery, WebhookEndpoint

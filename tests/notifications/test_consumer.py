@@ -8,13 +8,13 @@ from typing import Any
 
 from marketplace.companies.models import Company
 from marketplace.companies.permissions import Action, Role
+from marketplace.core.bus import bus_for, user_channel
 from marketplace.core.consumers import handle_batch, handle_once
 from marketplace.core.platform import Platform
 from marketplace.identity.models import User
 from marketplace.notifications import service
 from marketplace.notifications.consumers import NOTIFICATIONS, wait_for_after_commit_work
 from marketplace.notifications.rules import RULES
-from marketplace.realtime.bus import bus_for, user_channel
 from tests.notifications.conftest import World, sent_messages
 
 

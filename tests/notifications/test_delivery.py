@@ -9,16 +9,16 @@ from pathlib import Path
 from typing import Any
 
 from marketplace.core.consumers import handle_once
+from marketplace.core.notifier import (
+    ConsoleTransport,
+    Notifier,
+    OutgoingMessage,
+)
 from marketplace.core.platform import Platform
 from marketplace.notifications import delivery, service
 from marketplace.notifications.consumers import NOTIFICATIONS, wait_for_after_commit_work
 from marketplace.notifications.rules import RULES
 from marketplace.notifications.templates import language_of, render
-from marketplace.notifications.transports import (
-    ConsoleTransport,
-    Notifier,
-    OutgoingMessage,
-)
 from tests.notifications.conftest import World, sent_messages
 
 

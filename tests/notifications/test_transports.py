@@ -14,7 +14,7 @@ import aiosmtplib
 import pytest
 from aiosmtpd.controller import Controller
 
-from marketplace.notifications.transports import (
+from marketplace.core.notifier import (
     ConsoleTransport,
     FileTransport,
     OutgoingMessage,

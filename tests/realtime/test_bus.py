@@ -12,9 +12,9 @@ import pytest
 from redis.asyncio import Redis
 from structlog.testing import capture_logs
 
+from marketplace.core.bus import InProcessBus, RedisBus, bus_for, user_channel
 from marketplace.core.events import EventEnvelope
 from marketplace.core.platform import Platform
-from marketplace.realtime.bus import InProcessBus, RedisBus, bus_for, user_channel
 from marketplace.realtime.consumers import REALTIME
 from marketplace.realtime.hub import TRY_AGAIN_LATER, Connection
 from tests.conftest import REDIS_URL, make_settings, require_service

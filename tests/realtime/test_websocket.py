@@ -14,11 +14,11 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 from marketplace.companies.models import Company
+from marketplace.core.bus import bus_for, user_channel
 from marketplace.core.events import DomainEvent, emit
 from marketplace.identity import service as identity
 from marketplace.identity.models import User
 from marketplace.realtime import router as realtime_router
-from marketplace.realtime.bus import bus_for, user_channel
 from tests.notifications.conftest import World
 from tests.realtime.conftest import (
     LiveServer,

@@ -34,10 +34,10 @@ from marketplace.companies.schemas import (
 from marketplace.core.access import Actor
 from marketplace.core.deps import CacheDep, PlatformDep, SessionDep
 from marketplace.core.i18n import negotiate_language
+from marketplace.core.notifier import NotifierDep
 from marketplace.core.openapi import problems
 from marketplace.core.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
 from marketplace.identity.deps import CurrentStaff, CurrentUser, OptionalPrincipal
-from marketplace.notifications.deps import NotifierDep
 
 companies_router = APIRouter(prefix="/companies", tags=["companies"])
 invitations_router = APIRouter(prefix="/invitations", tags=["companies"])

@@ -59,6 +59,7 @@ from marketplace.core.access import Actor, Principal
 from marketplace.core.errors import ValidationFailed
 from marketplace.core.events import EventActor, emit, field_changes
 from marketplace.core.i18n import _, translate
+from marketplace.core.notifier import OutgoingMessage, require_channel
 from marketplace.core.pagination import (
     Page,
     TimeKeyset,
@@ -68,7 +69,6 @@ from marketplace.core.pagination import (
 from marketplace.core.platform import Platform
 from marketplace.core.security import new_secret
 from marketplace.identity.models import User
-from marketplace.notifications.transports import OutgoingMessage, require_channel
 
 INVITATION_PURPOSE = "invitation"
 

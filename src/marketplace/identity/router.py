@@ -14,6 +14,7 @@ from marketplace.core.client_ip import client_ip
 from marketplace.core.deps import NO_STORE, PlatformDep, SessionDep
 from marketplace.core.errors import DomainError, problem_response
 from marketplace.core.i18n import negotiate_language
+from marketplace.core.notifier import NotifierDep
 from marketplace.identity import service
 from marketplace.identity.contacts import Channel
 from marketplace.identity.deps import CurrentPrincipal, CurrentUser
@@ -31,7 +32,6 @@ from marketplace.identity.schemas import (
     SessionRead,
     TokenPair,
 )
-from marketplace.notifications.deps import NotifierDep
 
 auth_router = APIRouter(prefix="/auth", tags=["auth"])
 me_router = APIRouter(prefix="/me", tags=["me"])

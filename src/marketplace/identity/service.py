@@ -14,6 +14,7 @@ from marketplace.companies.permissions import Role, Scope
 from marketplace.core.errors import DomainError, ServiceUnavailable
 from marketplace.core.events import emit
 from marketplace.core.i18n import _, translate
+from marketplace.core.notifier import OutgoingMessage, require_channel
 from marketplace.core.platform import Platform
 from marketplace.core.security import InvalidToken, keyed_hash, new_numeric_code, new_secret
 from marketplace.identity import repository
@@ -28,7 +29,6 @@ from marketplace.identity.errors import (
 from marketplace.identity.events import ApiKeyCreated, ApiKeyRevoked
 from marketplace.identity.models import ApiKey, AuthSession, OtpChallenge, RefreshToken, User
 from marketplace.identity.schemas import MembershipRead, MeRead
-from marketplace.notifications.transports import OutgoingMessage, require_channel
 from marketplace.settings import Environment
 
 OTP_PURPOSE = "otp"

@@ -10,14 +10,13 @@ from collections.abc import Sequence
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from marketplace.core.bus import BUS_ERRORS, bus_for, message, user_channel
 from marketplace.core.consumers import Consumer
 from marketplace.core.events import EventEnvelope
 from marketplace.core.logging import get_logger
 from marketplace.core.platform import Platform
 from marketplace.notifications import delivery, service
 from marketplace.notifications.rules import RULES
-from marketplace.realtime.bus import BUS_ERRORS, bus_for, user_channel
-from marketplace.realtime.schemas import message
 
 logger = get_logger(__name__)
 

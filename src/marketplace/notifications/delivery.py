@@ -21,10 +21,10 @@ from collections.abc import Collection
 from datetime import timedelta
 
 from marketplace.core.logging import get_logger
+from marketplace.core.notifier import Notifier, OutgoingMessage, build_notifier
 from marketplace.core.platform import Platform
 from marketplace.core.scheduler import LeasedJob
 from marketplace.notifications import repository
-from marketplace.notifications.transports import Notifier, OutgoingMessage, build_notifier
 
 logger = get_logger(__name__)
 

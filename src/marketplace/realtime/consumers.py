@@ -15,12 +15,12 @@ from collections.abc import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from marketplace.core.bus import BUS_ERRORS, bus_for, staff_channel, user_channel
 from marketplace.core.consumers import Consumer
 from marketplace.core.events import EventEnvelope
 from marketplace.core.logging import get_logger
 from marketplace.core.platform import Platform
 from marketplace.realtime import service
-from marketplace.realtime.bus import BUS_ERRORS, bus_for, staff_channel, user_channel
 from marketplace.realtime.schemas import event_message
 
 logger = get_logger(__name__)

@@ -15,9 +15,9 @@ import uuid
 
 import orjson
 
+from marketplace.core.bus import Bus, BusUnavailable, bus_for, staff_channel, user_channel
 from marketplace.core.logging import get_logger
 from marketplace.core.platform import Platform
-from marketplace.realtime.bus import Bus, BusUnavailable, bus_for, staff_channel, user_channel
 
 logger = get_logger(__name__)
 

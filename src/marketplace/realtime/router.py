@@ -27,6 +27,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 
 from marketplace.abuse import service as abuse
+from marketplace.core.bus import BusUnavailable, message
 from marketplace.core.client_ip import client_ip
 from marketplace.core.deps import NO_STORE, PlatformDep
 from marketplace.core.errors import DomainError, RateLimited, Unauthenticated
@@ -37,7 +38,6 @@ from marketplace.identity.deps import CurrentUser
 from marketplace.identity.errors import InvalidCredentials
 from marketplace.identity.models import User
 from marketplace.realtime import service
-from marketplace.realtime.bus import BusUnavailable
 from marketplace.realtime.hub import (
     GOING_AWAY,
     MESSAGE_TOO_BIG,
@@ -48,7 +48,7 @@ from marketplace.realtime.hub import (
     RealtimeHub,
     TooManyConnections,
 )
-from marketplace.realtime.schemas import ClientMessage, TicketRead, message
+from marketplace.realtime.schemas import ClientMessage, TicketRead
 
 logger = get_logger(__name__)
 

@@ -27,9 +27,9 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-import orjson
 from pydantic import BaseModel
 
+from marketplace.core.bus import message
 from marketplace.core.events import EventEnvelope
 
 
@@ -61,16 +61,6 @@ class TicketRead(BaseModel):
 class ClientMessage(BaseModel):
     type: str
     after: uuid.UUID | None = None
-
-
-def message(kind: str, data: Any = None) -> bytes:
-    """A server message; pydantic models in `data` are serialised as JSON."""
-    if isinstance(data, BaseModel):
-        data = data.model_dump(mode="json")
-    body: dict[str, Any] = {"type": kind}
-    if data is not None:
-        body["data"] = data
-    return orjson.dumps(body)
 
 
 def event_message(envelope: EventEnvelope) -> bytes:

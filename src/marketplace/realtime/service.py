@@ -11,6 +11,7 @@ from typing import Literal
 import orjson
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from marketplace.core.bus import message
 from marketplace.core.errors import PermissionDenied, ServiceUnavailable
 from marketplace.core.events import EventEnvelope
 from marketplace.core.i18n import _
@@ -22,7 +23,7 @@ from marketplace.identity.errors import InvalidCredentials
 from marketplace.identity.models import User
 from marketplace.notifications import service as notifications
 from marketplace.realtime import repository
-from marketplace.realtime.schemas import TicketRead, event_message, message
+from marketplace.realtime.schemas import TicketRead, event_message
 
 BEARER_SUBPROTOCOL = "bearer"
 # A ticket opens one connection within this many seconds of being issued.

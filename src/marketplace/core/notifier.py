@@ -8,6 +8,9 @@ A message may carry a sign-in code or an invitation token, so no transport puts 
 or its address, into the structured log: logs are shipped, kept and read by more
 people than the recipient. The console transport prints it outside the log for the
 developer at the terminal; production refuses console and file (settings.py).
+
+Machinery, in `core` because identity (sign-in codes) and companies (invitations) send
+messages as well as the notifications domain, which sits above both.
 """
 
 from __future__ import annotations
@@ -19,17 +22,27 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import Annotated, Literal, Protocol
 
 import aiosmtplib
+from fastapi import Depends, Request
 
+from marketplace.core.errors import ValidationFailed
+from marketplace.core.i18n import _
 from marketplace.core.logging import get_logger
-from marketplace.notifications.errors import ChannelUnavailable
 from marketplace.settings import Settings
 
 logger = get_logger(__name__)
 
 Channel = Literal["email", "sms"]
+
+
+class ChannelUnavailable(ValidationFailed):
+    """A phone number where this service sends no SMS (SMS_TRANSPORT=disabled)."""
+
+    code = "sms-unavailable"
+    title = _("SMS unavailable")
+    message = _("This service sends no text messages: use an e-mail address instead.")
 
 
 @dataclass(frozen=True)
@@ -130,3 +143,11 @@ def build_notifier(settings: Settings) -> Notifier:
     email = build(settings.email_transport)
     assert email is not None  # EMAIL_TRANSPORT has no `disabled`
     return Notifier(email=email, sms=build(settings.sms_transport))
+
+
+def get_notifier(request: Request) -> Notifier:
+    notifier: Notifier = request.app.state.notifier
+    return notifier
+
+
+NotifierDep = Annotated[Notifier, Depends(get_notifier)]

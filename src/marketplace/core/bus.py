@@ -7,8 +7,12 @@ those users' channels; each API process subscribes only to the channels of the
 users connected to it, so a process never even receives another tenant's messages,
 and a member removed from a company stops receiving its events at once.
 
-Messages are the JSON texts sent to clients as they are. Delivery is best effort
-and at most once; clients recover what they missed with `resume` (see router.py).
+Messages are the JSON texts sent to clients as they are (`message`). Delivery is best
+effort and at most once; clients recover what they missed with `resume` (see
+`realtime/router.py`).
+
+Machinery, in `core` because the notifications domain publishes on it as well as the
+realtime domain that serves the WebSocket (and reads notifications to resume).
 """
 
 from __future__ import annotations
@@ -20,6 +24,8 @@ import weakref
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
+import orjson
+from pydantic import BaseModel
 from redis.asyncio import Redis
 from redis.asyncio.client import PubSub
 from redis.exceptions import RedisError
@@ -34,6 +40,17 @@ Listener = Callable[[str, bytes], None]
 SUBSCRIBE_TIMEOUT_SECONDS = 5.0
 RECONNECT_MAX_SECONDS = 10.0
 BUS_ERRORS: tuple[type[BaseException], ...] = (RedisError, OSError, TimeoutError)
+
+
+def message(kind: str, data: Any = None) -> bytes:
+    """A server message (`realtime/schemas.py` lists them); pydantic models in `data`
+    are serialised as JSON."""
+    if isinstance(data, BaseModel):
+        data = data.model_dump(mode="json")
+    body: dict[str, Any] = {"type": kind}
+    if data is not None:
+        body["data"] = data
+    return orjson.dumps(body)
 
 
 class BusUnavailable(Exception):
