@@ -19,6 +19,7 @@ from marketplace.catalog import router as catalog_router
 from marketplace.catalog.imports import router as catalog_imports_router
 from marketplace.catalog.search import router as catalog_search_router
 from marketplace.companies import router as companies_router
+from marketplace.companies import service as companies
 from marketplace.companies.schemas import TrustSignals
 from marketplace.core import health
 from marketplace.core.api_docs import (
@@ -271,6 +272,8 @@ def install_ports(app: FastAPI) -> None:
     """What a domain needs from a domain above it, as its `ports.py` states it, plugged
     in here: so no domain imports one above it (docs/architecture.md, "Layers")."""
     app.state.trust_signals = _trust_signals
+    app.state.on_sign_in = companies.accept_invitations_on_sign_in
+    app.state.record_offence = abuse.record_offence
 
 
 async def _trust_signals(

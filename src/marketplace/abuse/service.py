@@ -29,7 +29,6 @@ from typing import Any
 import orjson
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
-from starlette.types import Scope
 
 from marketplace.abuse import repository
 from marketplace.abuse.errors import (
@@ -42,16 +41,12 @@ from marketplace.abuse.errors import (
 from marketplace.abuse.events import IpBlockLifted, IpRuleCreated, IpRuleDeleted
 from marketplace.abuse.models import IpRule
 from marketplace.abuse.schemas import IpBlockRead, IpRuleCreate, IpRuleRead, RuleAction
-from marketplace.core.client_ip import Address, Network, client_ip, limit_key, parse_address
+from marketplace.core.client_ip import Address, Network, limit_key, parse_address
 from marketplace.core.errors import ServiceUnavailable
 from marketplace.core.events import emit
 from marketplace.core.logging import get_logger
 from marketplace.core.middleware.abuse import (
-    IP_EXEMPT_STATE,
-    PRINCIPAL_OVER_LIMIT_STATE,
-    RATE_LIMIT_STATE,
     IpVerdict,
-    hit_address_limit,
 )
 from marketplace.core.pagination import (
     Page,
@@ -67,7 +62,6 @@ logger = get_logger(__name__)
 BLOCK_KEY = "ipblock:"
 RULES_KEY = "ip-rules"
 RULES_CACHE_SECONDS = 60.0
-PRINCIPAL_LIMITED_STATE = "principal_rate_limited"
 
 
 # --- Automatic blocks -------------------------------------------------------------
@@ -413,37 +407,3 @@ async def delete_rule(
         action=rule.action,
         by=str(staff_user_id),
     )
-
-
-# --- Limits per principal ----------------------------------------------------------
-
-
-async def limit_principal(platform: Platform, scope: Scope, kind: str, identity: str) -> None:
-    """Count the request against the user's or API key's limit (429 beyond it); its
-    result becomes the `RateLimit-*` headers of the response."""
-    state: dict[str, Any] = scope.setdefault("state", {})
-    if state.get(PRINCIPAL_LIMITED_STATE):
-        return
-    state[PRINCIPAL_LIMITED_STATE] = True
-    settings = platform.settings
-    expression = settings.rate_limit_api_key if kind == "api_key" else settings.rate_limit_user
-    result = await platform.rate_limiter.hit(expression, kind, identity)
-    state[RATE_LIMIT_STATE] = result
-    if not result.allowed:
-        # Its own budget, spent: no offence of the address it shares with others.
-        state[PRINCIPAL_OVER_LIMIT_STATE] = True
-    result.raise_if_exceeded()
-
-
-async def count_address_if_uncounted(platform: Platform, scope: Scope) -> None:
-    """Requests to the API that carry a credential skip the per-address limit at the
-    edge, to be limited per principal. When no principal comes out (a wrong or empty
-    credential), the request is counted against the address here, so that made-up
-    credentials do not buy unlimited requests. No-op for a request already counted."""
-    state: dict[str, Any] = scope.setdefault("state", {})
-    ip = client_ip(scope)
-    if ip is None or state.get(IP_EXEMPT_STATE) or RATE_LIMIT_STATE in state:
-        return
-    result = await hit_address_limit(platform, platform.settings.rate_limit_anonymous, ip)
-    state[RATE_LIMIT_STATE] = result
-    result.raise_if_exceeded()

@@ -11,12 +11,12 @@ from typing import Annotated, Literal
 from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
-from marketplace.abuse import service as abuse
 from marketplace.core.access import Principal, Viewer
 from marketplace.core.client_ip import client_ip
 from marketplace.core.deps import PlatformDep, SessionDep
 from marketplace.core.errors import DomainError
 from marketplace.core.events import EventActor, set_event_context
+from marketplace.core.middleware.abuse import count_address_if_uncounted, limit_principal
 from marketplace.identity import service
 from marketplace.identity.errors import (
     AmbiguousCredentials,
@@ -81,14 +81,14 @@ async def get_optional_credential(
     except DomainError:
         # Requests with a credential skip the per-address limit at the edge; one whose
         # credential fails is counted against the address instead.
-        await abuse.count_address_if_uncounted(platform, request.scope)
+        await count_address_if_uncounted(platform, request.scope)
         raise
     if credential is None:
-        await abuse.count_address_if_uncounted(platform, request.scope)
+        await count_address_if_uncounted(platform, request.scope)
         return None
     principal = credential.principal
     request.state.principal = principal
-    await abuse.limit_principal(platform, request.scope, *principal.rate_limit_identity)
+    await limit_principal(platform, request.scope, *principal.rate_limit_identity)
     return credential
 
 

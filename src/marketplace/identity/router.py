@@ -18,6 +18,7 @@ from marketplace.core.notifier import NotifierDep
 from marketplace.identity import service
 from marketplace.identity.contacts import Channel
 from marketplace.identity.deps import CurrentPrincipal, CurrentUser
+from marketplace.identity.ports import OffenceRecorderDep, SignInHookDep
 from marketplace.identity.schemas import (
     ApiKeyCreate,
     ApiKeyCreated,
@@ -87,11 +88,13 @@ async def verify_otp(
     response: Response,
     session: SessionDep,
     platform: PlatformDep,
+    on_sign_in: SignInHookDep,
+    record_offence: OffenceRecorderDep,
 ) -> TokenPair | BrowserSession | Response:
     """Exchange the code for a token pair, or (mode=cookie) open a browser session."""
-    outcome = await service.verify_otp(session, platform, body.challenge_id, body.code)
+    outcome = await service.verify_otp(session, platform, body.challenge_id, body.code, on_sign_in)
     if isinstance(outcome, DomainError):
-        await service.record_auth_failure(platform, client_ip(request.scope))
+        await record_offence(platform, client_ip(request.scope), "auth_failure")
         return problem_response(request, outcome)
     if body.mode == "cookie":
         browser = await service.start_browser_session(session, platform, outcome, _client(request))
@@ -134,12 +137,16 @@ def set_session_cookies(
 
 @auth_router.post("/refresh", response_model=TokenPair, dependencies=NO_STORE)
 async def refresh(
-    body: RefreshRequest, request: Request, session: SessionDep, platform: PlatformDep
+    body: RefreshRequest,
+    request: Request,
+    session: SessionDep,
+    platform: PlatformDep,
+    record_offence: OffenceRecorderDep,
 ) -> TokenPair | Response:
     """Rotate a refresh token. Replaying a used one revokes its whole session."""
     outcome = await service.refresh(session, platform, body.refresh_token)
     if isinstance(outcome, DomainError):
-        await service.record_auth_failure(platform, client_ip(request.scope))
+        await record_offence(platform, client_ip(request.scope), "auth_failure")
         return problem_response(request, outcome)
     return TokenPair(
         access_token=outcome.access_token,

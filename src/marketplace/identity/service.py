@@ -8,7 +8,6 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from marketplace.abuse import service as abuse
 from marketplace.companies import service as companies
 from marketplace.companies.permissions import Role, Scope
 from marketplace.core.errors import DomainError, ServiceUnavailable
@@ -28,6 +27,7 @@ from marketplace.identity.errors import (
 )
 from marketplace.identity.events import ApiKeyCreated, ApiKeyRevoked
 from marketplace.identity.models import ApiKey, AuthSession, OtpChallenge, RefreshToken, User
+from marketplace.identity.ports import SignInHook
 from marketplace.identity.schemas import MembershipRead, MeRead
 from marketplace.settings import Environment
 
@@ -115,10 +115,15 @@ def _bypass_accepted(platform: Platform, code: str) -> bool:
 
 
 async def verify_otp(
-    session: AsyncSession, platform: Platform, challenge_id: uuid.UUID, code: str
+    session: AsyncSession,
+    platform: Platform,
+    challenge_id: uuid.UUID,
+    code: str,
+    on_sign_in: SignInHook,
 ) -> User | DomainError:
     """The signed-in user, or the failure to report. A failure is returned, not raised,
-    so that the spent attempt is committed with the request."""
+    so that the spent attempt is committed with the request. `on_sign_in` runs for the
+    user in the same transaction (ports.py)."""
     now = _now()
     challenge = await repository.spend_otp_attempt(
         session, challenge_id, platform.settings.otp_max_attempts, now
@@ -135,9 +140,7 @@ async def verify_otp(
         return InvalidOtpCode()
     user = await repository.get_or_create_user(session, challenge.channel, challenge.destination)
     user.last_login_at = now
-    await companies.accept_invitations_on_sign_in(
-        session, user.id, challenge.channel, challenge.destination
-    )
+    await on_sign_in(session, user.id, challenge.channel, challenge.destination)
     return user
 
 
@@ -381,10 +384,6 @@ async def throttle_otp_request(platform: Platform, destination: str, ip: str | N
     if ip is not None:
         per_ip = await platform.rate_limiter.hit(settings.rate_limit_otp_per_ip, "otp-ip", ip)
         per_ip.raise_if_exceeded()
-
-
-async def record_auth_failure(platform: Platform, ip: str | None) -> None:
-    await abuse.record_offence(platform, ip, "auth_failure")
 
 
 async def describe_user(session: AsyncSession, user: User) -> MeRead:

@@ -32,8 +32,8 @@ from marketplace.core.client_ip import client_ip
 from marketplace.core.deps import NO_STORE, PlatformDep
 from marketplace.core.errors import DomainError, RateLimited, Unauthenticated
 from marketplace.core.logging import get_logger
+from marketplace.core.middleware.abuse import count_address_if_uncounted, limit_principal
 from marketplace.core.platform import Platform
-from marketplace.identity import service as identity
 from marketplace.identity.deps import CurrentUser
 from marketplace.identity.errors import InvalidCredentials
 from marketplace.identity.models import User
@@ -85,7 +85,7 @@ async def live_updates(websocket: WebSocket) -> None:
             ),
         )
         user = await service.authenticate(platform, credential)
-        await abuse.limit_principal(platform, websocket.scope, "user", str(user.id))
+        await limit_principal(platform, websocket.scope, "user", str(user.id))
     except DomainError as error:
         await _refuse(platform, websocket, offered, error)
         return
@@ -127,9 +127,9 @@ async def _refuse(
 ) -> None:
     if isinstance(error, Unauthenticated):
         ip = client_ip(websocket.scope)
-        await identity.record_auth_failure(platform, ip)
+        await abuse.record_offence(platform, ip, "auth_failure")
         with contextlib.suppress(RateLimited):
-            await abuse.count_address_if_uncounted(platform, websocket.scope)
+            await count_address_if_uncounted(platform, websocket.scope)
     code = TRY_AGAIN_LATER if isinstance(error, RateLimited) else POLICY_VIOLATION
     # A browser that offered subprotocols fails the handshake unless one is chosen.
     chosen = offered[0] if offered and offered[0].lower() == service.BEARER_SUBPROTOCOL else None

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any
 
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.requests import cookie_parser
@@ -50,6 +51,7 @@ IP_EXEMPT_STATE = "ip_exempt"
 RATE_LIMIT_STATE = "rate_limit"
 # Set when the request's 429 is its principal's own limit (not an offence of the address).
 PRINCIPAL_OVER_LIMIT_STATE = "principal_over_limit"
+PRINCIPAL_LIMITED_STATE = "principal_rate_limited"
 
 # Probes and scrapes must never be refused: a blocked load balancer address would
 # otherwise take every instance out of service.
@@ -76,6 +78,37 @@ def platform_from_scope(scope: Scope) -> Platform:
 async def hit_address_limit(platform: Platform, limit: str, ip: str) -> RateLimitResult:
     """Count one request against the per-address limit (IPv6 counted per /64)."""
     return await platform.rate_limiter.hit(limit, "ip", limit_key(ip))
+
+
+async def limit_principal(platform: Platform, scope: Scope, kind: str, identity: str) -> None:
+    """Count the request against the user's or API key's limit (429 beyond it); its
+    result becomes the `RateLimit-*` headers of the response."""
+    state: dict[str, Any] = scope.setdefault("state", {})
+    if state.get(PRINCIPAL_LIMITED_STATE):
+        return
+    state[PRINCIPAL_LIMITED_STATE] = True
+    settings = platform.settings
+    expression = settings.rate_limit_api_key if kind == "api_key" else settings.rate_limit_user
+    result = await platform.rate_limiter.hit(expression, kind, identity)
+    state[RATE_LIMIT_STATE] = result
+    if not result.allowed:
+        # Its own budget, spent: no offence of the address it shares with others.
+        state[PRINCIPAL_OVER_LIMIT_STATE] = True
+    result.raise_if_exceeded()
+
+
+async def count_address_if_uncounted(platform: Platform, scope: Scope) -> None:
+    """Requests to the API that carry a credential skip the per-address limit at the
+    edge, to be limited per principal. When no principal comes out (a wrong or empty
+    credential), the request is counted against the address here, so that made-up
+    credentials do not buy unlimited requests. No-op for a request already counted."""
+    state: dict[str, Any] = scope.setdefault("state", {})
+    ip = client_ip(scope)
+    if ip is None or state.get(IP_EXEMPT_STATE) or RATE_LIMIT_STATE in state:
+        return
+    result = await hit_address_limit(platform, platform.settings.rate_limit_anonymous, ip)
+    state[RATE_LIMIT_STATE] = result
+    result.raise_if_exceeded()
 
 
 def is_exempt_path(path: str) -> bool:

@@ -1,0 +1,50 @@
+"""What identity's own flows need from the domains above it.
+
+Identity is the lowest domain: companies, abuse and every other domain import it, and
+it imports none of them. Where a sign-in needs one of them, identity states the need
+here and the application plugs in the implementation (`app.py`, `install_ports`):
+
+- `SignInHook`: runs when a user has signed in, in the sign-in's own transaction, so
+  that its effects are there when the sign-in answers (companies: the invitations
+  sent to the address just proven join the user to their companies, and the first
+  `/me` lists them).
+- `OffenceRecorder`: a failed sign-in or an invalid credential counts as an offence
+  of the address towards an automatic block (abuse).
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Protocol
+
+from fastapi import Depends, Request
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from marketplace.core.platform import Platform
+
+
+class SignInHook(Protocol):
+    async def __call__(
+        self, session: AsyncSession, user_id: uuid.UUID, channel: str, destination: str
+    ) -> object:
+        """`user_id` proved that `destination` (on `channel`: "email" or "phone") is
+        theirs."""
+
+
+class OffenceRecorder(Protocol):
+    async def __call__(self, platform: Platform, ip: str | None, kind: str) -> object:
+        """Count one offence (`kind`, e.g. "auth_failure") of the address `ip`."""
+
+
+def get_sign_in_hook(request: Request) -> SignInHook:
+    hook: SignInHook = request.app.state.on_sign_in
+    return hook
+
+
+def get_offence_recorder(request: Request) -> OffenceRecorder:
+    recorder: OffenceRecorder = request.app.state.record_offence
+    return recorder
+
+
+SignInHookDep = Annotated[SignInHook, Depends(get_sign_in_hook)]
+OffenceRecorderDep = Annotated[OffenceRecorder, Depends(get_offence_recorder)]
