@@ -1,4 +1,5 @@
-"""Companies, addresses, members, invitations and verification; staff review."""
+"""Companies, addresses, members, invitations and verification; staff review; the
+signed-in user with their companies (`/me`) and company API keys."""
 
 from __future__ import annotations
 
@@ -15,6 +16,9 @@ from marketplace.companies.schemas import (
     AddressCreate,
     AddressRead,
     AddressUpdate,
+    ApiKeyCreate,
+    ApiKeyCreated,
+    ApiKeyRead,
     CompanyCreate,
     CompanyPrivate,
     CompanyPrivateProfile,
@@ -26,22 +30,27 @@ from marketplace.companies.schemas import (
     MemberRead,
     MembershipJoined,
     MemberUpdate,
+    MeRead,
     VerificationDecision,
     VerificationRead,
     VerificationStatus,
     VerificationSubmit,
 )
 from marketplace.core.access import Actor
-from marketplace.core.deps import CacheDep, PlatformDep, SessionDep
+from marketplace.core.deps import NO_STORE, CacheDep, PlatformDep, SessionDep
 from marketplace.core.i18n import negotiate_language
 from marketplace.core.notifier import NotifierDep
 from marketplace.core.openapi import problems
 from marketplace.core.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
+from marketplace.identity import service as identity
 from marketplace.identity.deps import CurrentStaff, CurrentUser, OptionalPrincipal
+from marketplace.identity.schemas import MeUpdate
 
 companies_router = APIRouter(prefix="/companies", tags=["companies"])
 invitations_router = APIRouter(prefix="/invitations", tags=["companies"])
 admin_companies_router = APIRouter(prefix="/admin/companies", tags=["admin"])
+me_router = APIRouter(prefix="/me", tags=["me"])
+api_keys_router = APIRouter(prefix="/companies/{company_id}/api-keys", tags=["api keys"])
 
 UpdateCompany = Annotated[Actor, acting(Action.COMPANY_UPDATE, from_path=True)]
 ReadCompany = Annotated[Actor, acting(Action.COMPANY_READ, from_path=True)]
@@ -49,6 +58,7 @@ ManageAddresses = Annotated[Actor, acting(Action.ADDRESSES_MANAGE, from_path=Tru
 ReadMembers = Annotated[Actor, acting(Action.MEMBERS_READ, from_path=True)]
 ManageMembers = Annotated[Actor, acting(Action.MEMBERS_MANAGE, from_path=True)]
 SubmitVerification = Annotated[Actor, acting(Action.COMPANY_VERIFY_SUBMIT, from_path=True)]
+ManageKeys = Annotated[Actor, acting(Action.API_KEYS_MANAGE, from_path=True)]
 
 
 def _private(company: object) -> CompanyPrivate:
@@ -278,3 +288,54 @@ async def staff_decide_verification(
     """Approve or reject a pending verification (a rejection needs a reason)."""
     company = await service.decide_verification(session, staff.user.id, company_id, body)
     return await service.verification_of(session, company)
+
+
+# --- the signed-in user with their companies -----------------------------------
+
+
+@me_router.get("", response_model=MeRead)
+async def me(current: CurrentUser, session: SessionDep) -> MeRead:
+    """The signed-in user and the companies they belong to, with their roles."""
+    return await service.describe_user(session, current.user)
+
+
+@me_router.patch("", response_model=MeRead)
+async def update_me(body: MeUpdate, current: CurrentUser, session: SessionDep) -> MeRead:
+    """Change your display name or language."""
+    await identity.update_user(session, current.user, body.name, body.locale)
+    return await service.describe_user(session, current.user)
+
+
+# --- API keys ----------------------------------------------------------------------
+
+
+def _key_read(key: object) -> ApiKeyRead:
+    return ApiKeyRead.model_validate(key, from_attributes=True)
+
+
+@api_keys_router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ApiKeyCreated,
+    dependencies=NO_STORE,
+)
+async def create_api_key(
+    body: ApiKeyCreate, actor: ManageKeys, session: SessionDep, platform: PlatformDep
+) -> ApiKeyCreated:
+    """Create a key for this company. The secret is in this response only."""
+    api_key, secret = await identity.create_api_key(
+        session, platform, actor.company_id, body.name, body.scopes, body.expires_at, actor.user_id
+    )
+    return ApiKeyCreated(**_key_read(api_key).model_dump(), key=secret)
+
+
+@api_keys_router.get("", response_model=list[ApiKeyRead])
+async def list_api_keys(actor: ManageKeys, session: SessionDep) -> list[ApiKeyRead]:
+    """The company's keys: prefix, scopes, creation, last use; never the secret."""
+    return [_key_read(key) for key in await identity.list_api_keys(session, actor.company_id)]
+
+
+@api_keys_router.delete("/{key_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def revoke_api_key(key_id: uuid.UUID, actor: ManageKeys, session: SessionDep) -> None:
+    """Revoke a key; it stops working immediately."""
+    await identity.revoke_api_key(session, actor.company_id, key_id)

@@ -26,9 +26,10 @@ from pydantic import (
     model_validator,
 )
 
-from marketplace.companies.permissions import Role
+from marketplace.companies.permissions import Role, Scope
 from marketplace.core.text import MultilineText, Text
 from marketplace.identity.contacts import normalize_email, normalize_phone
+from marketplace.identity.schemas import Name
 
 # Babel lists CLDR territories; these are not ISO 3166-1 alpha-2 assignments
 # (exceptional or user-assigned codes, and groupings such as EU and UN).
@@ -417,3 +418,59 @@ class VerificationDecision(Input):
         if self.decision == "reject" and self.reason is None:
             raise ValueError("a rejection needs a reason")
         return self
+
+
+# --- the signed-in user with their companies; company API keys -------------------
+
+
+class MembershipRead(BaseModel):
+    company_id: uuid.UUID
+    company_name: str
+    company_kind: str
+    verification_status: str
+    role: Role
+    spending_limit: str | None
+    monthly_budget: str | None
+
+
+class MeRead(BaseModel):
+    id: uuid.UUID
+    email: str | None
+    phone: str | None
+    name: str
+    locale: str
+    is_staff: bool
+    created_at: datetime
+    companies: list[MembershipRead]
+
+
+class ApiKeyCreate(Input):
+    name: Name = Field(min_length=1)
+    scopes: list[Scope] = Field(min_length=1, max_length=len(Scope))
+    expires_at: datetime | None = None
+
+    @model_validator(mode="after")
+    def _future_and_aware(self) -> ApiKeyCreate:
+        if self.expires_at is not None:
+            if self.expires_at.tzinfo is None:
+                raise ValueError("expires_at needs a time zone")
+            if self.expires_at <= datetime.now(self.expires_at.tzinfo):
+                raise ValueError("expires_at must be in the future")
+        if len(set(self.scopes)) != len(self.scopes):
+            raise ValueError("scopes must not repeat")
+        return self
+
+
+class ApiKeyRead(BaseModel):
+    id: uuid.UUID
+    name: str
+    prefix: str
+    scopes: list[str]
+    created_at: datetime
+    expires_at: datetime | None
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+
+class ApiKeyCreated(ApiKeyRead):
+    key: str = Field(description="The secret. Shown only in this response.")

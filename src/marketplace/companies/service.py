@@ -48,7 +48,9 @@ from marketplace.companies.schemas import (
     InvitationRead,
     MemberRead,
     MembershipJoined,
+    MembershipRead,
     MemberUpdate,
+    MeRead,
     VerificationDecision,
     VerificationEventRead,
     VerificationRead,
@@ -113,13 +115,47 @@ def _page(
     return Page[T](items=[read(row) for row in shown], next_cursor=next_cursor)
 
 
-# --- memberships of a user (used by identity and the acting-company resolution) -----
+# --- memberships of a user (`/me` and the acting-company resolution) ------------
 
 
 async def memberships_of_user(
     session: AsyncSession, user_id: uuid.UUID
 ) -> list[tuple[Membership, Company]]:
     return await repository.memberships_of_user(session, user_id)
+
+
+async def describe_user(session: AsyncSession, user: User) -> MeRead:
+    """The signed-in user (`GET /me`) with the companies they belong to and their roles."""
+    memberships = await memberships_of_user(session, user.id)
+    return MeRead(
+        id=user.id,
+        email=user.email,
+        phone=user.phone,
+        name=user.name,
+        locale=user.locale,
+        is_staff=user.is_staff,
+        created_at=user.created_at,
+        companies=[
+            MembershipRead(
+                company_id=company.id,
+                company_name=company.name,
+                company_kind=company.kind,
+                verification_status=company.verification_status,
+                role=Role(membership.role),
+                spending_limit=(
+                    str(membership.spending_limit)
+                    if membership.spending_limit is not None
+                    else None
+                ),
+                monthly_budget=(
+                    str(membership.monthly_budget)
+                    if membership.monthly_budget is not None
+                    else None
+                ),
+            )
+            for membership, company in memberships
+        ],
+    )
 
 
 async def membership_of(

@@ -1,15 +1,12 @@
-"""Sign-in, tokens, the current user and their sessions; company API keys."""
+"""Sign-in, tokens and the signed-in user's sessions (`/me` itself and company API
+keys are served by companies/router.py: they show and manage companies)."""
 
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
 
 from fastapi import APIRouter, BackgroundTasks, Request, Response, status
 
-from marketplace.companies.deps import acting
-from marketplace.companies.permissions import Action
-from marketplace.core.access import Actor
 from marketplace.core.client_ip import client_ip
 from marketplace.core.deps import NO_STORE, PlatformDep, SessionDep
 from marketplace.core.errors import DomainError, problem_response
@@ -20,12 +17,7 @@ from marketplace.identity.contacts import Channel
 from marketplace.identity.deps import CurrentPrincipal, CurrentUser
 from marketplace.identity.ports import OffenceRecorderDep, SignInHookDep
 from marketplace.identity.schemas import (
-    ApiKeyCreate,
-    ApiKeyCreated,
-    ApiKeyRead,
     BrowserSession,
-    MeRead,
-    MeUpdate,
     OtpChallengeRead,
     OtpRequest,
     OtpVerify,
@@ -36,9 +28,6 @@ from marketplace.identity.schemas import (
 
 auth_router = APIRouter(prefix="/auth", tags=["auth"])
 me_router = APIRouter(prefix="/me", tags=["me"])
-api_keys_router = APIRouter(prefix="/companies/{company_id}/api-keys", tags=["api keys"])
-
-ManageKeys = Annotated[Actor, acting(Action.API_KEYS_MANAGE, from_path=True)]
 
 
 def _client(request: Request) -> service.ClientInfo:
@@ -169,19 +158,6 @@ async def logout(
     return response
 
 
-@me_router.get("", response_model=MeRead)
-async def me(current: CurrentUser, session: SessionDep) -> MeRead:
-    """The signed-in user and the companies they belong to, with their roles."""
-    return await service.describe_user(session, current.user)
-
-
-@me_router.patch("", response_model=MeRead)
-async def update_me(body: MeUpdate, current: CurrentUser, session: SessionDep) -> MeRead:
-    """Change your display name or language."""
-    await service.update_user(session, current.user, body.name, body.locale)
-    return await service.describe_user(session, current.user)
-
-
 @me_router.get("/sessions", response_model=list[SessionRead])
 async def sessions(current: CurrentUser, session: SessionDep) -> list[SessionRead]:
     """Your active sessions (signed-in devices and browsers)."""
@@ -206,36 +182,4 @@ async def revoke_session(session_id: uuid.UUID, current: CurrentUser, session: S
     await service.revoke_own_session(session, current.user.id, session_id)
 
 
-def _key_read(key: object) -> ApiKeyRead:
-    return ApiKeyRead.model_validate(key, from_attributes=True)
-
-
-@api_keys_router.post(
-    "",
-    status_code=status.HTTP_201_CREATED,
-    response_model=ApiKeyCreated,
-    dependencies=NO_STORE,
-)
-async def create_api_key(
-    body: ApiKeyCreate, actor: ManageKeys, session: SessionDep, platform: PlatformDep
-) -> ApiKeyCreated:
-    """Create a key for this company. The secret is in this response only."""
-    api_key, secret = await service.create_api_key(
-        session, platform, actor.company_id, body.name, body.scopes, body.expires_at, actor.user_id
-    )
-    return ApiKeyCreated(**_key_read(api_key).model_dump(), key=secret)
-
-
-@api_keys_router.get("", response_model=list[ApiKeyRead])
-async def list_api_keys(actor: ManageKeys, session: SessionDep) -> list[ApiKeyRead]:
-    """The company's keys: prefix, scopes, creation, last use; never the secret."""
-    return [_key_read(key) for key in await service.list_api_keys(session, actor.company_id)]
-
-
-@api_keys_router.delete("/{key_id}", status_code=status.HTTP_204_NO_CONTENT)
-async def revoke_api_key(key_id: uuid.UUID, actor: ManageKeys, session: SessionDep) -> None:
-    """Revoke a key; it stops working immediately."""
-    await service.revoke_api_key(session, actor.company_id, key_id)
-
-
-__all__ = ["CurrentPrincipal", "api_keys_router", "auth_router", "me_router"]
+__all__ = ["CurrentPrincipal", "auth_router", "me_router"]

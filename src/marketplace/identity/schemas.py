@@ -1,4 +1,5 @@
-"""Request and response bodies of sign-in, tokens, the current user and API keys."""
+"""Request and response bodies of sign-in, tokens, the current user and their sessions
+(the user with their companies, and API keys, are in `companies.schemas`)."""
 
 from __future__ import annotations
 
@@ -10,12 +11,10 @@ from pydantic import (
     AfterValidator,
     BaseModel,
     ConfigDict,
-    Field,
     StringConstraints,
     model_validator,
 )
 
-from marketplace.companies.permissions import Role, Scope
 from marketplace.core.text import Text
 from marketplace.identity.contacts import normalize_email, normalize_phone
 
@@ -68,27 +67,6 @@ class RefreshRequest(Input):
     refresh_token: Annotated[Text, StringConstraints(min_length=10, max_length=200)]
 
 
-class MembershipRead(BaseModel):
-    company_id: uuid.UUID
-    company_name: str
-    company_kind: str
-    verification_status: str
-    role: Role
-    spending_limit: str | None
-    monthly_budget: str | None
-
-
-class MeRead(BaseModel):
-    id: uuid.UUID
-    email: str | None
-    phone: str | None
-    name: str
-    locale: str
-    is_staff: bool
-    created_at: datetime
-    companies: list[MembershipRead]
-
-
 class MeUpdate(Input):
     name: Name | None = None
     locale: Literal["en", "de", "fr", "es"] | None = None
@@ -103,35 +81,3 @@ class SessionRead(BaseModel):
     last_used_at: datetime
     expires_at: datetime
     is_current: bool
-
-
-class ApiKeyCreate(Input):
-    name: Name = Field(min_length=1)
-    scopes: list[Scope] = Field(min_length=1, max_length=len(Scope))
-    expires_at: datetime | None = None
-
-    @model_validator(mode="after")
-    def _future_and_aware(self) -> ApiKeyCreate:
-        if self.expires_at is not None:
-            if self.expires_at.tzinfo is None:
-                raise ValueError("expires_at needs a time zone")
-            if self.expires_at <= datetime.now(self.expires_at.tzinfo):
-                raise ValueError("expires_at must be in the future")
-        if len(set(self.scopes)) != len(self.scopes):
-            raise ValueError("scopes must not repeat")
-        return self
-
-
-class ApiKeyRead(BaseModel):
-    id: uuid.UUID
-    name: str
-    prefix: str
-    scopes: list[str]
-    created_at: datetime
-    expires_at: datetime | None
-    last_used_at: datetime | None
-    revoked_at: datetime | None
-
-
-class ApiKeyCreated(ApiKeyRead):
-    key: str = Field(description="The secret. Shown only in this response.")

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from marketplace.companies import service as companies
-from marketplace.companies.permissions import Role, Scope
 from marketplace.core.errors import DomainError, ServiceUnavailable
 from marketplace.core.events import emit
 from marketplace.core.i18n import _, translate
@@ -28,7 +27,6 @@ from marketplace.identity.errors import (
 from marketplace.identity.events import ApiKeyCreated, ApiKeyRevoked
 from marketplace.identity.models import ApiKey, AuthSession, OtpChallenge, RefreshToken, User
 from marketplace.identity.ports import SignInHook
-from marketplace.identity.schemas import MembershipRead, MeRead
 from marketplace.settings import Environment
 
 OTP_PURPOSE = "otp"
@@ -305,7 +303,7 @@ async def create_api_key(
     platform: Platform,
     company_id: uuid.UUID,
     name: str,
-    scopes: list[Scope],
+    scopes: Sequence[str],
     expires_at: datetime | None,
     created_by: uuid.UUID | None,
 ) -> tuple[ApiKey, str]:
@@ -317,7 +315,7 @@ async def create_api_key(
         name=name,
         prefix=prefix,
         key_hash=platform.hasher.digest(API_KEY_PURPOSE, key),
-        scopes=[scope.value for scope in scopes],
+        scopes=[str(scope) for scope in scopes],
         expires_at=expires_at,
         created_by_user_id=created_by,
         created_at=_now(),
@@ -384,39 +382,6 @@ async def throttle_otp_request(platform: Platform, destination: str, ip: str | N
     if ip is not None:
         per_ip = await platform.rate_limiter.hit(settings.rate_limit_otp_per_ip, "otp-ip", ip)
         per_ip.raise_if_exceeded()
-
-
-async def describe_user(session: AsyncSession, user: User) -> MeRead:
-    memberships = await companies.memberships_of_user(session, user.id)
-    return MeRead(
-        id=user.id,
-        email=user.email,
-        phone=user.phone,
-        name=user.name,
-        locale=user.locale,
-        is_staff=user.is_staff,
-        created_at=user.created_at,
-        companies=[
-            MembershipRead(
-                company_id=company.id,
-                company_name=company.name,
-                company_kind=company.kind,
-                verification_status=company.verification_status,
-                role=Role(membership.role),
-                spending_limit=(
-                    str(membership.spending_limit)
-                    if membership.spending_limit is not None
-                    else None
-                ),
-                monthly_budget=(
-                    str(membership.monthly_budget)
-                    if membership.monthly_budget is not None
-                    else None
-                ),
-            )
-            for membership, company in memberships
-        ],
-    )
 
 
 async def update_user(
