@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Set up everything and run the whole test suite: the linters and type checker, the app's
-# tests (jest, Playwright in Debian's Chromium, performance budgets), then pytest.
+# Set up everything and run the whole test suite: the linters, the type checker and the
+# import layers, the app's tests (jest, Playwright in Debian's Chromium, performance
+# budgets), then pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,6 +13,8 @@ echo "== ruff"
 .venv/bin/ruff format --check .
 echo "== mypy"
 .venv/bin/mypy
+echo "== import layers (lint-imports, [tool.importlinter] in pyproject.toml)"
+.venv/bin/lint-imports
 echo "== alerting rules (promtool)"
 if command -v promtool >/dev/null 2>&1; then
     promtool check rules deploy/prometheus/alerts.yml
