@@ -10,7 +10,14 @@ from sqlalchemy.dialects import postgresql
 from marketplace.audit.models import AuditEvent
 from marketplace.catalog.models import Product
 from marketplace.core.access import ANONYMOUS, ActingCompany, Actor, Principal, Viewer
-from marketplace.core.tenancy import changeable, readable, readable_by, sides
+from marketplace.core.tenancy import (
+    changeable,
+    may_change,
+    may_read,
+    readable,
+    readable_by,
+    sides,
+)
 from marketplace.trade.models import Order
 
 COMPANY = uuid.UUID("00000000-0000-0000-0000-0000000000c1")
@@ -68,3 +75,25 @@ def test_statements_are_narrowed_and_sides_are_named() -> None:
     order = Order(buyer_id=COMPANY, supplier_id=uuid.uuid4())
     assert sides(order, actor()) == frozenset({"buyer_id"})
     assert sides(order, uuid.uuid4()) == frozenset()
+
+
+def test_the_rule_on_a_row_read_agrees_with_the_condition() -> None:
+    """`may_read` / `may_change`: the gate's rule on a row already read (the product
+    statement built once at import), for each kind of reader."""
+    other = uuid.uuid4()
+    order = Order(buyer_id=COMPANY, supplier_id=other, released_to_supplier_at=None)
+    assert may_read(order, actor())
+    assert may_change(order, COMPANY)
+    assert not may_read(order, other), "the supplier waits for the release"
+    assert not may_change(order, other)
+    staff = Viewer(principal=Principal(via="bearer", user_id=uuid.uuid4(), is_staff=True))
+    assert may_read(order, staff)
+    assert not may_read(order, ANONYMOUS)
+    product = Product(supplier_id=other)
+    assert not may_read(product, ANONYMOUS)
+    assert may_read(product, ANONYMOUS, shared=True)
+    assert not may_read(product, actor())
+    assert may_read(product, other)
+    event = AuditEvent(company_ids=[other, COMPANY])
+    assert may_read(event, COMPANY)
+    assert not may_read(event, uuid.uuid4())
