@@ -44,6 +44,7 @@ import asyncpg
 from bench_health import (
     DEFAULT_ADMIN_URL,
     LOOPBACK_HOSTS,
+    UNLIMITED_RATES,
     BenchError,
     Server,
     _bounded,
@@ -63,11 +64,6 @@ from generate_catalog import parse_arguments as generator_arguments
 
 API = "/api/v1"
 DEEP_PAGES = 100  # the deep cursor is this many pages of 20 in
-# Out of the way of a load test from one address; everything else stays as in production.
-SERVICE_ENVIRONMENT = {
-    "RATE_LIMIT_ANONYMOUS": "100000000/minute",
-    "IP_AUTOBLOCK_THRESHOLD": "1000000000",
-}
 
 
 @dataclass(frozen=True)
@@ -152,7 +148,7 @@ def shapes(targets: dict[str, str], cursor: str) -> list[Shape]:
 
 
 def service_environment(cache_ttl: str) -> dict[str, str]:
-    return {"CATALOG_SEARCH_CACHE_TTL_SECONDS": cache_ttl, **SERVICE_ENVIRONMENT}
+    return {"CATALOG_SEARCH_CACHE_TTL_SECONDS": cache_ttl, **UNLIMITED_RATES}
 
 
 def _status(url: str) -> int:

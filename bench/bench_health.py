@@ -31,7 +31,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
@@ -52,6 +52,14 @@ ENDPOINTS = {"live": "/health/live", "ready": "/health/ready"}
 STARTUP_TIMEOUT_SECONDS = 90.0
 STOP_TIMEOUT_SECONDS = 15.0
 REQUEST_TIMEOUT_SECONDS = 10.0
+# Out of the way of a load test from one address; everything else stays as in production.
+UNLIMITED_RATES = {
+    "RATE_LIMIT_ANONYMOUS": "100000000/minute",
+    "RATE_LIMIT_USER": "100000000/minute",
+    "RATE_LIMIT_API_KEY": "100000000/minute",
+    "IP_AUTOBLOCK_THRESHOLD": "1000000000",
+}
+Sample = tuple[float, ...]  # CPU counters and the time, read at a window marker
 # Outside services the health endpoints do not need: unset, so that the figures do not
 # depend on whatever the caller's shell points at.
 UNSET_FOR_SERVERS = ("REDIS_URL", "AMQP_URL", "SENTRY_DSN", "DEBUG", "LOG_FORMAT")
@@ -276,6 +284,44 @@ def database_cpu_seconds(database: str) -> float:
     return total
 
 
+def run_loadgen(
+    command: list[str], budget: float, target: str, sample: Callable[[], Sample]
+) -> tuple[dict[str, Any], dict[str, Sample]]:
+    """Run the load generator, `sample` the CPU counters at its window's start and end
+    markers, and return its JSON report with the two samples."""
+    samples: dict[str, Sample] = {}
+    problems: list[str] = []
+    process = subprocess.Popen(
+        command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    # The load generator bounds its own run; the watchdog bounds it should it hang anyway.
+    watchdog = threading.Timer(budget, process.kill)
+    watchdog.start()
+    try:
+        assert process.stderr is not None
+        assert process.stdout is not None
+        for raw_line in process.stderr:
+            line = raw_line.decode(errors="replace").rstrip("\n")
+            if line in (WINDOW_START_MARKER, WINDOW_END_MARKER):
+                samples[line] = sample()
+            else:
+                problems.append(line)
+        output = process.stdout.read()
+        process.wait()
+    finally:
+        watchdog.cancel()
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    if process.returncode != 0 or len(samples) != 2:  # both markers seen
+        raise BenchError(
+            f"load generator failed against {target} (exit {process.returncode}):\n"
+            + "\n".join(problems[-30:])
+        )
+    report: dict[str, Any] = json.loads(output)
+    return report, samples
+
+
 def run_load(
     server: Server,
     path: str,
@@ -299,39 +345,14 @@ def run_load(
         *extra_arguments,
     ]
     budget = arguments.warmup + arguments.duration + 2 * REQUEST_TIMEOUT_SECONDS + 30
-    samples: dict[str, tuple[float, float, float]] = {}
-    process = subprocess.Popen(
-        command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    report, samples = run_loadgen(
+        command,
+        budget,
+        server.name,
+        lambda: (server.cpu_seconds(), database_cpu_seconds(database), time.monotonic()),
     )
-    # The load generator bounds its own run; the watchdog bounds it should it hang anyway.
-    watchdog = threading.Timer(budget, process.kill)
-    watchdog.start()
-    try:
-        assert process.stderr is not None
-        assert process.stdout is not None
-        problems: list[str] = []
-        for raw_line in process.stderr:
-            line = raw_line.decode(errors="replace").rstrip("\n")
-            if line in (WINDOW_START_MARKER, WINDOW_END_MARKER):
-                cpu = (server.cpu_seconds(), database_cpu_seconds(database), time.monotonic())
-                samples[line] = cpu
-            else:
-                problems.append(line)
-        output = process.stdout.read()
-        process.wait()
-    finally:
-        watchdog.cancel()
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-    if process.returncode != 0 or len(samples) != 2:  # both markers seen
-        raise BenchError(
-            f"load generator failed against {server.name} (exit {process.returncode}):\n"
-            + "\n".join(problems[-30:])
-        )
     if server.process.poll() is not None:
         raise BenchError(f"{server.name} died during the run:\n{server.log_tail()}")
-    report: dict[str, Any] = json.loads(output)
     (server_start, database_start, started) = samples[WINDOW_START_MARKER]
     (server_end, database_end, ended) = samples[WINDOW_END_MARKER]
     window_seconds = ended - started

@@ -43,6 +43,7 @@ import asyncpg
 from bench_health import (
     BENCH_DIR,
     DEFAULT_ADMIN_URL,
+    UNLIMITED_RATES,
     BenchError,
     Server,
     _bounded,
@@ -65,12 +66,6 @@ EVENTS_PER_ORDER = 1  # order.placed
 DRAIN_LIMIT_SECONDS = 120.0
 AMPLE_STOCK = 10_000_000
 ADDRESS = {"line1": "Hafenstrasse 1", "city": "Hamburg", "postal_code": "20457", "country": "DE"}
-SERVICE_ENVIRONMENT = {
-    "RATE_LIMIT_ANONYMOUS": "100000000/minute",
-    "RATE_LIMIT_USER": "100000000/minute",
-    "RATE_LIMIT_API_KEY": "100000000/minute",
-    "IP_AUTOBLOCK_THRESHOLD": "1000000000",
-}
 
 
 async def seed(
@@ -293,7 +288,7 @@ def main(argv: list[str] | None = None) -> int:
                         # Without AMQP_URL the consumers (audit, webhooks, notifications,
                         # live updates) run in the API process; with RabbitMQ, in the worker.
                         "OUTBOX_RELAY_ENABLED": str(not arguments.without_consumers).lower(),
-                        **SERVICE_ENVIRONMENT,
+                        **UNLIMITED_RATES,
                     },
                 )
                 servers.append(ours)

@@ -47,7 +47,6 @@ import signal
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import traceback
 import urllib.error
@@ -72,6 +71,7 @@ from bench_health import (
     HOST,
     LOADGEN,
     LOOPBACK_HOSTS,
+    UNLIMITED_RATES,
     BenchError,
     Server,
     _create_database,
@@ -81,12 +81,13 @@ from bench_health import (
     _server_environment,
     _with_database,
     database_cpu_seconds,
+    run_loadgen,
     start_baseline,
     start_service,
     stop,
     wait_until_ready,
 )
-from bench_orders import outbox_backlog, seconds_to_drain
+from bench_orders import ADDRESS, outbox_backlog, seconds_to_drain
 from generate_catalog import generate
 from generate_catalog import parse_arguments as generator_arguments
 from loadgen import WINDOW_END_MARKER, WINDOW_START_MARKER
@@ -99,14 +100,6 @@ REQUEST_TIMEOUT_SECONDS = 10.0
 ORDER_STOCK = 10_000_000
 SWEEP = (1, 16, 64, 256, 1000)
 STARTS = 3  # tries to start the service while the shared server has no connection free
-ADDRESS = {"line1": "Hafenstrasse 1", "city": "Hamburg", "postal_code": "20457", "country": "DE"}
-# Out of the way of a load test from one address; everything else as in production.
-SERVICE_ENVIRONMENT = {
-    "RATE_LIMIT_ANONYMOUS": "100000000/minute",
-    "RATE_LIMIT_USER": "100000000/minute",
-    "RATE_LIMIT_API_KEY": "100000000/minute",
-    "IP_AUTOBLOCK_THRESHOLD": "1000000000",
-}
 
 
 @dataclass(frozen=True)
@@ -943,43 +936,21 @@ class Runner:
             "--requests",
             str(requests_file),
         ]
-        samples: dict[str, tuple[float, ...]] = {}
-        process = subprocess.Popen(
-            command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE
-        )
-        watchdog = threading.Timer(
-            warmup + duration + 2 * REQUEST_TIMEOUT_SECONDS + 30, process.kill
-        )
-        watchdog.start()
-        problems: list[str] = []
         try:
-            assert process.stderr is not None
-            assert process.stdout is not None
-            for raw in process.stderr:
-                line = raw.decode(errors="replace").rstrip("\n")
-                if line in (WINDOW_START_MARKER, WINDOW_END_MARKER):
-                    samples[line] = (
-                        _cpu([server]),
-                        _cpu(also),
-                        database_cpu_seconds(self.stack.database),
-                        time.monotonic(),
-                    )
-                else:
-                    problems.append(line)
-            output = process.stdout.read()
-            process.wait()
-        finally:
-            watchdog.cancel()
-            if process.poll() is None:
-                process.kill()
-                process.wait()
-            requests_file.unlink(missing_ok=True)
-        if process.returncode != 0 or len(samples) != 2:
-            raise BenchError(
-                f"load generator failed against {server.name} (exit {process.returncode}):\n"
-                + "\n".join(problems[-20:])
+            report, samples = run_loadgen(
+                command,
+                warmup + duration + 2 * REQUEST_TIMEOUT_SECONDS + 30,
+                server.name,
+                lambda: (
+                    _cpu([server]),
+                    _cpu(also),
+                    database_cpu_seconds(self.stack.database),
+                    time.monotonic(),
+                ),
             )
-        return json.loads(output), samples[WINDOW_START_MARKER], samples[WINDOW_END_MARKER]
+        finally:
+            requests_file.unlink(missing_ok=True)
+        return report, samples[WINDOW_START_MARKER], samples[WINDOW_END_MARKER]
 
 
 def _ratio(ours: float, baseline: float) -> float | None:
@@ -1316,7 +1287,7 @@ def run(arguments: argparse.Namespace, stack: Stack, result: dict[str, Any]) -> 
         "SECRET_KEY": secret_key,
         "REDIS_URL": redis_url,
         "AMQP_URL": amqp_url,
-        **SERVICE_ENVIRONMENT,
+        **UNLIMITED_RATES,
     }
     for attempt in range(1, STARTS + 1):
         service = start_service(

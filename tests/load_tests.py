@@ -50,6 +50,19 @@ def _emails(variable: str, default: str) -> list[str]:
     return [email.strip() for email in os.environ.get(variable, default).split(",") if email]
 
 
+def _expect(
+    client: HttpSession, method: str, path: str, status: int, name: str, **request: Any
+) -> Any:
+    """One sign-in step: any other status is a Locust failure and stops the sign-in."""
+    with client.request(
+        method, f"{API}{path}", name=name, catch_response=True, **request
+    ) as answer:
+        if answer.status_code != status:
+            answer.failure(f"{answer.status_code}: {answer.text[:200]}")
+            raise RuntimeError(f"{name}: {path} answered {answer.status_code}")
+        return answer.json()
+
+
 @dataclass
 class Account:
     """A demo account, signed in once for all the simulated users."""
@@ -70,40 +83,35 @@ class Account:
         return {"Authorization": f"Bearer {self.token}", "X-Company-ID": self.company_id}
 
     def _sign_in(self, client: HttpSession) -> None:
-        with client.post(
-            f"{API}/auth/otp/request",
+        challenge = _expect(
+            client,
+            "post",
+            "/auth/otp/request",
+            202,
+            "sign-in: request code",
             json={"email": self.email},
-            name="sign-in: request code",
-            catch_response=True,
-        ) as answer:
-            if answer.status_code != 202:
-                answer.failure(f"{answer.status_code}: {answer.text[:200]}")
-                raise RuntimeError(f"no sign-in code for {self.email}")
-            challenge = answer.json()["challenge_id"]
-        with client.post(
-            f"{API}/auth/otp/verify",
+        )["challenge_id"]
+        token = _expect(
+            client,
+            "post",
+            "/auth/otp/verify",
+            200,
+            "sign-in: verify code",
             json={"challenge_id": challenge, "code": OTP_CODE},
-            name="sign-in: verify code",
-            catch_response=True,
-        ) as answer:
-            if answer.status_code != 200:
-                answer.failure(f"{answer.status_code}: {answer.text[:200]}")
-                raise RuntimeError(f"{self.email} could not sign in")
-            token = answer.json()["access_token"]
-        with client.get(
-            f"{API}/me",
+        )["access_token"]
+        me = _expect(
+            client,
+            "get",
+            "/me",
+            200,
+            "sign-in: me",
             headers={"Authorization": f"Bearer {token}"},
-            name="sign-in: me",
-            catch_response=True,
-        ) as answer:
-            if answer.status_code != 200:
-                answer.failure(f"{answer.status_code}: {answer.text[:200]}")
-                raise RuntimeError(f"{self.email}: /me answered {answer.status_code}")
-            companies = [
-                membership["company_id"]
-                for membership in answer.json()["companies"]
-                if membership["company_kind"] in (self.kind, "both")
-            ]
+        )
+        companies = [
+            membership["company_id"]
+            for membership in me["companies"]
+            if membership["company_kind"] in (self.kind, "both")
+        ]
         if not companies:
             raise RuntimeError(f"{self.email} belongs to no {self.kind} company")
         self.token, self.company_id = token, companies[0]
