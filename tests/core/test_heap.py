@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import gc
+import subprocess
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,6 +15,8 @@ from asgi_lifespan import LifespanManager
 from marketplace.app import create_app
 from marketplace.core.heap import GC_THRESHOLDS, freeze_startup_heap
 from tests.conftest import make_settings
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -54,3 +59,19 @@ async def test_a_test_app_leaves_the_collector_alone(database_url: str) -> None:
     async with LifespanManager(app, startup_timeout=60, shutdown_timeout=60):
         assert gc.get_freeze_count() == 0
         assert gc.get_threshold() == thresholds
+
+
+def test_an_api_process_loads_no_pdf_or_error_tracking_library_it_does_not_use() -> None:
+    """fpdf2 (~30 MB) is loaded by the first invoice drawn and sentry-sdk (~9 MB) only
+    with a SENTRY_DSN: an API worker that does neither stays that much smaller."""
+    program = (
+        "import sys\n"
+        "from marketplace.app import create_app\n"
+        "from tests.conftest import make_settings\n"
+        "create_app(make_settings())\n"
+        "print(sorted({'fpdf', 'fontTools', 'sentry_sdk'} & set(sys.modules)))\n"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", program], capture_output=True, text=True, check=True, cwd=ROOT
+    ).stdout.strip()
+    assert loaded == "[]"

@@ -371,22 +371,23 @@ def test_without_dejavu_the_core_font_prints_latin_1_and_marks_the_rest(
     from decimal import Decimal
 
     from marketplace.trade.invoices import pdf
+    from marketplace.trade.invoices.document import InvoiceDocument, Line, Party
     from marketplace.trade.invoices.service import FOOTER, LABELS
 
     monkeypatch.setattr(pdf, "FONT_DIRECTORIES", ())
     pdf._unicode_fonts.cache_clear()
     try:
-        document = pdf.InvoiceDocument(
+        document = InvoiceDocument(
             labels=dict(LABELS),
             invoice_number="INV-2026-000003",
             order_number="ORD-2026-000007",
             issued_on=TODAY,
             po_number=None,
-            supplier=pdf.Party("Müller Schrauben GmbH", ("Köln", "DE"), "DE1", None),
-            buyer=pdf.Party("Łódź Śruby", (), None, None),
+            supplier=Party("Müller Schrauben GmbH", ("Köln", "DE"), "DE1", None),
+            buyer=Party("Łódź Śruby", (), None, None),
             ship_to=(),
             lines=[
-                pdf.Line("A-1", "Bolt", Decimal("2.500"), "kg", Decimal("4.0000"), Decimal("10.00"))
+                Line("A-1", "Bolt", Decimal("2.500"), "kg", Decimal("4.0000"), Decimal("10.00"))
             ],
             currency="EUR",
             subtotal=Decimal("10.00"),

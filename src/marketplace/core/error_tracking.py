@@ -18,8 +18,6 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
-import sentry_sdk
-
 from marketplace import __version__
 from marketplace.settings import Settings
 
@@ -27,6 +25,7 @@ if TYPE_CHECKING:
     from sentry_sdk._types import DataCollectionUserOptions, Event, Hint
 
 REQUEST_ID_TAG = "request_id"
+_enabled = False  # set by init_error_tracking once a DSN is configured
 FILTERED = "[Filtered]"
 
 # Matched as substrings of the lower-cased header name (sentry-sdk's allowlist mode).
@@ -91,8 +90,14 @@ def scrub_event(event: Event, hint: Hint) -> Event:
 
 
 def init_error_tracking(settings: Settings) -> None:
+    global _enabled
     if settings.sentry_dsn is None:
         return
+    # Imported only here: sentry-sdk adds about 9 MB to every process, which a
+    # deployment without SENTRY_DSN should not carry.
+    import sentry_sdk
+
+    _enabled = True
     sentry_sdk.init(
         dsn=settings.sentry_dsn.get_secret_value(),
         environment=settings.environment.value,
@@ -108,8 +113,14 @@ def init_error_tracking(settings: Settings) -> None:
 def report_exception(error: BaseException) -> None:
     """An unhandled error that the request-context middleware answered with a 500, so
     that no framework integration of Sentry saw it raised."""
-    sentry_sdk.capture_exception(error)
+    if _enabled:
+        import sentry_sdk
+
+        sentry_sdk.capture_exception(error)
 
 
 def tag_request(request_id: str) -> None:
-    sentry_sdk.get_isolation_scope().set_tag(REQUEST_ID_TAG, request_id)
+    if _enabled:
+        import sentry_sdk
+
+        sentry_sdk.get_isolation_scope().set_tag(REQUEST_ID_TAG, request_id)

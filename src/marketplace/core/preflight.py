@@ -16,7 +16,6 @@ from functools import partial
 
 import limits
 from redis.asyncio.connection import parse_url as parse_redis_url
-from sentry_sdk.utils import Dsn
 
 from marketplace.core.client_ip import parse_networks
 from marketplace.core.db import connection_url
@@ -62,6 +61,8 @@ def _checks(settings: Settings) -> list[tuple[str, Callable[[], object]]]:
         redis_url = settings.redis_url.get_secret_value()
         checks.append(("REDIS_URL", lambda: parse_redis_url(redis_url)))
     if settings.sentry_dsn is not None:
+        from sentry_sdk.utils import Dsn  # only with a DSN: see core/error_tracking.py
+
         dsn = settings.sentry_dsn.get_secret_value()
         checks.append(("SENTRY_DSN", lambda: Dsn(dsn)))
     for name in (

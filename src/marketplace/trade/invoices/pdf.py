@@ -8,9 +8,6 @@ Latin-1 only, so other characters are shown as "?" rather than failing the invoi
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import date
 from decimal import Decimal
 from functools import cache
 from pathlib import Path
@@ -18,6 +15,8 @@ from pathlib import Path
 from fpdf import FPDF
 from fpdf.enums import Align, TableBordersLayout, XPos, YPos
 from fpdf.fonts import FontFace
+
+from marketplace.trade.invoices.document import InvoiceDocument, Party
 
 FONT_DIRECTORIES = (
     Path("/usr/share/fonts/truetype/dejavu"),  # Debian, Ubuntu (fonts-dejavu-core)
@@ -27,46 +26,6 @@ FONT_DIRECTORIES = (
     Path("/Library/Fonts"),
 )
 FAMILY = "invoice"
-
-
-@dataclass(frozen=True)
-class Party:
-    name: str  # legal name when known, else the trading name
-    address: tuple[str, ...]
-    tax_id: str | None
-    registration_number: str | None
-
-
-@dataclass(frozen=True)
-class Line:
-    sku: str
-    name: str
-    quantity: Decimal
-    unit: str
-    unit_price: Decimal
-    line_total: Decimal
-
-
-@dataclass(frozen=True)
-class InvoiceDocument:
-    labels: dict[str, str]  # translated captions, by key
-    invoice_number: str
-    order_number: str
-    issued_on: date
-    po_number: str | None
-    supplier: Party
-    buyer: Party
-    ship_to: tuple[str, ...]
-    lines: Sequence[Line]
-    currency: str
-    subtotal: Decimal
-    total: Decimal
-    amount_paid: Decimal
-    payment_terms: str
-    due_date: date | None
-    payment_status: str
-    is_overdue: bool
-    footer: str  # e.g. "Page {page} of {nb}": {page} filled per page, {nb} by fpdf2
 
 
 @cache

@@ -23,8 +23,8 @@ from marketplace.companies.models import Company
 from marketplace.core.access import Viewer
 from marketplace.core.i18n import _, translate
 from marketplace.trade.invoices import repository
+from marketplace.trade.invoices.document import InvoiceDocument, Line, Party
 from marketplace.trade.invoices.errors import InvoiceNotIssued
-from marketplace.trade.invoices.pdf import InvoiceDocument, Line, Party, render_invoice
 from marketplace.trade.orders import repository as orders
 from marketplace.trade.orders.errors import OrderNotFound
 
@@ -156,5 +156,9 @@ async def invoice_pdf(session: AsyncSession, viewer: Viewer, order_id: uuid.UUID
         # Filled per page: {page} by the renderer, {nb} (the page count) by fpdf2.
         footer=translate(FOOTER, page="{page}", pages="{nb}"),
     )
+    # fpdf2 and its font tables add about 30 MB to a process: only the processes that
+    # draw an invoice load them, not every API worker (issue 14's memory target).
+    from marketplace.trade.invoices.pdf import render_invoice
+
     content = await anyio.to_thread.run_sync(render_invoice, document)
     return InvoiceFile(filename=f"{order.number}.pdf", content=content)
