@@ -14,7 +14,7 @@ from sqlalchemy import text
 
 from marketplace import __version__
 from marketplace.core.logging import get_logger
-from marketplace.core.migrations import current_revisions, head_revisions
+from marketplace.core.migrations import SchemaState, schema_state
 from marketplace.core.platform import Platform
 
 logger = get_logger(__name__)
@@ -48,7 +48,10 @@ class Liveness(BaseModel):
 class Readiness(BaseModel):
     status: Literal["ready", "not_ready"]
     database: ComponentStatus
-    migrations: Literal["current", "pending", "unknown"]
+    # current: at this code's head; ahead: a newer release migrated it (expand and
+    # contract: still served); pending: behind this code; foreign: a revision this code
+    # does not know, its head never applied; unknown: the database did not answer.
+    migrations: SchemaState | Literal["unknown"]
 
 
 async def _probe(
@@ -132,17 +135,20 @@ async def live() -> Liveness:
     responses={503: {"model": Readiness, "description": "Not ready to serve."}},
 )
 async def ready(request: Request, response: Response) -> Readiness:
-    """Ready to serve: the database answers and its schema is at the latest migration."""
+    """Ready to serve: the database answers and its schema is at this code's latest
+    migration or ahead of it (a newer release migrated it; during a rolling deploy or
+    after a rollback this code still serves, see docs/operations.md "Releases and
+    rollback"). Behind (`pending`) or foreign: 503."""
     platform: Platform = request.app.state.platform
     try:
         async with asyncio.timeout(platform.settings.health_check_timeout_seconds):
             async with platform.database.engine.connect() as connection:
-                revisions = await current_revisions(connection)
+                state = await schema_state(connection)
     except Exception as error:  # an unreachable database means "not ready", not a 500
         logger.warning("health.not_ready", error=repr(error))
         response.status_code = 503
         return Readiness(status="not_ready", database=ComponentStatus.DOWN, migrations="unknown")
-    if revisions != head_revisions():
+    if state not in ("current", "ahead"):
         response.status_code = 503
-        return Readiness(status="not_ready", database=ComponentStatus.OK, migrations="pending")
-    return Readiness(status="ready", database=ComponentStatus.OK, migrations="current")
+        return Readiness(status="not_ready", database=ComponentStatus.OK, migrations=state)
+    return Readiness(status="ready", database=ComponentStatus.OK, migrations=state)

@@ -1,17 +1,45 @@
-"""Alembic driven from code, so `serve`, `migrate`, tests and readiness share one path."""
+"""Alembic driven from code, so `serve`, `migrate`, tests and readiness share one path.
+
+A rolling release runs two releases on one schema: the new release migrates (expand
+only), and processes of the previous release keep serving until they are replaced, or
+take over again on a rollback. Alembic's `alembic_version` holds only the current head,
+whose id the previous release cannot know; so every migration applied is also recorded
+in `migration_history` (with the release that applied it). A release is then "behind"
+when its own head is not in the database yet, and "ahead" (safe to serve: expand and
+contract) when the database holds a revision it does not know AND its own head was
+applied before it. An unknown revision without its head in the history is "foreign"
+(another branch or application): not ready.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import re
+from collections.abc import Collection, Mapping
 from functools import cache
 from pathlib import Path
+from typing import Any, Literal
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext, MigrationInfo
 from alembic.script import ScriptDirectory
-from sqlalchemy import text
+from sqlalchemy import pool, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from marketplace import __version__
+from marketplace.core.db import create_engine
+from marketplace.core.logging import get_logger
+
+logger = get_logger(__name__)
+
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+HISTORY_TABLE = "migration_history"
+
+SchemaState = Literal["current", "pending", "ahead", "foreign"]
+
+# Revision ids and releases go into SQL as literals (offline mode has no parameters).
+_SAFE_LITERAL = re.compile(r"[\w.+-]+")
 
 
 def alembic_config(database_url: str) -> Config:
@@ -24,19 +52,98 @@ def alembic_config(database_url: str) -> Config:
 
 
 def upgrade_to_head(database_url: str) -> None:
-    """Blocking; call through `asyncio.to_thread` from async code."""
+    """Blocking; call through `asyncio.to_thread` from async code.
+
+    A database already ahead of this code (a newer release migrated it, and this one is
+    a rollback) is left alone: Alembic would refuse a head it cannot locate, and the
+    previous release must start on the new schema."""
+    if asyncio.run(_schema_state_at(database_url)) == "ahead":
+        logger.warning("database.ahead_of_code", code_heads=sorted(head_revisions()))
+        return
     command.upgrade(alembic_config(database_url), "head")
+
+
+def _script() -> ScriptDirectory:
+    return ScriptDirectory.from_config(alembic_config("postgresql://unused"))
 
 
 @cache
 def head_revisions() -> frozenset[str]:
-    script = ScriptDirectory.from_config(alembic_config("postgresql://unused"))
-    return frozenset(script.get_heads())
+    return frozenset(_script().get_heads())
+
+
+@cache
+def known_revisions() -> frozenset[str]:
+    """Every revision this code ships."""
+    return frozenset(revision.revision for revision in _script().walk_revisions())
+
+
+async def _table_exists(connection: AsyncConnection, table: str) -> bool:
+    return bool(
+        await connection.scalar(text("SELECT to_regclass(:table) IS NOT NULL"), {"table": table})
+    )
 
 
 async def current_revisions(connection: AsyncConnection) -> frozenset[str]:
-    exists = await connection.scalar(text("SELECT to_regclass('alembic_version') IS NOT NULL"))
-    if not exists:
+    if not await _table_exists(connection, "alembic_version"):
         return frozenset()
     rows = await connection.execute(text("SELECT version_num FROM alembic_version"))
     return frozenset(row[0] for row in rows)
+
+
+async def applied_revisions(connection: AsyncConnection) -> frozenset[str]:
+    """Every revision the database went through (empty before `migration_history`)."""
+    if not await _table_exists(connection, HISTORY_TABLE):
+        return frozenset()
+    rows = await connection.execute(text(f"SELECT revision FROM {HISTORY_TABLE}"))
+    return frozenset(row[0] for row in rows)
+
+
+async def schema_state(connection: AsyncConnection) -> SchemaState:
+    """The database's schema against this code's migrations (see the module's text)."""
+    current = await current_revisions(connection)
+    heads = head_revisions()
+    if current == heads:
+        return "current"
+    if current <= known_revisions():
+        return "pending"  # behind this code (or empty): `marketplace migrate` is due
+    if heads <= await applied_revisions(connection):
+        return "ahead"
+    return "foreign"
+
+
+async def _schema_state_at(database_url: str) -> SchemaState:
+    engine = create_engine(database_url, poolclass=pool.NullPool)
+    try:
+        async with engine.connect() as connection:
+            return await schema_state(connection)
+    finally:
+        await engine.dispose()
+
+
+def record_in_history(
+    ctx: MigrationContext,
+    step: MigrationInfo,
+    heads: Collection[Any],
+    run_args: Mapping[str, Any],
+) -> None:
+    """Alembic's `on_version_apply` hook (migrations/env.py): each revision applied is
+    added to `migration_history`, each one undone removed. Before the table exists (the
+    migrations older than it, which it backfills) and after its own downgrade, nothing."""
+    revisions = step.up_revision_ids
+    for literal in (*revisions, __version__):
+        if not _SAFE_LITERAL.fullmatch(literal):
+            raise ValueError(f"unexpected characters in {literal!r}")
+    values = ", ".join(f"('{revision}', '{__version__}')" for revision in revisions)
+    listed = ", ".join(f"'{revision}'" for revision in revisions)
+    if step.is_upgrade:
+        change = (
+            f"INSERT INTO {HISTORY_TABLE} (revision, release) VALUES {values} "
+            "ON CONFLICT (revision) DO NOTHING"
+        )
+    else:
+        change = f"DELETE FROM {HISTORY_TABLE} WHERE revision IN ({listed})"
+    # A DO block, so that the same statement works online and in `--sql` output.
+    ctx.execute(
+        f"DO $$ BEGIN IF to_regclass('{HISTORY_TABLE}') IS NOT NULL THEN {change}; END IF; END $$"
+    )

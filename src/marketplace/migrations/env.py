@@ -11,6 +11,7 @@ from sqlalchemy.engine import Connection
 
 from marketplace.all_models import Base
 from marketplace.core.db import create_engine, to_async_url
+from marketplace.core.migrations import record_in_history
 
 config = context.config
 target_metadata = Base.metadata
@@ -32,13 +33,21 @@ def run_migrations_offline() -> None:
         target_metadata=target_metadata,
         literal_binds=True,
         compare_type=True,
+        on_version_apply=record_in_history,
     )
     with context.begin_transaction():
         context.run_migrations()
 
 
 def _run(connection: Connection) -> None:
-    context.configure(connection=connection, target_metadata=target_metadata, compare_type=True)
+    context.configure(
+        connection=connection,
+        target_metadata=target_metadata,
+        compare_type=True,
+        # Every revision applied is recorded with its release: readiness tells a
+        # database ahead of this code from a foreign one (core/migrations.py).
+        on_version_apply=record_in_history,
+    )
     with context.begin_transaction():
         context.run_migrations()
 
