@@ -73,7 +73,11 @@ def start_service(
 
 
 def wait_until_ready(
-    process: subprocess.Popen[bytes], port: int, timeout: float = 90, log: Path | None = None
+    process: subprocess.Popen[bytes],
+    port: int,
+    timeout: float = 90,
+    log: Path | None = None,
+    probe: str = "/health/ready",
 ) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -83,7 +87,7 @@ def wait_until_ready(
                 output = log.read_text()
             raise AssertionError(f"service exited with {process.returncode}:\n{output}")
         try:
-            if httpx.get(f"http://127.0.0.1:{port}/health/ready", timeout=2).status_code == 200:
+            if httpx.get(f"http://127.0.0.1:{port}{probe}", timeout=2).status_code == 200:
                 return
         except httpx.HTTPError:
             pass

@@ -1,4 +1,5 @@
-"""The folder each throwaway cluster of a test lives in (tests/operations/postgres_cluster.py)."""
+"""The folder each throwaway cluster of a test lives in (tests/operations/postgres_cluster.py),
+and the previous release's code."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.operations.previous_release import Release, extract_previous_release
+
 
 @pytest.fixture
 def workspace() -> Iterator[tuple[Path, list[str]]]:
@@ -22,3 +25,9 @@ def workspace() -> Iterator[tuple[Path, list[str]]]:
         run_as = ["runuser", "-u", "postgres", "--"]
     yield root, run_as
     shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def previous_release(tmp_path_factory: pytest.TempPathFactory) -> Release:
+    """The previous release's source, from git (see previous_release.py)."""
+    return extract_previous_release(tmp_path_factory.mktemp("previous-release"))
