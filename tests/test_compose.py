@@ -7,14 +7,18 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 from urllib.parse import urlsplit
 
 import pytest
 import typer
 import yaml
+from typer.testing import CliRunner
 
+from marketplace import __version__
 from marketplace.cli import app as cli
+from marketplace.core.health import Readiness
+from marketplace.core.migrations import HISTORY_TABLE, known_revisions
 from marketplace.settings import Environment, Settings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -154,3 +158,69 @@ def test_image_installs_the_locked_versions_then_the_project_alone() -> None:
     assert re.search(r"pip install[^\n]*--no-deps[^\n]*\.whl", dockerfile), dockerfile
     assert "requirements/build.lock" in dockerfile  # the wheel's build backend, hashed too
     assert "mkdir -p /app/var/storage" in dockerfile  # the uploads volume's owner
+
+
+TAG = re.compile(r"b2b-marketplace:(?P<tag>.+)")
+
+
+def test_images_are_tagged_by_the_release_they_hold() -> None:
+    for name, service in OURS.items():
+        image = TAG.fullmatch(service["image"])
+        assert image is not None, f"{name} runs {service['image']}"
+        tag = VARIABLE.fullmatch(image["tag"])
+        # Required, never defaulted: a deploy names the release it runs.
+        assert tag is not None
+        assert (tag["name"], tag["kind"]) == ("MARKETPLACE_VERSION", "?")
+        assert service["build"]["args"] == {"MARKETPLACE_VERSION": image["tag"]}, name
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    stages = re.split(r"^FROM ", dockerfile, flags=re.M)[1:]
+    assert len(stages) == 2
+    builder, runtime = stages
+    # The build fails unless the tag is the version `marketplace version` prints.
+    assert re.search(
+        r"ARG MARKETPLACE_VERSION\nRUN test \"\$\(/opt/venv/bin/marketplace version\)\""
+        r" = \"\$\{MARKETPLACE_VERSION\}\"",
+        builder,
+    ), builder
+    assert "ARG MARKETPLACE_VERSION" in runtime
+    assert 'org.opencontainers.image.version="${MARKETPLACE_VERSION}"' in runtime
+    printed = CliRunner().invoke(cli, ["version"])
+    assert printed.exit_code == 0
+    assert printed.output == f"{__version__}\n"
+
+
+def _section(document: str, title: str) -> str:
+    start = document.index(f"\n## {title}\n")
+    end = document.find("\n## ", start + 1)
+    return document[start : end if end != -1 else None]
+
+
+def test_the_release_docs_name_real_commands_services_settings_and_files() -> None:
+    docs = _section((ROOT / "docs" / "operations.md").read_text(), "Releases and rollback")
+    commands = typer.main.get_command(cli).commands  # type: ignore[attr-defined]
+    named = set(re.findall(r"\bmarketplace (\w[\w-]*)", docs))
+    assert named >= {"version", "migrate", "serve"}
+    assert named <= set(commands), f"no such commands: {named - set(commands)}"
+    compose_runs = re.findall(r"docker compose ([^`\n]+)", docs)
+    assert len(compose_runs) >= 4
+    for run in compose_runs:
+        words = [word for word in run.split() if not word.startswith("-")]
+        services = words[1:]  # after the compose command (build, run, up)
+        assert set(services) <= set(OURS), f"docker compose {run}: unknown service"
+    assert {"migrate", "app", "worker"} <= {word for run in compose_runs for word in run.split()}
+    variables = set(re.findall(r"\b([A-Z][A-Z_]{3,})=", docs))
+    assert variables == {"MARKETPLACE_VERSION", "DATABASE_URL"}
+    assert "DATABASE_URL" in SETTINGS
+    for path in re.findall(
+        r"`((?:src|tests)/[\w/.]+\.py|compose\.yaml|Dockerfile|alembic\.ini)", docs
+    ):
+        assert (ROOT / path.split("::")[0]).exists(), path
+    # The readiness table lists every value `migrations` can take, and no other.
+    listed = set(re.findall(r"^\| [^|]+ \| `(\w+)` \| (?:200|503)", docs, flags=re.M))
+    field = Readiness.model_fields["migrations"].annotation
+    assert listed == {value for part in get_args(field) for value in get_args(part)}
+    assert f"`{HISTORY_TABLE}`" in docs
+    assert {revision for revision in known_revisions() if revision in docs} == {
+        "0820_migration_history"
+    }
+    assert "database.ahead_of_code" in (ROOT / "src/marketplace/core/migrations.py").read_text()

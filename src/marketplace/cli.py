@@ -15,6 +15,7 @@ import typer
 import uvicorn
 from pydantic import ValidationError
 
+from marketplace import __version__
 from marketplace.core import backup as backups
 from marketplace.core.broker import EVENTS_EXCHANGE, Topology
 from marketplace.core.db import Database
@@ -340,6 +341,12 @@ def restore(
         f"Restored {path}: {result.tables} tables, {result.rows} rows and {result.files} "
         f"files, all matching the manifest (migration head {', '.join(result.migration_heads)})."
     )
+
+
+@app.command()
+def version() -> None:
+    """Print the release: the image tag (`MARKETPLACE_VERSION` in compose.yaml) it ships as."""
+    typer.echo(__version__)
 
 
 @app.command("check-config")
