@@ -25,6 +25,7 @@ class Release:
     commit: str
     src: Path  # the folder that holds its `marketplace` package: its PYTHONPATH
     heads: frozenset[str]  # its migration head
+    revisions: frozenset[str]  # every migration it ships
 
 
 def _git(*arguments: str) -> str:
@@ -69,5 +70,10 @@ def extract_previous_release(into: Path) -> Release:
         tar.extractall(into, filter="data")
     src = into / "src"
     migrations = src / "marketplace" / "migrations"
-    heads = frozenset(ScriptDirectory(str(migrations)).get_heads())
-    return Release(commit=commit, src=src, heads=heads)
+    script = ScriptDirectory(str(migrations))
+    return Release(
+        commit=commit,
+        src=src,
+        heads=frozenset(script.get_heads()),
+        revisions=frozenset(revision.revision for revision in script.walk_revisions()),
+    )

@@ -30,6 +30,9 @@ from tests.trade.conftest import Market, build_market, order_body
 
 pytestmark = pytest.mark.slow
 
+# The first release whose readiness tells a newer schema (ready) from an older one.
+HISTORY_REVISION = "0820_migration_history"
+
 
 @pytest.fixture
 async def migrated_database(postgres_server_url: str) -> AsyncIterator[str]:
@@ -169,6 +172,10 @@ async def test_previous_and_new_release_share_the_new_schema_then_roll_back(
         ):
             ready = (await new_client.get("/health/ready")).json()
             assert ready == {"status": "ready", "database": "ok", "migrations": "current"}
+            if HISTORY_REVISION in previous_release.revisions:
+                # A release that keeps migration_history knows a newer schema is safe.
+                ready = (await old_client.get("/health/ready")).json()
+                assert ready == {"status": "ready", "database": "ok", "migrations": "ahead"}
 
             # Rolling deploy: both serve at once, each reads what the other wrote.
             by_old = await _place(old_client, market)
