@@ -20,6 +20,7 @@ import httpx
 import pytest
 from alembic.script import ScriptDirectory
 
+import marketplace
 from marketplace.core.migrations import alembic_config, head_revisions, upgrade_to_head
 from tests.cli.test_embedded_postgres import MARKETPLACE, free_port, wait_until_ready
 from tests.conftest import TEST_SECRET_KEY, make_settings, started_app
@@ -41,26 +42,29 @@ async def migrated_database(postgres_server_url: str) -> AsyncIterator[str]:
         yield url
 
 
-def _environment(database_url: str, code: Path | None) -> dict[str, str]:
-    environment = {
+# Today's code: the src folder this test imports `marketplace` from.
+TODAY = Path(marketplace.__file__).resolve().parents[1]
+
+
+def _environment(database_url: str, code: Path) -> dict[str, str]:
+    return {
         "PATH": os.environ.get("PATH", ""),
         "ENVIRONMENT": "test",
         "SECRET_KEY": TEST_SECRET_KEY,
         "DATABASE_URL": database_url,
         "LOG_LEVEL": "INFO",
         "OUTBOX_RELAY_ENABLED": "false",
+        # Ahead of whatever the virtualenv has installed.
+        "PYTHONPATH": str(code),
     }
-    if code is not None:
-        environment["PYTHONPATH"] = str(code)  # ahead of the installed (today's) package
-    return environment
 
 
 @contextmanager
 def serving(
-    database_url: str, workdir: Path, code: Path | None = None
+    database_url: str, workdir: Path, code: Path
 ) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
     """`marketplace serve --no-migrate` (as a deploy runs its replicas) with `code` (a
-    release's src folder) or today's; its process and base URL."""
+    release's src folder); its process and base URL."""
     workdir.mkdir()
     port = free_port()
     log = workdir / "serve.log"
@@ -140,9 +144,10 @@ async def test_previous_and_new_release_share_the_new_schema_then_roll_back(
     assert _package_of(_environment(migrated_database, old_code)) == str(
         old_code / "marketplace" / "__init__.py"
     ), "the old process must run the previous release's code, not today's"
+    assert _package_of(_environment(migrated_database, TODAY)) == marketplace.__file__
     with (
         serving(migrated_database, tmp_path / "old", old_code) as (old, old_url),
-        serving(migrated_database, tmp_path / "new") as (new, new_url),
+        serving(migrated_database, tmp_path / "new", TODAY) as (new, new_url),
     ):
         # Committed data both see, made while they start.
         async for app in started_app(make_settings(database_url=migrated_database)):
