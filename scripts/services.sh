@@ -85,3 +85,13 @@ if ! command -v promtool >/dev/null 2>&1; then
         echo "promtool is not installed: apt-get install prometheus (the alert rule checks need it)" >&2
     fi
 fi
+
+# Not a service either: tests/operations/test_scale_out.py runs Debian's nginx, in a process
+# of its own on a free port, in front of two API processes (deploy/nginx/marketplace.conf).
+if ! command -v nginx >/dev/null 2>&1 && [ ! -x /usr/sbin/nginx ]; then
+    if ensure_installed nginx nginx; then
+        echo "Installed Debian's nginx for the scale-out test"
+    else
+        echo "nginx is not installed: apt-get install nginx (the scale-out test needs it)" >&2
+    fi
+fi
