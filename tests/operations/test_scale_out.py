@@ -61,6 +61,7 @@ from tests.conftest import (
     require_service,
 )
 from tests.factories import add_member, make_company, make_product, make_user
+from tests.operations.test_graceful_shutdown import SERVICE_RESTART, until_closed
 from tests.realtime.conftest import next_of, open_socket, receive
 from tests.trade.conftest import ADDRESS
 
@@ -327,6 +328,7 @@ class System:
     buyer_headers: dict[str, str]
     supplier_headers: dict[str, str]
     supplier_token: str
+    lone_token: str  # a user of no company: live updates bring it nothing but pings
 
     @property
     def upstreams(self) -> set[str]:
@@ -352,8 +354,9 @@ async def seed(platform: Platform) -> dict[str, Any]:
         await add_member(session, buyer, buyer_user, "owner", spending_limit=None)
         supplier_user = await make_user(session, name="Supplier")
         await add_member(session, supplier, supplier_user, "owner")
+        lone_user = await make_user(session, name="Nobody's member")
         tokens = {}
-        for user in (buyer_user, supplier_user):
+        for user in (buyer_user, supplier_user, lone_user):
             issued = await identity.start_token_session(
                 session, platform, user, identity.ClientInfo(ip="127.0.0.1", user_agent="test")
             )
@@ -371,6 +374,7 @@ async def seed(platform: Platform) -> dict[str, Any]:
             "X-Company-ID": str(supplier.id),
         },
         "supplier_token": tokens[supplier_user.id],
+        "lone_token": tokens[lone_user.id],
     }
 
 
@@ -632,14 +636,29 @@ async def a_socket_hears_what_a_request_to_the_other_process_did(system: System)
     assert sockets == system.upstreams
 
 
-async def a_body_over_the_apps_limit_gets_the_apps_413(system: System) -> None:
-    over = b'{"email": "' + b"a" * 1_048_576 + b'"}'
+async def a_body_over_the_limit_is_refused_before_any_process(system: System) -> None:
+    limit = 1_048_576  # MAX_REQUEST_BODY_BYTES, the app's and nginx's
+    padding = limit - len(b'{"email": ""}')
+    at_the_limit = b'{"email": "' + b"a" * padding + b'"}'
     async with system.client("127.0.0.6") as http:
-        response = await http.post(
-            f"{API}/auth/otp/request", content=over, headers={"Content-Type": "application/json"}
+        taken = await http.post(
+            f"{API}/auth/otp/request",
+            content=at_the_limit,
+            headers={"Content-Type": "application/json"},
         )
-    assert response.status_code == 413
-    assert response.headers["content-type"] == "application/problem+json"
+        refused = await http.post(
+            f"{API}/auth/otp/request",
+            content=at_the_limit + b" ",
+            headers={"Content-Type": "application/json"},
+        )
+    # The body within the limit reached a process, which judged what it said.
+    assert taken.status_code == 422
+    assert await system.nginx.served_by(taken) in system.upstreams
+    # One byte more, and nginx answers the app's problem itself.
+    assert refused.status_code == 413
+    assert refused.headers["content-type"] == "application/problem+json"
+    assert refused.json()["type"] == "urn:marketplace:problem:payload-too-large"
+    assert await system.nginx.served_by(refused) == ""
 
 
 @dataclass
@@ -688,16 +707,34 @@ async def stopping_one_process_mid_traffic_loses_no_accepted_order(system: Syste
     logged_before = len(system.nginx.entries())
     stopped, remaining = system.apis
     traffic = Traffic(system)
-    lanes = [asyncio.create_task(traffic.lane()) for _ in range(TRAFFIC_LANES)]
-    try:
-        await asyncio.wait_for(traffic.until_accepted(ORDERS_BEFORE_STOP), 60)
-        stopped.process.send_signal(signal.SIGTERM)
-        exit_code = await asyncio.to_thread(stopped.process.wait, 40)
-        gone = len(traffic.accepted)
-        await asyncio.wait_for(traffic.until_accepted(gone + ORDERS_AFTER_STOP), 60)
-    finally:
-        traffic.running = False
-        await asyncio.gather(*lanes)
+    # One live connection on each process (opened in turn, so one each).
+    url = system.nginx.ws_url(system.lone_token)
+    async with open_socket(url) as first, open_socket(url) as second:
+        for socket in (first, second):
+            assert (await receive(socket))["type"] == "welcome"
+        closing = {asyncio.create_task(until_closed(socket)): socket for socket in (first, second)}
+        lanes = [asyncio.create_task(traffic.lane()) for _ in range(TRAFFIC_LANES)]
+        try:
+            await asyncio.wait_for(traffic.until_accepted(ORDERS_BEFORE_STOP), 60)
+            stopped.process.send_signal(signal.SIGTERM)
+            closed, still_open = await asyncio.wait(closing, return_when=asyncio.FIRST_COMPLETED)
+            exit_code = await asyncio.to_thread(stopped.process.wait, 40)
+            gone = len(traffic.accepted)
+            await asyncio.wait_for(traffic.until_accepted(gone + ORDERS_AFTER_STOP), 60)
+        finally:
+            traffic.running = False
+            await asyncio.gather(*lanes)
+            for task in closing:
+                task.cancel()
+        # The client on the stopped process was told to reconnect, and does, through nginx;
+        # the one on the other process never noticed.
+        (told,) = closed
+        assert told.result().rcvd is not None
+        assert told.result().rcvd.code == SERVICE_RESTART
+        (survivor,) = still_open
+        await asyncio.wait_for(await closing[survivor].ping(), LOG_WAIT_SECONDS)
+        async with open_socket(url) as reconnected:
+            assert (await receive(reconnected))["type"] == "welcome"
 
     assert exit_code == 128 + signal.SIGTERM, stopped.log.read_text()
     assert "Traceback" not in stopped.log.read_text()
@@ -714,7 +751,6 @@ async def stopping_one_process_mid_traffic_loses_no_accepted_order(system: Syste
     assert served == {stopped.upstream, remaining.upstream}
 
 
-MIB = 1024 * 1024
 # A path of every kind the app limits: one JSON route, and each upload route.
 SAMPLE_ID = "0b5f3c9e-2f4c-4a57-9a4e-6f1f0c3b8d21"
 SAMPLE_PATHS = (
@@ -728,7 +764,7 @@ SAMPLE_PATHS = (
 def nginx_body_limit(site: str, path: str) -> int:
     """The client_max_body_size nginx applies to `path` under the site file: an exact
     location, else the first regular expression that matches, else the server's."""
-    sizes = {"k": 1024, "m": MIB}
+    sizes = {"k": 1024, "m": 1024 * 1024}
 
     def size(block: str) -> int | None:
         found = re.search(r"client_max_body_size (\d+)([km])?;", block)
@@ -748,10 +784,10 @@ def nginx_body_limit(site: str, path: str) -> int:
     return found
 
 
-def test_nginx_takes_every_body_the_app_takes_and_leaves_its_413_to_the_app() -> None:
-    """Each of nginx's body limits is the app's own for the route rounded up to the next
-    MiB: every body the app accepts gets through, and a body just over the app's limit
-    reaches the app, whose 413 is a problem in the client's language."""
+def test_nginx_limits_bodies_exactly_as_the_app_does() -> None:
+    """nginx refuses a body over the app's limit for the route, and only such a body: the
+    app would answer it before reading it, and nginx, still sending, would get a reset
+    connection and answer 502 instead of 413."""
     app = create_app(make_settings())
     (limits,) = [
         entry.kwargs for entry in app.user_middleware if entry.cls is BodySizeLimitMiddleware
@@ -765,7 +801,7 @@ def test_nginx_takes_every_body_the_app_takes_and_leaves_its_413_to_the_app() ->
             (limit for pattern, limit in patterns.items() if pattern.fullmatch(path)),
             limits["max_body_bytes"],
         )
-        assert nginx_body_limit(site, path) == (app_limit // MIB + 1) * MIB, path
+        assert nginx_body_limit(site, path) == app_limit, path
 
 
 async def test_two_api_processes_and_a_worker_behind_nginx_behave_as_one_system(
@@ -776,6 +812,6 @@ async def test_two_api_processes_and_a_worker_behind_nginx_behave_as_one_system(
     await cache_filled_by_one_is_invalidated_by_a_write_through_the_other(system)
     await one_idempotency_key_lands_once_on_two_processes(system)
     await a_socket_hears_what_a_request_to_the_other_process_did(system)
-    await a_body_over_the_apps_limit_gets_the_apps_413(system)
+    await a_body_over_the_limit_is_refused_before_any_process(system)
     # Last: it stops one of the two.
     await stopping_one_process_mid_traffic_loses_no_accepted_order(system)
