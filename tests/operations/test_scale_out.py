@@ -188,13 +188,10 @@ http {{
         raise AssertionError(f"request {request_id} is not in nginx's access log")
 
     def stop(self) -> None:
+        # SIGTERM: nginx's fast shutdown, its worker included (SIGKILL would orphan it).
         if self.process.poll() is None:
-            self.process.send_signal(signal.SIGQUIT)  # graceful
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(10)
+            self.process.terminate()
+        self.process.wait(15)
 
 
 # --- the marketplace's processes -----------------------------------------------------------
@@ -235,14 +232,11 @@ class Process:
     def upstream(self) -> str:
         return f"127.0.0.1:{self.port}"
 
-    def stop(self) -> None:
+    def kill(self) -> None:
+        """At once, after the test: the graceful stop is the drill's, on one of them."""
         if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-        try:
-            self.process.wait(40)
-        except subprocess.TimeoutExpired:
             self.process.kill()
-            self.process.wait(10)
+        self.process.wait(10)
 
 
 def start(
@@ -435,11 +429,10 @@ async def system(postgres_server_url: str, tmp_path: Path) -> AsyncIterator[Syst
         finally:
             await database.close()
     finally:
-        # Everything stops side by side: each graceful shutdown takes a while.
-        await asyncio.gather(
-            *(asyncio.to_thread(process.stop) for process in processes),
-            *([asyncio.to_thread(nginx.stop)] if nginx is not None else []),
-        )
+        for process in processes:
+            process.kill()
+        if nginx is not None:
+            nginx.stop()
         async for key in redis.scan_iter(match=f"{redis_prefix}*", count=500):
             await redis.delete(key)
         await redis.aclose()
