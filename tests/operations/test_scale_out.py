@@ -740,7 +740,7 @@ async def stopping_one_process_mid_traffic_loses_no_accepted_order(system: Syste
     assert "Traceback" not in stopped.log.read_text()
     # Every order the client was told about is there, once; nothing else is.
     stored = set(await orders_of_buyer(system)) - before
-    assert stored == set(traffic.accepted.values())
+    assert stored == set(traffic.accepted.values()), f"retried: {traffic.retried}"
     assert len(stored) == len(traffic.accepted)
     # Both processes served the traffic: the SIGTERM came in the middle of it.
     served = {
