@@ -15,15 +15,14 @@ from typing import Any
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from marketplace.catalog.models import (
+from marketplace.catalog.categories.models import Category
+from marketplace.catalog.models import PriceTier, Product
+from marketplace.catalog.price_lists.models import (
     BuyerGroup,
     BuyerGroupMember,
-    Category,
     PriceList,
     PriceListAssignment,
     PriceListTier,
-    PriceTier,
-    Product,
 )
 from marketplace.companies.models import Company, Membership
 from marketplace.companies.permissions import Scope

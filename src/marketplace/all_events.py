@@ -5,6 +5,9 @@ worker and the API process know every event whatever else they import."""
 
 from marketplace.abuse import events as abuse_events
 from marketplace.catalog import events as catalog_events
+from marketplace.catalog.categories import events as catalog_categories_events
+from marketplace.catalog.imports import events as catalog_imports_events
+from marketplace.catalog.price_lists import events as catalog_price_lists_events
 from marketplace.companies import events as companies_events
 from marketplace.identity import events as identity_events
 from marketplace.messaging import events as messaging_events
@@ -14,7 +17,10 @@ from marketplace.webhooks import events as webhooks_events
 
 __all__ = [
     "abuse_events",
+    "catalog_categories_events",
     "catalog_events",
+    "catalog_imports_events",
+    "catalog_price_lists_events",
     "companies_events",
     "identity_events",
     "messaging_events",

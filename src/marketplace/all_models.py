@@ -3,6 +3,9 @@
 from marketplace.abuse import models as abuse_models
 from marketplace.audit import models as audit_models
 from marketplace.catalog import models as catalog_models
+from marketplace.catalog.categories import models as catalog_categories_models
+from marketplace.catalog.imports import models as catalog_imports_models
+from marketplace.catalog.price_lists import models as catalog_price_lists_models
 from marketplace.catalog.search import models as catalog_search_models
 from marketplace.companies import models as companies_models
 from marketplace.core import idempotency as idempotency_models
@@ -18,7 +21,10 @@ __all__ = [
     "Base",
     "abuse_models",
     "audit_models",
+    "catalog_categories_models",
+    "catalog_imports_models",
     "catalog_models",
+    "catalog_price_lists_models",
     "catalog_search_models",
     "companies_models",
     "idempotency_models",

@@ -16,7 +16,9 @@ from marketplace.abuse import router as abuse_router
 from marketplace.abuse import service as abuse
 from marketplace.audit import router as audit_router
 from marketplace.catalog import router as catalog_router
+from marketplace.catalog.categories import router as catalog_categories_router
 from marketplace.catalog.imports import router as catalog_imports_router
+from marketplace.catalog.price_lists import router as catalog_price_lists_router
 from marketplace.catalog.search import router as catalog_search_router
 from marketplace.companies import router as companies_router
 from marketplace.companies import service as companies
@@ -87,9 +89,9 @@ def api_routers() -> list[APIRouter]:
         catalog_search_router.search_router,
         catalog_imports_router.router,
         catalog_router.products_router,
-        catalog_router.categories_router,
-        catalog_router.buyer_groups_router,
-        catalog_router.price_lists_router,
+        catalog_categories_router.categories_router,
+        catalog_price_lists_router.buyer_groups_router,
+        catalog_price_lists_router.price_lists_router,
         trade_orders_router.orders_router,
         trade_payments_router.payments_router,
         trade_invoices_router.invoices_router,
@@ -105,7 +107,7 @@ def api_routers() -> list[APIRouter]:
         staff_router,
         catalog_router.admin_products_router,
         abuse_router.admin_router,
-        catalog_router.admin_categories_router,
+        catalog_categories_router.admin_categories_router,
         messaging_router.router,
         notifications_router.notifications_router,
         notifications_router.preferences_router,
@@ -200,6 +202,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         PublicCacheMiddleware,
         reads=[
             *catalog_router.cached_public_reads(API_PREFIX),
+            *catalog_categories_router.cached_public_reads(API_PREFIX),
             *catalog_search_router.cached_public_reads(
                 API_PREFIX, settings.catalog_search_cache_ttl_seconds
             ),

@@ -31,19 +31,19 @@ from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from marketplace.catalog import images
-from marketplace.catalog import price_lists as price_list_service
 from marketplace.catalog import service as catalog
+from marketplace.catalog.categories.models import Category
 from marketplace.catalog.imports import repository as import_repository
-from marketplace.catalog.models import Category, PriceTier, Product, ProductImage
-from marketplace.catalog.pricing import Tier
-from marketplace.catalog.schemas import (
+from marketplace.catalog.models import PriceTier, Product, ProductImage
+from marketplace.catalog.price_lists import service as price_list_service
+from marketplace.catalog.price_lists.models import Tier
+from marketplace.catalog.price_lists.schemas import (
     AssignmentCreate,
     PriceListCreate,
     PriceListRead,
     PriceListTiersIn,
-    ProductCreate,
-    TierIn,
 )
+from marketplace.catalog.schemas import ProductCreate, TierIn
 from marketplace.companies import service as companies
 from marketplace.companies.models import Company, Membership
 from marketplace.companies.schemas import AddressCreate, CompanyCreate

@@ -18,7 +18,7 @@ from fastapi import FastAPI
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from marketplace.catalog.models import Category
+from marketplace.catalog.categories.models import Category
 from marketplace.companies.permissions import Scope
 from marketplace.settings import Settings
 from tests.conftest import make_settings

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from marketplace.catalog.models import Category
+from marketplace.catalog.categories.models import Category
 from tests.catalog.conftest import Catalog, assert_problem, create_product, snapshot
 
 

@@ -11,15 +11,15 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from marketplace.catalog import pricing
-from marketplace.catalog.errors import (
+from marketplace.catalog.price_lists import service as pricing
+from marketplace.catalog.price_lists.errors import (
     InvalidPriceTiers,
     QuantityBelowMinimum,
     QuantityNotMultiple,
     QuantityNotPositive,
     QuantityNotWhole,
 )
-from marketplace.catalog.pricing import PriceListTiers, Tier
+from marketplace.catalog.price_lists.models import PriceListTiers, Tier
 from marketplace.catalog.schemas import money_text, plain_decimal
 
 CENT = Decimal("0.01")

@@ -1,4 +1,4 @@
-"""Catalog: categories, products and variants, price tiers, price lists, images, imports.
+"""Catalog: products and variants, their price tiers, images.
 
 Quantities are `Numeric(18, 3)` (pieces, kg, metres alike); unit prices
 `Numeric(18, 4)` so that cheap bulk items (0.0125 per screw) are exact. Never floats.
@@ -46,19 +46,6 @@ SEARCH_DOCUMENT = (
     "'[\"string\"]'), 'B') || "
     "setweight(to_tsvector('simple', coalesce(description, '')), 'C')"
 )
-
-
-class Category(UUIDPrimaryKey, Timestamps, Base):
-    __tablename__ = "categories"
-
-    slug: Mapped[str] = mapped_column(String(100), unique=True)
-    name: Mapped[str] = mapped_column(String(150))
-    parent_id: Mapped[uuid.UUID | None] = mapped_column(
-        ForeignKey("categories.id", ondelete="RESTRICT"), index=True
-    )
-    position: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
-    # Slug path from the root ("industrial/fasteners/bolts"): descendants by prefix.
-    path: Mapped[str] = mapped_column(String(1000), unique=True)
 
 
 class Product(UUIDPrimaryKey, Timestamps, Base):
@@ -161,86 +148,6 @@ class PriceTier(UUIDPrimaryKey, Base):
     unit_price: Mapped[Decimal] = mapped_column(UNIT_PRICE)
 
 
-class BuyerGroup(UUIDPrimaryKey, Timestamps, Base):
-    """A supplier's named group of buyer companies (e.g. "Distributors")."""
-
-    __tenancy__ = Tenancy(owners=("supplier_id",))
-    __tablename__ = "buyer_groups"
-    __table_args__ = (UniqueConstraint("supplier_id", "name"),)
-
-    supplier_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("companies.id", ondelete="CASCADE"), index=True
-    )
-    name: Mapped[str] = mapped_column(String(100))
-
-
-class BuyerGroupMember(Base):
-    __tablename__ = "buyer_group_members"
-
-    group_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("buyer_groups.id", ondelete="CASCADE"), primary_key=True
-    )
-    buyer_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("companies.id", ondelete="CASCADE"), primary_key=True, index=True
-    )
-
-
-class PriceList(UUIDPrimaryKey, Timestamps, Base):
-    """A supplier's own prices for some products, for assigned buyers or groups."""
-
-    __tenancy__ = Tenancy(owners=("supplier_id",))
-    __tablename__ = "price_lists"
-    __table_args__ = (
-        UniqueConstraint("supplier_id", "name"),
-        CheckConstraint("priority >= 0", name="priority"),
-    )
-
-    supplier_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("companies.id", ondelete="CASCADE"), index=True
-    )
-    name: Mapped[str] = mapped_column(String(100))
-    # When several lists apply to one buyer and product, the highest priority wins.
-    priority: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
-    is_active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=text("true"))
-
-
-class PriceListAssignment(UUIDPrimaryKey, Base):
-    __tablename__ = "price_list_assignments"
-    __table_args__ = (
-        CheckConstraint("(buyer_id IS NULL) <> (group_id IS NULL)", name="exactly_one_target"),
-        UniqueConstraint("price_list_id", "buyer_id"),
-        UniqueConstraint("price_list_id", "group_id"),
-    )
-
-    price_list_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("price_lists.id", ondelete="CASCADE"), index=True
-    )
-    buyer_id: Mapped[uuid.UUID | None] = mapped_column(
-        ForeignKey("companies.id", ondelete="CASCADE"), index=True
-    )
-    group_id: Mapped[uuid.UUID | None] = mapped_column(
-        ForeignKey("buyer_groups.id", ondelete="CASCADE"), index=True
-    )
-
-
-class PriceListTier(UUIDPrimaryKey, Base):
-    __tablename__ = "price_list_tiers"
-    __table_args__ = (
-        UniqueConstraint("price_list_id", "product_id", "min_qty"),
-        CheckConstraint("min_qty > 0", name="min_qty_positive"),
-        CheckConstraint("unit_price > 0", name="unit_price_positive"),
-    )
-
-    price_list_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("price_lists.id", ondelete="CASCADE"), index=True
-    )
-    product_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("products.id", ondelete="CASCADE"), index=True
-    )
-    min_qty: Mapped[Decimal] = mapped_column(QUANTITY)
-    unit_price: Mapped[Decimal] = mapped_column(UNIT_PRICE)
-
-
 class ProductImage(UUIDPrimaryKey, Base):
     __tablename__ = "product_images"
 
@@ -257,43 +164,3 @@ class ProductImage(UUIDPrimaryKey, Base):
     created_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=text("now()")
     )
-
-
-class ImportJob(UUIDPrimaryKey, Timestamps, Base):
-    __tenancy__ = Tenancy(owners=("supplier_id",))
-    __tablename__ = "catalog_import_jobs"
-    __table_args__ = (
-        CheckConstraint("status IN ('queued', 'running', 'completed', 'failed')", name="status"),
-    )
-
-    supplier_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("companies.id", ondelete="CASCADE"), index=True
-    )
-    created_by_user_id: Mapped[uuid.UUID | None] = mapped_column(
-        ForeignKey("users.id", ondelete="SET NULL")
-    )
-    created_by_api_key_id: Mapped[uuid.UUID | None] = mapped_column(
-        ForeignKey("api_keys.id", ondelete="SET NULL")
-    )
-    status: Mapped[str] = mapped_column(String(10), default="queued", server_default="queued")
-    filename: Mapped[str] = mapped_column(String(255), default="", server_default="")
-    storage_key: Mapped[str] = mapped_column(String(200))
-    total_rows: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
-    processed_rows: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
-    created_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
-    updated_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
-    failed_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
-    error: Mapped[str | None] = mapped_column(Text)
-    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-
-
-class ImportRowError(UUIDPrimaryKey, Base):
-    __tablename__ = "catalog_import_errors"
-
-    job_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("catalog_import_jobs.id", ondelete="CASCADE"), index=True
-    )
-    row_number: Mapped[int] = mapped_column(Integer)
-    column: Mapped[str] = mapped_column(String(64))
-    message: Mapped[str] = mapped_column(Text)

@@ -1,19 +1,19 @@
-"""Queries of the catalog domain shared by products, search and imports.
+"""Queries of the catalog's products, shared by products, search and imports: their
+rows, families, tiers, images and stock.
 
-Visibility and buyer price lists each have exactly one definition here; every
-public read goes through `visible_products()`, every buyer price through
-`price_lists_for_buyer()`.
+Visibility has exactly one definition here: every public read goes through
+`visible_products()` (buyer prices have theirs in `price_lists.repository`).
 """
 
 from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
 
+import asyncpg
 from sqlalchemy import (
     ColumnElement,
     Select,
@@ -24,31 +24,21 @@ from sqlalchemy import (
     delete,
     func,
     insert,
-    literal,
     or_,
     select,
     tuple_,
     update,
 )
 from sqlalchemy.dialects import postgresql
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from marketplace.catalog.models import (
-    BuyerGroup,
-    BuyerGroupMember,
-    Category,
-    PriceList,
-    PriceListAssignment,
-    PriceListTier,
-    PriceTier,
-    Product,
-    ProductImage,
-)
-from marketplace.catalog.pricing import PriceListTiers, Tier
+from marketplace.catalog.categories.models import Category
+from marketplace.catalog.models import PriceTier, Product, ProductImage
+from marketplace.catalog.price_lists.models import Tier
 from marketplace.companies.models import Company
 from marketplace.core.access import ANONYMOUS, Viewer
+from marketplace.core.driver import DriverStatement
 from marketplace.core.pagination import TimeKeyset
 from marketplace.core.tenancy import changeable, may_change, may_read, readable, unscoped
 
@@ -88,86 +78,6 @@ async def tiers_for(
     for product_id, min_qty, unit_price in rows:
         tiers[product_id].append(Tier(min_qty=min_qty, unit_price=unit_price))
     return tiers
-
-
-def buyer_price_list_rows(
-    buyer_id: ColumnElement[uuid.UUID], product_ids: ColumnElement[Any]
-) -> Select[uuid.UUID, uuid.UUID, int, Decimal, Decimal]:
-    """(product, price list, priority, min_qty, unit_price) of every active price list
-    assigned to the buyer (directly or through one of its groups) that prices one of
-    `product_ids` (an array), best list first: `choose_price_lists` reduces them."""
-    groups = select(BuyerGroupMember.group_id).where(BuyerGroupMember.buyer_id == buyer_id)
-    # A buyer's own prices: the lists assigned to it price its orders and pages; the
-    # lists themselves (names, other buyers) stay the supplier's.
-    reason = "a buyer's prices from the lists assigned to it, never the lists themselves"
-    return (
-        unscoped(
-            select(
-                PriceListTier.product_id,
-                PriceList.id,
-                PriceList.priority,
-                PriceListTier.min_qty,
-                PriceListTier.unit_price,
-            ),
-            reason=reason,
-        )
-        .join(PriceList, PriceList.id == PriceListTier.price_list_id)
-        .join(PriceListAssignment, PriceListAssignment.price_list_id == PriceList.id)
-        .join(Product, Product.id == PriceListTier.product_id)
-        .where(
-            PriceListTier.product_id == any_(product_ids),
-            PriceList.is_active.is_(True),
-            # A list only ever prices its own supplier's products.
-            PriceList.supplier_id == Product.supplier_id,
-            or_(
-                PriceListAssignment.buyer_id == buyer_id,
-                and_(
-                    PriceListAssignment.group_id.is_not(None),
-                    PriceListAssignment.group_id.in_(groups),
-                ),
-            ),
-        )
-        .order_by(
-            PriceListTier.product_id,
-            PriceList.priority.desc(),
-            PriceList.id,
-            PriceListTier.min_qty,
-        )
-        .distinct()
-    )
-
-
-def choose_price_lists(
-    rows: Iterable[Sequence[Any]],
-) -> dict[uuid.UUID, PriceListTiers]:
-    """For each product, the tiers of its highest-priority list (rows in that order)."""
-    chosen: dict[uuid.UUID, uuid.UUID] = {}
-    tiers: dict[uuid.UUID, list[Tier]] = defaultdict(list)
-    for product_id, price_list_id, _priority, min_qty, unit_price in rows:
-        if chosen.setdefault(product_id, price_list_id) != price_list_id:
-            continue  # a lower-priority list for a product already priced
-        tiers[product_id].append(Tier(min_qty=min_qty, unit_price=unit_price))
-    return {
-        product_id: PriceListTiers(price_list_id=chosen[product_id], tiers=product_tiers)
-        for product_id, product_tiers in tiers.items()
-    }
-
-
-async def price_lists_for_buyer(
-    session: AsyncSession, buyer_id: uuid.UUID | None, product_ids: Sequence[uuid.UUID]
-) -> dict[uuid.UUID, PriceListTiers]:
-    """For each product, the tiers of the highest-priority active price list that is
-    assigned to this buyer (directly or through one of its groups) and prices it.
-    Anonymous callers and buyers without lists get {}."""
-    if buyer_id is None or not product_ids:
-        return {}
-    rows = await session.execute(
-        buyer_price_list_rows(
-            literal(buyer_id, Uuid),
-            literal(list(product_ids), postgresql.ARRAY(Uuid)),
-        )
-    )
-    return choose_price_lists(rows)
 
 
 # --- products ---------------------------------------------------------------------
@@ -370,17 +280,6 @@ async def images_of(session: AsyncSession, product_id: uuid.UUID) -> list[Produc
     return list(rows.scalars())
 
 
-async def product_ids_in_categories(
-    session: AsyncSession, category_ids: Sequence[uuid.UUID]
-) -> list[uuid.UUID]:
-    if not category_ids:
-        return []
-    reason = "staff editing the category tree: ids of the products to re-index"
-    statement = unscoped(select(Product.id), reason=reason)
-    rows = await session.execute(statement.where(Product.category_id.in_(category_ids)))
-    return list(rows.scalars())
-
-
 async def set_blocked(
     session: AsyncSession, product_id: uuid.UUID, *, blocked: bool, reason: str | None
 ) -> Product | None:
@@ -420,249 +319,88 @@ async def count_images(session: AsyncSession, product_id: uuid.UUID) -> int:
     )
 
 
-# --- categories -------------------------------------------------------------------
+# --- stock: what trade reads and writes (catalog.stock is its interface) ---------------
 
-
-async def all_categories(session: AsyncSession) -> list[Category]:
-    rows = await session.execute(select(Category).order_by(Category.position, Category.name))
-    return list(rows.scalars())
-
-
-async def category_by_ref(
-    session: AsyncSession, ref: str, *, lock: bool = False
-) -> Category | None:
-    """A category named by its slug or its id."""
-    try:
-        condition = Category.id == uuid.UUID(ref)
-    except ValueError:
-        condition = Category.slug == ref
-    statement = select(Category).where(condition)
-    if lock:
-        statement = statement.with_for_update()
-    return (await session.execute(statement)).scalar_one_or_none()
-
-
-async def categories_by_path_prefix(
-    session: AsyncSession, path: str, *, lock: bool = False
-) -> list[Category]:
-    """The category at `path` and all its descendants."""
-    statement = (
-        select(Category)
-        .where(or_(Category.path == path, Category.path.startswith(path + "/", autoescape=True)))
-        .order_by(Category.path)
-    )
-    if lock:
-        statement = statement.with_for_update()
-    return list((await session.execute(statement)).scalars())
-
-
-async def category_has_children(session: AsyncSession, category_id: uuid.UUID) -> bool:
-    found = await session.scalar(
-        select(Category.id).where(Category.parent_id == category_id).limit(1)
-    )
-    return found is not None
-
-
-async def category_has_products(session: AsyncSession, category_id: uuid.UUID) -> bool:
-    reason = "staff deleting a category: whether any product is filed under it"
-    statement = unscoped(select(Product.id), reason=reason)
-    found = await session.scalar(statement.where(Product.category_id == category_id).limit(1))
-    return found is not None
-
-
-async def ancestors_of(session: AsyncSession, category: Category) -> list[Category]:
-    parts = category.path.split("/")
-    paths = ["/".join(parts[:depth]) for depth in range(1, len(parts))]
-    if not paths:
-        return []
-    rows = await session.execute(select(Category).where(Category.path.in_(paths)))
-    by_path = {found.path: found for found in rows.scalars()}
-    return [by_path[path] for path in paths if path in by_path]
-
-
-async def children_of(session: AsyncSession, category_id: uuid.UUID) -> list[Category]:
-    rows = await session.execute(
-        select(Category)
-        .where(Category.parent_id == category_id)
-        .order_by(Category.position, Category.name)
-    )
-    return list(rows.scalars())
-
-
-# --- buyer groups -----------------------------------------------------------------
-
-
-async def buyer_groups(
-    session: AsyncSession, supplier_id: uuid.UUID, *, after_name: str | None, limit: int
-) -> list[tuple[BuyerGroup, list[uuid.UUID]]]:
-    """Up to `limit` groups by name (unique per supplier), after `after_name`."""
-    statement = readable(select(BuyerGroup), BuyerGroup, supplier_id)
-    if after_name is not None:
-        statement = statement.where(BuyerGroup.name > after_name)
-    groups = list(
-        (await session.execute(statement.order_by(BuyerGroup.name).limit(limit))).scalars()
-    )
-    members = await _group_members(session, [group.id for group in groups])
-    return [(group, members.get(group.id, [])) for group in groups]
-
-
-async def _group_members(
-    session: AsyncSession, group_ids: Sequence[uuid.UUID]
-) -> dict[uuid.UUID, list[uuid.UUID]]:
-    members: dict[uuid.UUID, list[uuid.UUID]] = defaultdict(list)
-    if group_ids:
-        rows = await session.execute(
-            select(BuyerGroupMember.group_id, BuyerGroupMember.buyer_id)
-            .where(BuyerGroupMember.group_id.in_(group_ids))
-            .order_by(BuyerGroupMember.buyer_id)
-        )
-        for group_id, buyer_id in rows:
-            members[group_id].append(buyer_id)
-    return members
-
-
-async def buyer_group(
-    session: AsyncSession, supplier_id: uuid.UUID, group_id: uuid.UUID
-) -> tuple[BuyerGroup, list[uuid.UUID]] | None:
-    group = (
-        await session.execute(
-            readable(select(BuyerGroup), BuyerGroup, supplier_id).where(BuyerGroup.id == group_id)
-        )
-    ).scalar_one_or_none()
-    if group is None:
-        return None
-    return group, (await _group_members(session, [group.id])).get(group.id, [])
-
-
-async def add_group_member(session: AsyncSession, group_id: uuid.UUID, buyer_id: uuid.UUID) -> bool:
-    """True when the buyer was not a member yet."""
-    result = await session.execute(
-        pg_insert(BuyerGroupMember)
-        .values(group_id=group_id, buyer_id=buyer_id)
-        .on_conflict_do_nothing()
-        .returning(BuyerGroupMember.buyer_id)
-    )
-    return result.scalar_one_or_none() is not None
-
-
-async def remove_group_member(
-    session: AsyncSession, group_id: uuid.UUID, buyer_id: uuid.UUID
-) -> bool:
-    result = await session.execute(
-        delete(BuyerGroupMember)
-        .where(BuyerGroupMember.group_id == group_id, BuyerGroupMember.buyer_id == buyer_id)
-        .returning(BuyerGroupMember.buyer_id)
-    )
-    return result.scalar_one_or_none() is not None
-
-
-async def is_buyer_company(session: AsyncSession, company_id: uuid.UUID) -> bool:
-    found = await session.scalar(
-        select(Company.id).where(Company.id == company_id, Company.kind.in_(("buyer", "both")))
-    )
-    return found is not None
-
-
-# --- price lists ------------------------------------------------------------------
-
-
-async def price_lists(
-    session: AsyncSession, supplier_id: uuid.UUID, *, after: tuple[int, str] | None, limit: int
-) -> list[PriceList]:
-    """Up to `limit` lists, highest priority first, then by name (unique per
-    supplier), after the list whose (priority, name) is `after`."""
-    statement = readable(select(PriceList), PriceList, supplier_id)
-    if after is not None:
-        priority, name = after
-        statement = statement.where(
-            or_(
-                PriceList.priority < priority,
-                and_(PriceList.priority == priority, PriceList.name > name),
+_PRODUCT_IDS = bindparam("product_ids", type_=postgresql.ARRAY(Uuid))
+# The visible products among `product_ids`, each with its tiers (ascending).
+_ORDERABLE = DriverStatement(
+    visible_products()
+    .with_only_columns(
+        Product.id,
+        Product.supplier_id,
+        Product.sku,
+        Product.name,
+        Product.unit,
+        Product.currency,
+        Product.moq,
+        Product.order_multiple,
+        Product.lead_time_days,
+        Product.stock,
+        select(
+            func.array_agg(
+                postgresql.aggregate_order_by(
+                    postgresql.array([PriceTier.min_qty, PriceTier.unit_price]), PriceTier.min_qty
+                )
             )
         )
-    rows = await session.execute(
-        statement.order_by(PriceList.priority.desc(), PriceList.name).limit(limit)
+        .where(PriceTier.product_id == Product.id)
+        .scalar_subquery()
+        .label("tiers"),
     )
-    return list(rows.scalars())
+    .where(Product.id == any_(_PRODUCT_IDS))
+)
 
 
-async def price_list(
-    session: AsyncSession, supplier_id: uuid.UUID, price_list_id: uuid.UUID
-) -> PriceList | None:
-    return (
-        await session.execute(
-            readable(select(PriceList), PriceList, supplier_id).where(PriceList.id == price_list_id)
-        )
-    ).scalar_one_or_none()
+async def orderable_rows(
+    session: AsyncSession, product_ids: Sequence[uuid.UUID]
+) -> list[asyncpg.Record]:
+    """The visible products among `product_ids`, each with its tiers (ascending), on the
+    driver (see core.driver): the first read of every order."""
+    return await _ORDERABLE.fetch(session, product_ids=list(product_ids))
 
 
-async def price_list_products(
-    session: AsyncSession, supplier_id: uuid.UUID, price_list_id: uuid.UUID
-) -> list[tuple[Product, list[Tier]]]:
-    columns = select(Product, PriceListTier.min_qty, PriceListTier.unit_price)
-    rows = await session.execute(
-        readable(columns, Product, supplier_id)
-        .join(PriceListTier, PriceListTier.product_id == Product.id)
-        .where(PriceListTier.price_list_id == price_list_id)
-        .order_by(Product.sku, PriceListTier.min_qty)
+# Through the driver: the last statements of every order, on the hottest rows. Stock
+# moves with orders: a buyer's order takes the stock of products it found orderable
+# (`visible_products()`), which belong to its suppliers; trade is the only caller.
+ORDERS = "stock moves with orders, on products found orderable through the gate"
+_QUANTITY = bindparam("quantity", type_=Product.__table__.c.stock.type)
+_PRODUCT_ID = bindparam("product_id", type_=Uuid)
+_TAKE_STOCK = DriverStatement(
+    unscoped(update(Product), reason=ORDERS)
+    .where(Product.id == _PRODUCT_ID, Product.stock >= _QUANTITY)
+    .values(stock=Product.stock - _QUANTITY, updated_at=func.now())
+    .returning(Product.stock, Product.moq)
+)
+_GIVE_BACK_STOCK = DriverStatement(
+    unscoped(update(Product), reason=ORDERS)
+    .where(Product.id == _PRODUCT_ID)
+    .values(stock=Product.stock + _QUANTITY, updated_at=func.now())
+    .returning(Product.stock, Product.moq)
+)
+_STOCK_OF = DriverStatement(
+    unscoped(select(Product.id, Product.stock), reason=ORDERS).where(
+        Product.id == any_(_PRODUCT_IDS)
     )
-    products: dict[uuid.UUID, tuple[Product, list[Tier]]] = {}
-    for product, min_qty, unit_price in rows:
-        products.setdefault(product.id, (product, []))[1].append(Tier(min_qty, unit_price))
-    return list(products.values())
+)
 
 
-async def replace_price_list_tiers(
-    session: AsyncSession, price_list_id: uuid.UUID, product_id: uuid.UUID, tiers: Sequence[Tier]
-) -> list[Tier]:
-    """Replace the list's tiers for the product; returns the tiers it replaced."""
-    replaced = await session.execute(
-        delete(PriceListTier)
-        .where(PriceListTier.price_list_id == price_list_id, PriceListTier.product_id == product_id)
-        .returning(PriceListTier.min_qty, PriceListTier.unit_price)
-    )
-    previous = sorted(
-        (Tier(min_qty=min_qty, unit_price=unit_price) for min_qty, unit_price in replaced),
-        key=lambda tier: tier.min_qty,
-    )
-    if tiers:
-        await session.execute(
-            insert(PriceListTier),
-            [
-                {
-                    "price_list_id": price_list_id,
-                    "product_id": product_id,
-                    "min_qty": tier.min_qty,
-                    "unit_price": tier.unit_price,
-                }
-                for tier in tiers
-            ],
-        )
-    return previous
+async def take_stock(
+    session: AsyncSession, product_id: uuid.UUID, quantity: Decimal
+) -> asyncpg.Record | None:
+    """Take `quantity` of the product's stock if it has that much (one conditional
+    UPDATE, backed by the `stock >= 0` CHECK): its stock and MOQ after, else None."""
+    return await _TAKE_STOCK.fetchrow(session, product_id=product_id, quantity=quantity)
 
 
-async def assignments_of(
-    session: AsyncSession, price_list_id: uuid.UUID
-) -> list[PriceListAssignment]:
-    rows = await session.execute(
-        select(PriceListAssignment)
-        .where(PriceListAssignment.price_list_id == price_list_id)
-        .order_by(PriceListAssignment.id)
-    )
-    return list(rows.scalars())
+async def give_back_stock(
+    session: AsyncSession, product_id: uuid.UUID, quantity: Decimal
+) -> asyncpg.Record | None:
+    """Give `quantity` back to the product's stock: its stock and MOQ after."""
+    return await _GIVE_BACK_STOCK.fetchrow(session, product_id=product_id, quantity=quantity)
 
 
-async def delete_assignment(
-    session: AsyncSession, price_list_id: uuid.UUID, assignment_id: uuid.UUID
-) -> tuple[uuid.UUID | None, uuid.UUID | None] | None:
-    """The deleted assignment's (buyer_id, group_id); None when there was none."""
-    result = await session.execute(
-        delete(PriceListAssignment)
-        .where(
-            PriceListAssignment.id == assignment_id,
-            PriceListAssignment.price_list_id == price_list_id,
-        )
-        .returning(PriceListAssignment.buyer_id, PriceListAssignment.group_id)
-    )
-    row = result.one_or_none()
-    return None if row is None else (row[0], row[1])
+async def stock_of(
+    session: AsyncSession, product_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, Decimal]:
+    rows = await _STOCK_OF.fetch(session, product_ids=list(product_ids))
+    return {row["id"]: row["stock"] for row in rows}

@@ -1,5 +1,6 @@
-"""Catalog HTTP routes: products, prices, moderation. (Search lists products at
-`GET /products`; the CSV import and export live in `catalog.imports`.)"""
+"""Catalog HTTP routes: products, their prices and images, moderation. (Search lists
+products at `GET /products`; the CSV import and export live in `catalog.imports`, the
+category tree in `catalog.categories`, price lists in `catalog.price_lists`.)"""
 
 from __future__ import annotations
 
@@ -11,7 +12,6 @@ from typing import Annotated
 from fastapi import (
     APIRouter,
     BackgroundTasks,
-    Depends,
     File,
     Form,
     Header,
@@ -24,29 +24,12 @@ from fastapi import (
 )
 from starlette.convertors import CONVERTOR_TYPES
 
-from marketplace.catalog import caching, categories, images, price_lists, service
+from marketplace.catalog import images, service
 from marketplace.catalog.deps import CatalogReader, SupplierId, ViewerDep
 from marketplace.catalog.schemas import (
-    AssignmentCreate,
-    AssignmentRead,
     BlockRequest,
-    BuyerGroupCreate,
-    BuyerGroupMemberAdd,
-    BuyerGroupRead,
-    BuyerGroupUpdate,
-    CategoryCreate,
-    CategoryDetail,
-    CategoryRead,
-    CategoryTree,
-    CategoryUpdate,
     ImageRead,
     OwnProductItem,
-    PriceListCreate,
-    PriceListDetail,
-    PriceListProductRead,
-    PriceListRead,
-    PriceListTiersIn,
-    PriceListUpdate,
     PriceQuoteRead,
     ProductCreate,
     ProductRead,
@@ -54,38 +37,17 @@ from marketplace.catalog.schemas import (
     ProductUpdate,
 )
 from marketplace.core.cache import Cache
-from marketplace.core.deps import CacheDep, PlatformDep, ReadSessionDep, SessionDep
+from marketplace.core.deps import CacheDep, PlatformDep, SessionDep
 from marketplace.core.etags import version_etag
 from marketplace.core.middleware.public_cache import CachedRead, Missed, missed_key, route_of
 from marketplace.core.openapi import problems
 from marketplace.core.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
 from marketplace.core.text import Text
-from marketplace.identity.deps import CurrentStaff, StaffReader
+from marketplace.identity.deps import StaffReader
 
 products_router = APIRouter(prefix="/products", tags=["catalog"])
 admin_products_router = APIRouter(prefix="/admin/products", tags=["admin"])
-categories_router = APIRouter(prefix="/categories", tags=["catalog"])
 
-
-async def _retire_buyer_prices(
-    request: Request, supplier_id: SupplierId, session: SessionDep, cache: CacheDep
-) -> None:
-    """Any write to a buyer group or a price list (its tiers, its assignments) retires
-    every buyer's cached price list choice (`service.buyer_price_list`), now and again
-    after the write commits, as product writes retire their entries. After the
-    supplier is resolved: only a supplier's member can retire them."""
-    if request.method not in ("GET", "HEAD"):
-        await caching.invalidate_pricing(session, cache)
-
-
-_PRICING_WRITES = [Depends(_retire_buyer_prices)]
-buyer_groups_router = APIRouter(
-    prefix="/buyer-groups", tags=["price lists"], dependencies=_PRICING_WRITES
-)
-price_lists_router = APIRouter(
-    prefix="/price-lists", tags=["price lists"], dependencies=_PRICING_WRITES
-)
-admin_categories_router = APIRouter(prefix="/admin/categories", tags=["admin"])
 
 # `:uuid` keeps /products/export, /products/import etc. out of these routes.
 PRODUCT = "/{product_id:uuid}"
@@ -97,9 +59,9 @@ _ETAG_HEADER = {
 
 
 def cached_public_reads(api_prefix: str) -> list[CachedRead]:
-    """The anonymous reads answered from the cache before routing (a product's page,
-    the category tree), with the same bytes `get_product` and `category_tree` send.
-    Neither route reads query parameters, so neither lookup does."""
+    """The anonymous read answered from the cache before routing: a product's page,
+    with the same bytes `get_product` sends. The route reads no query parameters, so
+    neither does the lookup. (The category tree's: `categories.router`.)"""
     products = re.escape(f"{api_prefix}/products/")
     return [
         CachedRead(
@@ -107,21 +69,12 @@ def cached_public_reads(api_prefix: str) -> list[CachedRead]:
             pattern=re.compile(f"{products}(?P<product_id>{CONVERTOR_TYPES['uuid'].regex})"),
             lookup=_cached_product,
         ),
-        CachedRead(
-            route=route_of(categories_router, category_tree),
-            pattern=re.compile(re.escape(f"{api_prefix}{categories_router.prefix}")),
-            lookup=_cached_category_tree,
-        ),
     ]
 
 
 async def _cached_product(cache: Cache, match: re.Match[str], query: bytes) -> bytes | Missed:
     # Converted as the route's `:uuid` converts it, so that both use the same key.
     return await service.public_detail_lookup(cache, uuid.UUID(match["product_id"]))
-
-
-async def _cached_category_tree(cache: Cache, match: re.Match[str], query: bytes) -> bytes | None:
-    return await categories.cached_tree(cache)
 
 
 def body_limits(api_prefix: str, max_image_bytes: int) -> dict[str, int]:
@@ -240,9 +193,6 @@ async def archive_product(
     await service.archive_product(session, cache, supplier_id, product_id)
 
 
-# A category in a path: its slug or its id.
-CategoryRefPath = Annotated[Text, Path(max_length=100)]
-
 # --- images -----------------------------------------------------------------------
 
 AltTextForm = Annotated[Text, Form(max_length=300, description="Text for screen readers.")]
@@ -348,208 +298,3 @@ async def unblock_product(
 ) -> ProductRead:
     """Lift a block (staff)."""
     return await service.set_blocked(session, cache, staff, product_id, blocked=False, reason=None)
-
-
-# --- categories -------------------------------------------------------------------
-
-
-@categories_router.get("", response_model=CategoryTree)
-async def category_tree(session: SessionDep, cache: CacheDep) -> Response:
-    """The whole category tree, top-level categories first, each with its children."""
-    return Response(content=await categories.tree(session, cache), media_type=JSON)
-
-
-@categories_router.get("/{ref}", response_model=CategoryDetail)
-async def get_category(ref: CategoryRefPath, session: ReadSessionDep) -> CategoryDetail:
-    """A category by slug (or id), with its ancestors and direct children."""
-    return await categories.detail(session, ref)
-
-
-@admin_categories_router.post(
-    "",
-    status_code=status.HTTP_201_CREATED,
-    response_model=CategoryRead,
-    responses=problems(404, 409),
-)
-async def create_category(
-    body: CategoryCreate, staff: CurrentStaff, session: SessionDep, cache: CacheDep
-) -> CategoryRead:
-    """Add a category (staff); `parent` is a slug or id, none for a top-level one."""
-    return await categories.create(session, cache, staff.user.id, body)
-
-
-@admin_categories_router.patch("/{ref}", response_model=CategoryRead, responses=problems(409))
-async def update_category(
-    ref: CategoryRefPath,
-    body: CategoryUpdate,
-    staff: CurrentStaff,
-    session: SessionDep,
-    cache: CacheDep,
-) -> CategoryRead:
-    """Rename, re-slug, reorder or move a category (staff); its descendants move along."""
-    return await categories.update_category(session, cache, staff.user.id, ref, body)
-
-
-@admin_categories_router.delete(
-    "/{ref}", status_code=status.HTTP_204_NO_CONTENT, responses=problems(409)
-)
-async def delete_category(
-    ref: CategoryRefPath, staff: CurrentStaff, session: SessionDep, cache: CacheDep
-) -> None:
-    """Delete an empty category (staff): 409 while it has sub-categories or products."""
-    await categories.delete_category(session, cache, staff.user.id, ref)
-
-
-# --- buyer groups (supplier side) -------------------------------------------------
-
-
-@buyer_groups_router.get("", response_model=Page[BuyerGroupRead])
-async def list_buyer_groups(
-    supplier_id: SupplierId,
-    session: SessionDep,
-    limit: Limit = DEFAULT_LIMIT,
-    cursor: Cursor = None,
-) -> Page[BuyerGroupRead]:
-    """Your named groups of buyer companies, by name."""
-    return await price_lists.list_groups(session, supplier_id, limit, cursor)
-
-
-@buyer_groups_router.post(
-    "", status_code=status.HTTP_201_CREATED, response_model=BuyerGroupRead, responses=problems(409)
-)
-async def create_buyer_group(
-    body: BuyerGroupCreate, supplier_id: SupplierId, session: SessionDep
-) -> BuyerGroupRead:
-    """Create a buyer group (e.g. "Distributors") to give a price list to at once."""
-    return await price_lists.create_group(session, supplier_id, body)
-
-
-@buyer_groups_router.get("/{group_id}", response_model=BuyerGroupRead)
-async def get_buyer_group(
-    group_id: uuid.UUID, supplier_id: SupplierId, session: SessionDep
-) -> BuyerGroupRead:
-    """One of your buyer groups with its members."""
-    return await price_lists.get_group(session, supplier_id, group_id)
-
-
-@buyer_groups_router.patch("/{group_id}", response_model=BuyerGroupRead, responses=problems(409))
-async def rename_buyer_group(
-    group_id: uuid.UUID, body: BuyerGroupUpdate, supplier_id: SupplierId, session: SessionDep
-) -> BuyerGroupRead:
-    """Rename a buyer group."""
-    return await price_lists.rename_group(session, supplier_id, group_id, body)
-
-
-@buyer_groups_router.delete("/{group_id}", status_code=status.HTTP_204_NO_CONTENT)
-async def delete_buyer_group(
-    group_id: uuid.UUID, supplier_id: SupplierId, session: SessionDep
-) -> None:
-    """Delete a buyer group; price lists assigned to it no longer apply to its members."""
-    await price_lists.delete_group(session, supplier_id, group_id)
-
-
-@buyer_groups_router.post("/{group_id}/members", response_model=BuyerGroupRead)
-async def add_buyer_group_member(
-    group_id: uuid.UUID, body: BuyerGroupMemberAdd, supplier_id: SupplierId, session: SessionDep
-) -> BuyerGroupRead:
-    """Add a buyer company to the group (idempotent)."""
-    return await price_lists.add_member(session, supplier_id, group_id, body.buyer_id)
-
-
-@buyer_groups_router.delete(
-    "/{group_id}/members/{buyer_id}", status_code=status.HTTP_204_NO_CONTENT
-)
-async def remove_buyer_group_member(
-    group_id: uuid.UUID, buyer_id: uuid.UUID, supplier_id: SupplierId, session: SessionDep
-) -> None:
-    """Take a buyer company out of the group."""
-    await price_lists.remove_member(session, supplier_id, group_id, buyer_id)
-
-
-# --- price lists (supplier side) --------------------------------------------------
-
-
-@price_lists_router.get("", response_model=Page[PriceListRead])
-async def list_price_lists(
-    supplier_id: SupplierId,
-    session: SessionDep,
-    limit: Limit = DEFAULT_LIMIT,
-    cursor: Cursor = None,
-) -> Page[PriceListRead]:
-    """Your price lists, highest priority first, then by name."""
-    return await price_lists.list_price_lists(session, supplier_id, limit, cursor)
-
-
-@price_lists_router.post(
-    "", status_code=status.HTTP_201_CREATED, response_model=PriceListRead, responses=problems(409)
-)
-async def create_price_list(
-    body: PriceListCreate, supplier_id: SupplierId, session: SessionDep
-) -> PriceListRead:
-    """Create a price list. Where several active lists of yours apply to a buyer and a
-    product, the highest `priority` wins."""
-    return await price_lists.create_price_list(session, supplier_id, body)
-
-
-@price_lists_router.get("/{price_list_id}", response_model=PriceListDetail)
-async def get_price_list(
-    price_list_id: uuid.UUID, supplier_id: SupplierId, session: SessionDep
-) -> PriceListDetail:
-    """A price list with its products' tiers and its assignments."""
-    return await price_lists.get_price_list(session, supplier_id, price_list_id)
-
-
-@price_lists_router.patch("/{price_list_id}", response_model=PriceListRead, responses=problems(409))
-async def update_price_list(
-    price_list_id: uuid.UUID, body: PriceListUpdate, supplier_id: SupplierId, session: SessionDep
-) -> PriceListRead:
-    """Rename, re-prioritise, activate or deactivate a price list."""
-    return await price_lists.update_price_list(session, supplier_id, price_list_id, body)
-
-
-@price_lists_router.delete("/{price_list_id}", status_code=status.HTTP_204_NO_CONTENT)
-async def delete_price_list(
-    price_list_id: uuid.UUID, supplier_id: SupplierId, session: SessionDep
-) -> None:
-    """Delete a price list with its tiers and assignments."""
-    await price_lists.delete_price_list(session, supplier_id, price_list_id)
-
-
-@price_lists_router.put(
-    "/{price_list_id}/products/{product_id}", response_model=PriceListProductRead
-)
-async def set_price_list_tiers(
-    price_list_id: uuid.UUID,
-    product_id: uuid.UUID,
-    body: PriceListTiersIn,
-    supplier_id: SupplierId,
-    session: SessionDep,
-) -> PriceListProductRead:
-    """Set the list's tiers for one of your products (ascending, positive); below the
-    first tier the product's own tiers apply. Empty `tiers` takes it off the list."""
-    return await price_lists.set_product_tiers(
-        session, supplier_id, price_list_id, product_id, body
-    )
-
-
-@price_lists_router.post(
-    "/{price_list_id}/assignments",
-    status_code=status.HTTP_201_CREATED,
-    response_model=AssignmentRead,
-    responses=problems(409),
-)
-async def assign_price_list(
-    price_list_id: uuid.UUID, body: AssignmentCreate, supplier_id: SupplierId, session: SessionDep
-) -> AssignmentRead:
-    """Give the list to a buyer company (`buyer_id`) or a buyer group (`group_id`)."""
-    return await price_lists.assign(session, supplier_id, price_list_id, body)
-
-
-@price_lists_router.delete(
-    "/{price_list_id}/assignments/{assignment_id}", status_code=status.HTTP_204_NO_CONTENT
-)
-async def unassign_price_list(
-    price_list_id: uuid.UUID, assignment_id: uuid.UUID, supplier_id: SupplierId, session: SessionDep
-) -> None:
-    """End an assignment."""
-    await price_lists.unassign(session, supplier_id, price_list_id, assignment_id)

@@ -1,4 +1,4 @@
-"""Request and response bodies of the catalog: categories, products, prices, images.
+"""Request and response bodies of the catalog's products: products, prices, images.
 
 Inputs forbid unknown fields, so that a client can never set what it may not
 (`supplier_id`, `is_blocked`, `base_price`): mass assignment is impossible by
@@ -117,23 +117,9 @@ Attributes = Annotated[dict[AttributeKey, AttributeValue], Field(max_length=MAX_
 CategoryRef = Annotated[
     Text, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)
 ]
-Slug = Annotated[
-    Text,
-    StringConstraints(
-        strip_whitespace=True, min_length=1, max_length=100, pattern=r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
-    ),
-]
-CategoryName = Annotated[
-    Text,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=150),
-]
 Reason = Annotated[
     MultilineText,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=2000),
-]
-GroupName = Annotated[
-    Text,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=100),
 ]
 AltText = Annotated[Text, StringConstraints(strip_whitespace=True, max_length=300)]
 
@@ -395,142 +381,3 @@ class OwnProductItem(BaseModel):
 
 class BlockRequest(Input):
     reason: Reason
-
-
-# --- categories -------------------------------------------------------------------
-
-
-class CategoryRead(BaseModel):
-    id: uuid.UUID
-    slug: str
-    name: str
-    parent_id: uuid.UUID | None
-    position: int
-    path: str
-
-
-class CategoryNode(CategoryRead):
-    children: list[CategoryNode] = Field(default_factory=list)
-
-
-class CategoryTree(BaseModel):
-    """The whole tree: top-level categories, each with its children, by position."""
-
-    items: list[CategoryNode]
-
-
-class CategoryDetail(CategoryRead):
-    """A category with its ancestors (root first) and direct children."""
-
-    ancestors: list[CategoryRead]
-    children: list[CategoryRead]
-
-
-class CategoryCreate(Input):
-    slug: Slug
-    name: CategoryName
-    parent: CategoryRef | None = None
-    position: Annotated[int, Field(ge=0, le=10_000)] = 0
-
-
-class CategoryUpdate(Input):
-    """PATCH: `parent: null` moves the category to the top level."""
-
-    slug: Slug | None = None
-    name: CategoryName | None = None
-    parent: CategoryRef | None = None
-    position: Annotated[int, Field(ge=0, le=10_000)] | None = None
-
-    @model_validator(mode="after")
-    def _no_null_for_required(self) -> CategoryUpdate:
-        for name in ("slug", "name", "position"):
-            if name in self.model_fields_set and getattr(self, name) is None:
-                raise ValueError(f"{name} cannot be null")
-        return self
-
-
-# --- buyer groups and price lists -------------------------------------------------
-
-
-class BuyerGroupCreate(Input):
-    name: GroupName
-
-
-class BuyerGroupUpdate(Input):
-    name: GroupName
-
-
-class BuyerGroupRead(BaseModel):
-    id: uuid.UUID
-    name: str
-    member_ids: list[uuid.UUID]
-    created_at: datetime
-
-
-class BuyerGroupMemberAdd(Input):
-    buyer_id: uuid.UUID
-
-
-class PriceListCreate(Input):
-    name: GroupName
-    priority: Annotated[int, Field(ge=0, le=1000)] = 0
-    is_active: bool = True
-
-
-class PriceListUpdate(Input):
-    name: GroupName | None = None
-    priority: Annotated[int, Field(ge=0, le=1000)] | None = None
-    is_active: bool | None = None
-
-    @model_validator(mode="after")
-    def _no_null(self) -> PriceListUpdate:
-        for name in ("name", "priority", "is_active"):
-            if name in self.model_fields_set and getattr(self, name) is None:
-                raise ValueError(f"{name} cannot be null")
-        return self
-
-
-class PriceListRead(BaseModel):
-    id: uuid.UUID
-    name: str
-    priority: int
-    is_active: bool
-    created_at: datetime
-    updated_at: datetime
-
-
-class PriceListTiersIn(Input):
-    """The list's tiers for one product; an empty list removes the product from it."""
-
-    tiers: Annotated[list[TierIn], Field(max_length=MAX_TIERS)]
-
-
-class PriceListProductRead(BaseModel):
-    product_id: uuid.UUID
-    sku: str
-    currency: str
-    tiers: list[TierRead]
-
-
-class AssignmentCreate(Input):
-    """Assign the list to one buyer company or to one of your buyer groups."""
-
-    buyer_id: uuid.UUID | None = None
-    group_id: uuid.UUID | None = None
-
-    @model_validator(mode="after")
-    def _exactly_one(self) -> AssignmentCreate:
-        if (self.buyer_id is None) == (self.group_id is None):
-            raise ValueError("give exactly one of buyer_id and group_id")
-        return self
-
-
-class AssignmentRead(BaseModel):
-    id: uuid.UUID
-    buyer_id: uuid.UUID | None
-    group_id: uuid.UUID | None
-
-
-class PriceListDetail(PriceListRead):
-    products: list[PriceListProductRead]
-    assignments: list[AssignmentRead]

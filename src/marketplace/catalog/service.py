@@ -19,7 +19,8 @@ import orjson
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from marketplace.catalog import caching, events, pricing, repository
+from marketplace.catalog import caching, events, repository
+from marketplace.catalog.categories import repository as categories_repository
 from marketplace.catalog.errors import (
     DuplicateSku,
     ProductChanged,
@@ -28,7 +29,9 @@ from marketplace.catalog.errors import (
     SupplierRequired,
 )
 from marketplace.catalog.models import Product, ProductImage
-from marketplace.catalog.pricing import Tier
+from marketplace.catalog.price_lists import repository as price_lists_repository
+from marketplace.catalog.price_lists.models import PriceListTiers, Tier
+from marketplace.catalog.price_lists.service import quote, tier_errors
 from marketplace.catalog.repository import ProductRow
 from marketplace.catalog.schemas import (
     ImageRead,
@@ -92,7 +95,7 @@ def rule_errors(values: Mapping[str, Any], tiers: Sequence[Tier]) -> list[dict[s
     # Locations as strings, like those of request validation ("price_tiers", "0").
     errors: list[dict[str, Any]] = [
         {**error, "loc": [str(part) for part in error["loc"]]}  # type: ignore[attr-defined]
-        for error in pricing.tier_errors(tiers, values["moq"])
+        for error in tier_errors(tiers, values["moq"])
     ]
     moq: Decimal = values["moq"]
     multiple: Decimal | None = values["order_multiple"]
@@ -151,7 +154,7 @@ async def _changes_from(
         elif name == "category":
             columns["category_id"] = None
             if value is not None:
-                category = await repository.category_by_ref(session, value)
+                category = await categories_repository.category_by_ref(session, value)
                 if category is None:
                     errors.append(_error("category", f"there is no category {value!r}"))
                 else:
@@ -590,7 +593,7 @@ async def your_price(
 
 async def buyer_price_list(
     session: AsyncSession, cache: Cache, buyer_id: uuid.UUID, product_id: uuid.UUID
-) -> pricing.PriceListTiers | None:
+) -> PriceListTiers | None:
     """The price list that prices the product for this buyer, or None, from the cache
     when this pricing generation has it (`caching.PRICING_GENERATION_KEY`).
 
@@ -607,9 +610,9 @@ async def buyer_price_list(
         stored = orjson.loads(entry)
         if stored["generation"] == generation.decode():
             return _decode_price_list(stored["list"])
-    chosen = (await repository.price_lists_for_buyer(session, buyer_id, [product_id])).get(
-        product_id
-    )
+    chosen = (
+        await price_lists_repository.price_lists_for_buyer(session, buyer_id, [product_id])
+    ).get(product_id)
     if generation is None:
         generation = uuid.uuid4().hex.encode()
         await caching.store(
@@ -620,7 +623,7 @@ async def buyer_price_list(
     return chosen
 
 
-def _encode_price_list(chosen: pricing.PriceListTiers | None) -> dict[str, Any] | None:
+def _encode_price_list(chosen: PriceListTiers | None) -> dict[str, Any] | None:
     if chosen is None:
         return None
     return {
@@ -629,10 +632,10 @@ def _encode_price_list(chosen: pricing.PriceListTiers | None) -> dict[str, Any] 
     }
 
 
-def _decode_price_list(stored: dict[str, Any] | None) -> pricing.PriceListTiers | None:
+def _decode_price_list(stored: dict[str, Any] | None) -> PriceListTiers | None:
     if stored is None:
         return None
-    return pricing.PriceListTiers(
+    return PriceListTiers(
         price_list_id=uuid.UUID(stored["id"]),
         tiers=[
             Tier(min_qty=Decimal(min_qty), unit_price=Decimal(unit_price))
@@ -642,9 +645,9 @@ def _decode_price_list(stored: dict[str, Any] | None) -> pricing.PriceListTiers 
 
 
 def _quote(
-    detail: ProductRead, quantity: Decimal, price_list: pricing.PriceListTiers | None
+    detail: ProductRead, quantity: Decimal, price_list: PriceListTiers | None
 ) -> PriceQuoteRead:
-    result = pricing.quote(
+    result = quote(
         quantity,
         moq=detail.moq,
         order_multiple=detail.order_multiple,

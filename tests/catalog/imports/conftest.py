@@ -24,10 +24,10 @@ from fastapi import FastAPI
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 
+from marketplace.catalog.categories.models import Category
 from marketplace.catalog.imports import router as imports_router
 from marketplace.catalog.imports import service
-from marketplace.catalog.imports.csv_format import COLUMNS
-from marketplace.catalog.models import Category
+from marketplace.catalog.imports.schemas import COLUMNS
 from marketplace.companies.permissions import Scope
 from marketplace.core.db import to_async_url
 from marketplace.settings import Settings

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from marketplace.catalog.imports import service
-from marketplace.catalog.models import ImportJob
+from marketplace.catalog.imports.models import ImportJob
 from marketplace.core.outbox import OutboxEvent
 from tests.catalog.imports.conftest import Catalog, csv_bytes, product_row, upload
 from tests.factories import platform_of

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from marketplace.catalog.imports import service
-from marketplace.catalog.imports.csv_format import COLUMNS
+from marketplace.catalog.imports.schemas import COLUMNS
 from tests.catalog.imports.conftest import (
     EXPORT_URL,
     IMPORT_URL,

@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from marketplace.catalog.imports.csv_format import COLUMNS
+from marketplace.catalog.imports.schemas import COLUMNS
 from tests.catalog.imports.conftest import (
     EXPORT_URL,
     IMPORT_URL,

@@ -17,8 +17,10 @@ from typing import Any, cast
 from sqlalchemy import ARRAY, String, Table, func, insert, literal, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from marketplace.catalog.imports.csv_format import COLUMNS
-from marketplace.catalog.models import Category, ImportJob, ImportRowError, PriceTier, Product
+from marketplace.catalog.categories.models import Category
+from marketplace.catalog.imports.models import ImportJob, ImportRowError
+from marketplace.catalog.imports.schemas import COLUMNS
+from marketplace.catalog.models import PriceTier, Product
 from marketplace.core.tenancy import changeable, readable, unscoped
 
 # Transaction-level advisory locks of one supplier's catalog writes by imports.

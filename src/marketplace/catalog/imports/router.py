@@ -22,11 +22,11 @@ from fastapi import (
 from fastapi.responses import StreamingResponse
 
 from marketplace.catalog import service as catalog
-from marketplace.catalog.imports import csv_format, service
+from marketplace.catalog.imports import schemas, service
 from marketplace.catalog.imports.errors import ImportFileTooLarge
+from marketplace.catalog.imports.models import ImportJob
 from marketplace.catalog.imports.schemas import ImportJobRead
 from marketplace.catalog.imports.service import ImportRunner, Sessions
-from marketplace.catalog.models import ImportJob
 from marketplace.companies.deps import acting
 from marketplace.companies.permissions import Action
 from marketplace.core.access import Actor
@@ -96,7 +96,7 @@ Owners, admins and sales members of a supplier company, or an API key with
 `catalog:write`.
 
 ## File format
-{csv_format.__doc__}"""
+{schemas.CSV_FORMAT}"""
 
 
 @router.post(

@@ -36,10 +36,10 @@ from pydantic import ValidationError
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from marketplace.catalog import caching, events
+from marketplace.catalog import caching
 from marketplace.catalog import repository as catalog_repository
 from marketplace.catalog import service as catalog
-from marketplace.catalog.imports import csv_format, repository
+from marketplace.catalog.imports import events, repository, schemas
 from marketplace.catalog.imports.errors import (
     ImportFileBrokenCsv,
     ImportFileEmpty,
@@ -50,13 +50,14 @@ from marketplace.catalog.imports.errors import (
     ImportHeaderInvalid,
     ImportJobNotFound,
 )
+from marketplace.catalog.imports.models import ImportJob
 from marketplace.catalog.imports.schemas import (
     ImportCounts,
     ImportJobRead,
     ImportProgress,
     ImportStatus,
 )
-from marketplace.catalog.models import ImportJob, PriceTier, Product
+from marketplace.catalog.models import PriceTier, Product
 from marketplace.catalog.schemas import ProductCreate
 from marketplace.core.access import Actor
 from marketplace.core.errors import DomainError
@@ -77,34 +78,32 @@ MAX_FILENAME_CHARACTERS: Final = 255
 # --- 1. accepting a file ---------------------------------------------------------------
 
 
-def _inspect(data: bytes) -> csv_format.FileSummary:
+def _inspect(data: bytes) -> schemas.FileSummary:
     """The file's summary, or the 4xx problem that refuses it whole."""
     try:
-        return csv_format.inspect_file(data)
-    except csv_format.EmptyFile as error:
+        return schemas.inspect_file(data)
+    except schemas.EmptyFile as error:
         raise ImportFileEmpty() from error
-    except csv_format.BinaryFile as error:
+    except schemas.BinaryFile as error:
         raise ImportFileNotText() from error
-    except csv_format.NotUtf8 as error:
+    except schemas.NotUtf8 as error:
         raise ImportFileNotUtf8(line=error.line) from error
-    except csv_format.BrokenCsv as error:
+    except schemas.BrokenCsv as error:
         raise ImportFileBrokenCsv(
             row=error.row,
             errors=[{"loc": ["file", "row", error.row], "msg": error.reason, "type": "csv"}],
         ) from error
-    except csv_format.HeaderError as error:
+    except schemas.HeaderError as error:
         raise ImportHeaderInvalid(
-            required=", ".join(c for c in csv_format.COLUMNS if c in csv_format.REQUIRED_COLUMNS),
-            optional=", ".join(
-                c for c in csv_format.COLUMNS if c not in csv_format.REQUIRED_COLUMNS
-            ),
+            required=", ".join(c for c in schemas.COLUMNS if c in schemas.REQUIRED_COLUMNS),
+            optional=", ".join(c for c in schemas.COLUMNS if c not in schemas.REQUIRED_COLUMNS),
             errors=_header_errors(error),
         ) from error
-    except csv_format.NoDataRows as error:
+    except schemas.NoDataRows as error:
         raise ImportFileHasNoRows() from error
 
 
-def _header_errors(error: csv_format.HeaderError) -> list[dict[str, Any]]:
+def _header_errors(error: schemas.HeaderError) -> list[dict[str, Any]]:
     return [
         *(
             {"loc": ["file", "header", column], "msg": "required column missing", "type": "missing"}
@@ -203,7 +202,7 @@ async def error_report(sessions: Sessions, job_id: uuid.UUID) -> AsyncIterator[b
     """The job's row errors as CSV (`row,column,message`), in row order, a window of
     `ERROR_REPORT_PAGE_ROWS` file rows at a time.
     The caller has checked that the job belongs to the actor's company."""
-    writer = csv_format.CsvWriter(",")
+    writer = schemas.CsvWriter(",")
     yield UTF8_BOM + writer.rows([("row", "column", "message")])
     async with sessions() as session:
         last_row = await repository.last_error_row(session, job_id)
@@ -267,22 +266,22 @@ _WHOLE_NUMBER = re.compile(r"[+-]?\d{1,9}")
 
 
 def _cell_value(column: str, value: str) -> Any:
-    """One cell as the API field's input; raises `csv_format.CellError`."""
+    """One cell as the API field's input; raises `schemas.CellError`."""
     if not value and column in EMPTY_CELL:
         return EMPTY_CELL[column]
     if column in ("moq", "order_multiple", "stock"):
-        return csv_format.parse_decimal(value)
+        return schemas.parse_decimal(value)
     if column == "lead_time_days":
         if not _WHOLE_NUMBER.fullmatch(value):
-            raise csv_format.CellError(f"{value!r} is not a whole number of days")
+            raise schemas.CellError(f"{value!r} is not a whole number of days")
         return int(value)
     if column == "tiers":
         return [
             {"min_qty": min_qty, "unit_price": price}
-            for min_qty, price in csv_format.parse_tiers(value)
+            for min_qty, price in schemas.parse_tiers(value)
         ]
     if column == "attributes":
-        return csv_format.parse_attributes(value)
+        return schemas.parse_attributes(value)
     return value
 
 
@@ -312,7 +311,7 @@ def row_errors(row_number: int, errors: Sequence[Mapping[str, Any]]) -> list[Row
     ]
 
 
-def parse_record(record: csv_format.Record) -> ParsedRow | list[RowError]:
+def parse_record(record: schemas.Record) -> ParsedRow | list[RowError]:
     errors: list[RowError] = []
     fields: dict[str, Any] = {}
     parent_sku: str | None = None
@@ -322,7 +321,7 @@ def parse_record(record: csv_format.Record) -> ParsedRow | list[RowError]:
             continue
         try:
             fields[FIELD_OF_COLUMN.get(column, column)] = _cell_value(column, value)
-        except csv_format.CellError as error:
+        except schemas.CellError as error:
             errors.append(RowError(record.row_number, column, str(error)))
     if errors:
         return errors
@@ -343,15 +342,15 @@ class RowSource:
     an error that names the first."""
 
     def __init__(self, data: bytes) -> None:
-        lines = csv_format.open_text(data)
-        self._records = csv_format.iter_records(lines, csv_format.read_header(lines))
+        lines = schemas.open_text(data)
+        self._records = schemas.iter_records(lines, schemas.read_header(lines))
         self._first_row_of_sku: dict[str, int] = {}
 
     def skip(self, count: int) -> None:
         """Pass over rows already processed (resuming), remembering their SKUs."""
         for _ in range(count):
             record = next(self._records)
-            if isinstance(record, csv_format.Record):
+            if isinstance(record, schemas.Record):
                 self._first_row_of_sku.setdefault(record.cells["sku"], record.row_number)
 
     def next_batch(self, size: int) -> list[ParsedRow | list[RowError]]:
@@ -362,10 +361,8 @@ class RowSource:
                 break
         return batch
 
-    def _read(
-        self, record: csv_format.Record | csv_format.MalformedRecord
-    ) -> ParsedRow | list[RowError]:
-        if isinstance(record, csv_format.MalformedRecord):
+    def _read(self, record: schemas.Record | schemas.MalformedRecord) -> ParsedRow | list[RowError]:
+        if isinstance(record, schemas.MalformedRecord):
             message = f"the row has {record.found} cells where the header has {record.expected}"
             return [RowError(record.row_number, "", message)]
         sku = record.cells["sku"]
@@ -656,13 +653,13 @@ def export_row(
         slugs.get(product.category_id, "") if product.category_id else "",
         product.unit,
         product.currency,
-        csv_format.format_decimal(product.moq),
-        csv_format.format_decimal(product.order_multiple) if product.order_multiple else "",
-        csv_format.format_decimal(product.stock),
+        schemas.format_decimal(product.moq),
+        schemas.format_decimal(product.order_multiple) if product.order_multiple else "",
+        schemas.format_decimal(product.stock),
         str(product.lead_time_days),
         product.status,
-        csv_format.format_tiers((tier.min_qty, tier.unit_price) for tier in tiers),
-        csv_format.format_attributes(product.attributes),
+        schemas.format_tiers((tier.min_qty, tier.unit_price) for tier in tiers),
+        schemas.format_attributes(product.attributes),
         parent_skus[product.parent_id] if product.parent_id else "",
     ]
 
@@ -675,8 +672,8 @@ async def export_catalog(
     before it, so the file imports into an empty catalog too), a page of
     `EXPORT_PAGE_ROWS` products at a time: each page is a short read of its own, so
     a slow download holds no connection and no rows in memory beyond one page."""
-    writer = csv_format.CsvWriter(separator)
-    yield UTF8_BOM + writer.rows([csv_format.COLUMNS])
+    writer = schemas.CsvWriter(separator)
+    yield UTF8_BOM + writer.rows([schemas.COLUMNS])
     async with sessions() as session:
         slugs = await repository.category_slugs_by_id(session)
     for variants in (False, True):

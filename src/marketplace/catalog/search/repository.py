@@ -46,7 +46,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.selectable import LateralFromClause
 
-from marketplace.catalog.models import Category, PriceTier, Product, ProductImage
+from marketplace.catalog.categories.models import Category
+from marketplace.catalog.models import PriceTier, Product, ProductImage
 from marketplace.catalog.repository import visible_products
 from marketplace.catalog.search.models import MAX_TERM_LENGTH
 from marketplace.catalog.search.schemas import SearchSort

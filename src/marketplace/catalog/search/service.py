@@ -6,7 +6,7 @@ public tiers needed to price it. Later pages too: keyset cursors are the same fo
 visitor walking a query's pages, so page 3 of a popular search is as hot as page 1 (and
 keeps its keyset semantics: a generation's pages are consistent with each other).
 A buyer's price-list prices are never cached: they are
-looked up and applied on every request, after the cache, through `pricing.quote()`.
+looked up and applied on every request, after the cache, through `price_lists.service.quote()`.
 Every entry's key includes the current generation (`caching.SEARCH_GENERATION_KEY`);
 deleting that one key retires every cached page and facet set at once. Every product and
 category write, and every change of a supplier's profile or verification (catalog
@@ -32,8 +32,9 @@ from rapidfuzz.distance import OSA, JaroWinkler
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from marketplace.catalog import caching
-from marketplace.catalog import repository as catalog_repository
-from marketplace.catalog.pricing import PriceListTiers, Tier, quote, tier_for
+from marketplace.catalog.price_lists import repository as price_lists_repository
+from marketplace.catalog.price_lists.models import PriceListTiers, Tier
+from marketplace.catalog.price_lists.service import quote, tier_for
 from marketplace.catalog.search import repository
 from marketplace.catalog.search.errors import (
     InvalidAttributeFilter,
@@ -574,7 +575,7 @@ async def _with_buyer_prices(
     if buyer_id is None:
         return rendered
     page = ProductSearchPage.model_validate_json(rendered.body)
-    price_lists = await catalog_repository.price_lists_for_buyer(
+    price_lists = await price_lists_repository.price_lists_for_buyer(
         session, buyer_id, [item.id for item in page.items]
     )
     if not price_lists:

@@ -21,7 +21,7 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from marketplace.catalog import stock
-from marketplace.catalog.pricing import CENT, PriceQuote, quote
+from marketplace.catalog.price_lists.service import CENT, PriceQuote, quote
 from marketplace.companies import service as companies
 from marketplace.core.access import Actor
 from marketplace.core.cache import Cache

@@ -11,7 +11,8 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, Select, and_, delete, exists, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from marketplace.catalog.models import Category, Product
+from marketplace.catalog.categories.models import Category
+from marketplace.catalog.models import Product
 from marketplace.core.access import Actor
 from marketplace.core.tenancy import changeable, company_of, readable, unscoped
 from marketplace.trade.models import (

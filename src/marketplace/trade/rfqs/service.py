@@ -15,7 +15,7 @@ from decimal import Decimal
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from marketplace.catalog import stock
-from marketplace.catalog.pricing import CENT
+from marketplace.catalog.price_lists.service import CENT
 from marketplace.companies import service as companies
 from marketplace.core.access import Actor
 from marketplace.core.cache import Cache

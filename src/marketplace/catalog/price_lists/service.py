@@ -1,26 +1,36 @@
-"""Business rules of a supplier's buyer groups and price lists.
+"""Business rules of a supplier's buyer groups and price lists, and the one pricing
+function: every price a buyer sees or pays comes from `quote()`.
 
 Everything here is scoped to the acting supplier: another supplier's group, list or
 product is not found (404). A buyer's price is computed per request from the list
 that prices the product for that buyer, cached per buyer and product
-(`service.buyer_price_list`); every write through the groups' and lists' routes
+(`catalog.service.buyer_price_list`); every write through the groups' and lists' routes
 retires those entries (`router._retire_buyer_prices`).
 
 Every change is announced to the supplier alone (`buyer_group.*`, `price_list.*`) in
 the transaction that makes it; a request that changes nothing announces nothing.
+
+Pricing resolution: the buyer's price list (if one applies to the product and has a
+tier at or below the quantity) -> the product's own tiers -> the tier with the largest
+`min_qty` not above the quantity. Amounts are Decimals throughout; line totals are
+rounded half-up to cents, unit prices are kept at their stored precision.
 """
 
 from __future__ import annotations
 
 import uuid
-from decimal import Decimal
-from typing import Any, cast
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any, Literal, cast
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from marketplace.catalog import events, pricing, repository
-from marketplace.catalog.errors import (
+from marketplace.catalog import repository as catalog_repository
+from marketplace.catalog.errors import ProductNotFound
+from marketplace.catalog.price_lists import events, repository
+from marketplace.catalog.price_lists.errors import (
     AssignmentNotFound,
     BuyerGroupNotFound,
     BuyerNotFound,
@@ -29,11 +39,19 @@ from marketplace.catalog.errors import (
     DuplicatePriceList,
     InvalidPriceTiers,
     PriceListNotFound,
-    ProductNotFound,
+    QuantityBelowMinimum,
+    QuantityNotMultiple,
+    QuantityNotPositive,
+    QuantityNotWhole,
 )
-from marketplace.catalog.models import BuyerGroup, PriceList, PriceListAssignment
-from marketplace.catalog.pricing import Tier
-from marketplace.catalog.schemas import (
+from marketplace.catalog.price_lists.models import (
+    BuyerGroup,
+    PriceList,
+    PriceListAssignment,
+    PriceListTiers,
+    Tier,
+)
+from marketplace.catalog.price_lists.schemas import (
     AssignmentCreate,
     AssignmentRead,
     BuyerGroupCreate,
@@ -45,14 +63,13 @@ from marketplace.catalog.schemas import (
     PriceListRead,
     PriceListTiersIn,
     PriceListUpdate,
-    TierRead,
-    Unit,
 )
+from marketplace.catalog.schemas import TierRead, Unit
 from marketplace.core.events import FieldChange, emit, field_changes
 from marketplace.core.pagination import InvalidCursor, Page, decode_cursor, encode_cursor
 
 # Price-list tiers need not start at the MOQ: below their first tier the product's
-# own tiers apply (pricing.quote falls back).
+# own tiers apply (`quote` falls back).
 _NO_MOQ = Decimal("Infinity")
 
 
@@ -113,7 +130,7 @@ async def create_group(
     session: AsyncSession, supplier_id: uuid.UUID, data: BuyerGroupCreate
 ) -> BuyerGroupRead:
     group = BuyerGroup(id=uuid.uuid4(), supplier_id=supplier_id, name=data.name)
-    session.add(group)
+    await repository.add(session, group)
     await _flush_unique(session, "uq_buyer_groups_supplier_id_name", DuplicateBuyerGroup())
     await session.refresh(group)
     await emit(
@@ -145,8 +162,7 @@ async def delete_group(session: AsyncSession, supplier_id: uuid.UUID, group_id: 
     """Deleting a group also ends the price lists' assignments to it."""
     group, _members = await _group(session, supplier_id, group_id)
     deleted = events.BuyerGroupDeleted(group_id=group_id, supplier_id=supplier_id, name=group.name)
-    await session.delete(group)
-    await session.flush()
+    await repository.remove(session, group)
     await emit(session, deleted)
 
 
@@ -262,7 +278,7 @@ async def create_price_list(
     session: AsyncSession, supplier_id: uuid.UUID, data: PriceListCreate
 ) -> PriceListRead:
     price_list = PriceList(id=uuid.uuid4(), supplier_id=supplier_id, **data.model_dump())
-    session.add(price_list)
+    await repository.add(session, price_list)
     await _flush_unique(session, "uq_price_lists_supplier_id_name", DuplicatePriceList())
     await session.refresh(price_list)
     await emit(
@@ -311,8 +327,7 @@ async def delete_price_list(
     deleted = events.PriceListDeleted(
         price_list_id=price_list_id, supplier_id=supplier_id, name=price_list.name
     )
-    await session.delete(price_list)
-    await session.flush()
+    await repository.remove(session, price_list)
     await emit(session, deleted)
 
 
@@ -322,7 +337,7 @@ def _tiers_value(tiers: list[Tier]) -> list[dict[str, Decimal]]:
 
 def _tier_errors(tiers: list[Tier], unit: Unit) -> list[dict[str, Any]]:
     errors: list[dict[str, Any]] = []
-    for error in pricing.tier_errors(tiers, _NO_MOQ):
+    for error in tier_errors(tiers, _NO_MOQ):
         location = cast(list[object], error["loc"])
         errors.append(
             {
@@ -353,7 +368,7 @@ async def set_product_tiers(
 ) -> PriceListProductRead:
     """Replace the list's tiers for one of your products (empty: take it off the list)."""
     price_list = await _price_list(session, supplier_id, price_list_id)
-    product = await repository.supplier_product(session, supplier_id, product_id)
+    product = await catalog_repository.supplier_product(session, supplier_id, product_id)
     if product is None:
         raise ProductNotFound()
     tiers = [Tier(min_qty=tier.min_qty, unit_price=tier.unit_price) for tier in data.tiers]
@@ -402,7 +417,7 @@ async def assign(
         buyer_id=data.buyer_id,
         group_id=data.group_id,
     )
-    session.add(assignment)
+    await repository.add(session, assignment)
     await _flush_unique(session, "uq_price_list_assignments", DuplicateAssignment())
     await emit(
         session,
@@ -440,3 +455,122 @@ async def unassign(
             group_id=group_id,
         ),
     )
+
+
+# --- pricing ----------------------------------------------------------------------
+
+CENT = Decimal("0.01")
+
+
+@dataclass(frozen=True)
+class PriceQuote:
+    quantity: Decimal
+    unit_price: Decimal
+    line_total: Decimal
+    source: Literal["tiers", "price_list"]
+    tier_min_qty: Decimal
+    price_list_id: uuid.UUID | None = None
+
+
+def tier_errors(tiers: Sequence[Tier], moq: Decimal) -> list[dict[str, object]]:
+    """Problems with a tier table, as `errors[]` entries (empty when valid)."""
+    errors: list[dict[str, object]] = []
+
+    def error(index: int | None, field: str, message: str) -> None:
+        location: list[object] = ["body", "price_tiers"]
+        if index is not None:
+            location += [index, field]
+        errors.append({"loc": location, "msg": message, "type": "value_error"})
+
+    if not tiers:
+        error(None, "", "at least one price tier is required")
+        return errors
+    for index, tier in enumerate(tiers):
+        if tier.min_qty <= 0:
+            error(index, "min_qty", "min_qty must be greater than zero")
+        if tier.unit_price <= 0:
+            error(index, "unit_price", "unit_price must be greater than zero")
+        if index and tier.min_qty <= tiers[index - 1].min_qty:
+            error(index, "min_qty", "min_qty must be strictly ascending")
+    if tiers[0].min_qty > moq:
+        error(0, "min_qty", "the first tier must start at or below the minimum order quantity")
+    return errors
+
+
+def validate_tiers(tiers: Sequence[Tier], moq: Decimal) -> None:
+    errors = tier_errors(tiers, moq)
+    if errors:
+        raise InvalidPriceTiers(errors=errors)
+
+
+def check_quantity(
+    quantity: Decimal,
+    moq: Decimal,
+    order_multiple: Decimal | None,
+    *,
+    whole_unit: str | None = None,
+) -> None:
+    """Raise the 422 problem for a quantity that cannot be ordered. `whole_unit` names
+    a countable unit (piece, box) whose quantities must be whole numbers."""
+    if quantity <= 0:
+        raise QuantityNotPositive()
+    if whole_unit is not None and quantity != quantity.to_integral_value():
+        raise QuantityNotWhole(quantity=_plain(quantity), unit=whole_unit)
+    if quantity < moq:
+        raise QuantityBelowMinimum(quantity=_plain(quantity), moq=_plain(moq))
+    if order_multiple is not None and quantity % order_multiple != 0:
+        raise QuantityNotMultiple(quantity=_plain(quantity), multiple=_plain(order_multiple))
+
+
+def tier_for(tiers: Sequence[Tier], quantity: Decimal) -> Tier | None:
+    """The applicable tier: the largest min_qty not above the quantity."""
+    best: Tier | None = None
+    for tier in tiers:
+        if tier.min_qty <= quantity and (best is None or tier.min_qty > best.min_qty):
+            best = tier
+    return best
+
+
+def quote(
+    quantity: Decimal,
+    *,
+    moq: Decimal,
+    order_multiple: Decimal | None,
+    tiers: Sequence[Tier],
+    price_list: PriceListTiers | None = None,
+    whole_unit: str | None = None,
+) -> PriceQuote:
+    """Price `quantity` units for one buyer. Raises a 422 problem for a quantity that
+    cannot be ordered (below MOQ, off the pack size, not positive, a fraction of a
+    countable `whole_unit`)."""
+    check_quantity(quantity, moq, order_multiple, whole_unit=whole_unit)
+    if price_list is not None:
+        listed = tier_for(price_list.tiers, quantity)
+        if listed is not None:
+            return _priced(quantity, listed, "price_list", price_list.price_list_id)
+    tier = tier_for(tiers, quantity)
+    if tier is None:
+        raise InvalidPriceTiers()
+    return _priced(quantity, tier, "tiers", None)
+
+
+def _priced(
+    quantity: Decimal,
+    tier: Tier,
+    source: Literal["tiers", "price_list"],
+    price_list_id: uuid.UUID | None,
+) -> PriceQuote:
+    return PriceQuote(
+        quantity=quantity,
+        unit_price=tier.unit_price,
+        line_total=(tier.unit_price * quantity).quantize(CENT, rounding=ROUND_HALF_UP),
+        source=source,
+        tier_min_qty=tier.min_qty,
+        price_list_id=price_list_id,
+    )
+
+
+def _plain(value: Decimal) -> str:
+    """12.000 -> "12", 2.500 -> "2.5": quantities as people write them."""
+    normalized = value.normalize()
+    return format(normalized, "f")

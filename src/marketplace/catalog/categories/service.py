@@ -9,19 +9,19 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import func, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from marketplace.catalog import caching, events, repository
-from marketplace.catalog.errors import (
+from marketplace.catalog import caching
+from marketplace.catalog.categories import events, repository
+from marketplace.catalog.categories.errors import (
     CategoryCycle,
     CategoryInUse,
     CategoryNotFound,
     DuplicateCategorySlug,
 )
-from marketplace.catalog.models import Category
-from marketplace.catalog.schemas import (
+from marketplace.catalog.categories.models import Category
+from marketplace.catalog.categories.schemas import (
     CategoryCreate,
     CategoryDetail,
     CategoryNode,
@@ -122,7 +122,7 @@ async def create(
         position=data.position,
         path=f"{parent.path}/{data.slug}" if parent else data.slug,
     )
-    session.add(category)
+    await repository.add(session, category)
     await _flush_checking_slug(session, data.slug)
     await emit(
         session,
@@ -170,17 +170,7 @@ async def update_category(
     await _flush_checking_slug(session, slug)
     if new_path != old_path:
         # One statement for the subtree: the category itself and every descendant.
-        await session.execute(
-            update(Category)
-            .where(Category.id.in_([found.id for found in subtree]))
-            .values(
-                path=func.concat(new_path, func.substr(Category.path, len(old_path) + 1)),
-                updated_at=func.now(),
-            )
-            .execution_options(synchronize_session=False)
-        )
-        for found in subtree:
-            await session.refresh(found)
+        await repository.move_subtree(session, subtree, old_path, new_path)
     else:
         await session.refresh(category)
     # Products show their category's slug, name and path.
@@ -217,8 +207,7 @@ async def delete_category(
         session, category.id
     ) or await repository.category_has_products(session, category.id):
         raise CategoryInUse()
-    await session.delete(category)
-    await session.flush()
+    await repository.remove(session, category)
     await emit(
         session,
         events.CategoryDeleted(category_id=category.id, slug=category.slug, path=category.path),

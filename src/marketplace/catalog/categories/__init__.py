@@ -1,0 +1,1 @@
+"""The category tree: staff edit it, everyone reads it (cached), products are filed in it."""

@@ -1,0 +1,1 @@
+"""A supplier's buyer groups and price lists, and the one pricing function (`service.quote`)."""
