@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 
+import pytest
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.dialects import postgresql
 
@@ -13,6 +14,7 @@ from marketplace.core.access import ANONYMOUS, ActingCompany, Actor, Principal, 
 from marketplace.core.tenancy import (
     changeable,
     may_change,
+    may_change_cached,
     may_read,
     readable,
     readable_by,
@@ -97,3 +99,22 @@ def test_the_rule_on_a_row_read_agrees_with_the_condition() -> None:
     event = AuditEvent(company_ids=[other, COMPANY])
     assert may_read(event, COMPANY)
     assert not may_read(event, uuid.uuid4())
+
+
+def test_the_rule_on_cached_values_agrees_with_the_rule_on_the_row() -> None:
+    """`may_change_cached`: the same rule on a row known only from a cache entry (a
+    product's cached detail names its supplier), released orders and owner arrays too."""
+    other = uuid.uuid4()
+    assert may_change_cached(Product, {"supplier_id": COMPANY}, actor())
+    assert not may_change_cached(Product, {"supplier_id": other}, actor())
+    assert may_change_cached(Product, {"supplier_id": other}, other)
+    for released in (None, "2026-12-07T10:00:00Z"):
+        values = {"buyer_id": other, "supplier_id": COMPANY, "released_to_supplier_at": released}
+        order = Order(buyer_id=other, supplier_id=COMPANY, released_to_supplier_at=released)
+        assert may_change_cached(Order, values, COMPANY) == may_change(order, COMPANY)
+        assert may_change_cached(Order, values, other) == may_change(order, other)
+    assert not may_change_cached(Order, {**values, "released_to_supplier_at": None}, COMPANY)
+    assert may_change_cached(AuditEvent, {"company_ids": [other, COMPANY]}, COMPANY)
+    assert not may_change_cached(AuditEvent, {"company_ids": [other]}, COMPANY)
+    with pytest.raises(KeyError):
+        may_change_cached(Product, {}, COMPANY)  # a value left out is an error, not a "no"

@@ -362,23 +362,23 @@ async def orderable_rows(
 # Through the driver: the last statements of every order, on the hottest rows. Stock
 # moves with orders: a buyer's order takes the stock of products it found orderable
 # (`visible_products()`), which belong to its suppliers; trade is the only caller.
-ORDERS = "stock moves with orders, on products found orderable through the gate"
+_ORDERS = "stock moves with orders, on products found orderable through the gate"
 _QUANTITY = bindparam("quantity", type_=Product.__table__.c.stock.type)
 _PRODUCT_ID = bindparam("product_id", type_=Uuid)
 _TAKE_STOCK = DriverStatement(
-    unscoped(update(Product), reason=ORDERS)
+    unscoped(update(Product), reason=_ORDERS)
     .where(Product.id == _PRODUCT_ID, Product.stock >= _QUANTITY)
     .values(stock=Product.stock - _QUANTITY, updated_at=func.now())
     .returning(Product.stock, Product.moq)
 )
 _GIVE_BACK_STOCK = DriverStatement(
-    unscoped(update(Product), reason=ORDERS)
+    unscoped(update(Product), reason=_ORDERS)
     .where(Product.id == _PRODUCT_ID)
     .values(stock=Product.stock + _QUANTITY, updated_at=func.now())
     .returning(Product.stock, Product.moq)
 )
 _STOCK_OF = DriverStatement(
-    unscoped(select(Product.id, Product.stock), reason=ORDERS).where(
+    unscoped(select(Product.id, Product.stock), reason=_ORDERS).where(
         Product.id == any_(_PRODUCT_IDS)
     )
 )

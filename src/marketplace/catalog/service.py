@@ -58,6 +58,7 @@ from marketplace.core.events import FieldChange, emit
 from marketplace.core.logging import get_logger
 from marketplace.core.middleware.public_cache import Missed
 from marketplace.core.pagination import Page, decode_time_keyset, encode_cursor
+from marketplace.core.tenancy import may_change_cached
 
 logger = get_logger(__name__)
 
@@ -408,9 +409,15 @@ async def archive_product(
 
 
 def owns(viewer: Viewer, supplier_id: uuid.UUID) -> bool:
-    """The viewer acts for the supplier and may read its catalog."""
+    """The viewer acts for the supplier and may read its catalog. `supplier_id` comes
+    from a product's row or its cached detail; whose product it is, the tenancy gate's
+    rule decides (`may_change_cached`), so the cached fast path needs no row."""
     actor = viewer.actor
-    return actor is not None and actor.company_id == supplier_id and actor.can(Action.CATALOG_READ)
+    return (
+        actor is not None
+        and actor.can(Action.CATALOG_READ)
+        and may_change_cached(Product, {"supplier_id": supplier_id}, actor)
+    )
 
 
 def sees_private(viewer: Viewer, supplier_id: uuid.UUID) -> bool:
