@@ -8,7 +8,7 @@ import httpx
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tests.catalog.conftest import Catalog, create_product
-from tests.catalog.test_price_lists import make_list
+from tests.catalog.price_lists.test_price_lists import make_list
 from tests.statements import statements_sent
 
 
