@@ -15,7 +15,6 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, Final
 
-import orjson
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -29,9 +28,8 @@ from marketplace.catalog.errors import (
     SupplierRequired,
 )
 from marketplace.catalog.models import Product, ProductImage
-from marketplace.catalog.price_lists import repository as price_lists_repository
+from marketplace.catalog.price_lists import service as price_lists_service
 from marketplace.catalog.price_lists.models import PriceListTiers, Tier
-from marketplace.catalog.price_lists.service import quote, tier_errors
 from marketplace.catalog.repository import ProductRow
 from marketplace.catalog.schemas import (
     ImageRead,
@@ -96,7 +94,7 @@ def rule_errors(values: Mapping[str, Any], tiers: Sequence[Tier]) -> list[dict[s
     # Locations as strings, like those of request validation ("price_tiers", "0").
     errors: list[dict[str, Any]] = [
         {**error, "loc": [str(part) for part in error["loc"]]}  # type: ignore[attr-defined]
-        for error in tier_errors(tiers, values["moq"])
+        for error in price_lists_service.tier_errors(tiers, values["moq"])
     ]
     moq: Decimal = values["moq"]
     multiple: Decimal | None = values["order_multiple"]
@@ -595,66 +593,17 @@ async def your_price(
     quantity: Decimal,
 ) -> PriceQuoteRead:
     """The one pricing function applied to this buyer: its price list, then the tiers."""
-    return _quote(detail, quantity, await buyer_price_list(session, cache, buyer_id, detail.id))
-
-
-async def buyer_price_list(
-    session: AsyncSession, cache: Cache, buyer_id: uuid.UUID, product_id: uuid.UUID
-) -> PriceListTiers | None:
-    """The price list that prices the product for this buyer, or None, from the cache
-    when this pricing generation has it (`caching.PRICING_GENERATION_KEY`).
-
-    Cached because every signed-in buyer missed the anonymous cache: the detail came
-    from the shared entry, but its price cost a statement through SQLAlchemy (about
-    0.5 ms of CPU, a third of a signed-in detail's statements); the generation and the
-    entry come back in one Redis round trip instead (bench/README.md, "Changes and
-    their measured effect"). The entry is the buyer's own (its key names the buyer);
-    a price list change retires every entry at once, a product change needs none (the
-    price is computed from the product's current detail and the list's tiers)."""
-    key = caching.buyer_price_key(buyer_id, product_id)
-    generation, entry = await caching.read_many(cache, caching.PRICING_GENERATION_KEY, key)
-    if generation is not None and entry is not None:
-        stored = orjson.loads(entry)
-        if stored["generation"] == generation.decode():
-            return _decode_price_list(stored["list"])
-    chosen = (
-        await price_lists_repository.price_lists_for_buyer(session, buyer_id, [product_id])
-    ).get(product_id)
-    if generation is None:
-        generation = uuid.uuid4().hex.encode()
-        await caching.store(
-            cache, caching.PRICING_GENERATION_KEY, generation, caching.BUYER_PRICES_TTL_SECONDS
-        )
-    encoded = orjson.dumps({"generation": generation.decode(), "list": _encode_price_list(chosen)})
-    await caching.store(cache, key, encoded, caching.BUYER_PRICES_TTL_SECONDS)
-    return chosen
-
-
-def _encode_price_list(chosen: PriceListTiers | None) -> dict[str, Any] | None:
-    if chosen is None:
-        return None
-    return {
-        "id": str(chosen.price_list_id),
-        "tiers": [[str(tier.min_qty), str(tier.unit_price)] for tier in chosen.tiers],
-    }
-
-
-def _decode_price_list(stored: dict[str, Any] | None) -> PriceListTiers | None:
-    if stored is None:
-        return None
-    return PriceListTiers(
-        price_list_id=uuid.UUID(stored["id"]),
-        tiers=[
-            Tier(min_qty=Decimal(min_qty), unit_price=Decimal(unit_price))
-            for min_qty, unit_price in stored["tiers"]
-        ],
+    return _quote(
+        detail,
+        quantity,
+        await price_lists_service.buyer_price_list(session, cache, buyer_id, detail.id),
     )
 
 
 def _quote(
     detail: ProductRead, quantity: Decimal, price_list: PriceListTiers | None
 ) -> PriceQuoteRead:
-    result = quote(
+    result = price_lists_service.quote(
         quantity,
         moq=detail.moq,
         order_multiple=detail.order_multiple,

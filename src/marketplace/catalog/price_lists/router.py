@@ -32,7 +32,7 @@ async def _retire_buyer_prices(
     request: Request, supplier_id: SupplierId, session: SessionDep, cache: CacheDep
 ) -> None:
     """Any write to a buyer group or a price list (its tiers, its assignments) retires
-    every buyer's cached price list choice (`catalog.service.buyer_price_list`), now and again
+    every buyer's cached price list choice (`service.buyer_price_list`), now and again
     after the write commits, as product writes retire their entries. After the
     supplier is resolved: only a supplier's member can retire them."""
     if request.method not in ("GET", "HEAD"):
