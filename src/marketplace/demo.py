@@ -45,7 +45,7 @@ from marketplace.catalog.price_lists.schemas import (
 )
 from marketplace.catalog.schemas import ProductCreate, TierIn
 from marketplace.companies import service as companies
-from marketplace.companies.models import Company, Membership
+from marketplace.companies.models import Company
 from marketplace.companies.schemas import AddressCreate, CompanyCreate
 from marketplace.core.db import Database
 from marketplace.core.pagination import MAX_LIMIT
@@ -315,15 +315,9 @@ async def _company(session: AsyncSession, spec: CompanySpec, summary: DemoSummar
     summary.users.append((owner.email or "", spec.name, "owner"))
     for person in spec.people[1:]:
         user = await _user(session, person)
-        if await companies.membership_of(session, company.id, user.id) is None:
-            session.add(
-                Membership(
-                    company_id=company.id,
-                    user_id=user.id,
-                    role=person.role,
-                    spending_limit=person.spending_limit,
-                )
-            )
+        await companies.add_member_directly(
+            session, company.id, user.id, person.role, person.spending_limit
+        )
         summary.users.append((person.email, spec.name, person.role))
     await session.flush()
     return company

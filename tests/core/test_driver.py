@@ -4,6 +4,7 @@ and take their parameters by name."""
 from __future__ import annotations
 
 import asyncio
+import inspect
 import uuid
 from collections.abc import AsyncIterator
 from datetime import datetime
@@ -11,6 +12,7 @@ from typing import Any
 
 import asyncpg
 import pytest
+import sqlalchemy
 from sqlalchemy import (
     BigInteger,
     Column,
@@ -31,7 +33,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from marketplace.core.db import Database
-from marketplace.core.driver import DriverStatement, EntityQuery, insert_rows
+from marketplace.core.driver import (
+    ADAPTER_BEGIN,
+    DriverStatement,
+    EntityQuery,
+    begin_in_adapter,
+    insert_rows,
+)
 
 notes = Table("probe_driver_notes", MetaData(), Column("label", Text, primary_key=True))
 
@@ -257,3 +265,33 @@ async def test_entity_queries_give_the_sessions_instances(db_session: AsyncSessi
         )
     )
     assert stored == "changed"
+
+
+async def test_sqlalchemy_adapter_still_begins_without_a_statement(database: Database) -> None:
+    """`begin_in_adapter` leans on a private method of SQLAlchemy's asyncpg adapter.
+    When an upgrade removes or changes it, this fails and says which version did."""
+    version = f"SQLAlchemy {sqlalchemy.__version__}"
+    async with database.session_factory() as session:
+        connection = await session.connection()
+        raw = await connection.get_raw_connection()
+        adapter, driver = raw.dbapi_connection, raw.driver_connection
+        assert driver is not None
+        method = getattr(type(adapter), ADAPTER_BEGIN, None)
+        assert method is not None, (
+            f"{version}: {type(adapter).__name__}.{ADAPTER_BEGIN} is gone; find its "
+            "replacement for core.driver.begin_in_adapter (until then each transaction "
+            "of the driver path costs a round trip more)"
+        )
+        assert list(inspect.signature(method).parameters) == ["self"], (
+            f"{version}: {ADAPTER_BEGIN} takes other arguments now; update begin_in_adapter"
+        )
+        assert not driver.is_in_transaction()
+        assert await begin_in_adapter(adapter), (
+            f"{version}: the adapter's transaction state (`_transaction`) changed"
+        )
+        assert driver.is_in_transaction(), (
+            f"{version}: {ADAPTER_BEGIN} no longer begins the transaction on asyncpg"
+        )
+        # The adapter owns it: SQLAlchemy's rollback ends it.
+        await session.rollback()
+        assert not driver.is_in_transaction()

@@ -6,10 +6,11 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import delete, or_, select, tuple_
+from sqlalchemy import delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from marketplace.abuse.models import IpRule
+from marketplace.core.repository import add, keyset
 
 
 async def active_rules(session: AsyncSession, now: datetime) -> Sequence[IpRule]:
@@ -21,17 +22,12 @@ async def list_rules(
     session: AsyncSession, limit: int, after: tuple[datetime, uuid.UUID] | None
 ) -> Sequence[IpRule]:
     """Newest first, keyset-paginated on (created_at, id)."""
-    statement = select(IpRule).order_by(IpRule.created_at.desc(), IpRule.id.desc()).limit(limit)
-    if after is not None:
-        statement = statement.where(tuple_(IpRule.created_at, IpRule.id) < tuple_(*after))
+    statement = keyset(select(IpRule), (IpRule.created_at, IpRule.id), after, limit)
     return (await session.scalars(statement)).all()
 
 
 async def add_rule(session: AsyncSession, rule: IpRule) -> IpRule:
-    session.add(rule)
-    await session.flush()
-    await session.refresh(rule)
-    return rule
+    return await add(session, rule, refresh=True)
 
 
 async def delete_rule(session: AsyncSession, rule_id: uuid.UUID) -> IpRule | None:

@@ -51,10 +51,10 @@ from marketplace.core.middleware.abuse import (
 from marketplace.core.pagination import (
     Page,
     decode_time_keyset,
-    encode_cursor,
 )
 from marketplace.core.platform import Platform
 from marketplace.core.ratelimit import SHARED_STORE_ERRORS, StoreOutage
+from marketplace.core.repository import page_of
 from marketplace.settings import Settings
 
 logger = get_logger(__name__)
@@ -325,15 +325,8 @@ def _rule_read(rule: IpRule) -> IpRuleRead:
 
 
 async def list_rules(session: AsyncSession, limit: int, cursor: str | None) -> Page[IpRuleRead]:
-    after = decode_time_keyset(cursor)
-    rules = await repository.list_rules(session, limit + 1, after)
-    page = [_rule_read(rule) for rule in rules[:limit]]
-    next_cursor = (
-        encode_cursor(page[-1].created_at.isoformat(), str(page[-1].id))
-        if len(rules) > limit
-        else None
-    )
-    return Page[IpRuleRead](items=page, next_cursor=next_cursor)
+    rules = await repository.list_rules(session, limit + 1, decode_time_keyset(cursor))
+    return page_of(rules, limit, _rule_read)
 
 
 async def _ensure_requester_keeps_access(session: AsyncSession, requester_ip: str | None) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, bindparam, select, tuple_
+from sqlalchemy import ColumnElement, bindparam, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -16,6 +16,7 @@ from marketplace.audit.models import AuditEvent
 from marketplace.audit.schemas import AuditFilter
 from marketplace.core.driver import DriverStatement
 from marketplace.core.pagination import TimeKeyset
+from marketplace.core.repository import keyset
 from marketplace.core.tenancy import Who, readable, readable_by
 
 # Every column but recorded_at (the database's clock); a recorded event is left as is.
@@ -67,7 +68,5 @@ async def list_events(
 ) -> list[AuditEvent]:
     """Newest first; `before` is the (occurred_at, id) of the last row already served."""
     statement = readable(select(AuditEvent), AuditEvent, who).where(*_conditions(where))
-    if before is not None:
-        statement = statement.where(tuple_(AuditEvent.occurred_at, AuditEvent.id) < tuple_(*before))
-    statement = statement.order_by(AuditEvent.occurred_at.desc(), AuditEvent.id.desc()).limit(limit)
+    statement = keyset(statement, (AuditEvent.occurred_at, AuditEvent.id), before, limit)
     return list((await session.execute(statement)).scalars())

@@ -26,11 +26,8 @@ from marketplace.audit.schemas import (
 )
 from marketplace.core.access import Actor, Viewer
 from marketplace.core.events import EventEnvelope, view_for
-from marketplace.core.pagination import (
-    Page,
-    decode_time_keyset,
-    encode_cursor,
-)
+from marketplace.core.pagination import Page, TimeKeyset, decode_time_keyset
+from marketplace.core.repository import page_of
 
 # Event families (the part of the type before the dot) kept out of the audit log.
 NOT_AUDITED: frozenset[str] = frozenset()
@@ -154,16 +151,8 @@ def read_for_staff(row: AuditEvent) -> AdminAuditEventRead:
     return AdminAuditEventRead(**_read_fields(row), company_ids=list(row.company_ids))
 
 
-async def _page(
-    session: AsyncSession, who: Actor | Viewer, where: AuditFilter, limit: int, cursor: str | None
-) -> tuple[list[AuditEvent], str | None]:
-    before = decode_time_keyset(cursor)
-    rows = await repository.list_events(session, who, where, before, limit + 1)
-    next_cursor = None
-    if len(rows) > limit:
-        rows = rows[:limit]
-        next_cursor = encode_cursor(rows[-1].occurred_at.isoformat(), str(rows[-1].id))
-    return rows, next_cursor
+def _by_occurrence(row: AuditEvent) -> TimeKeyset:
+    return row.occurred_at, row.id
 
 
 async def list_for_company(
@@ -175,19 +164,21 @@ async def list_for_company(
 ) -> Page[AuditEventRead]:
     """The company's own events: those that concern it (an order concerns its buyer
     and its supplier, each seeing it in its own log)."""
-    rows, next_cursor = await _page(session, actor, where, limit, cursor)
+    rows = await repository.list_events(
+        session, actor, where, decode_time_keyset(cursor), limit + 1
+    )
     # A page may hold fewer entries than `limit` when events hidden from the company
     # were among its rows; the cursor still moves past them.
-    entries = [read_for_company(row, actor.company_id) for row in rows]
-    return Page[AuditEventRead](
-        items=[entry for entry in entries if entry is not None], next_cursor=next_cursor
+    entries = [read_for_company(row, actor.company_id) for row in rows[:limit]]
+    return page_of(
+        rows, limit, [entry for entry in entries if entry is not None], key=_by_occurrence
     )
 
 
 async def list_all(
     session: AsyncSession, staff: Viewer, where: AuditFilter, limit: int, cursor: str | None
 ) -> Page[AdminAuditEventRead]:
-    rows, next_cursor = await _page(session, staff, where, limit, cursor)
-    return Page[AdminAuditEventRead](
-        items=[read_for_staff(row) for row in rows], next_cursor=next_cursor
+    rows = await repository.list_events(
+        session, staff, where, decode_time_keyset(cursor), limit + 1
     )
+    return page_of(rows, limit, read_for_staff, key=_by_occurrence)

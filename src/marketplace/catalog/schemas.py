@@ -30,7 +30,7 @@ from pydantic import (
 )
 
 from marketplace.companies.schemas import iso_countries
-from marketplace.core.text import MultilineText, Text
+from marketplace.core.text import MultilineText, Reason, Text
 
 # --- scalar types -----------------------------------------------------------------
 
@@ -116,10 +116,6 @@ Attributes = Annotated[dict[AttributeKey, AttributeValue], Field(max_length=MAX_
 # A category is named by its slug or its id.
 CategoryRef = Annotated[
     Text, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)
-]
-Reason = Annotated[
-    MultilineText,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=2000),
 ]
 AltText = Annotated[Text, StringConstraints(strip_whitespace=True, max_length=300)]
 

@@ -10,9 +10,8 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
 
-from sqlalchemy import ColumnElement, Uuid, bindparam, delete, select, true, tuple_, update
+from sqlalchemy import ColumnElement, Uuid, bindparam, delete, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -25,13 +24,9 @@ from marketplace.companies.models import (
 )
 from marketplace.core.driver import EntityQuery
 from marketplace.core.pagination import TimeKeyset
+from marketplace.core.repository import add as add
+from marketplace.core.repository import keyset
 from marketplace.identity.models import User
-
-
-def _after(created_at: Any, row_id: Any, after: TimeKeyset | None) -> ColumnElement[bool]:
-    if after is None:
-        return true()
-    return tuple_(created_at, row_id) > tuple_(*after)
 
 
 async def names_of(session: AsyncSession, company_ids: set[uuid.UUID]) -> dict[uuid.UUID, str]:
@@ -41,11 +36,6 @@ async def names_of(session: AsyncSession, company_ids: set[uuid.UUID]) -> dict[u
         select(Company.id, Company.name).where(Company.id.in_(company_ids))
     )
     return dict(rows.all())
-
-
-async def add(session: AsyncSession, row: object) -> None:
-    session.add(row)
-    await session.flush()
 
 
 # --- companies and memberships of a user ------------------------------------------
@@ -103,10 +93,10 @@ async def lock_company(session: AsyncSession, company_id: uuid.UUID) -> Company 
 async def list_companies(
     session: AsyncSession, verification_status: str | None, after: TimeKeyset | None, limit: int
 ) -> list[Company]:
-    statement = select(Company).where(_after(Company.created_at, Company.id, after))
+    statement = select(Company)
     if verification_status is not None:
         statement = statement.where(Company.verification_status == verification_status)
-    statement = statement.order_by(Company.created_at, Company.id).limit(limit)
+    statement = keyset(statement, (Company.created_at, Company.id), after, limit, descending=False)
     return list((await session.execute(statement)).scalars())
 
 
@@ -128,15 +118,14 @@ async def list_members(
     session: AsyncSession, company_id: uuid.UUID, after: TimeKeyset | None, limit: int
 ) -> list[tuple[Membership, User]]:
     # A read-only join on users: one query per page instead of one per member.
-    statement = (
+    statement = keyset(
         select(Membership, User)
         .join(User, User.id == Membership.user_id)
-        .where(
-            Membership.company_id == company_id,
-            _after(Membership.created_at, Membership.id, after),
-        )
-        .order_by(Membership.created_at, Membership.id)
-        .limit(limit)
+        .where(Membership.company_id == company_id),
+        (Membership.created_at, Membership.id),
+        after,
+        limit,
+        descending=False,
     )
     return [(row[0], row[1]) for row in (await session.execute(statement)).all()]
 
@@ -221,14 +210,12 @@ async def has_member_with_contact(
 async def list_addresses(
     session: AsyncSession, company_id: uuid.UUID, after: TimeKeyset | None, limit: int
 ) -> list[CompanyAddress]:
-    statement = (
-        select(CompanyAddress)
-        .where(
-            CompanyAddress.company_id == company_id,
-            _after(CompanyAddress.created_at, CompanyAddress.id, after),
-        )
-        .order_by(CompanyAddress.created_at, CompanyAddress.id)
-        .limit(limit)
+    statement = keyset(
+        select(CompanyAddress).where(CompanyAddress.company_id == company_id),
+        (CompanyAddress.created_at, CompanyAddress.id),
+        after,
+        limit,
+        descending=False,
     )
     return list((await session.execute(statement)).scalars())
 
@@ -277,15 +264,12 @@ async def list_pending_invitations(
     after: TimeKeyset | None,
     limit: int,
 ) -> list[Invitation]:
-    statement = (
-        select(Invitation)
-        .where(
-            Invitation.company_id == company_id,
-            *_pending(now),
-            _after(Invitation.created_at, Invitation.id, after),
-        )
-        .order_by(Invitation.created_at, Invitation.id)
-        .limit(limit)
+    statement = keyset(
+        select(Invitation).where(Invitation.company_id == company_id, *_pending(now)),
+        (Invitation.created_at, Invitation.id),
+        after,
+        limit,
+        descending=False,
     )
     return list((await session.execute(statement)).scalars())
 

@@ -27,7 +27,7 @@ from pydantic import (
 )
 
 from marketplace.companies.permissions import Role, Scope
-from marketplace.core.text import MultilineText, Text
+from marketplace.core.text import Line, MultilineText, Reason, Text
 from marketplace.identity.contacts import normalize_email, normalize_phone
 from marketplace.identity.schemas import Name
 
@@ -76,32 +76,12 @@ def _identifier(value: str) -> str:
 
 
 Country = Annotated[Text, StringConstraints(max_length=8), AfterValidator(_country)]
-CompanyName = Annotated[
-    Text,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
-]
-Line200 = Annotated[
-    Text,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
-]
-Line100 = Annotated[
-    Text,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=100),
-]
-PostalCode = Annotated[
-    Text,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=20),
-]
-Identifier = Annotated[
-    Text,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=64),
-    AfterValidator(_identifier),
-]
+CompanyName = Annotated[Line, StringConstraints(max_length=200)]
+Line200 = Annotated[Line, StringConstraints(max_length=200)]
+Line100 = Annotated[Line, StringConstraints(max_length=100)]
+PostalCode = Annotated[Line, StringConstraints(max_length=20)]
+Identifier = Annotated[Line, StringConstraints(max_length=64), AfterValidator(_identifier)]
 Description = Annotated[MultilineText, StringConstraints(max_length=5000)]
-Reason = Annotated[
-    MultilineText,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=2000),
-]
 Website = Annotated[HttpUrl, UrlConstraints(max_length=300, allowed_schemes=["http", "https"])]
 CENT = Decimal("0.01")
 # Money: a decimal string in responses, never a float; two places at most.

@@ -7,9 +7,10 @@ they flush, never commit: the request owns the transaction.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -64,11 +65,10 @@ from marketplace.core.i18n import _, translate
 from marketplace.core.notifier import OutgoingMessage, require_channel
 from marketplace.core.pagination import (
     Page,
-    TimeKeyset,
     decode_time_keyset,
-    encode_cursor,
 )
 from marketplace.core.platform import Platform
+from marketplace.core.repository import by_created, page_of
 from marketplace.core.security import new_secret
 from marketplace.identity.models import User
 
@@ -98,21 +98,6 @@ R = TypeVar("R")
 
 def _now() -> datetime:
     return datetime.now(UTC)
-
-
-# --- pagination -------------------------------------------------------------------
-
-
-def _page(
-    rows: Sequence[R], limit: int, key: Callable[[R], TimeKeyset], read: Callable[[R], T]
-) -> Page[T]:
-    """`rows` holds up to `limit + 1` rows; the extra one only says a next page exists."""
-    shown = rows[:limit]
-    next_cursor = None
-    if len(rows) > limit and shown:
-        created_at, row_id = key(shown[-1])
-        next_cursor = encode_cursor(created_at.isoformat(), str(row_id))
-    return Page[T](items=[read(row) for row in shown], next_cursor=next_cursor)
 
 
 # --- memberships of a user (`/me` and the acting-company resolution) ------------
@@ -300,7 +285,7 @@ async def list_addresses(
     rows = await repository.list_addresses(
         session, company_id, decode_time_keyset(cursor), limit + 1
     )
-    return _page(rows, limit, lambda row: (row.created_at, row.id), AddressRead.model_validate)
+    return page_of(rows, limit, AddressRead.model_validate)
 
 
 async def _make_default_shipping(
@@ -379,9 +364,7 @@ async def list_members(
     session: AsyncSession, company_id: uuid.UUID, limit: int, cursor: str | None
 ) -> Page[MemberRead]:
     rows = await repository.list_members(session, company_id, decode_time_keyset(cursor), limit + 1)
-    return _page(
-        rows, limit, lambda row: (row[0].created_at, row[0].id), lambda row: _member_read(*row)
-    )
+    return page_of(rows, limit, lambda row: _member_read(*row), key=lambda row: by_created(row[0]))
 
 
 @dataclass(frozen=True)
@@ -517,7 +500,7 @@ async def list_invitations(
     rows = await repository.list_pending_invitations(
         session, company_id, _now(), decode_time_keyset(cursor), limit + 1
     )
-    return _page(rows, limit, lambda row: (row.created_at, row.id), InvitationRead.model_validate)
+    return page_of(rows, limit, InvitationRead.model_validate)
 
 
 async def invite(
@@ -640,6 +623,18 @@ async def _accept(
         )
 
 
+async def add_member_directly(
+    session: AsyncSession,
+    company_id: uuid.UUID,
+    user_id: uuid.UUID,
+    role: str,
+    spending_limit: Decimal | None,
+) -> None:
+    """A member added without an invitation, for data loaded outside any request (the
+    demo): no one acts, so no event. An existing membership is kept as it is."""
+    await repository.add_membership_if_absent(session, company_id, user_id, role, spending_limit)
+
+
 async def accept_invitations_on_sign_in(
     session: AsyncSession, user_id: uuid.UUID, channel: str, destination: str
 ) -> int:
@@ -702,7 +697,7 @@ async def companies_for_staff(
         decode_time_keyset(cursor),
         limit + 1,
     )
-    return _page(rows, limit, lambda row: (row.created_at, row.id), CompanyPrivate.model_validate)
+    return page_of(rows, limit, CompanyPrivate.model_validate)
 
 
 async def decide_verification(

@@ -128,17 +128,32 @@ async def _begun_driver_connection(session: AsyncSession) -> asyncpg.Connection:
     if not driver.is_in_transaction():
         # SQLAlchemy sends BEGIN with its first statement, through its adapter, which
         # must own the transaction to commit or roll it back. Have the adapter begin
-        # now (a private method, so with a fallback: any statement begins it, at the
-        # cost of a round trip; tests/core/test_driver.py checks either way).
-        adapter = raw.dbapi_connection
-        begin = getattr(adapter, "_start_transaction", None)
-        if begin is not None and getattr(adapter, "_transaction", "") is None:
-            await begin()
-        else:
+        # now; where it cannot, any statement begins it, at the cost of a round trip.
+        if not await begin_in_adapter(raw.dbapi_connection):
             await connection.execute(text("SELECT 1"))
         if not driver.is_in_transaction():
             raise RuntimeError("the session's transaction did not begin")
     return driver
+
+
+# SQLAlchemy's asyncpg adapter (`AsyncAdapt_asyncpg_connection`, SQLAlchemy 2.0) has no
+# public way to begin its transaction without sending a statement: it begins lazily, in
+# the private `_start_transaction`, before its first one. This is the one place that
+# calls it. tests/core/test_driver.py fails, naming the installed SQLAlchemy, when the
+# method is gone or no longer begins the transaction; the code keeps working then (the
+# fallback above), one round trip slower per transaction.
+ADAPTER_BEGIN = "_start_transaction"
+
+
+async def begin_in_adapter(adapter: Any) -> bool:
+    """Begin the transaction of SQLAlchemy's asyncpg adapter now, as its first statement
+    would. False when the adapter cannot (this SQLAlchemy does not have the method) or
+    has begun already."""
+    begin = getattr(adapter, ADAPTER_BEGIN, None)
+    if begin is None or getattr(adapter, "_transaction", "") is not None:
+        return False
+    await begin()
+    return True
 
 
 @dataclass(frozen=True, eq=False)  # one per (class, unset columns): compared by identity

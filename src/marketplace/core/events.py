@@ -10,7 +10,7 @@ request context, so that every event carries them without each caller passing th
 from __future__ import annotations
 
 import uuid
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Collection, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -230,13 +230,15 @@ async def emit(
     event: DomainEvent,
     *,
     actor: EventActor | None = None,
-    with_rows: Sequence[object] = (),
+    write: Callable[[OutboxEvent], Awaitable[None]] | None = None,
 ) -> EventEnvelope:
     """Write `event` to the outbox in the caller's transaction. Nothing leaves the
     process before that transaction commits; a rollback discards the event.
 
-    `with_rows`: new rows the event announces, inserted (parents first) in the same
-    statement as the event (`insert_rows`): one round trip on hot paths."""
+    `write`: how the outbox row reaches the database when a repository writes it beside
+    the rows the event announces, in one statement (`insert_rows`: one round trip on hot
+    paths, e.g. `trade.orders.repository.add_placed_order`). By default it is inserted
+    alone."""
     context = _current_context()
     who = actor or (context.actor if context else EventActor())
     aggregate_id = event.aggregate_id()
@@ -256,8 +258,11 @@ async def emit(
         occurred_at=datetime.now(UTC),
         payload=event.model_dump(mode="json"),
     )
-    # Through the driver: every write emits, and the unit of work costs more than the
-    # insert; the row is in the transaction all the same.
-    await insert_rows(session, [*with_rows, row])
+    if write is not None:
+        await write(row)
+    else:
+        # Through the driver: every write emits, and the unit of work costs more than the
+        # insert; the row is in the transaction all the same.
+        await insert_rows(session, [row])
     session.info["outbox_dirty"] = True
     return EventEnvelope.from_row(row)

@@ -33,3 +33,14 @@ Text = Annotated[str, StringConstraints(pattern=SINGLE_LINE_PATTERN)]
 
 MultilineText = Annotated[str, StringConstraints(pattern=MULTI_LINE_PATTERN)]
 """Free text that may hold tabs and line breaks: descriptions, notes, message bodies."""
+
+Line = Annotated[Text, StringConstraints(strip_whitespace=True, min_length=1)]
+"""A required line, surrounding whitespace stripped (blank is missing): names, codes,
+address lines. Give it its length where it is used:
+`Annotated[Line, StringConstraints(max_length=200)]`."""
+
+Reason = Annotated[
+    MultilineText, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)
+]
+"""Why a decision was taken (a rejected verification, a blocked product): required,
+stripped, a few paragraphs at most."""

@@ -10,6 +10,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from marketplace.core.driver import EntityQuery
+from marketplace.core.repository import add as add
 from marketplace.identity.models import ApiKey, AuthSession, OtpChallenge, RefreshToken, User
 
 
@@ -34,11 +35,6 @@ async def get_or_create_user(session: AsyncSession, channel: str, destination: s
     user = await find_user_by_contact(session, channel, destination)
     assert user is not None
     return user
-
-
-async def add(session: AsyncSession, row: object) -> None:
-    session.add(row)
-    await session.flush()
 
 
 async def spend_otp_attempt(

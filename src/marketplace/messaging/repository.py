@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from marketplace.companies.models import Membership
 from marketplace.core.access import Actor
+from marketplace.core.repository import add, keyset
 from marketplace.core.tenancy import Who, changeable, readable, readable_by, unscoped
 from marketplace.messaging.models import Message, Thread, ThreadRead
 
@@ -128,21 +129,12 @@ async def list_threads(
     """Newest activity first; every thread for staff reading for no company."""
     statement = threads_readable(who)
     statement = statement.where(Thread.subject_type.in_(list(subject_types)))
-    if after is not None:
-        activity, thread_id = after
-        current = last_activity()
-        statement = statement.where(
-            or_(current < activity, and_(current == activity, Thread.id < thread_id))
-        )
-    statement = statement.order_by(last_activity().desc(), Thread.id.desc()).limit(limit)
+    statement = keyset(statement, (last_activity(), Thread.id), after, limit)
     return list((await session.execute(statement)).scalars())
 
 
 async def add_message(session: AsyncSession, message: Message) -> Message:
-    session.add(message)
-    await session.flush()
-    await session.refresh(message)
-    return message
+    return await add(session, message, refresh=True)
 
 
 async def touch_thread(
@@ -165,15 +157,7 @@ async def list_messages(
 ) -> list[Message]:
     """Newest first (a conversation is read from its end), keyset on (created_at, id)."""
     statement = select(Message).where(Message.thread_id == thread_id)
-    if after is not None:
-        created_at, message_id = after
-        statement = statement.where(
-            or_(
-                Message.created_at < created_at,
-                and_(Message.created_at == created_at, Message.id < message_id),
-            )
-        )
-    statement = statement.order_by(Message.created_at.desc(), Message.id.desc()).limit(limit)
+    statement = keyset(statement, (Message.created_at, Message.id), after, limit)
     return list((await session.execute(statement)).scalars())
 
 

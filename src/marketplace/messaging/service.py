@@ -25,7 +25,8 @@ from marketplace.companies.errors import RoleNotAllowed, ScopeNotAllowed
 from marketplace.companies.permissions import Action
 from marketplace.core.access import Actor, Viewer
 from marketplace.core.events import emit
-from marketplace.core.pagination import Page, decode_time_keyset, encode_cursor
+from marketplace.core.pagination import Page, TimeKeyset, decode_time_keyset
+from marketplace.core.repository import page_of
 from marketplace.core.storage import Storage, removed_on_failure
 from marketplace.identity.errors import ApiKeyNotAllowed
 from marketplace.messaging import attachments, repository
@@ -200,6 +201,11 @@ async def get_thread(
     return (await _describe(session, participant, [thread]))[0]
 
 
+def _by_activity(thread: Thread) -> TimeKeyset:
+    """The thread list's key (`repository.last_activity`)."""
+    return thread.last_message_at or thread.created_at, thread.id
+
+
 async def list_threads(
     session: AsyncSession, participant: Viewer, *, limit: int, cursor: str | None
 ) -> Page[ThreadRead]:
@@ -213,11 +219,7 @@ async def list_threads(
     after = decode_time_keyset(cursor)
     rows = await repository.list_threads(session, participant, kinds, after, limit + 1)
     items = await _describe(session, participant, rows[:limit])
-    next_cursor = None
-    if len(rows) > limit:
-        last = items[-1]
-        next_cursor = encode_cursor(last.last_activity_at.isoformat(), str(last.id))
-    return Page[ThreadRead](items=items, next_cursor=next_cursor)
+    return page_of(rows, limit, items, key=_by_activity)
 
 
 # --- messages --------------------------------------------------------------------------
@@ -332,14 +334,7 @@ async def list_messages(
     thread = await _thread(session, participant, thread_id, "read")
     after = decode_time_keyset(cursor)
     rows = await repository.list_messages(session, thread.id, after, limit + 1)
-    next_cursor = (
-        encode_cursor(rows[limit - 1].created_at.isoformat(), str(rows[limit - 1].id))
-        if len(rows) > limit
-        else None
-    )
-    return Page[MessageRead](
-        items=[message_read(row) for row in rows[:limit]], next_cursor=next_cursor
-    )
+    return page_of(rows, limit, message_read)
 
 
 @dataclass(frozen=True)

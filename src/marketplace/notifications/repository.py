@@ -7,12 +7,13 @@ from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, tuple_, update
+from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from marketplace.companies.models import Membership
 from marketplace.core.outbox import OutboxEvent
+from marketplace.core.repository import keyset
 from marketplace.identity.models import User
 from marketplace.notifications.models import (
     Notification,
@@ -115,13 +116,11 @@ async def list_for_user(
     conditions = [Notification.user_id == user_id]
     if unread_only:
         conditions.append(Notification.read_at.is_(None))
-    if before is not None:
-        conditions.append(tuple_(Notification.created_at, Notification.id) < tuple_(*before))
-    statement = (
-        select(Notification)
-        .where(*conditions)
-        .order_by(Notification.created_at.desc(), Notification.id.desc())
-        .limit(limit)
+    statement = keyset(
+        select(Notification).where(*conditions),
+        (Notification.created_at, Notification.id),
+        before,
+        limit,
     )
     return list((await session.execute(statement)).scalars())
 

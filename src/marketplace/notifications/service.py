@@ -21,8 +21,8 @@ from marketplace.core.events import EventEnvelope
 from marketplace.core.pagination import (
     Page,
     decode_time_keyset,
-    encode_cursor,
 )
+from marketplace.core.repository import page_of
 from marketplace.identity.models import User
 from marketplace.notifications import repository
 from marketplace.notifications.errors import NotificationNotFound
@@ -224,12 +224,7 @@ async def list_notifications(
         before=decode_time_keyset(cursor),
         limit=limit + 1,
     )
-    shown = rows[:limit]
-    next_cursor = None
-    if len(rows) > limit and shown:
-        last = shown[-1]
-        next_cursor = encode_cursor(last.created_at.isoformat(), str(last.id))
-    return Page[NotificationRead](items=[read_model(row) for row in shown], next_cursor=next_cursor)
+    return page_of(rows, limit, read_model)
 
 
 async def mark_read(

@@ -13,22 +13,19 @@ from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, delete, func, or_, select, true, tuple_, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from marketplace.core.access import Actor
 from marketplace.core.pagination import TimeKeyset
+from marketplace.core.repository import add as add
+from marketplace.core.repository import keyset
 from marketplace.core.tenancy import changeable, readable, unscoped
 from marketplace.webhooks.models import OPEN_STATUSES, WebhookDelivery, WebhookEndpoint
 
 _COMPANY_LOCK_BASE = 8_300_000_000
 SENDER = "the sender, outside any request: deliveries are already per company"
-
-
-async def add(session: AsyncSession, row: object) -> None:
-    session.add(row)
-    await session.flush()
 
 
 # --- endpoints ----------------------------------------------------------------------
@@ -63,14 +60,12 @@ async def get_endpoint(
 async def list_endpoints(
     session: AsyncSession, company_id: uuid.UUID, after: TimeKeyset | None, limit: int
 ) -> list[WebhookEndpoint]:
-    condition: ColumnElement[bool] = true()
-    if after is not None:
-        condition = tuple_(WebhookEndpoint.created_at, WebhookEndpoint.id) > tuple_(*after)
-    statement = (
-        readable(select(WebhookEndpoint), WebhookEndpoint, company_id)
-        .where(condition)
-        .order_by(WebhookEndpoint.created_at, WebhookEndpoint.id)
-        .limit(limit)
+    statement = keyset(
+        readable(select(WebhookEndpoint), WebhookEndpoint, company_id),
+        (WebhookEndpoint.created_at, WebhookEndpoint.id),
+        after,
+        limit,
+        descending=False,
     )
     return list((await session.execute(statement)).scalars())
 
@@ -168,17 +163,12 @@ async def list_deliveries(
     limit: int,
 ) -> list[WebhookDelivery]:
     """Newest first."""
-    condition: ColumnElement[bool] = true()
-    if before is not None:
-        condition = tuple_(WebhookDelivery.created_at, WebhookDelivery.id) < tuple_(*before)
     statement = readable(select(WebhookDelivery), WebhookDelivery, company_id).where(
-        WebhookDelivery.endpoint_id == endpoint_id, condition
+        WebhookDelivery.endpoint_id == endpoint_id
     )
     if status is not None:
         statement = statement.where(WebhookDelivery.status == status)
-    statement = statement.order_by(
-        WebhookDelivery.created_at.desc(), WebhookDelivery.id.desc()
-    ).limit(limit)
+    statement = keyset(statement, (WebhookDelivery.created_at, WebhookDelivery.id), before, limit)
     return list((await session.execute(statement)).scalars())
 
 

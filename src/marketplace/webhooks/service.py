@@ -22,9 +22,9 @@ from marketplace.core.i18n import _, translate
 from marketplace.core.pagination import (
     Page,
     decode_time_keyset,
-    encode_cursor,
 )
 from marketplace.core.platform import Platform
+from marketplace.core.repository import page_of
 from marketplace.settings import Settings
 from marketplace.webhooks import repository
 from marketplace.webhooks.errors import (
@@ -175,11 +175,7 @@ async def list_webhooks(
 ) -> Page[WebhookRead]:
     after = decode_time_keyset(cursor)
     rows = await repository.list_endpoints(session, company_id, after, limit + 1)
-    next_cursor = None
-    if len(rows) > limit:
-        rows = rows[:limit]
-        next_cursor = encode_cursor(rows[-1].created_at.isoformat(), str(rows[-1].id))
-    return Page[WebhookRead](items=[read(row) for row in rows], next_cursor=next_cursor)
+    return page_of(rows, limit, read)
 
 
 async def get_webhook(
@@ -316,13 +312,7 @@ async def list_deliveries(
     rows = await repository.list_deliveries(
         session, company_id, endpoint.id, status.value if status else None, before, limit + 1
     )
-    next_cursor = None
-    if len(rows) > limit:
-        rows = rows[:limit]
-        next_cursor = encode_cursor(rows[-1].created_at.isoformat(), str(rows[-1].id))
-    return Page[DeliveryRead](
-        items=[DeliveryRead.model_validate(row) for row in rows], next_cursor=next_cursor
-    )
+    return page_of(rows, limit, DeliveryRead.model_validate)
 
 
 async def get_delivery(

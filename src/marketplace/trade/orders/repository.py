@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import Select, String, and_, bindparam, delete, func, or_, select, text, update
+from sqlalchemy import Select, String, bindparam, delete, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from marketplace.core.access import Actor
 from marketplace.core.driver import DriverStatement, insert_rows
+from marketplace.core.outbox import OutboxEvent
+from marketplace.core.repository import keyset
 from marketplace.core.tenancy import Who, changeable, readable, unscoped
 from marketplace.trade.models import (
     Cart,
@@ -55,6 +58,19 @@ async def add_all(session: AsyncSession, rows: list[object]) -> None:
     await insert_rows(session, rows)
 
 
+async def add_placed_order(
+    session: AsyncSession,
+    order: Order,
+    lines: Sequence[OrderLine],
+    placing: OrderTransition,
+    announcement: OutboxEvent,
+) -> None:
+    """A new order, its lines and its first history step, with the outbox row of its
+    `order.placed` event (`core.events.emit(..., write=...)`): one statement, one round
+    trip, which order placement is measured by (tests/trade/test_statements_per_order.py)."""
+    await insert_rows(session, [order, *lines, placing, announcement])
+
+
 def orders_of(who: Who) -> Select[Order]:
     """The orders `who` may read: the tenancy gate (`Order.__tenancy__`: the buyer's,
     and the supplier's once released to it; another company's is simply not found)."""
@@ -86,15 +102,7 @@ async def list_orders(
         statement = statement.where(Order.supplier_id == company_id)
     if status is not None:
         statement = statement.where(Order.status == status)
-    if after is not None:
-        created_at, order_id = after
-        statement = statement.where(
-            or_(
-                Order.created_at < created_at,
-                and_(Order.created_at == created_at, Order.id < order_id),
-            )
-        )
-    statement = statement.order_by(Order.created_at.desc(), Order.id.desc()).limit(limit)
+    statement = keyset(statement, (Order.created_at, Order.id), after, limit)
     return list((await session.execute(statement)).scalars())
 
 

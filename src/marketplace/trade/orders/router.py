@@ -110,23 +110,7 @@ async def place_order(
 ) -> Response:
     if idempotency.replay is not None:
         return idempotency.replay
-    requests = [
-        service.LineRequest(product_id=line.product_id, quantity=line.quantity)
-        for line in body.lines
-    ]
-    placed = await service.place_orders(session, cache, actor, requests, body, source="direct")
-    if len(placed.orders) != 1:
-        from marketplace.trade.orders.errors import InvalidOrderLines
-
-        raise InvalidOrderLines(
-            errors=[
-                {
-                    "loc": ["body", "lines"],
-                    "msg": "all lines of a direct order must be of one supplier; use the cart",
-                    "type": "several_suppliers",
-                }
-            ]
-        )
+    placed = await service.place_direct_order(session, cache, actor, body)
     detail = (await service.describe(session, actor.company_id, placed.orders, placed))[0]
     return await idempotency.complete(session, status.HTTP_201_CREATED, detail)
 

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from functools import partial
 from typing import Any, Literal
 
 import structlog
@@ -27,7 +28,8 @@ from marketplace.core.access import Actor
 from marketplace.core.cache import Cache
 from marketplace.core.errors import DomainError
 from marketplace.core.events import emit
-from marketplace.core.pagination import Page, decode_time_keyset, encode_cursor
+from marketplace.core.pagination import Page, decode_time_keyset
+from marketplace.core.repository import page_of
 from marketplace.core.tenancy import sides
 from marketplace.trade.events import (
     OrderPlaced,
@@ -57,6 +59,7 @@ from marketplace.trade.orders.schemas import (
     CartLineRead,
     CartRead,
     CheckoutTerms,
+    OrderCreate,
     OrderDetail,
     OrderLineRead,
     OrderRead,
@@ -379,7 +382,7 @@ async def place_orders(
                 total=order.total,
                 source=source,
             ),
-            with_rows=[order, *order_lines, placing],
+            write=partial(repository.add_placed_order, session, order, order_lines, placing),
         )
         placed.orders.append(order)
         placed.lines[order.id] = order_lines
@@ -589,13 +592,7 @@ async def list_orders(
     rows = await repository.list_orders(
         session, actor.company_id, side=side, status=status, after=after, limit=limit + 1
     )
-    items = await order_reads(session, rows[:limit])
-    next_cursor = (
-        encode_cursor(rows[limit - 1].created_at.isoformat(), str(rows[limit - 1].id))
-        if len(rows) > limit
-        else None
-    )
-    return Page[OrderRead](items=items, next_cursor=next_cursor)
+    return page_of(rows, limit, await order_reads(session, rows[:limit]))
 
 
 # --- carts ----------------------------------------------------------------------------
@@ -760,6 +757,30 @@ async def checkout(
     placed = await place_orders(session, cache, actor, requests, terms, source="checkout")
     assert cart is not None
     await repository.delete_cart_lines(session, cart.id)
+    return placed
+
+
+async def place_direct_order(
+    session: AsyncSession, cache: Cache, actor: Actor, body: OrderCreate
+) -> Placed:
+    """One order with one supplier, placed directly (integrations): lines of several
+    suppliers are refused (422), which the cart exists for."""
+    requests = [
+        LineRequest(product_id=line.product_id, quantity=line.quantity) for line in body.lines
+    ]
+    placed = await place_orders(session, cache, actor, requests, body, source="direct")
+    if len(placed.orders) != 1:
+        # Found once the lines are priced (each product's supplier); the request's
+        # transaction rolls back the orders written.
+        raise InvalidOrderLines(
+            errors=[
+                {
+                    "loc": ["body", "lines"],
+                    "msg": "all lines of a direct order must be of one supplier; use the cart",
+                    "type": "several_suppliers",
+                }
+            ]
+        )
     return placed
 
 

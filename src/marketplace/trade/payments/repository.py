@@ -11,6 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.dml import ReturningUpdate
 
 from marketplace.core.access import Actor
+from marketplace.core.repository import add as add
+from marketplace.core.repository import keyset
 from marketplace.core.tenancy import changeable, unscoped
 from marketplace.trade.models import Order, Payment
 
@@ -102,11 +104,6 @@ async def get(session: AsyncSession, order_id: uuid.UUID, payment_id: uuid.UUID)
     ).scalar_one_or_none()
 
 
-async def add(session: AsyncSession, payment: Payment) -> None:
-    session.add(payment)
-    await session.flush()
-
-
 async def list_payments(
     session: AsyncSession,
     order_id: uuid.UUID,
@@ -115,15 +112,7 @@ async def list_payments(
     limit: int,
 ) -> list[Payment]:
     statement = select(Payment).where(Payment.order_id == order_id)
-    if after is not None:
-        created_at, payment_id = after
-        statement = statement.where(
-            or_(
-                Payment.created_at > created_at,
-                and_(Payment.created_at == created_at, Payment.id > payment_id),
-            )
-        )
-    statement = statement.order_by(Payment.created_at, Payment.id).limit(limit)
+    statement = keyset(statement, (Payment.created_at, Payment.id), after, limit, descending=False)
     return list((await session.execute(statement)).scalars())
 
 

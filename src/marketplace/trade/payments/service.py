@@ -19,9 +19,9 @@ from marketplace.core.events import emit
 from marketplace.core.pagination import (
     Page,
     decode_time_keyset,
-    encode_cursor,
 )
 from marketplace.core.platform import Platform
+from marketplace.core.repository import page_of
 from marketplace.core.tenancy import sides
 from marketplace.trade.events import (
     OrderOverdue,
@@ -205,13 +205,7 @@ async def list_payments(
         raise OrderNotFound()
     after = decode_time_keyset(cursor)
     rows = await repository.list_payments(session, order.id, after=after, limit=limit + 1)
-    items = [_read(payment, order) for payment in rows[:limit]]
-    next_cursor = (
-        encode_cursor(rows[limit - 1].created_at.isoformat(), str(rows[limit - 1].id))
-        if len(rows) > limit
-        else None
-    )
-    return Page[PaymentRead](items=items, next_cursor=next_cursor)
+    return page_of(rows, limit, lambda payment: _read(payment, order))
 
 
 async def flag_overdue_orders(session: AsyncSession, platform: Platform) -> int:

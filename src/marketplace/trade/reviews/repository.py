@@ -8,11 +8,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import Date, Subquery, and_, cast, func, or_, select, true
+from sqlalchemy import Date, Subquery, cast, func, select, true
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from marketplace.companies.models import Company
+from marketplace.core.repository import keyset
 from marketplace.core.tenancy import unscoped
 from marketplace.trade.models import Order, Quote, Review, Rfq
 
@@ -68,15 +69,7 @@ async def list_for_supplier(
         .join(Company, Company.id == Review.buyer_id)
         .where(Review.supplier_id == supplier_id)
     )
-    if after is not None:
-        created_at, review_id = after
-        statement = statement.where(
-            or_(
-                Review.created_at < created_at,
-                and_(Review.created_at == created_at, Review.id < review_id),
-            )
-        )
-    statement = statement.order_by(Review.created_at.desc(), Review.id.desc()).limit(limit)
+    statement = keyset(statement, (Review.created_at, Review.id), after, limit)
     return [(review, country) for review, country in await session.execute(statement)]
 
 

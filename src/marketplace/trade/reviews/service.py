@@ -28,7 +28,8 @@ from marketplace.companies.schemas import TrustSignals
 from marketplace.core.access import Actor
 from marketplace.core.cache import Cache
 from marketplace.core.events import emit
-from marketplace.core.pagination import Page, decode_time_keyset, encode_cursor
+from marketplace.core.pagination import Page, decode_time_keyset
+from marketplace.core.repository import by_created, page_of
 from marketplace.core.tenancy import sides
 from marketplace.trade.events import ReviewCreated, order_parties
 from marketplace.trade.orders import repository as orders
@@ -109,11 +110,7 @@ async def list_reviews(
         )
         for review, country in rows[:limit]
     ]
-    next_cursor = None
-    if len(rows) > limit:
-        last = rows[limit - 1][0]
-        next_cursor = encode_cursor(last.created_at.isoformat(), str(last.id))
-    return Page(items=items, next_cursor=next_cursor)
+    return page_of(rows, limit, items, key=lambda row: by_created(row[0]))
 
 
 def _rounded(value: Decimal, places: str) -> float:

@@ -14,6 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from marketplace.catalog.categories.models import Category
 from marketplace.catalog.models import Product
 from marketplace.core.access import Actor
+from marketplace.core.repository import add_all as add_all
+from marketplace.core.repository import keyset
 from marketplace.core.tenancy import changeable, company_of, readable, unscoped
 from marketplace.trade.models import (
     Order,
@@ -24,11 +26,6 @@ from marketplace.trade.models import (
     RfqInvitation,
     RfqItem,
 )
-
-
-async def add_all(session: AsyncSession, rows: list[object]) -> None:
-    session.add_all(rows)
-    await session.flush()
 
 
 def _visible_to_supplier(supplier_id: uuid.UUID) -> ColumnElement[bool]:
@@ -109,12 +106,7 @@ async def _page(
     after: tuple[datetime, uuid.UUID] | None,
     limit: int,
 ) -> list[Rfq]:
-    if after is not None:
-        created_at, rfq_id = after
-        statement = statement.where(
-            or_(Rfq.created_at < created_at, and_(Rfq.created_at == created_at, Rfq.id < rfq_id))
-        )
-    statement = statement.order_by(Rfq.created_at.desc(), Rfq.id.desc()).limit(limit)
+    statement = keyset(statement, (Rfq.created_at, Rfq.id), after, limit)
     return list((await session.execute(statement)).scalars())
 
 
@@ -228,8 +220,7 @@ async def replace_quote_items(
     session: AsyncSession, quote_id: uuid.UUID, items: list[QuoteItem]
 ) -> None:
     await session.execute(delete(QuoteItem).where(QuoteItem.quote_id == quote_id))
-    session.add_all(items)
-    await session.flush()
+    await add_all(session, items)
 
 
 async def settle_quotes(session: AsyncSession, rfq_id: uuid.UUID, accepted: set[uuid.UUID]) -> None:

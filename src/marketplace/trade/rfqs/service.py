@@ -20,8 +20,9 @@ from marketplace.companies import service as companies
 from marketplace.core.access import Actor
 from marketplace.core.cache import Cache
 from marketplace.core.events import emit
-from marketplace.core.pagination import Page, decode_time_keyset, encode_cursor
+from marketplace.core.pagination import Page, decode_time_keyset
 from marketplace.core.platform import Platform
+from marketplace.core.repository import page_of
 from marketplace.core.tenancy import sides
 from marketplace.trade.events import (
     QuoteSubmitted,
@@ -282,12 +283,7 @@ async def list_rfqs(
     else:
         rows = await repository.list_supplier_rfqs(session, actor.company_id, after, limit + 1)
     items = await _describe(session, actor.company_id, rows[:limit], buyer_view=role == "buyer")
-    next_cursor = (
-        encode_cursor(rows[limit - 1].created_at.isoformat(), str(rows[limit - 1].id))
-        if len(rows) > limit
-        else None
-    )
-    return Page[RfqRead](items=items, next_cursor=next_cursor)
+    return page_of(rows, limit, items)
 
 
 async def _describe_quotes(session: AsyncSession, quotes: list[Quote], rfq: Rfq) -> list[QuoteRead]:

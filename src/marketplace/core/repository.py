@@ -1,0 +1,115 @@
+"""The repository kit: what every repository does the same way, written once.
+
+- **Writing rows**: `add`, `add_all` put new rows in the session and flush, so that the
+  database's answer (a unique violation, a foreign key) comes from the repository call
+  that wrote them. Services never call `session.add` themselves; they call their
+  repository, whose `add` is one of these (or, on a hot path, `core.driver.insert_rows`).
+- **Keyset pagination**: a list is ordered by a key ending in the row id, and the next
+  page starts strictly past the last row served. `keyset(statement, key, cursor,
+  limit)` adds the condition (`(created_at, id) < (:at, :id)`, a row comparison that
+  PostgreSQL answers from the `(created_at, id)` index), the order and the limit;
+  `past(key, cursor)` is the condition alone, for a statement that needs it elsewhere.
+- **Page assembly**: a repository fetches `limit + 1` rows; the extra one only says a
+  next page exists. `page_of(rows, limit, items)` turns them into the `Page` the API
+  returns, with the cursor of the last row shown.
+
+`tests/architecture/test_repository_kit.py` fails when a repository writes the keyset
+condition by hand, when a `Page` is built by hand, or when a service adds rows to the
+session itself.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from operator import attrgetter
+from typing import Any, TypeVar
+
+from sqlalchemy import ColumnElement, Select, tuple_
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
+
+from marketplace.core.pagination import Page, encode_cursor
+
+R = TypeVar("R")
+T = TypeVar("T")
+Row = TypeVar("Row")
+# Any select: of one entity, or of several columns (`Select[Review, str]`).
+S = TypeVar("S", bound=Select[*tuple[Any, ...]])
+
+# The columns of a sort key, most significant first, ending in the row id.
+Key = Sequence[ColumnElement[Any] | InstrumentedAttribute[Any]]
+
+
+# --- writing rows ---------------------------------------------------------------------
+
+
+async def add(session: AsyncSession, row: Row, *, refresh: bool = False) -> Row:
+    """Insert one new row. `refresh`: read back what the database filled in (server
+    defaults such as `created_at`) before the row is returned."""
+    session.add(row)
+    await session.flush()
+    if refresh:
+        await session.refresh(row)
+    return row
+
+
+async def add_all(session: AsyncSession, rows: Sequence[object]) -> None:
+    """Insert new rows; the unit of work orders parents before children."""
+    session.add_all(rows)
+    await session.flush()
+
+
+# --- keyset pagination ----------------------------------------------------------------
+
+
+def past(key: Key, cursor: Sequence[Any], *, descending: bool = True) -> ColumnElement[bool]:
+    """The rows after `cursor` (the key of the last row served) in the key's order."""
+    row, last = tuple_(*key), tuple_(*cursor)
+    return row < last if descending else row > last
+
+
+def keyset(
+    statement: S, key: Key, cursor: Sequence[Any] | None, limit: int, *, descending: bool = True
+) -> S:
+    """`statement` ordered by `key`, from past `cursor` (None: the first page), at most
+    `limit` rows (a page's `limit + 1`: see `page_of`)."""
+    if cursor is not None:
+        statement = statement.where(past(key, cursor, descending=descending))
+    order = [column.desc() if descending else column.asc() for column in key]
+    return statement.order_by(*order).limit(limit)
+
+
+# --- page assembly --------------------------------------------------------------------
+
+# The key of most lists (`pagination.TimeKeyset`): the row's creation time and its id.
+by_created: Callable[[Any], tuple[Any, ...]] = attrgetter("created_at", "id")
+
+
+def _cursor_value(value: Any) -> Any:
+    # As the cursors were always written: decode_time_keyset reads them back.
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    return value
+
+
+def page_of(
+    rows: Sequence[R],
+    limit: int,
+    items: Callable[[R], T] | Sequence[T],
+    key: Callable[[R], Sequence[Any]] = by_created,
+) -> Page[T]:
+    """The page of `rows`, fetched with `limit + 1` (the extra row only says that a next
+    page exists; it is not shown). `items`: how a row is shown (`Read.model_validate`),
+    or what is shown of `rows[:limit]` when that is built for all of them at once (a
+    batch read, or rows the reader may not see left out: the cursor still moves past
+    them). `key`: the row's sort key, which the next page's cursor carries."""
+    shown = rows[:limit]
+    read = list(items) if isinstance(items, Sequence) else [items(row) for row in shown]
+    next_cursor = None
+    if len(rows) > limit and shown:
+        next_cursor = encode_cursor(*(_cursor_value(value) for value in key(shown[-1])))
+    return Page[T](items=read, next_cursor=next_cursor)
