@@ -635,6 +635,15 @@ async def add_member_directly(
     await repository.add_membership_if_absent(session, company_id, user_id, role, spending_limit)
 
 
+async def verify_directly(session: AsyncSession, company: Company) -> None:
+    """Verified without the staff review, for data loaded outside any request (the
+    demo), as `add_member_directly`. A verified company is left as it is."""
+    if company.verification_status != VerificationStatus.VERIFIED:
+        company.verification_status = VerificationStatus.VERIFIED
+        company.verified_at = _now()
+        await session.flush()
+
+
 async def accept_invitations_on_sign_in(
     session: AsyncSession, user_id: uuid.UUID, channel: str, destination: str
 ) -> int:

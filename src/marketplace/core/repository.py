@@ -26,7 +26,7 @@ from datetime import datetime
 from operator import attrgetter
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Select, tuple_
+from sqlalchemy import ColumnElement, Select, and_, or_, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
@@ -64,20 +64,52 @@ async def add_all(session: AsyncSession, rows: Sequence[object]) -> None:
 # --- keyset pagination ----------------------------------------------------------------
 
 
-def past(key: Key, cursor: Sequence[Any], *, descending: bool = True) -> ColumnElement[bool]:
+# Newest first (True), oldest first (False), or per column of the key when the
+# directions differ (price lists: highest priority first, then by name).
+Descending = bool | Sequence[bool]
+
+
+def _directions(key: Key, descending: Descending) -> list[bool]:
+    if isinstance(descending, bool):
+        return [descending] * len(key)
+    if len(descending) != len(key):
+        raise ValueError("one direction per column of the key")
+    return list(descending)
+
+
+def _beyond(column: Any, value: Any, descending: bool) -> ColumnElement[bool]:
+    return column < value if descending else column > value  # type: ignore[no-any-return]
+
+
+def past(key: Key, cursor: Sequence[Any], *, descending: Descending = True) -> ColumnElement[bool]:
     """The rows after `cursor` (the key of the last row served) in the key's order."""
-    row, last = tuple_(*key), tuple_(*cursor)
-    return row < last if descending else row > last
+    directions = _directions(key, descending)
+    if len(set(directions)) == 1:
+        # One direction: a row comparison, which an index on the key answers.
+        return _beyond(tuple_(*key), tuple_(*cursor), directions[0])
+    # Mixed: (a beyond x) or (a = x and (b beyond y) ...), column by column.
+    condition = _beyond(key[-1], cursor[-1], directions[-1])
+    for column, value, down in zip(key[-2::-1], cursor[-2::-1], directions[-2::-1], strict=True):
+        condition = or_(_beyond(column, value, down), and_(column == value, condition))
+    return condition
 
 
 def keyset(
-    statement: S, key: Key, cursor: Sequence[Any] | None, limit: int, *, descending: bool = True
+    statement: S,
+    key: Key,
+    cursor: Sequence[Any] | None,
+    limit: int,
+    *,
+    descending: Descending = True,
 ) -> S:
     """`statement` ordered by `key`, from past `cursor` (None: the first page), at most
     `limit` rows (a page's `limit + 1`: see `page_of`)."""
     if cursor is not None:
         statement = statement.where(past(key, cursor, descending=descending))
-    order = [column.desc() if descending else column.asc() for column in key]
+    order = [
+        column.desc() if down else column.asc()
+        for column, down in zip(key, _directions(key, descending), strict=True)
+    ]
     return statement.order_by(*order).limit(limit)
 
 
