@@ -317,7 +317,6 @@ async def _company(session: AsyncSession, spec: CompanySpec, summary: DemoSummar
             session, company.id, user.id, person.role, person.spending_limit
         )
         summary.users.append((person.email, spec.name, person.role))
-    await session.flush()
     return company
 
 

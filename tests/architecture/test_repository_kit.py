@@ -4,8 +4,9 @@ adding rows are written once. This walks the source and fails on
   spelled-out form `or_(a < x, and_(a == x, id < y))` (use `keyset` / `past`);
 - a page assembled by hand: `Page(...)`, `Page[T](...)` or `encode_cursor(...)` outside
   the kit (use `page_of`);
-- a module other than a repository adding rows to the session itself
-  (`session.add`, `session.add_all`: call the repository's `add`)."""
+- a module other than a repository adding rows to the session or flushing it itself
+  (`session.add`, `session.add_all`, `session.flush`: call the repository's `add`,
+  `add_all`, `flush`)."""
 
 from __future__ import annotations
 
@@ -27,10 +28,10 @@ KNOWN_OFF_KIT: dict[str, frozenset[str]] = {
     "catalog/repository.py": frozenset({"keyset"}),
     "catalog/search/repository.py": frozenset({"keyset"}),
     "catalog/search/service.py": frozenset({"page"}),  # its cursor carries the sort value
-    "catalog/service.py": frozenset({"page", "session.add"}),
-    "catalog/price_lists.py": frozenset({"page", "session.add"}),
-    "catalog/categories.py": frozenset({"session.add"}),
-    "catalog/images.py": frozenset({"session.add"}),
+    "catalog/service.py": frozenset({"page", "session.add", "session.flush"}),
+    "catalog/price_lists.py": frozenset({"page", "session.add", "session.flush"}),
+    "catalog/categories.py": frozenset({"session.add", "session.flush"}),
+    "catalog/images.py": frozenset({"session.add", "session.flush"}),
 }
 
 
@@ -67,27 +68,33 @@ def _hand_keyset(node: ast.AST) -> bool:
     return False
 
 
-def _adds_to_session(node: ast.AST) -> bool:
-    return (
+def _session_call(node: ast.AST) -> str | None:
+    """ "session.add" for `session.add(...)` or `session.add_all(...)`, "session.flush"
+    for `session.flush()`."""
+    if (
         isinstance(node, ast.Call)
         and isinstance(node.func, ast.Attribute)
-        and node.func.attr in ("add", "add_all")
         and isinstance(node.func.value, ast.Name)
         and node.func.value.id == "session"
-    )
+    ):
+        if node.func.attr in ("add", "add_all"):
+            return "session.add"
+        if node.func.attr == "flush":
+            return "session.flush"
+    return None
 
 
 def off_kit(source: str, *, repository: bool) -> set[str]:
-    """What `source` does by hand that the kit does: "keyset", "page", "session.add"
-    (the last only counted outside repositories)."""
+    """What `source` does by hand that the kit does: "keyset", "page", "session.add",
+    "session.flush" (the last two only counted outside repositories)."""
     found = set()
     for node in ast.walk(ast.parse(source)):
         if _hand_keyset(node):
             found.add("keyset")
         elif isinstance(node, ast.Call) and _name(node) in ("Page", "encode_cursor"):
             found.add("page")
-        elif not repository and _adds_to_session(node):
-            found.add("session.add")
+        elif not repository and (call := _session_call(node)) is not None:
+            found.add(call)
     return found
 
 
@@ -118,7 +125,7 @@ def test_repositories_and_services_use_the_kit() -> None:
         for path, kinds in found.items()
         if kinds - KNOWN_OFF_KIT.get(path, frozenset())
     }
-    assert new == {}, "use core/repository.py: keyset, page_of, the repository's add"
+    assert new == {}, "use core/repository.py: keyset, page_of, the repository's add/flush"
     done = {
         path: sorted(kinds - found.get(path, frozenset()))
         for path, kinds in KNOWN_OFF_KIT.items()
@@ -155,6 +162,9 @@ async def list_orders(session, actor, limit, cursor):
 async def create(session, body):
     session.add(Order(**body))
     await session.flush()
+
+async def create_all(session, orders):
+    session.add_all(orders)
 """
 
 ON_KIT = """
@@ -174,12 +184,13 @@ async def list_page(session, actor, limit, cursor):
 
 async def create(session, body):
     await repository.add(session, Order(**body))
+    await repository.flush(session)
 """
 
 
 def test_the_check_catches_hand_written_pagination_and_adds() -> None:
     assert off_kit(OFF_KIT_REPOSITORY, repository=True) == {"keyset"}
-    assert off_kit(OFF_KIT_SERVICE, repository=False) == {"page", "session.add"}
+    assert off_kit(OFF_KIT_SERVICE, repository=False) == {"page", "session.add", "session.flush"}
     # A repository adds rows to its session: that is its job.
     assert off_kit(OFF_KIT_SERVICE, repository=True) == {"page"}
     assert off_kit(ON_KIT, repository=False) == set()

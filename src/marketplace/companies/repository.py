@@ -25,6 +25,7 @@ from marketplace.companies.models import (
 from marketplace.core.driver import EntityQuery
 from marketplace.core.pagination import TimeKeyset
 from marketplace.core.repository import add as add
+from marketplace.core.repository import flush as flush
 from marketplace.core.repository import keyset
 from marketplace.identity.models import User
 

@@ -263,7 +263,7 @@ async def update_company(session: AsyncSession, actor: Actor, body: CompanyUpdat
             actor.user_id,
             "legal identity changed: " + ", ".join(changed_identity),
         )
-    await session.flush()
+    await repository.flush(session)
     await session.refresh(company)
     return company
 
@@ -320,7 +320,7 @@ async def update_address(
         await _make_default_shipping(session, company_id, address.id)
     for name, value in changes.items():
         setattr(address, name, value)
-    await session.flush()
+    await repository.flush(session)
     await emit(
         session,
         events.AddressUpdated(
@@ -432,7 +432,7 @@ async def update_member(
         target.spending_limit = None
         target.monthly_budget = None
     target.role = new_role.value
-    await session.flush()
+    await repository.flush(session)
     if (target.role, target.spending_limit, target.monthly_budget) != before:
         await emit(
             session,
@@ -641,7 +641,7 @@ async def verify_directly(session: AsyncSession, company: Company) -> None:
     if company.verification_status != VerificationStatus.VERIFIED:
         company.verification_status = VerificationStatus.VERIFIED
         company.verified_at = _now()
-        await session.flush()
+        await repository.flush(session)
 
 
 async def accept_invitations_on_sign_in(
@@ -672,7 +672,7 @@ async def submit_verification(
         setattr(company, name, value)
     company.verification_note = None
     await _record_transition(session, company, VerificationStatus.PENDING, actor.user_id, None)
-    await session.flush()
+    await repository.flush(session)
     return company
 
 
@@ -731,7 +731,7 @@ async def decide_verification(
         staff_user_id,
         decision.reason,
     )
-    await session.flush()
+    await repository.flush(session)
     await session.refresh(company)
     return company
 

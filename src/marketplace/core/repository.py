@@ -2,8 +2,9 @@
 
 - **Writing rows**: `add`, `add_all` put new rows in the session and flush, so that the
   database's answer (a unique violation, a foreign key) comes from the repository call
-  that wrote them. Services never call `session.add` themselves; they call their
-  repository, whose `add` is one of these (or, on a hot path, `core.driver.insert_rows`).
+  that wrote them; `flush` writes the changes made to rows already there. Services never
+  call `session.add` or `session.flush` themselves; they call their repository, which
+  offers these as its own (or, on a hot path, uses `core.driver.insert_rows`).
 - **Keyset pagination**: a list is ordered by a key ending in the row id, and the next
   page starts strictly past the last row served. `keyset(statement, key, cursor,
   limit)` adds the condition (`(created_at, id) < (:at, :id)`, a row comparison that
@@ -58,6 +59,12 @@ async def add(session: AsyncSession, row: Row, *, refresh: bool = False) -> Row:
 async def add_all(session: AsyncSession, rows: Sequence[object]) -> None:
     """Insert new rows; the unit of work orders parents before children."""
     session.add_all(rows)
+    await session.flush()
+
+
+async def flush(session: AsyncSession) -> None:
+    """Write the changes made to the session's rows now (a constraint answers here, and
+    what follows in the transaction sees them), not at the next query or the commit."""
     await session.flush()
 
 

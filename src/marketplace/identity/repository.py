@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from marketplace.core.driver import EntityQuery
 from marketplace.core.repository import add as add
+from marketplace.core.repository import flush as flush
 from marketplace.identity.models import ApiKey, AuthSession, OtpChallenge, RefreshToken, User
 
 

@@ -190,7 +190,7 @@ async def start_browser_session(
     auth_session = await _open_session(session, platform, user, "browser", client)
     secret = new_secret()
     auth_session.cookie_secret_hash = platform.hasher.digest(COOKIE_PURPOSE, secret)
-    await session.flush()
+    await repository.flush(session)
     return IssuedBrowserSession(
         cookie_secret=secret,
         csrf_token=csrf_token_for(platform, auth_session.id),
@@ -391,4 +391,4 @@ async def update_user(
         user.name = name
     if locale is not None:
         user.locale = locale
-    await session.flush()
+    await repository.flush(session)

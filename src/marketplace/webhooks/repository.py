@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from marketplace.core.access import Actor
 from marketplace.core.pagination import TimeKeyset
 from marketplace.core.repository import add as add
+from marketplace.core.repository import flush as flush
 from marketplace.core.repository import keyset
 from marketplace.core.tenancy import changeable, readable, unscoped
 from marketplace.webhooks.models import OPEN_STATUSES, WebhookDelivery, WebhookEndpoint

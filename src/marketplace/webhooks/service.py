@@ -220,7 +220,7 @@ async def update_webhook(
         fields.append("is_enabled")
     if fields:
         endpoint.updated_at = now
-        await session.flush()
+        await repository.flush(session)
         await emit(
             session,
             WebhookUpdated(
@@ -270,7 +270,7 @@ async def rotate_secret(
         endpoint.previous_secret_expires_at = None
     endpoint.secret_encrypted = secret_box(settings).encrypt(secret)
     endpoint.updated_at = now
-    await session.flush()
+    await repository.flush(session)
     await emit(
         session,
         WebhookSecretRotated(
@@ -346,7 +346,7 @@ async def redeliver(
         delivery.status = DeliveryStatus.PENDING.value
         delivery.max_attempts = max(delivery.max_attempts, delivery.attempts + 1)
     delivery.next_attempt_at = now
-    await session.flush()
+    await repository.flush(session)
     await emit(
         session,
         WebhookRedeliveryRequested(

@@ -15,6 +15,7 @@ from marketplace.catalog.categories.models import Category
 from marketplace.catalog.models import Product
 from marketplace.core.access import Actor
 from marketplace.core.repository import add_all as add_all
+from marketplace.core.repository import flush as flush
 from marketplace.core.repository import keyset
 from marketplace.core.tenancy import changeable, company_of, readable, unscoped
 from marketplace.trade.models import (

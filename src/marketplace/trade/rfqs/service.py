@@ -414,7 +414,7 @@ async def withdraw_quote(session: AsyncSession, actor: Actor, rfq_id: uuid.UUID)
     if quote is None or rfq is None:
         raise QuoteNotFound()
     quote.status = "withdrawn"
-    await session.flush()
+    await repository.flush(session)
     await emit(
         session,
         QuoteWithdrawn(
