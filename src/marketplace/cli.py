@@ -6,6 +6,8 @@ import asyncio
 import json
 import os
 import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 from types import FrameType
@@ -65,6 +67,20 @@ def _database_url(settings: Settings) -> tuple[str, EmbeddedPostgres | None]:
     return embedded.start(), embedded
 
 
+def _migrate_in_a_child_process(url: str) -> None:
+    """`marketplace migrate` in a process of its own: with one worker uvicorn serves from
+    this very process, which would otherwise hold Alembic and every migration module it
+    ran (about 11 MB of RSS) for as long as it serves."""
+    completed = subprocess.run(
+        [sys.executable, "-m", "marketplace.cli", "migrate"],
+        env={**os.environ, "DATABASE_URL": url},
+        stdin=subprocess.DEVNULL,
+        check=False,
+    )
+    if completed.returncode != 0:
+        raise typer.Exit(code=completed.returncode)
+
+
 def _exit_on_signal(signum: int, frame: FrameType | None) -> None:
     raise SystemExit(128 + signum)
 
@@ -83,7 +99,7 @@ def serve(
     url, embedded = _database_url(settings)
     try:
         if migrate:
-            upgrade_to_head(url)
+            _migrate_in_a_child_process(url)
             logger.info("database.migrated")
         # Worker processes build their own settings from the environment: hand them the
         # embedded server's address so that they use it instead of starting another.

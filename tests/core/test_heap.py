@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import subprocess
 import sys
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import pytest
 from asgi_lifespan import LifespanManager
 
 from marketplace.app import create_app
 from marketplace.core.heap import GC_THRESHOLDS, freeze_startup_heap
-from tests.conftest import make_settings
+from tests.conftest import _database_url_on, make_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -74,4 +77,55 @@ def test_an_api_process_loads_no_pdf_or_error_tracking_library_it_does_not_use()
     loaded = subprocess.run(
         [sys.executable, "-c", program], capture_output=True, text=True, check=True, cwd=ROOT
     ).stdout.strip()
+    assert loaded == "[]"
+
+
+def test_an_api_process_migrates_and_checks_readiness_without_loading_alembic(
+    postgres_server_url: str,
+) -> None:
+    """`serve` migrates in a child process and readiness reads the revisions from the
+    scripts' text: the serving process never holds Alembic, Mako or the migration
+    modules (~11 MB), yet its database is migrated and its readiness is "current"."""
+    name = f"mp_test_heap_{uuid.uuid4().hex[:6]}"
+    url = _database_url_on(postgres_server_url, name)
+    program = (
+        "import asyncio, sys\n"
+        "from marketplace import cli\n"
+        "from marketplace.app import create_app\n"
+        "from marketplace.core.db import create_engine\n"
+        "from marketplace.core.migrations import schema_state\n"
+        "from tests.conftest import make_settings\n"
+        "url = sys.argv[1]\n"
+        "create_app(make_settings(database_url=url))\n"
+        "cli._migrate_in_a_child_process(url)\n"
+        "async def state():\n"
+        "    engine = create_engine(url)\n"
+        "    async with engine.connect() as connection:\n"
+        "        found = await schema_state(connection)\n"
+        "    await engine.dispose()\n"
+        "    return found\n"
+        "print(asyncio.run(state()))\n"
+        "print(sorted({'alembic', 'mako'} & {m.split('.')[0] for m in sys.modules}))\n"
+    )
+
+    async def admin(statement: str) -> None:
+        connection = await asyncpg.connect(postgres_server_url)
+        try:
+            await connection.execute(statement)
+        finally:
+            await connection.close()
+
+    asyncio.run(admin(f'CREATE DATABASE "{name}"'))
+    try:
+        completed = subprocess.run(
+            [sys.executable, "-c", program, url],
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=ROOT,
+        )
+    finally:
+        asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    state, loaded = completed.stdout.strip().splitlines()[-2:]
+    assert state == "current"
     assert loaded == "[]"

@@ -9,13 +9,26 @@ import asyncpg
 from alembic import command
 from alembic.script import ScriptDirectory
 
-from marketplace.core.migrations import alembic_config, head_revisions, upgrade_to_head
+from marketplace.core.migrations import (
+    alembic_config,
+    head_revisions,
+    known_revisions,
+    upgrade_to_head,
+)
 from tests.conftest import _database_url_on
 
 
 def test_there_is_exactly_one_head() -> None:
     script = ScriptDirectory.from_config(alembic_config("postgresql://unused"))
     assert len(script.get_heads()) == 1, "two migrations claim the same parent: rebase one"
+
+
+def test_the_revisions_read_from_the_scripts_text_are_alembics() -> None:
+    """Readiness reads the revisions without Alembic (see core/migrations.py): the same
+    heads and the same revisions as Alembic's own reading of the scripts."""
+    script = ScriptDirectory.from_config(alembic_config("postgresql://unused"))
+    assert head_revisions() == frozenset(script.get_heads())
+    assert known_revisions() == {revision.revision for revision in script.walk_revisions()}
 
 
 def test_downgrade_to_base_and_upgrade_again(postgres_server_url: str) -> None:
