@@ -11,13 +11,16 @@ from __future__ import annotations
 import io
 import textwrap
 from collections.abc import Callable
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image
+
+if TYPE_CHECKING:
+    from PIL import ImageDraw
 
 SIZE: Final = 640
 Colour = tuple[int, int, int]
-Draw = Callable[[ImageDraw.ImageDraw, Colour, Colour], None]
+Draw = Callable[["ImageDraw.ImageDraw", Colour, Colour], None]
 
 # Soft grounds with a darker ink of the same hue.
 PALETTE: Final[tuple[tuple[Colour, Colour], ...]] = (
@@ -460,6 +463,11 @@ ICON_OF_LEAF: Final[dict[str, str]] = {
 def draw_product(leaf: str, noun: str, colour_index: int) -> bytes:
     """A PNG of `noun` (a product kind of the leaf category `leaf`): its drawing, and the
     name beneath it."""
+    # Here, not at the top: the CLI imports this module, and with one worker `serve`
+    # serves from the CLI's process, which would hold Pillow's drawing and FreeType
+    # modules (about 3 MB) without ever drawing.
+    from PIL import ImageDraw, ImageFont
+
     ground, ink = PALETTE[colour_index % len(PALETTE)]
     picture = Image.new("RGB", (SIZE, SIZE), ground)
     draw = ImageDraw.Draw(picture)
