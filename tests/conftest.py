@@ -1,8 +1,8 @@
 """Test infrastructure: real PostgreSQL, Redis and RabbitMQ.
 
-Each test run (each xdist worker) gets its own database, migrated by Alembic once;
-each test runs inside a transaction that is rolled back afterwards. Services are
-found at their default local addresses (override with TEST_DATABASE_URL,
+Each test run (each xdist worker) migrates a template database with Alembic once and
+gets its own copy of it; each test runs inside a transaction that is rolled back
+afterwards. Services are found at their default local addresses (override with TEST_DATABASE_URL,
 TEST_REDIS_URL, TEST_AMQP_URL). With CI=true a missing service fails the run;
 elsewhere tests that need it are skipped with the reason, and a machine without
 PostgreSQL falls back to the embedded server.
@@ -18,6 +18,7 @@ import socket
 import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -130,30 +131,61 @@ async def _asyncpg_connect(url: str) -> asyncpg.Connection:
     return await asyncpg.connect(url)
 
 
+async def _admin(server_url: str, statement: str) -> None:
+    connection = await _asyncpg_connect(server_url)
+    try:
+        await connection.execute(statement)
+    finally:
+        await connection.close()
+
+
 @pytest.fixture(scope="session")
-def database_url(postgres_server_url: str) -> Iterator[str]:
+def migrated_template(postgres_server_url: str) -> Iterator[str]:
+    """The name of a database migrated to head once per test run (per xdist worker), which
+    nothing ever connects to: `CREATE DATABASE ... TEMPLATE` copies it in a fraction of a
+    second, where migrating an empty database takes seconds (most of it PostgreSQL writing
+    the DDL of every migration). A copy is what migrating gives, row and schema alike."""
+    name = f"mp_template_{_worker_id()}_{uuid.uuid4().hex[:8]}"
+    asyncio.run(_admin(postgres_server_url, f'CREATE DATABASE "{name}"'))
+    try:
+        upgrade_to_head(_database_url_on(postgres_server_url, name))
+        yield name
+    finally:
+        asyncio.run(_admin(postgres_server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+async def create_migrated_database(server_url: str, template: str, purpose: str) -> str:
+    """A new database migrated to head (a copy of `migrated_template`); its URL."""
+    name = f"mp_test_{purpose}_{uuid.uuid4().hex[:8]}"
+    await _admin(server_url, f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+    return _database_url_on(server_url, name)
+
+
+async def drop_database(server_url: str, url: str) -> None:
+    name = urlsplit(url).path.lstrip("/")
+    await _admin(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@asynccontextmanager
+async def migrated_scratch_database(
+    server_url: str, template: str, purpose: str
+) -> AsyncIterator[str]:
+    """A database of the caller's own migrated to head, dropped afterwards."""
+    url = await create_migrated_database(server_url, template, purpose)
+    try:
+        yield url
+    finally:
+        await drop_database(server_url, url)
+
+
+@pytest.fixture(scope="session")
+def database_url(postgres_server_url: str, migrated_template: str) -> Iterator[str]:
     """A fresh database for this test run, migrated to head; dropped afterwards."""
-    name = f"mp_test_{_worker_id()}_{uuid.uuid4().hex[:8]}"
-
-    async def create() -> None:
-        connection = await _asyncpg_connect(postgres_server_url)
-        try:
-            await connection.execute(f'CREATE DATABASE "{name}"')
-        finally:
-            await connection.close()
-
-    async def drop() -> None:
-        connection = await _asyncpg_connect(postgres_server_url)
-        try:
-            await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            await connection.close()
-
-    asyncio.run(create())
-    url = _database_url_on(postgres_server_url, name)
-    upgrade_to_head(url)
+    url = asyncio.run(
+        create_migrated_database(postgres_server_url, migrated_template, f"session_{_worker_id()}")
+    )
     yield url
-    asyncio.run(drop())
+    asyncio.run(drop_database(postgres_server_url, url))
 
 
 def make_settings(**overrides: Any) -> Settings:

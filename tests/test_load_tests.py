@@ -15,14 +15,12 @@ import sys
 import time
 import urllib.error
 import urllib.request
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-import asyncpg
 import pytest
 
-from tests.conftest import _database_url_on
+from tests.conftest import create_migrated_database, drop_database
 
 pytestmark = pytest.mark.slow
 
@@ -47,24 +45,18 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-async def _admin(server_url: str, statement: str) -> None:
-    connection = await asyncpg.connect(server_url)
-    try:
-        await connection.execute(statement)
-    finally:
-        await connection.close()
-
-
 @pytest.fixture
-def demo_service(postgres_server_url: str, tmp_path: Path) -> Iterator[str]:
+def demo_service(postgres_server_url: str, migrated_template: str, tmp_path: Path) -> Iterator[str]:
     """The service on a throwaway database with the demo data (a few products per
     supplier), development sign-in code 000000, rate limits out of the way of one client."""
-    name = f"mp_test_load_{uuid.uuid4().hex[:8]}"
-    asyncio.run(_admin(postgres_server_url, f'CREATE DATABASE "{name}"'))
+    # Migrated already: `demo` finds it at head and loads the data.
+    database_url = asyncio.run(
+        create_migrated_database(postgres_server_url, migrated_template, "load")
+    )
     environment = {key: value for key, value in os.environ.items() if key not in UNSET}
     environment.update(
         {
-            "DATABASE_URL": _database_url_on(postgres_server_url, name),
+            "DATABASE_URL": database_url,
             "ENVIRONMENT": "development",
             "AUTH_OTP_BYPASS_CODE": "000000",
             "RATE_LIMIT_ANONYMOUS": "100000/minute",
@@ -125,7 +117,7 @@ def demo_service(postgres_server_url: str, tmp_path: Path) -> Iterator[str]:
             except subprocess.TimeoutExpired:
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait(timeout=10)
-        asyncio.run(_admin(postgres_server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        asyncio.run(drop_database(postgres_server_url, database_url))
 
 
 def test_the_mixed_traffic_runs_without_a_failure(demo_service: str, tmp_path: Path) -> None:

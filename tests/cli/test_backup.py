@@ -19,7 +19,14 @@ from typer.testing import CliRunner
 from marketplace.cli import app
 from marketplace.core import backup as backups
 from marketplace.core.platform import Platform
-from tests.conftest import _database_url_on, client_for, make_settings, started_app
+from tests.conftest import (
+    _database_url_on,
+    client_for,
+    create_migrated_database,
+    drop_database,
+    make_settings,
+    started_app,
+)
 from tests.messaging.conftest import PDF, PNG, open_rfq
 from tests.test_demo import _admin
 from tests.trade.conftest import build_market, order_body
@@ -165,26 +172,31 @@ async def _relations(url: str) -> int:
 
 @pytest.fixture(scope="module")
 def populated(
-    new_database: NewDatabase, tmp_path_factory: pytest.TempPathFactory
+    postgres_server_url: str, migrated_template: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[str, Path, Path]]:
     """A marketplace with demo data and trade, and one backup of it (made once: tests
-    that change the backup work on a copy)."""
+    that change the backup work on a copy). Its database starts migrated: `demo` finds it
+    at head."""
     folder = tmp_path_factory.mktemp("populated")
-    url, storage = new_database(), folder / "storage"
-    with pytest.MonkeyPatch.context() as monkeypatch:
-        for name in ("REDIS_URL", "AMQP_URL", "ENVIRONMENT", "SECRET_KEY"):
-            monkeypatch.delenv(name, raising=False)
-        monkeypatch.setenv("LOG_LEVEL", "WARNING")
-        monkeypatch.setenv("AUTH_OTP_BYPASS_CODE", "000000")
-        monkeypatch.chdir(folder)
-        loaded = invoke(monkeypatch, url, storage, "demo", "--products-per-supplier", "4")
-        assert loaded.exit_code == 0, loaded.output
-        asyncio.run(_trade(url, storage))
-        made = invoke(monkeypatch, url, storage, "backup", str(folder / "backups"))
-        assert made.exit_code == 0, made.output
-        [backup] = backups.list_backups(folder / "backups")
-        assert f"Backup written to {backup}" in made.output
-        yield url, storage, backup
+    url = asyncio.run(create_migrated_database(postgres_server_url, migrated_template, "backup"))
+    storage = folder / "storage"
+    try:
+        with pytest.MonkeyPatch.context() as monkeypatch:
+            for name in ("REDIS_URL", "AMQP_URL", "ENVIRONMENT", "SECRET_KEY"):
+                monkeypatch.delenv(name, raising=False)
+            monkeypatch.setenv("LOG_LEVEL", "WARNING")
+            monkeypatch.setenv("AUTH_OTP_BYPASS_CODE", "000000")
+            monkeypatch.chdir(folder)
+            loaded = invoke(monkeypatch, url, storage, "demo", "--products-per-supplier", "4")
+            assert loaded.exit_code == 0, loaded.output
+            asyncio.run(_trade(url, storage))
+            made = invoke(monkeypatch, url, storage, "backup", str(folder / "backups"))
+            assert made.exit_code == 0, made.output
+            [backup] = backups.list_backups(folder / "backups")
+            assert f"Backup written to {backup}" in made.output
+            yield url, storage, backup
+    finally:
+        asyncio.run(drop_database(postgres_server_url, url))
 
 
 def test_a_restored_backup_equals_the_marketplace_row_for_row_and_byte_for_byte(

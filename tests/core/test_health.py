@@ -28,6 +28,7 @@ from tests.conftest import (
     _database_url_on,
     client_for,
     make_settings,
+    migrated_scratch_database,
     require_service,
     started_app,
 )
@@ -239,11 +240,12 @@ async def test_ready_when_a_newer_release_migrated_the_database(
     assert releases == ["0.1.0", "0.1.0"]
 
 
-async def test_not_ready_on_a_revision_this_code_never_led_to(postgres_server_url: str) -> None:
+async def test_not_ready_on_a_revision_this_code_never_led_to(
+    postgres_server_url: str, migrated_template: str
+) -> None:
     """An unknown revision whose history lacks this code's head (another branch, another
     application) is foreign: not ready, and `migrate` refuses it rather than skip it."""
-    async with scratch_database(postgres_server_url, "foreign") as url:
-        await asyncio.to_thread(upgrade_to_head, url)
+    async with migrated_scratch_database(postgres_server_url, migrated_template, "foreign") as url:
         connection = await asyncpg.connect(url)
         try:
             await connection.execute("UPDATE alembic_version SET version_num = 'elsewhere_0001'")

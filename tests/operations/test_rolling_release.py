@@ -21,10 +21,9 @@ import pytest
 from alembic.script import ScriptDirectory
 
 import marketplace
-from marketplace.core.migrations import alembic_config, head_revisions, upgrade_to_head
+from marketplace.core.migrations import alembic_config, head_revisions
 from tests.cli.test_embedded_postgres import MARKETPLACE, free_port, wait_until_ready
-from tests.conftest import TEST_SECRET_KEY, make_settings, started_app
-from tests.core.test_health import scratch_database
+from tests.conftest import TEST_SECRET_KEY, make_settings, migrated_scratch_database, started_app
 from tests.factories import platform_of
 from tests.operations.previous_release import Release
 from tests.trade.conftest import Market, build_market, order_body
@@ -36,9 +35,8 @@ HISTORY_REVISION = "0820_migration_history"
 
 
 @pytest.fixture
-async def migrated_database(postgres_server_url: str) -> AsyncIterator[str]:
-    async with scratch_database(postgres_server_url, "rolling") as url:
-        await asyncio.to_thread(upgrade_to_head, url)
+async def migrated_database(postgres_server_url: str, migrated_template: str) -> AsyncIterator[str]:
+    async with migrated_scratch_database(postgres_server_url, migrated_template, "rolling") as url:
         yield url
 
 

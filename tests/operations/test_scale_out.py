@@ -47,7 +47,6 @@ from websockets.asyncio.client import ClientConnection
 from marketplace.app import create_app
 from marketplace.catalog import caching
 from marketplace.core.middleware.body_limit import BodySizeLimitMiddleware
-from marketplace.core.migrations import upgrade_to_head
 from marketplace.core.platform import Platform
 from marketplace.identity import service as identity
 from tests.cli.test_embedded_postgres import MARKETPLACE, free_port, wait_until_ready
@@ -56,7 +55,8 @@ from tests.conftest import (
     IN_CI,
     REDIS_URL,
     TEST_SECRET_KEY,
-    _database_url_on,
+    create_migrated_database,
+    drop_database,
     make_settings,
     require_service,
 )
@@ -279,7 +279,7 @@ def wait_for_worker(worker: Process) -> None:
     raise AssertionError(f"the worker is not healthy:\n{worker.log.read_text()}")
 
 
-# --- throwaway database and virtual host ---------------------------------------------------
+# --- throwaway virtual host ---------------------------------------------------
 
 
 def rabbitmqctl(*arguments: str) -> None:
@@ -305,14 +305,6 @@ def create_vhost(vhost: str) -> str:
     rabbitmqctl("add_vhost", vhost)
     rabbitmqctl("set_permissions", "-p", vhost, "guest", ".*", ".*", ".*")
     return AMQP_URL.rstrip("/") + f"/{vhost}"
-
-
-async def admin_execute(server_url: str, statement: str) -> None:
-    connection = await asyncpg.connect(server_url)
-    try:
-        await connection.execute(statement)
-    finally:
-        await connection.close()
 
 
 # --- the system ----------------------------------------------------------------------------
@@ -382,25 +374,21 @@ async def seed(platform: Platform) -> dict[str, Any]:
 
 
 @pytest.fixture
-async def system(postgres_server_url: str, tmp_path: Path) -> AsyncIterator[System]:
+async def system(
+    postgres_server_url: str, migrated_template: str, tmp_path: Path
+) -> AsyncIterator[System]:
     require_service("Redis", REDIS_URL, 6379)
     require_service("RabbitMQ", AMQP_URL, 5672)
     nginx_binary()
-    name = f"mp_scale_{uuid.uuid4().hex[:8]}"
     vhost = f"mp-scale-{uuid.uuid4().hex[:8]}"
     redis_prefix = f"mp-test-{uuid.uuid4().hex[:8]}:"
-    await admin_execute(postgres_server_url, f'CREATE DATABASE "{name}"')
-    database_url = _database_url_on(postgres_server_url, name)
+    database_url = await create_migrated_database(postgres_server_url, migrated_template, "scale")
     redis = Redis.from_url(REDIS_URL)
     processes: list[Process] = []
     nginx: Nginx | None = None
     vhost_created = False
     try:
-        # The slow parts of the set-up side by side: migrating, and rabbitmqctl's start-up.
-        amqp_url, _ = await asyncio.gather(
-            asyncio.to_thread(create_vhost, vhost),
-            asyncio.to_thread(upgrade_to_head, database_url),
-        )
+        amqp_url = await asyncio.to_thread(create_vhost, vhost)
         vhost_created = True
         environment = process_environment(database_url, redis_prefix, amqp_url, tmp_path / "files")
         apis = [start_api(f"api-{index}", environment, tmp_path) for index in (1, 2)]
@@ -446,7 +434,7 @@ async def system(postgres_server_url: str, tmp_path: Path) -> AsyncIterator[Syst
         await redis.aclose()
         await asyncio.gather(
             *([asyncio.to_thread(rabbitmqctl, "delete_vhost", vhost)] if vhost_created else []),
-            admin_execute(postgres_server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'),
+            drop_database(postgres_server_url, database_url),
         )
 
 
