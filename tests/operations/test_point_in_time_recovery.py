@@ -10,12 +10,15 @@ import time
 from datetime import datetime
 from pathlib import Path
 
+import pytest
 from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
 
 from marketplace.core.db import to_async_url
 from marketplace.core.migrations import upgrade_to_head
 from tests.factories import make_company
 from tests.operations.postgres_cluster import Cluster, fetch_value, postgres_bin_dir, run, wait_for
+
+pytestmark = pytest.mark.slow
 
 
 async def _add_company(url: str, name: str) -> None:

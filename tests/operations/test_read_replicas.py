@@ -25,6 +25,8 @@ from tests.events.test_outbox import eventually
 from tests.factories import make_category, platform_of
 from tests.operations.postgres_cluster import Cluster, fetch_value, postgres_bin_dir
 
+pytestmark = pytest.mark.slow
+
 MAX_LAG_SECONDS = 3.0
 
 
