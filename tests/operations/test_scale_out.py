@@ -275,7 +275,7 @@ def wait_for_worker(worker: Process) -> None:
                 return
         except httpx.TransportError:
             pass
-        time.sleep(0.3)
+        time.sleep(0.05)  # as wait_until_ready
     raise AssertionError(f"the worker is not healthy:\n{worker.log.read_text()}")
 
 
