@@ -31,6 +31,8 @@ from tests.trade.conftest import build_market, order_body
 pytestmark = pytest.mark.slow
 
 PROBLEM = "application/problem+json"
+BUYERS = 4
+OUTAGE_SECONDS = 1.5
 
 
 @pytest.fixture
@@ -74,6 +76,20 @@ class Traffic:
                 self.problems.append(response.headers["content-type"])
                 await asyncio.sleep(0.2)
 
+    async def until(
+        self, accepted: int = 0, refused: int = 0, since: float = 0, within_seconds: float = 60
+    ) -> None:
+        """Until this many orders were accepted in all, and this many refused (503) after
+        `since` (a guard against a stuck drill, not a measurement)."""
+        deadline = time.monotonic() + within_seconds
+        while (
+            len(self.accepted) < accepted
+            or len([sent for sent, _ in self.unavailable if sent > since]) < refused
+        ):
+            if time.monotonic() > deadline:
+                raise AssertionError(f"the traffic did not get there in {within_seconds} s")
+            await asyncio.sleep(0.05)
+
 
 async def test_postgresql_restarted_under_load(database_cluster: Cluster) -> None:
     """Orders keep coming while PostgreSQL restarts: during the outage each gets a quick
@@ -100,16 +116,21 @@ async def test_postgresql_restarted_under_load(database_cluster: Cluster) -> Non
         async with client_for(app, timeout=30) as client:
             buyers = [
                 asyncio.create_task(traffic.buyer(client, body, market.headers["owner"]))
-                for _ in range(4)
+                for _ in range(BUYERS)
             ]
-            await asyncio.sleep(1.5)
+            # Each phase lasts until the traffic has shown it (a loaded machine takes longer
+            # than a fixed pause allowed): orders accepted before the outage, 503s during
+            # it (for at least OUTAGE_SECONDS), orders accepted again after it.
+            await traffic.until(accepted=BUYERS)
             before = len(traffic.accepted)
             await asyncio.to_thread(database_cluster.stop)
             stopped = time.monotonic()
-            await asyncio.sleep(1.5)
+            await asyncio.sleep(OUTAGE_SECONDS)
+            await traffic.until(refused=BUYERS, since=stopped)
             starting = time.monotonic()
             await asyncio.to_thread(database_cluster.start)
-            await asyncio.sleep(2.5)
+            restarted = len(traffic.accepted)
+            await traffic.until(accepted=restarted + BUYERS)
             traffic.running = False
             await asyncio.wait_for(asyncio.gather(*buyers), 60)
             # The same process answers at once again: no restart needed.
