@@ -80,17 +80,6 @@ def _cache_dependency_analysis() -> None:
 _cache_dependency_analysis()
 
 
-@pytest.hookimpl(trylast=True)
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The tests marked `slow` (they boot processes: each takes from seconds to a minute)
-    run first, the rest after them in their own order. With `--dist worksteal`
-    (scripts/test.sh) a worker that runs out of tests takes the not yet started ones of
-    the other from the end of its queue: the quick tests fill the gaps, and the run does
-    not end with one worker on a long test while the other is idle. The sort is stable:
-    each module's tests stay together, in their order."""
-    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
-
-
 def _port_open(url: str, default_port: int) -> bool:
     parts = urlsplit(url)
     try:
