@@ -13,6 +13,7 @@ from sqlalchemy import text
 
 from marketplace.core.deps import SessionDep
 from marketplace.core.errors import Conflict
+from marketplace.core.openapi import problems
 from marketplace.settings import Settings
 from tests.conftest import client_for, make_settings, started_app
 
@@ -30,7 +31,7 @@ async def create_item(item: ProbeItem) -> dict[str, Any]:
     return {"name": item.name, "quantity": item.quantity}
 
 
-@probe.get("/conflict")
+@probe.get("/conflict", responses=problems(409))
 async def conflict() -> None:
     raise Conflict()
 
@@ -43,14 +44,14 @@ _PROBE_TABLE = (
 )
 
 
-@probe.post("/duplicate")
+@probe.post("/duplicate", responses=problems(409))
 async def duplicate(session: SessionDep) -> None:
     for statement in _PROBE_TABLE.split(";"):
         await session.execute(text(statement))
     await session.execute(text("INSERT INTO probe_unique (value) VALUES (1), (1)"))
 
 
-@probe.post("/duplicate-on-the-driver")
+@probe.post("/duplicate-on-the-driver", responses=problems(409))
 async def duplicate_on_the_driver(session: SessionDep) -> None:
     await session.execute(text("SELECT 1"))  # the session's transaction begins
     connection = await (await session.connection()).get_raw_connection()
