@@ -20,37 +20,30 @@ from __future__ import annotations
 
 import asyncio
 import random
-import uuid
-from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
+from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any, Final
+from typing import Final
 
-from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from marketplace.catalog import images
 from marketplace.catalog import service as catalog
-from marketplace.catalog.categories.models import Category
-from marketplace.catalog.imports import repository as import_repository
-from marketplace.catalog.models import PriceTier, Product, ProductImage
+from marketplace.catalog.categories import service as category_service
+from marketplace.catalog.imports import service as import_service
 from marketplace.catalog.price_lists import service as price_list_service
-from marketplace.catalog.price_lists.models import Tier
 from marketplace.catalog.price_lists.schemas import (
     AssignmentCreate,
     PriceListCreate,
     PriceListRead,
     PriceListTiersIn,
 )
-from marketplace.catalog.schemas import ProductCreate, TierIn
+from marketplace.catalog.schemas import ProductCreate, ProductStatus, TierIn
 from marketplace.companies import service as companies
 from marketplace.companies.models import Company
 from marketplace.companies.schemas import AddressCreate, CompanyCreate
 from marketplace.core.db import Database
 from marketplace.core.pagination import MAX_LIMIT
 from marketplace.core.storage import LocalStorage, Storage
-from marketplace.core.tenancy import readable
 from marketplace.demo_catalog import GOODS, PACK_MOQ, RATES
 from marketplace.demo_pictures import ICON_OF_LEAF, draw_product
 from marketplace.identity import service as identity
@@ -236,6 +229,8 @@ BUYERS: Final = (
 )
 
 PRICE_LIST_NAME: Final = "Hansen Bau framework agreement"
+# The supplier's first active products, by SKU, that the price list discounts.
+_PRICE_LIST_PRODUCTS: Final = 40
 
 # The kinds of product per leaf category (`demo_catalog.GOODS` has their prices, units
 # and attributes).
@@ -387,63 +382,9 @@ def generate_products(
     return products
 
 
-async def _leaf_slugs(session: AsyncSession) -> dict[str, list[str]]:
-    """Leaf categories of the taxonomy by their top-level ancestor's slug."""
-    parent_ids = select(Category.parent_id).where(Category.parent_id.is_not(None))
-    rows = await session.execute(
-        select(Category.slug, Category.path).where(Category.id.not_in(parent_ids))
-    )
-    leaves: dict[str, list[str]] = {}
-    for slug, path in sorted(rows.all(), key=lambda row: row.path):
-        leaves.setdefault(path.split("/")[0], []).append(slug)
-    return leaves
-
-
-async def _add_products(
-    session: AsyncSession, supplier_id: uuid.UUID, products: Sequence[ProductCreate]
-) -> int:
-    """Insert the products whose SKU the supplier does not have yet; leave the others
-    as they are (a second run adds nothing, and keeps what someone changed since).
-
-    Checked by the API's schema (`ProductCreate`) and the catalog's cross-field rules
-    (`catalog.rule_errors`), then inserted in bulk: one write per product through the
-    service would take minutes for a few thousand."""
-    existing = await import_repository.existing_skus(session, supplier_id)
-    categories = await import_repository.category_ids_by_slug(session)
-    now = datetime.now(UTC)
-    rows: list[dict[str, Any]] = []
-    tier_rows: list[dict[str, Any]] = []
-    for product in products:
-        if product.sku in existing:
-            continue
-        tiers = [Tier(min_qty=t.min_qty, unit_price=t.unit_price) for t in product.price_tiers]
-        values = product.model_dump(exclude={"price_tiers", "category"}, mode="python")
-        values.update(unit=product.unit.value, status=product.status.value)
-        errors = catalog.rule_errors(values, tiers)
-        if errors:
-            raise ValueError(f"demo product {product.sku} breaks a rule: {errors}")
-        product_id = uuid.uuid4()
-        rows.append(
-            {
-                **values,
-                "id": product_id,
-                "supplier_id": supplier_id,
-                "category_id": categories[product.category] if product.category else None,
-                "base_price": tiers[0].unit_price,
-                "published_at": now if product.status == "active" else None,
-            }
-        )
-        tier_rows.extend(
-            {"id": uuid.uuid4(), "product_id": product_id, **asdict(tier)} for tier in tiers
-        )
-    await import_repository.insert_products(session, rows, tier_rows)
-    return len(rows)
-
-
 # --- images ------------------------------------------------------------------------------
 
 
-_FILES_AT_ONCE: Final = 64
 Designs = dict[tuple[str, str], images.Rendered]
 _LEAF_ORDER: Final = {leaf: index for index, leaf in enumerate(ICON_OF_LEAF)}
 
@@ -466,51 +407,10 @@ async def _design(leaf: str, noun: str, designs: Designs) -> images.Rendered:
     return designs[(leaf, noun)]
 
 
-async def _add_images(
-    session: AsyncSession, storage: Storage, supplier: Company, cache: Designs
-) -> int:
-    """One picture for each of the supplier's products that has none."""
-    has_image = select(ProductImage.product_id)
-    rows = (
-        await session.execute(
-            readable(select(Product.id, Product.name, Category.slug), Product, supplier.id)
-            .join(Category, Category.id == Product.category_id)
-            .where(Product.id.not_in(has_image))
-            .order_by(Product.sku)
-        )
-    ).all()
-    if not rows:
-        return 0
-    image_rows: list[dict[str, Any]] = []
-    files: list[tuple[str, bytes]] = []
-    for product_id, name, leaf in rows:
-        noun = noun_of(name, leaf)
-        design = await _design(leaf, noun, cache)
-        image_id = uuid.uuid4()
-        prefix = f"products/{product_id}/images/{image_id}"
-        files.extend(
-            (f"{prefix}/{size}.{images.STORED_EXTENSION}", content)
-            for size, content in design.sizes.items()
-        )
-        image_rows.append(
-            {
-                "id": image_id,
-                "product_id": product_id,
-                "position": 0,
-                "storage_key": prefix,
-                "content_type": images.STORED_CONTENT_TYPE,
-                "width": design.width,
-                "height": design.height,
-                "alt_text": noun,
-            }
-        )
-    # Many small files: write them a chunk at a time, concurrently.
-    for start in range(0, len(files), _FILES_AT_ONCE):
-        await asyncio.gather(
-            *(storage.put(key, content) for key, content in files[start : start + _FILES_AT_ONCE])
-        )
-    await session.execute(insert(ProductImage), image_rows)
-    return len(image_rows)
+async def _picture(name: str, leaf: str, designs: Designs) -> tuple[images.Rendered, str]:
+    """A demo product's picture: its kind of product drawn, captioned with the kind."""
+    noun = noun_of(name, leaf)
+    return await _design(leaf, noun, designs), noun
 
 
 # --- price list --------------------------------------------------------------------------
@@ -530,37 +430,25 @@ async def _price_list(session: AsyncSession, supplier: Company, buyer: Company) 
         price_list = await price_list_service.create_price_list(
             session, supplier.id, PriceListCreate(name=PRICE_LIST_NAME, priority=10)
         )
-    products = (
-        await session.execute(
-            readable(select(Product.id), Product, supplier.id)
-            .where(Product.status == "active")
-            .order_by(Product.sku)
-            .limit(40)
-        )
-    ).scalars()
-    for product_id in products:
-        tiers = (
-            await session.execute(
-                select(PriceTier.min_qty, PriceTier.unit_price)
-                .where(PriceTier.product_id == product_id)
-                .order_by(PriceTier.min_qty)
-            )
-        ).all()
+    products = await catalog.own_products_by_sku(
+        session, supplier.id, _PRICE_LIST_PRODUCTS, ProductStatus.ACTIVE
+    )
+    for product in products:
         await price_list_service.set_product_tiers(
             session,
             supplier.id,
             price_list.id,
-            product_id,
+            product.id,
             PriceListTiersIn(
                 tiers=[
                     TierIn(
-                        min_qty=min_qty,
+                        min_qty=tier.min_qty,
                         unit_price=max(
-                            (unit_price * Decimal("0.9")).quantize(Decimal("0.0001")),
+                            (tier.unit_price * Decimal("0.9")).quantize(Decimal("0.0001")),
                             Decimal("0.0001"),
                         ),
                     )
-                    for min_qty, unit_price in tiers
+                    for tier in product.price_tiers
                 ]
             ),
         )
@@ -590,17 +478,22 @@ async def load_demo(
             suppliers.append((spec, await _company(session, spec, summary)))
         for spec in BUYERS:
             buyers[spec.name] = await _company(session, spec, summary)
-        leaves = await _leaf_slugs(session)
+        leaves = await category_service.leaf_slugs_by_top_level(session)
     summary.suppliers, summary.buyers = len(suppliers), len(buyers)
 
     for spec, supplier in suppliers:
         products = generate_products(spec, leaves, products_per_supplier)
         async with database.session_factory() as session, session.begin():
-            added = await _add_products(session, supplier.id, products)
+            added = await import_service.add_new_products(session, supplier.id, products)
         summary.products_added += added
         summary.products_kept += len(products) - added
         async with database.session_factory() as session, session.begin():
-            summary.images_added += await _add_images(session, storage, supplier, designs)
+            summary.images_added += await images.add_missing_pictures(
+                session,
+                storage,
+                supplier.id,
+                lambda name, leaf: _picture(name, leaf, designs),
+            )
 
     async with database.session_factory() as session, session.begin():
         await _price_list(session, suppliers[0][1], buyers[BUYERS[0].name])

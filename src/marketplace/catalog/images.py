@@ -14,11 +14,13 @@ never change, so their ETag is their name.
 
 from __future__ import annotations
 
+import asyncio
 import io
 import uuid
 import warnings
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
 from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -160,9 +162,7 @@ async def upload(
             height=rendered.height,
             alt_text=alt_text,
         )
-        session.add(image)
-        await session.flush()
-        await session.refresh(image)
+        await repository.add(session, image, refresh=True)
         await emit(
             session,
             events.ProductImageAdded(
@@ -181,6 +181,47 @@ async def upload(
     return image_read(image)
 
 
+# Files stored at once when pictures are added in bulk: many small files, concurrently.
+_FILES_AT_ONCE: Final = 64
+# What a product's picture is, from its name and category slug: the rendered image
+# (`render`) and its alt text.
+Picture = Callable[[str, str], Awaitable[tuple[Rendered, str]]]
+
+
+async def add_missing_pictures(
+    session: AsyncSession, storage: Storage, supplier_id: uuid.UUID, picture: Picture
+) -> int:
+    """One image, from `picture`, for each of the supplier's products filed under a
+    category that has none; return how many were added. For loading data sets: the
+    rows are inserted in bulk and nothing is announced (the products are new)."""
+    rows = await repository.products_without_images(session, supplier_id)
+    image_rows: list[dict[str, Any]] = []
+    files: list[tuple[str, bytes]] = []
+    for product_id, name, slug in rows:
+        rendered, alt_text = await picture(name, slug)
+        image_id = uuid.uuid4()
+        prefix = f"products/{product_id}/images/{image_id}"
+        files.extend((_key(prefix, size), content) for size, content in rendered.sizes.items())
+        image_rows.append(
+            {
+                "id": image_id,
+                "product_id": product_id,
+                "position": 0,
+                "storage_key": prefix,
+                "content_type": STORED_CONTENT_TYPE,
+                "width": rendered.width,
+                "height": rendered.height,
+                "alt_text": alt_text,
+            }
+        )
+    for start in range(0, len(files), _FILES_AT_ONCE):
+        await asyncio.gather(
+            *(storage.put(key, content) for key, content in files[start : start + _FILES_AT_ONCE])
+        )
+    await repository.insert_images(session, image_rows)
+    return len(image_rows)
+
+
 async def delete(
     session: AsyncSession,
     cache: Cache,
@@ -197,8 +238,7 @@ async def delete(
     image = await repository.image_of(session, product.id, image_id)
     if image is None:
         raise ImageNotFound()
-    await session.delete(image)
-    await session.flush()
+    await repository.remove(session, image)
     await emit(
         session,
         events.ProductImageRemoved(

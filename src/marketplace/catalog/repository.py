@@ -12,6 +12,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 import asyncpg
 from sqlalchemy import (
@@ -26,7 +27,6 @@ from sqlalchemy import (
     insert,
     or_,
     select,
-    tuple_,
     update,
 )
 from sqlalchemy.dialects import postgresql
@@ -40,6 +40,10 @@ from marketplace.companies.models import Company
 from marketplace.core.access import ANONYMOUS, Viewer
 from marketplace.core.driver import DriverStatement
 from marketplace.core.pagination import TimeKeyset
+from marketplace.core.repository import add as add
+from marketplace.core.repository import flush as flush
+from marketplace.core.repository import keyset
+from marketplace.core.repository import remove as remove
 from marketplace.core.tenancy import changeable, may_change, may_read, readable, unscoped
 
 
@@ -99,17 +103,25 @@ async def own_products_page(
     """A page of the supplier's products, newest first (`ix_products_supplier_created`),
     after the keyset `before` of the last one served."""
     statement = supplier_products(supplier_id)
-    if before is not None:
-        statement = statement.where(tuple_(Product.created_at, Product.id) < tuple_(*before))
     if status is not None:
         statement = statement.where(Product.status == status)
     # populate_existing: the version and stock as stored now, not as an earlier
     # statement of this session loaded them.
     rows = await session.execute(
-        statement.order_by(Product.created_at.desc(), Product.id.desc())
-        .limit(limit)
-        .execution_options(populate_existing=True)
+        keyset(statement, (Product.created_at, Product.id), before, limit).execution_options(
+            populate_existing=True
+        )
     )
+    return list(rows.scalars())
+
+
+async def own_products_by_sku(
+    session: AsyncSession, supplier_id: uuid.UUID, status: str, limit: int
+) -> list[Product]:
+    """The supplier's first `limit` products in `status`, in SKU order (the unique
+    `(supplier_id, sku)` index)."""
+    statement = supplier_products(supplier_id).where(Product.status == status)
+    rows = await session.execute(statement.order_by(Product.sku).limit(limit))
     return list(rows.scalars())
 
 
@@ -306,6 +318,28 @@ async def image_of(
             )
         )
     ).scalar_one_or_none()
+
+
+async def products_without_images(
+    session: AsyncSession, supplier_id: uuid.UUID
+) -> list[tuple[uuid.UUID, str, str]]:
+    """The id, name and category slug of the supplier's products that are filed under a
+    category and have no image yet, in SKU order."""
+    has_image = select(ProductImage.product_id)
+    rows = await session.execute(
+        readable(select(Product.id, Product.name, Category.slug), Product, supplier_id)
+        .join(Category, Category.id == Product.category_id)
+        .where(Product.id.not_in(has_image))
+        .order_by(Product.sku)
+    )
+    return [(product_id, name, slug) for product_id, name, slug in rows]
+
+
+async def insert_images(session: AsyncSession, images: Sequence[dict[str, Any]]) -> None:
+    """Bulk insert of new image rows (one statement, as multi-row VALUES): for loading
+    data sets, with no ORM bookkeeping for rows nobody reads back."""
+    if images:
+        await session.execute(insert(ProductImage), images)
 
 
 async def count_images(session: AsyncSession, product_id: uuid.UUID) -> int:

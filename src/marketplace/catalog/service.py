@@ -55,7 +55,8 @@ from marketplace.core.etags import if_match_allows, version_etag
 from marketplace.core.events import FieldChange, emit
 from marketplace.core.logging import get_logger
 from marketplace.core.middleware.public_cache import Missed
-from marketplace.core.pagination import Page, decode_time_keyset, encode_cursor
+from marketplace.core.pagination import Page, decode_time_keyset
+from marketplace.core.repository import page_of
 from marketplace.core.tenancy import may_change_cached
 
 logger = get_logger(__name__)
@@ -244,9 +245,9 @@ async def _write(
     before = _stored_columns(product) if product is not None else None
     try:
         async with session.begin_nested():
+            is_new = product is None
             if product is None:
                 product = Product(id=uuid.uuid4(), supplier_id=supplier_id, **merged)
-                session.add(product)
             else:
                 for name, value in merged.items():
                     if getattr(product, name) != value:
@@ -255,7 +256,10 @@ async def _write(
             if product.status == ProductStatus.ACTIVE and product.published_at is None:
                 product.published_at = _now()
             product.updated_at = _now()
-            await session.flush()
+            if is_new:
+                await repository.add(session, product)
+            else:
+                await repository.flush(session)
             if tiers_changed:
                 await repository.replace_tiers(session, product.id, tiers)
     except IntegrityError as error:
@@ -389,7 +393,7 @@ async def archive_product(
         previous_status = product.status
         product.status = ProductStatus.ARCHIVED.value
         product.updated_at = _now()
-        await session.flush()
+        await repository.flush(session)
         await caching.invalidate_products(session, cache, [product.id])
         await emit(
             session,
@@ -685,12 +689,20 @@ async def own_products(
         limit + 1,
         status.value if status is not None else None,
     )
-    shown = rows[:limit]
-    tiers = await repository.tiers_for(session, [product.id for product in shown])
-    next_cursor = None
-    if len(rows) > limit and shown:
-        next_cursor = encode_cursor(shown[-1].created_at.isoformat(), str(shown[-1].id))
-    items = [
+    return page_of(rows, limit, await _own_items(session, rows[:limit]))
+
+
+async def own_products_by_sku(
+    session: AsyncSession, supplier_id: uuid.UUID, limit: int, status: ProductStatus
+) -> list[OwnProductItem]:
+    """The supplier's first `limit` products in `status`, in SKU order."""
+    rows = await repository.own_products_by_sku(session, supplier_id, status.value, limit)
+    return await _own_items(session, rows)
+
+
+async def _own_items(session: AsyncSession, products: Sequence[Product]) -> list[OwnProductItem]:
+    tiers = await repository.tiers_for(session, [product.id for product in products])
+    return [
         OwnProductItem(
             id=product.id,
             sku=product.sku,
@@ -715,9 +727,8 @@ async def own_products(
             updated_at=product.updated_at,
             version=product.version,
         )
-        for product in shown
+        for product in products
     ]
-    return Page[OwnProductItem](items=items, next_cursor=next_cursor)
 
 
 # --- moderation -------------------------------------------------------------------

@@ -2,7 +2,8 @@
 
 - **Writing rows**: `add`, `add_all` put new rows in the session and flush, so that the
   database's answer (a unique violation, a foreign key) comes from the repository call
-  that wrote them; `flush` writes the changes made to rows already there. Services never
+  that wrote them; `flush` writes the changes made to rows already there; `remove`
+  deletes one row. Services never
   call `session.add` or `session.flush` themselves; they call their repository, which
   offers these as its own (or, on a hot path, uses `core.driver.insert_rows`).
 - **Keyset pagination**: a list is ordered by a key ending in the row id, and the next
@@ -59,6 +60,12 @@ async def add(session: AsyncSession, row: Row, *, refresh: bool = False) -> Row:
 async def add_all(session: AsyncSession, rows: Sequence[object]) -> None:
     """Insert new rows; the unit of work orders parents before children."""
     session.add_all(rows)
+    await session.flush()
+
+
+async def remove(session: AsyncSession, row: object) -> None:
+    """Delete one row now (the database's cascades delete what hangs off it)."""
+    await session.delete(row)
     await session.flush()
 
 

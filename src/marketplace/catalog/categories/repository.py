@@ -10,6 +10,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from marketplace.catalog.categories.models import Category
 from marketplace.catalog.models import Product
+from marketplace.core.repository import add as add
+from marketplace.core.repository import flush as flush
+from marketplace.core.repository import remove as remove
 from marketplace.core.tenancy import unscoped
 
 
@@ -88,16 +91,6 @@ async def children_of(session: AsyncSession, category_id: uuid.UUID) -> list[Cat
         .order_by(Category.position, Category.name)
     )
     return list(rows.scalars())
-
-
-async def add(session: AsyncSession, category: Category) -> None:
-    """A new category, inserted at the service's next flush."""
-    session.add(category)
-
-
-async def remove(session: AsyncSession, category: Category) -> None:
-    await session.delete(category)
-    await session.flush()
 
 
 async def move_subtree(

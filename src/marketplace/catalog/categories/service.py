@@ -8,6 +8,8 @@ paths of its whole subtree in one statement, under row locks.
 from __future__ import annotations
 
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -82,6 +84,18 @@ async def tree(session: AsyncSession, cache: Cache) -> bytes:
     return encoded
 
 
+async def leaf_slugs_by_top_level(session: AsyncSession) -> dict[str, list[str]]:
+    """The slugs of the leaf categories (those without sub-categories), by the slug of
+    their top-level ancestor, each list in path order."""
+    categories = await repository.all_categories(session)
+    parents = {category.parent_id for category in categories}
+    leaves: dict[str, list[str]] = {}
+    for category in sorted(categories, key=lambda found: found.path):
+        if category.id not in parents:
+            leaves.setdefault(category.path.split("/")[0], []).append(category.slug)
+    return leaves
+
+
 async def _get(session: AsyncSession, ref: str, *, lock: bool = False) -> Category:
     category = await repository.category_by_ref(session, ref, lock=lock)
     if category is None:
@@ -100,10 +114,13 @@ async def detail(session: AsyncSession, ref: str) -> CategoryDetail:
     )
 
 
-async def _flush_checking_slug(session: AsyncSession, slug: str) -> None:
+@asynccontextmanager
+async def _unique_slug(session: AsyncSession, slug: str) -> AsyncIterator[None]:
+    """The writes of the block in a savepoint, a slug taken already answered as
+    `DuplicateCategorySlug`."""
     try:
         async with session.begin_nested():
-            await session.flush()
+            yield
     except IntegrityError as error:
         if violated_unique_constraint(error) in _SLUG_CONSTRAINTS:
             raise DuplicateCategorySlug(slug=slug) from error
@@ -122,8 +139,8 @@ async def create(
         position=data.position,
         path=f"{parent.path}/{data.slug}" if parent else data.slug,
     )
-    await repository.add(session, category)
-    await _flush_checking_slug(session, data.slug)
+    async with _unique_slug(session, data.slug):
+        await repository.add(session, category)
     await emit(
         session,
         events.CategoryCreated(
@@ -167,7 +184,8 @@ async def update_category(
         category.position = data.position
     category.slug = slug
     category.parent_id = new_parent_id
-    await _flush_checking_slug(session, slug)
+    async with _unique_slug(session, slug):
+        await repository.flush(session)
     if new_path != old_path:
         # One statement for the subtree: the category itself and every descendant.
         await repository.move_subtree(session, subtree, old_path, new_path)

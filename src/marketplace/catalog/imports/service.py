@@ -27,7 +27,7 @@ import asyncio
 import re
 import uuid
 from collections.abc import AsyncIterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Final
@@ -39,6 +39,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from marketplace.catalog import caching
 from marketplace.catalog import repository as catalog_repository
 from marketplace.catalog import service as catalog
+from marketplace.catalog.errors import ProductInvalid
 from marketplace.catalog.imports import events, repository, schemas
 from marketplace.catalog.imports.errors import (
     ImportFileBrokenCsv,
@@ -58,6 +59,7 @@ from marketplace.catalog.imports.schemas import (
     ImportStatus,
 )
 from marketplace.catalog.models import PriceTier, Product
+from marketplace.catalog.price_lists.models import Tier
 from marketplace.catalog.schemas import ProductCreate
 from marketplace.core.access import Actor
 from marketplace.core.errors import DomainError
@@ -451,6 +453,63 @@ async def _with_parent(
             "a family head in the same file must come on an earlier row",
         )
     return row.product.model_copy(update={"parent_id": parent.id})
+
+
+# --- data sets loaded at once ----------------------------------------------------------
+
+
+async def add_new_products(
+    session: AsyncSession, supplier_id: uuid.UUID, products: Sequence[ProductCreate]
+) -> int:
+    """Create those of `products` (checked by the API's schema) whose SKU the supplier
+    does not have yet, and leave the others as they are (loading a data set again adds
+    nothing, and keeps what someone changed since); return how many were created.
+
+    The same rules as a row of a file (`catalog.rule_errors`, the category by slug), but
+    inserted in bulk, announcing nothing: one write per product through the service
+    takes minutes for a few thousand. A product that breaks a rule, or names a family
+    head (its family is checked only one product at a time), refuses the whole set
+    (`ProductInvalid`, its index in `products` in each error's location)."""
+    existing = await repository.existing_skus(session, supplier_id)
+    categories = await repository.category_ids_by_slug(session)
+    now = datetime.now(UTC)
+    rows: list[dict[str, Any]] = []
+    tier_rows: list[dict[str, Any]] = []
+    errors: list[dict[str, Any]] = []
+    for index, product in enumerate(products):
+        if product.sku in existing:
+            continue
+        tiers = [Tier(min_qty=t.min_qty, unit_price=t.unit_price) for t in product.price_tiers]
+        values = product.model_dump(exclude={"price_tiers", "category"}, mode="python")
+        values.update(unit=product.unit.value, status=product.status.value)
+        found = catalog.rule_errors(values, tiers)
+        if product.category is not None and product.category not in categories:
+            found.append(_error("category", f"there is no category {product.category!r}"))
+        if product.parent_id is not None:
+            found.append(_error("parent_id", "a variant is created one product at a time"))
+        errors.extend({**error, "loc": ["body", str(index), *error["loc"][1:]]} for error in found)
+        product_id = uuid.uuid4()
+        rows.append(
+            {
+                **values,
+                "id": product_id,
+                "supplier_id": supplier_id,
+                "category_id": categories.get(product.category) if product.category else None,
+                "base_price": tiers[0].unit_price,
+                "published_at": now if product.status == "active" else None,
+            }
+        )
+        tier_rows.extend(
+            {"id": uuid.uuid4(), "product_id": product_id, **asdict(tier)} for tier in tiers
+        )
+    if errors:
+        raise ProductInvalid(errors=errors)
+    await repository.insert_products(session, rows, tier_rows)
+    return len(rows)
+
+
+def _error(field: str, message: str) -> dict[str, Any]:
+    return {"loc": ["body", field], "msg": message, "type": "value_error"}
 
 
 # --- 2. the job runner -----------------------------------------------------------------

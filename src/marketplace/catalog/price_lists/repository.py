@@ -39,6 +39,10 @@ from marketplace.catalog.price_lists.models import (
 )
 from marketplace.companies.models import Company
 from marketplace.core.driver import DriverStatement
+from marketplace.core.repository import add as add
+from marketplace.core.repository import flush as flush
+from marketplace.core.repository import keyset
+from marketplace.core.repository import remove as remove
 from marketplace.core.tenancy import readable, unscoped
 
 
@@ -144,16 +148,8 @@ async def price_lists_for_order(
 # --- writes of the supplier's groups, lists and assignments ---------------------------
 
 
-async def add(session: AsyncSession, row: BuyerGroup | PriceList | PriceListAssignment) -> None:
-    """A new group, list or assignment, inserted at the service's next flush."""
-    session.add(row)
-
-
-async def remove(session: AsyncSession, row: BuyerGroup | PriceList) -> None:
-    """Delete a group or a list (the database deletes its members, tiers and
-    assignments with it)."""
-    await session.delete(row)
-    await session.flush()
+# `add`, `flush` and `remove` are the kit's (imported above); removing a group or a
+# list, the database deletes its members, tiers and assignments with it.
 
 
 # --- buyer groups -----------------------------------------------------------------
@@ -163,12 +159,14 @@ async def buyer_groups(
     session: AsyncSession, supplier_id: uuid.UUID, *, after_name: str | None, limit: int
 ) -> list[tuple[BuyerGroup, list[uuid.UUID]]]:
     """Up to `limit` groups by name (unique per supplier), after `after_name`."""
-    statement = readable(select(BuyerGroup), BuyerGroup, supplier_id)
-    if after_name is not None:
-        statement = statement.where(BuyerGroup.name > after_name)
-    groups = list(
-        (await session.execute(statement.order_by(BuyerGroup.name).limit(limit))).scalars()
+    statement = keyset(
+        readable(select(BuyerGroup), BuyerGroup, supplier_id),
+        (BuyerGroup.name,),
+        (after_name,) if after_name is not None else None,
+        limit,
+        descending=False,
     )
+    groups = list((await session.execute(statement)).scalars())
     members = await _group_members(session, [group.id for group in groups])
     return [(group, members.get(group.id, [])) for group in groups]
 
@@ -238,18 +236,14 @@ async def price_lists(
 ) -> list[PriceList]:
     """Up to `limit` lists, highest priority first, then by name (unique per
     supplier), after the list whose (priority, name) is `after`."""
-    statement = readable(select(PriceList), PriceList, supplier_id)
-    if after is not None:
-        priority, name = after
-        statement = statement.where(
-            or_(
-                PriceList.priority < priority,
-                and_(PriceList.priority == priority, PriceList.name > name),
-            )
-        )
-    rows = await session.execute(
-        statement.order_by(PriceList.priority.desc(), PriceList.name).limit(limit)
+    statement = keyset(
+        readable(select(PriceList), PriceList, supplier_id),
+        (PriceList.priority, PriceList.name),
+        after,
+        limit,
+        descending=(True, False),
     )
+    rows = await session.execute(statement)
     return list(rows.scalars())
 
 

@@ -19,9 +19,11 @@ rounded half-up to cents, unit prices are kept at their stored precision.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
+from operator import attrgetter
 from typing import Any, Literal, cast
 
 import orjson
@@ -69,17 +71,21 @@ from marketplace.catalog.price_lists.schemas import (
 from marketplace.catalog.schemas import TierRead, Unit
 from marketplace.core.cache import Cache
 from marketplace.core.events import FieldChange, emit, field_changes
-from marketplace.core.pagination import InvalidCursor, Page, decode_cursor, encode_cursor
+from marketplace.core.pagination import InvalidCursor, Page, decode_cursor
+from marketplace.core.repository import page_of
 
 # Price-list tiers need not start at the MOQ: below their first tier the product's
 # own tiers apply (`quote` falls back).
 _NO_MOQ = Decimal("Infinity")
 
 
-async def _flush_unique(session: AsyncSession, constraint: str, error: Exception) -> None:
+@asynccontextmanager
+async def _unique(session: AsyncSession, constraint: str, error: Exception) -> AsyncIterator[None]:
+    """The writes of the block in a savepoint, a violation of `constraint` answered as
+    `error` (the name, or the buyer, taken already)."""
     try:
         async with session.begin_nested():
-            await session.flush()
+            yield
     except IntegrityError as failure:
         if constraint in str(failure.orig):
             raise error from failure
@@ -107,11 +113,7 @@ async def list_groups(
     rows = await repository.buyer_groups(
         session, supplier_id, after_name=after_name, limit=limit + 1
     )
-    shown = rows[:limit]
-    return Page[BuyerGroupRead](
-        items=[_group_read(group, members) for group, members in shown],
-        next_cursor=encode_cursor(shown[-1][0].name) if len(rows) > limit else None,
-    )
+    return page_of(rows, limit, lambda row: _group_read(*row), key=lambda row: (row[0].name,))
 
 
 async def _group(
@@ -133,9 +135,8 @@ async def create_group(
     session: AsyncSession, supplier_id: uuid.UUID, data: BuyerGroupCreate
 ) -> BuyerGroupRead:
     group = BuyerGroup(id=uuid.uuid4(), supplier_id=supplier_id, name=data.name)
-    await repository.add(session, group)
-    await _flush_unique(session, "uq_buyer_groups_supplier_id_name", DuplicateBuyerGroup())
-    await session.refresh(group)
+    async with _unique(session, "uq_buyer_groups_supplier_id_name", DuplicateBuyerGroup()):
+        await repository.add(session, group, refresh=True)
     await emit(
         session,
         events.BuyerGroupCreated(group_id=group.id, supplier_id=supplier_id, name=group.name),
@@ -151,7 +152,8 @@ async def rename_group(
     if not changes:
         return _group_read(group, members)
     group.name = data.name
-    await _flush_unique(session, "uq_buyer_groups_supplier_id_name", DuplicateBuyerGroup())
+    async with _unique(session, "uq_buyer_groups_supplier_id_name", DuplicateBuyerGroup()):
+        await repository.flush(session)
     await emit(
         session,
         events.BuyerGroupUpdated(
@@ -247,13 +249,7 @@ async def list_price_lists(
             raise InvalidCursor()
         after = (priority, name)
     rows = await repository.price_lists(session, supplier_id, after=after, limit=limit + 1)
-    shown = rows[:limit]
-    return Page[PriceListRead](
-        items=[_list_read(found) for found in shown],
-        next_cursor=(
-            encode_cursor(shown[-1].priority, shown[-1].name) if len(rows) > limit else None
-        ),
-    )
+    return page_of(rows, limit, _list_read, key=attrgetter("priority", "name"))
 
 
 async def get_price_list(
@@ -281,9 +277,8 @@ async def create_price_list(
     session: AsyncSession, supplier_id: uuid.UUID, data: PriceListCreate
 ) -> PriceListRead:
     price_list = PriceList(id=uuid.uuid4(), supplier_id=supplier_id, **data.model_dump())
-    await repository.add(session, price_list)
-    await _flush_unique(session, "uq_price_lists_supplier_id_name", DuplicatePriceList())
-    await session.refresh(price_list)
+    async with _unique(session, "uq_price_lists_supplier_id_name", DuplicatePriceList()):
+        await repository.add(session, price_list, refresh=True)
     await emit(
         session,
         events.PriceListCreated(
@@ -309,7 +304,8 @@ async def update_price_list(
         return _list_read(price_list)
     for name, change in changes.items():
         setattr(price_list, name, change.after)
-    await _flush_unique(session, "uq_price_lists_supplier_id_name", DuplicatePriceList())
+    async with _unique(session, "uq_price_lists_supplier_id_name", DuplicatePriceList()):
+        await repository.flush(session)
     await session.refresh(price_list)
     await emit(
         session,
@@ -420,8 +416,8 @@ async def assign(
         buyer_id=data.buyer_id,
         group_id=data.group_id,
     )
-    await repository.add(session, assignment)
-    await _flush_unique(session, "uq_price_list_assignments", DuplicateAssignment())
+    async with _unique(session, "uq_price_list_assignments", DuplicateAssignment()):
+        await repository.add(session, assignment)
     await emit(
         session,
         events.PriceListAssigned(

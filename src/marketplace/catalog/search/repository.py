@@ -54,6 +54,7 @@ from marketplace.catalog.search.schemas import SearchSort
 from marketplace.companies.models import Company
 from marketplace.core.db import transaction_memo
 from marketplace.core.driver import DriverStatement
+from marketplace.core.repository import Descending, keyset
 
 AnyRow = Row[*tuple[Any, ...]]
 AnySelect = Select[*tuple[Any, ...]]
@@ -406,17 +407,26 @@ def sort_key(sort: SearchSort, filters: SearchFilters, price: Any) -> ColumnElem
     return key
 
 
-def _keyset_condition(
-    sort: SearchSort, key: ColumnElement[Any], after: Keyset
-) -> ColumnElement[bool]:
-    value = literal(after.value, type_=key.type)
-    if sort is SearchSort.RELEVANCE:  # rank descending, id ascending
-        return or_(key < value, and_(key == value, Product.id > after.id))
-    last = tuple_(value, literal(after.id, type_=Product.id.type))
-    if sort is SearchSort.PRICE_ASC:
-        return tuple_(key, Product.id) > last
-    # newest and price_desc: both descending, so that one b-tree serves them backwards
-    return tuple_(key, Product.id) < last
+# The order of each sort, per column of `(key, Product.id)`: relevance is rank
+# descending, id ascending; newest and price_desc are both descending, so that one
+# b-tree serves them backwards.
+_DESCENDING: dict[SearchSort, Descending] = {
+    SearchSort.RELEVANCE: (True, False),
+    SearchSort.PRICE_ASC: False,
+    SearchSort.PRICE_DESC: True,
+    SearchSort.NEWEST: True,
+}
+
+
+def _cursor(key: ColumnElement[Any], after: Keyset | None) -> tuple[Any, ...] | None:
+    """The last item's key as parameters typed like its columns (a relevance rank is a
+    real, a price a numeric), not as whatever the cursor's JSON made of them."""
+    if after is None:
+        return None
+    return (
+        literal(after.value, type_=key.type),
+        literal(after.id, type_=Product.id.type),
+    )
 
 
 @cache
@@ -466,15 +476,9 @@ def search_statement(
             statement = statement.where(condition)
     if sort in (SearchSort.PRICE_ASC, SearchSort.PRICE_DESC):
         statement = statement.where(key.is_not(None))
-    if after is not None:
-        statement = statement.where(_keyset_condition(sort, key, after))
-    if sort is SearchSort.RELEVANCE:
-        order = (key.desc(), Product.id.asc())
-    elif sort is SearchSort.PRICE_ASC:
-        order = (key.asc(), Product.id.asc())
-    else:
-        order = (key.desc(), Product.id.desc())
-    return statement.order_by(*order).limit(limit)
+    return keyset(
+        statement, (key, Product.id), _cursor(key, after), limit, descending=_DESCENDING[sort]
+    )
 
 
 async def search(

@@ -56,7 +56,8 @@ from marketplace.catalog.search.schemas import (
 )
 from marketplace.core.cache import Cache
 from marketplace.core.middleware.public_cache import Missed
-from marketplace.core.pagination import InvalidCursor, decode_cursor, encode_cursor
+from marketplace.core.pagination import InvalidCursor, decode_cursor
+from marketplace.core.repository import page_of
 
 API_PREFIX = "/api/v1"
 MAX_QUERY_TOKENS = 8
@@ -283,8 +284,10 @@ async def build_filters(
 # -- cursors --------------------------------------------------------------------------
 
 
-def _encode_keyset(sort: SearchSort, value: Any, product_id: uuid.UUID) -> str:
-    return encode_cursor(sort.value, value, product_id)
+def _keyset_of(sort: SearchSort) -> Callable[[repository.AnyRow], tuple[Any, ...]]:
+    """A result row's cursor: its sort (a cursor serves only the sort that issued it),
+    the row's sort value and its id."""
+    return lambda row: (sort.value, row.sort_key, row.id)
 
 
 def _decode_keyset(cursor: str, sort: SearchSort) -> repository.Keyset:
@@ -412,9 +415,8 @@ async def _public_page(
 ) -> tuple[ProductSearchPage, CachedPricing]:
     after = _decode_keyset(params.cursor, sort) if params.cursor else None
     filters = await build_filters(session, params, attribute_pairs)
-    rows = await repository.search(session, filters, sort, after, params.limit + 1)
-    has_more = len(rows) > params.limit
-    rows = rows[: params.limit]
+    found = await repository.search(session, filters, sort, after, params.limit + 1)
+    rows = found[: params.limit]
     tiers = {
         row.id: [Tier(min_qty, unit_price) for min_qty, unit_price in row.price_tiers or ()]
         for row in rows
@@ -448,14 +450,10 @@ async def _public_page(
         )
         item.unit_price = _public_unit_price(quantity, item, tiers[row.id])
         items.append(item)
-    next_cursor = None
-    if has_more and rows:
-        last = rows[-1]
-        next_cursor = _encode_keyset(sort, last.sort_key, last.id)
     pricing = CachedPricing(
         tiers={row.id: [(tier.min_qty, tier.unit_price) for tier in tiers[row.id]] for row in rows}
     )
-    return ProductSearchPage(items=items, next_cursor=next_cursor), pricing
+    return page_of(found, params.limit, items, key=_keyset_of(sort)), pricing
 
 
 async def _page_key(
