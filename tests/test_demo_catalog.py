@@ -10,8 +10,9 @@ import pytest
 from PIL import Image
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from marketplace.catalog.categories.service import leaf_slugs_by_top_level
 from marketplace.catalog.schemas import ProductCreate
-from marketplace.demo import SUPPLIERS, _leaf_slugs, generate_products, noun_of
+from marketplace.demo import SUPPLIERS, generate_products, noun_of
 from marketplace.demo_catalog import GOODS, RATES, Item, Pack
 from marketplace.demo_pictures import ICON_OF_LEAF, ICONS, PALETTE, draw_product
 
@@ -19,7 +20,7 @@ from marketplace.demo_pictures import ICON_OF_LEAF, ICONS, PALETTE, draw_product
 @pytest.fixture
 async def catalog(db_session: AsyncSession) -> list[tuple[str, ProductCreate]]:
     """Every supplier's full demo catalog, with each product's supplier currency."""
-    leaves = await _leaf_slugs(db_session)
+    leaves = await leaf_slugs_by_top_level(db_session)
     return [
         (spec.currency, product)
         for spec in SUPPLIERS
