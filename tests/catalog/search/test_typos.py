@@ -13,6 +13,8 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from marketplace import demo
+from marketplace.catalog.categories.service import leaf_slugs_by_top_level
+from marketplace.catalog.imports.service import add_new_products
 from tests.factories import make_company
 
 # (query, the words the first result's name must contain)
@@ -66,8 +68,8 @@ MISSPELLINGS = [
 @pytest.fixture
 async def demo_catalog(db_session: AsyncSession) -> None:
     """The demo's suppliers with the products `marketplace demo` gives them, written by
-    the demo's own path (`_add_products`) into this test's transaction."""
-    leaves = await demo._leaf_slugs(db_session)
+    the demo's own path (`add_new_products`) into this test's transaction."""
+    leaves = await leaf_slugs_by_top_level(db_session)
     for spec in demo.SUPPLIERS:
         supplier = await make_company(
             db_session,
@@ -77,7 +79,7 @@ async def demo_catalog(db_session: AsyncSession) -> None:
             verification_status="verified",
         )
         products = demo.generate_products(spec, leaves, demo.DEFAULT_PRODUCTS_PER_SUPPLIER)
-        await demo._add_products(db_session, supplier.id, products)
+        await add_new_products(db_session, supplier.id, products)
 
 
 def has_words(name: str, words: str) -> bool:
