@@ -198,9 +198,9 @@ async def test_only_staff_manage_categories(
         ({"slug": "Upper-Case", "name": "x"}, 422),
         ({"slug": "with space", "name": "x"}, 422),
         ({"slug": "ok-slug", "name": ""}, 422),
-        # The parent is looked up like the category of a path (a product's unknown
-        # category in its body is a 422 instead).
-        ({"slug": "ok-slug", "name": "x", "parent": "missing-parent"}, 404),
+        # An unknown parent is invalid input naming its field, as a product's unknown
+        # category is: 422, not the 404 of a path that names no category.
+        ({"slug": "ok-slug", "name": "x", "parent": "missing-parent"}, 422),
         ({"slug": "ok-slug", "name": "x", "path": "forged/path"}, 422),
         ({"slug": "ok-slug", "name": "x", "position": -1}, 422),
     ],
@@ -243,4 +243,31 @@ async def test_a_taken_slug_is_a_conflict_wherever_it_would_go(
     problem = assert_problem(response, 409)
     assert problem["type"] == "urn:marketplace:problem:duplicate-category-slug"
     assert taken in problem["detail"]
+    assert await snapshot(db_session) == before
+
+
+async def test_an_unknown_parent_is_a_field_problem_on_create_and_on_move(
+    client: httpx.AsyncClient, db_session: AsyncSession, catalog: Catalog
+) -> None:
+    staff = catalog.headers["staff"]
+    before = await snapshot(db_session)
+    created = await client.post(
+        "/api/v1/admin/categories",
+        json={"slug": "orphan", "name": "Orphan", "parent": "no-such-parent"},
+        headers=staff,
+    )
+    moved = await client.patch(
+        "/api/v1/admin/categories/bolts", json={"parent": "no-such-parent"}, headers=staff
+    )
+    for response in (created, moved):
+        problem = assert_problem(response, 422)
+        assert problem["type"] == "urn:marketplace:problem:unknown-parent-category"
+        assert [error["loc"] for error in problem["errors"]] == [["body", "parent"]]
+    # The category the path names must still exist: that one stays a 404.
+    assert_problem(
+        await client.patch(
+            "/api/v1/admin/categories/no-such-category", json={"name": "X"}, headers=staff
+        ),
+        404,
+    )
     assert await snapshot(db_session) == before

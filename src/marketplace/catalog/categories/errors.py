@@ -23,3 +23,11 @@ class CategoryInUse(Conflict):
 class CategoryCycle(ValidationFailed):
     code = "category-cycle"
     message = _("A category cannot be moved below itself or one of its sub-categories.")
+
+
+class UnknownParentCategory(ValidationFailed):
+    """The body names a parent that does not exist: invalid input (422, naming the
+    field), as a product's unknown category is, not a missing resource of the path."""
+
+    code = "unknown-parent-category"
+    message = _("There is no category {parent}.")

@@ -21,6 +21,7 @@ from marketplace.catalog.categories.errors import (
     CategoryInUse,
     CategoryNotFound,
     DuplicateCategorySlug,
+    UnknownParentCategory,
 )
 from marketplace.catalog.categories.models import Category
 from marketplace.catalog.categories.schemas import (
@@ -103,6 +104,22 @@ async def _get(session: AsyncSession, ref: str, *, lock: bool = False) -> Catego
     return category
 
 
+async def _parent(session: AsyncSession, ref: str) -> Category:
+    parent = await repository.category_by_ref(session, ref, lock=True)
+    if parent is None:
+        raise UnknownParentCategory(
+            parent=ref,
+            errors=[
+                {
+                    "loc": ["body", "parent"],
+                    "msg": f"there is no category {ref!r}",
+                    "type": "value_error",
+                }
+            ],
+        )
+    return parent
+
+
 async def detail(session: AsyncSession, ref: str) -> CategoryDetail:
     category = await _get(session, ref)
     ancestors = await repository.ancestors_of(session, category)
@@ -130,7 +147,7 @@ async def _unique_slug(session: AsyncSession, slug: str) -> AsyncIterator[None]:
 async def create(
     session: AsyncSession, cache: Cache, staff_user_id: uuid.UUID, data: CategoryCreate
 ) -> CategoryRead:
-    parent = await _get(session, data.parent, lock=True) if data.parent else None
+    parent = await _parent(session, data.parent) if data.parent else None
     category = Category(
         id=uuid.uuid4(),
         slug=data.slug,
@@ -169,7 +186,7 @@ async def update_category(
         if data.parent is None:
             new_parent_id, parent_path = None, None
         else:
-            parent = await _get(session, data.parent, lock=True)
+            parent = await _parent(session, data.parent)
             if parent.id == category.id or parent.path.startswith(category.path + "/"):
                 raise CategoryCycle()
             new_parent_id, parent_path = parent.id, parent.path
