@@ -151,9 +151,12 @@ async def test_an_uncached_detail_reads_the_product_with_its_family_in_one_state
         response = await client.get(f"/api/v1/products/{small['id']}")
 
     assert response.status_code == 200, response.text
-    # The product with its supplier, category and family; its tiers; its images.
-    assert len(sent) == 3, sent.statements
+    # The product with its supplier, category, family, tiers and images: one statement.
+    assert len(sent) == 1, sent.statements
     assert sent.count("FROM products") == 1
+    assert [tier["min_qty"] for tier in response.json()["price_tiers"]] == [
+        tier["min_qty"] for tier in small["price_tiers"]
+    ]
     variants = response.json()["variants"]
     assert [variant["id"] for variant in variants] == [head["id"], large["id"]]
     assert variants[0]["is_family_head"] is True

@@ -16,20 +16,26 @@ from typing import Any
 
 import asyncpg
 from sqlalchemy import (
+    ARRAY,
+    JSON,
     ColumnElement,
+    Numeric,
     Select,
     Uuid,
     and_,
     any_,
     bindparam,
+    case,
     delete,
     func,
     insert,
     or_,
     select,
+    type_coerce,
     update,
 )
 from sqlalchemy.dialects import postgresql
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -206,6 +212,19 @@ async def replace_tiers(
 
 
 @dataclass(frozen=True)
+class ImageRow:
+    """A product image as a detail shows it (the columns `service.image_read` reads)."""
+
+    id: uuid.UUID
+    product_id: uuid.UUID
+    position: int
+    alt_text: str
+    content_type: str
+    width: int
+    height: int
+
+
+@dataclass(frozen=True)
 class ProductRow:
     product: Product
     supplier: Company
@@ -215,11 +234,55 @@ class ProductRow:
     # variants when it is the head), head first then by SKU, each with whether anyone
     # may see it.
     family: tuple[tuple[Product, bool], ...] = ()
+    # The product's price tiers (ascending) and images (by position), read with it.
+    tiers: tuple[Tier, ...] = ()
+    images: tuple[ImageRow, ...] = ()
 
 
-def _product_with_family() -> Select[Product, Company, Category, bool]:
+def _detail_tiers() -> ColumnElement[Any]:
+    """The product's tiers as [[min_qty, unit_price], ...] ascending."""
+    pairs = func.array_agg(
+        aggregate_order_by(
+            postgresql.array([PriceTier.min_qty, PriceTier.unit_price]), PriceTier.min_qty
+        )
+    )
+    subquery = (
+        select(pairs).where(PriceTier.product_id == Product.id).correlate(Product).scalar_subquery()
+    )
+    return type_coerce(subquery, ARRAY(Numeric(asdecimal=True), dimensions=2))
+
+
+def _detail_images() -> ColumnElement[Any]:
+    """The product's images in their order, as JSON objects of `ImageRow`'s fields."""
+    image = func.json_build_object(
+        "id", ProductImage.id,
+        "position", ProductImage.position,
+        "alt_text", ProductImage.alt_text,
+        "content_type", ProductImage.content_type,
+        "width", ProductImage.width,
+        "height", ProductImage.height,
+    )  # fmt: skip
+    subquery = (
+        select(
+            func.json_agg(
+                aggregate_order_by(
+                    image, ProductImage.position, ProductImage.created_at, ProductImage.id
+                )
+            )
+        )
+        .where(ProductImage.product_id == Product.id)
+        .correlate(Product)
+        .scalar_subquery()
+    )
+    return type_coerce(subquery, JSON)
+
+
+def _product_with_family() -> Select[Product, Company, Category, bool, Any, Any]:
     """The product (`:product_id`) and the other members of its family, with their
-    supplier and category and whether anyone may see them; head first, then by SKU."""
+    supplier and category and whether anyone may see them; head first, then by SKU.
+    The product's own row also carries its tiers and images (NULL on the family's rows:
+    a subquery in a CASE branch runs only for the rows that reach it), which were two
+    statements more per uncached detail."""
     product_id = bindparam("product_id", type_=Uuid)
     target = aliased(Product)
     head = (
@@ -227,8 +290,16 @@ def _product_with_family() -> Select[Product, Company, Category, bool]:
         .where(target.id == product_id)
         .scalar_subquery()
     )
+    own_row = Product.id == product_id
     statement = unscoped(
-        select(Product, Company, Category, visible_condition().label("is_visible")),
+        select(
+            Product,
+            Company,
+            Category,
+            visible_condition().label("is_visible"),
+            case((own_row, _detail_tiers())).label("tiers"),
+            case((own_row, _detail_images())).label("images"),
+        ),
         reason="built once at import; product_row applies the gate to the row it finds",
     )
     return (
@@ -276,20 +347,20 @@ async def product_row(
         category=found[2],
         is_visible=is_visible,
         family=tuple((row[0], row[3]) for row in rows if row[0].id != product_id),
+        tiers=tuple(Tier(min_qty, unit_price) for min_qty, unit_price in found[4] or ()),
+        images=tuple(
+            ImageRow(
+                id=uuid.UUID(image["id"]),
+                product_id=product_id,
+                position=image["position"],
+                alt_text=image["alt_text"],
+                content_type=image["content_type"],
+                width=image["width"],
+                height=image["height"],
+            )
+            for image in found[5] or ()
+        ),
     )
-
-
-# Built once, as `_PRODUCT_WITH_FAMILY`: every uncached detail runs it.
-_IMAGES_OF = (
-    select(ProductImage)
-    .where(ProductImage.product_id == bindparam("product_id", type_=Uuid))
-    .order_by(ProductImage.position, ProductImage.created_at, ProductImage.id)
-)
-
-
-async def images_of(session: AsyncSession, product_id: uuid.UUID) -> list[ProductImage]:
-    rows = await session.execute(_IMAGES_OF, {"product_id": product_id})
-    return list(rows.scalars())
 
 
 async def set_blocked(

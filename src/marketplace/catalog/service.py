@@ -30,7 +30,7 @@ from marketplace.catalog.errors import (
 from marketplace.catalog.models import Product, ProductImage
 from marketplace.catalog.price_lists import service as price_lists_service
 from marketplace.catalog.price_lists.models import PriceListTiers, Tier
-from marketplace.catalog.repository import ProductRow
+from marketplace.catalog.repository import ImageRow, ProductRow
 from marketplace.catalog.schemas import (
     ImageRead,
     ImageUrls,
@@ -439,7 +439,7 @@ def image_url(product_id: uuid.UUID, image_id: uuid.UUID, size: str) -> str:
     return f"{API_PREFIX}/products/{product_id}/images/{image_id}/{size}"
 
 
-def image_read(image: ProductImage) -> ImageRead:
+def image_read(image: ProductImage | ImageRow) -> ImageRead:
     urls = {size: image_url(image.product_id, image.id, size) for size in IMAGE_SIZES}
     return ImageRead(
         id=image.id,
@@ -452,10 +452,10 @@ def image_read(image: ProductImage) -> ImageRead:
     )
 
 
-async def _build_detail(session: AsyncSession, row: ProductRow, *, public: bool) -> ProductRead:
+def _build_detail(row: ProductRow, *, public: bool) -> ProductRead:
     product = row.product
-    tiers = (await repository.tiers_for(session, [product.id]))[product.id]
-    images = await repository.images_of(session, product.id)
+    tiers = row.tiers
+    images = row.images
     family = [member for member, visible in row.family if visible or not public]
     head_id = product.parent_id or product.id
     category = row.category
@@ -513,11 +513,9 @@ async def _build_detail(session: AsyncSession, row: ProductRow, *, public: bool)
     )
 
 
-async def _public_detail(
-    session: AsyncSession, cache: Cache, row: ProductRow
-) -> tuple[ProductRead, bytes]:
+async def _public_detail(cache: Cache, row: ProductRow) -> tuple[ProductRead, bytes]:
     """The public detail of a visible product's row, stored in the shared cache."""
-    detail = await _build_detail(session, row, public=True)
+    detail = _build_detail(row, public=True)
     encoded = detail.model_dump_json().encode()
     await caching.store(
         cache, caching.product_key(row.product.id), encoded, caching.PRODUCT_DETAIL_TTL_SECONDS
@@ -532,7 +530,7 @@ async def private_detail(
     row = await repository.product_row(session, product_id, viewer)
     if row is None or not sees_private(viewer, row.product.supplier_id):
         return None
-    return await _build_detail(session, row, public=False)
+    return _build_detail(row, public=False)
 
 
 async def supplier_detail(
@@ -542,7 +540,7 @@ async def supplier_detail(
     row = await repository.product_row(session, product_id, supplier_id, own=True)
     if row is None:
         raise ProductNotFound()
-    return await _build_detail(session, row, public=False)
+    return _build_detail(row, public=False)
 
 
 async def cached_public_detail(cache: Cache, product_id: uuid.UUID) -> bytes | None:
@@ -583,10 +581,10 @@ async def _detail_for(
     if row is None:
         raise ProductNotFound()
     if not viewer.reads_public_only and sees_private(viewer, row.product.supplier_id):
-        return await _build_detail(session, row, public=False), None
+        return _build_detail(row, public=False), None
     if not row.is_visible:
         raise ProductNotFound()
-    return await _public_detail(session, cache, row)
+    return await _public_detail(cache, row)
 
 
 async def your_price(
@@ -769,4 +767,4 @@ async def set_blocked(
     )
     row = await repository.product_row(session, product_id, staff)
     assert row is not None
-    return await _build_detail(session, row, public=False)
+    return _build_detail(row, public=False)
