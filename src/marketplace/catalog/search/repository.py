@@ -28,6 +28,7 @@ from sqlalchemy import (
     Uuid,
     and_,
     any_,
+    bindparam,
     case,
     cast,
     false,
@@ -188,9 +189,9 @@ async def correction_candidates(
     Candidates share a deletion variant with the word (the symmetric-delete lookup,
     migration 0640_search_term_deletions): one index probe per variant of the word."""
     await plan_for_the_parameters(session)
-    rows = await session.execute(
-        CORRECTION_CANDIDATES,
-        correction_parameters(
+    rows = await _CORRECTION_CANDIDATES.fetch(
+        session,
+        **correction_parameters(
             query, max_tokens=max_tokens, min_length=min_length, two_typos_from=two_typos_from
         ),
     )
@@ -202,15 +203,24 @@ async def correction_candidates(
     return list(tokens.items())
 
 
+def _category_scope() -> Select[uuid.UUID]:
+    path = select(Category.path).where(Category.slug == bindparam("slug")).scalar_subquery()
+    return select(Category.id).where(
+        or_(Category.path == path, func.starts_with(Category.path, path + "/"))
+    )
+
+
+# Every search runs these two before its own statement (a category filter, words): on
+# the driver, built and compiled once, instead of through the ORM's execution, which
+# cost more CPU than PostgreSQL's work (bench/README.md, "Changes and their measured
+# effect").
+_CATEGORY_SCOPE = DriverStatement(_category_scope())
+_CORRECTION_CANDIDATES = DriverStatement(CORRECTION_CANDIDATES)
+
+
 async def category_scope(session: AsyncSession, slug: str) -> list[uuid.UUID] | None:
     """The category and all its descendants (by path prefix); None for an unknown slug."""
-    path = select(Category.path).where(Category.slug == slug).scalar_subquery()
-    rows = await session.execute(
-        select(Category.id).where(
-            or_(Category.path == path, func.starts_with(Category.path, path + "/"))
-        )
-    )
-    ids = list(rows.scalars())
+    ids = [row[0] for row in await _CATEGORY_SCOPE.fetch(session, slug=slug)]
     return ids or None
 
 
