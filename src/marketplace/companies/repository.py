@@ -60,16 +60,22 @@ async def membership_of(
     return (rows[0][0], rows[0][1]) if rows else None
 
 
+# Through the driver: every signed-in read that names no company asks this.
+_MEMBERSHIPS_OF_USER = EntityQuery(
+    (Membership, Company),
+    lambda columns: (
+        columns.join(Company, Company.id == Membership.company_id)
+        .where(Membership.user_id == bindparam("user_id", type_=Uuid))
+        .order_by(Company.name, Company.id)
+    ),
+)
+
+
 async def memberships_of_user(
     session: AsyncSession, user_id: uuid.UUID
 ) -> list[tuple[Membership, Company]]:
-    statement = (
-        select(Membership, Company)
-        .join(Company, Company.id == Membership.company_id)
-        .where(Membership.user_id == user_id)
-        .order_by(Company.name, Company.id)
-    )
-    return [(row[0], row[1]) for row in (await session.execute(statement)).all()]
+    rows = await _MEMBERSHIPS_OF_USER.fetch(session, user_id=user_id)
+    return [(row[0], row[1]) for row in rows]
 
 
 async def get_company(session: AsyncSession, company_id: uuid.UUID) -> Company | None:
