@@ -19,7 +19,6 @@ from sqlalchemy import (
     bindparam,
     delete,
     insert,
-    literal,
     or_,
     select,
 )
@@ -117,16 +116,12 @@ async def price_lists_for_buyer(
     Anonymous callers and buyers without lists get {}."""
     if buyer_id is None or not product_ids:
         return {}
-    rows = await session.execute(
-        buyer_price_list_rows(
-            literal(buyer_id, Uuid),
-            literal(list(product_ids), postgresql.ARRAY(Uuid)),
-        )
-    )
-    return choose_price_lists(rows)
+    return await price_lists_for_order(session, buyer_id, product_ids)
 
 
-# Through the driver (see core.driver): the second read of every order.
+# Through the driver (see core.driver): the second read of every order, and of every
+# signed-in buyer's search page and uncached price list (built per request through the
+# ORM, it cost more CPU than the rest of a cached signed-in search).
 _BUYER_PRICE_LISTS = DriverStatement(
     buyer_price_list_rows(
         bindparam("buyer_id", type_=Uuid),
@@ -138,7 +133,7 @@ _BUYER_PRICE_LISTS = DriverStatement(
 async def price_lists_for_order(
     session: AsyncSession, buyer_id: uuid.UUID, product_ids: Sequence[uuid.UUID]
 ) -> dict[uuid.UUID, PriceListTiers]:
-    """`price_lists_for_buyer` on the driver, for the products of an order."""
+    """`price_lists_for_buyer` of a buyer known to be one, for the products of an order."""
     if not product_ids:
         return {}
     rows = await _BUYER_PRICE_LISTS.fetch(session, buyer_id=buyer_id, product_ids=list(product_ids))
