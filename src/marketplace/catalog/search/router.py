@@ -142,13 +142,12 @@ def attribute_pairs(request: Request, params: ProductFilters) -> list[tuple[str,
 @search_router.get("", response_model=ProductSearchPage, summary="Search the catalog")
 async def search_products(
     request: Request,
-    response: Response,
     session: ReadSessionDep,
     cache: CacheDep,
     settings: SettingsDep,
     params: Annotated[ProductSearchParams, Query()],
     buyer_id: BuyerCompany,
-) -> Response | ProductSearchPage:
+) -> Response:
     """Visible products (active, not blocked, verified supplier) matching the words and
     filters, one keyset page at a time. Filter on attributes with `attr.<key>=<value>`.
     A signed-in buyer sees `your_price` from its company's price lists; nobody else does."""
@@ -161,10 +160,10 @@ async def search_products(
         cache_ttl_seconds=settings.catalog_search_cache_ttl_seconds,
         missed_key=missed_key(request),
     )
-    if isinstance(result, service.RenderedPage):
-        return Response(result.body, media_type="application/json", headers={"Vary": VARY})
-    response.headers["Vary"] = VARY
-    return result
+    # A buyer's page is encoded once: a returned model would be dumped to a dict,
+    # validated against `response_model` again and encoded.
+    body = result.body if isinstance(result, service.RenderedPage) else result.model_dump_json()
+    return Response(body, media_type="application/json", headers={"Vary": VARY})
 
 
 @search_router.get("/facets", response_model=ProductFacets, summary="Facet counts of a search")
