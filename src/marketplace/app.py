@@ -57,7 +57,7 @@ from marketplace.core.platform import Platform
 from marketplace.core.preflight import require_valid_configuration
 from marketplace.event_delivery import EventDelivery
 from marketplace.identity import router as identity_router
-from marketplace.identity.deps import get_optional_principal
+from marketplace.identity.deps import get_optional_principal, get_principal
 from marketplace.messaging import repository as messaging_repository
 from marketplace.messaging import router as messaging_router
 from marketplace.notifications import router as notifications_router
@@ -183,7 +183,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health.router)
     install_api_docs(app)
     include_api(app)
-    install_openapi(app)
+    install_openapi(app, credential_required=get_principal)
     # Without the principal dependency: a WebSocket authenticates itself (realtime/router.py).
     app.include_router(realtime_router.router, prefix=API_PREFIX)
     app.add_route("/metrics", _metrics_endpoint, include_in_schema=False)

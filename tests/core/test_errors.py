@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import text
 
 from marketplace.core.deps import SessionDep
-from marketplace.core.errors import Conflict
+from marketplace.core.errors import Conflict, ValidationFailed
 from marketplace.core.openapi import problems
 from marketplace.settings import Settings
 from tests.conftest import client_for, make_settings, started_app
@@ -34,6 +34,14 @@ async def create_item(item: ProbeItem) -> dict[str, Any]:
 @probe.get("/conflict", responses=problems(409))
 async def conflict() -> None:
     raise Conflict()
+
+
+@probe.get("/indexed-field", responses=problems(422))
+async def indexed_field() -> None:
+    # What services write when they name a list item: its index, an int.
+    raise ValidationFailed(
+        errors=[{"loc": ["body", "lines", 0, "rfq_item_id"], "msg": "unknown", "type": "unknown"}]
+    )
 
 
 # Temporary tables dropped with the (rolled back) transaction of the request.
@@ -162,6 +170,19 @@ async def test_streamed_oversized_body_is_a_413_problem(probe_client: httpx.Asyn
         "/api/v1/_probe/items", content=chunks(), headers={"content-type": "application/json"}
     )
     assert_problem(response, 413, "payload-too-large")
+
+
+async def test_a_field_location_is_strings_as_the_schema_says(
+    probe_client: httpx.AsyncClient,
+) -> None:
+    """`FieldProblem.loc` is a list of strings; schemathesis found the award's 422 naming
+    `["body", "lines", 0, "rfq_item_id"]` with an int, which no schema-typed client reads."""
+    body = assert_problem(
+        await probe_client.get("/api/v1/_probe/indexed-field"), 422, "validation-failed"
+    )
+    assert body["errors"] == [
+        {"loc": ["body", "lines", "0", "rfq_item_id"], "msg": "unknown", "type": "unknown"}
+    ]
 
 
 async def test_domain_error_renders_its_status(probe_client: httpx.AsyncClient) -> None:

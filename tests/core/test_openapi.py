@@ -77,3 +77,24 @@ async def test_the_test_client_refuses_an_undocumented_status() -> None:
         assert (await client.post("/documented")).status_code == 409
         with pytest.raises(UndocumentedStatus, match="POST /undocumented answered 409"):
             await client.post("/undocumented")
+
+
+async def test_a_credential_is_optional_exactly_where_anonymous_callers_are_served(
+    client: httpx.AsyncClient,
+) -> None:
+    """Public routes list `{}` among their security alternatives (a credential is
+    optional there; schemathesis's `ignored_auth` reads it so); routes that refuse
+    anonymous callers do not."""
+    paths = (await schema_of(client))["paths"]
+    assert paths["/api/v1/products"]["get"]["security"] == [
+        {},
+        {"HTTPBearer": []},
+        {"APIKeyHeader": []},
+    ]
+    assert {} in paths["/api/v1/auth/otp/request"]["post"]["security"]
+    for path, method in (
+        ("/api/v1/orders", "get"),
+        ("/api/v1/me", "get"),
+        ("/api/v1/admin/ip-rules", "get"),
+    ):
+        assert paths[path][method]["security"] == [{"HTTPBearer": []}, {"APIKeyHeader": []}]

@@ -381,7 +381,7 @@ async def test_an_rfq_item_naming_a_product_the_buyer_cannot_see_is_refused_like
     assert problem["type"] == "urn:marketplace:problem:products-unavailable"
     assert problem["errors"] == [
         {
-            "loc": ["body", "items", 1, "product_id"],
+            "loc": ["body", "items", "1", "product_id"],
             "msg": "unknown product, or not available to order",
             "type": "unavailable",
         }

@@ -214,10 +214,19 @@ def problem_body(
         "detail": detail,
         "instance": instance,
         "request_id": request_id,
-        "errors": [dict(error) for error in errors],
+        "errors": [_field_problem(error) for error in errors],
     }
     # Never in place of a standard member.
     return {**(extensions or {}), **body}
+
+
+def _field_problem(error: Mapping[str, Any]) -> dict[str, Any]:
+    """One entry of `errors`: its `loc` is strings (list indices and row numbers
+    too), as the schema's `FieldProblem` says, whichever service built it."""
+    problem = dict(error)
+    if "loc" in problem:
+        problem["loc"] = [str(part) for part in problem["loc"]]
+    return problem
 
 
 def problem_response_for(

@@ -14,7 +14,11 @@ schema is completed once, when it is first built:
 - the statuses of a route's own rules are declared on it with `problems(...)`, e.g.
   `@router.post(..., responses=problems(409))`;
 - every 4xx and 5xx is described by the `Problem` schema as `application/problem+json`,
-  unless the route documents its own body for it (the health report's 503).
+  unless the route documents its own body for it (the health report's 503);
+- a route that serves anonymous callers too (its dependencies never reach the one that
+  demands a credential) lists the empty requirement `{}` among its `security`
+  alternatives, so that clients and schemathesis's `ignored_auth` know a credential is
+  optional there (though one that is sent must be valid).
 
 `tests/conftest.py` checks, for every response any test receives, that its status is
 documented for its route, so the schema stays true as routes change.
@@ -22,11 +26,14 @@ documented for its route, so the schema stays true as routes change.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from http import HTTPStatus
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi.dependencies.models import Dependant
 from fastapi.openapi.utils import get_openapi
+from fastapi.routing import APIRoute, iter_route_contexts
 from pydantic import BaseModel, Field
 
 from marketplace.core.errors import PROBLEM_CONTENT_TYPE, PROBLEM_TYPE_PREFIX
@@ -126,8 +133,32 @@ def complete_responses(schema: dict[str, Any]) -> dict[str, Any]:
     return schema
 
 
-def install_openapi(app: FastAPI) -> None:
-    """Build the app's schema with every status documented (once, on first request)."""
+def _calls(dependant: Dependant, target: Callable[..., Any]) -> bool:
+    return any(
+        dependency.call is target or _calls(dependency, target)
+        for dependency in dependant.dependencies
+    )
+
+
+def mark_optional_credentials(
+    app: FastAPI, schema: dict[str, Any], credential_required: Callable[..., Any]
+) -> None:
+    """Add `{}` to the `security` of each operation whose route never calls
+    `credential_required` (in place)."""
+    for route in iter_route_contexts(app.routes):
+        if not isinstance(route.original_route, APIRoute) or not route.include_in_schema:
+            continue
+        if _calls(route.dependant, credential_required):
+            continue
+        for method in route.methods or ():
+            operation = schema["paths"].get(route.path_format, {}).get(method.lower())
+            if operation is not None and {} not in operation.get("security", [{}]):
+                operation["security"] = [{}, *operation["security"]]
+
+
+def install_openapi(app: FastAPI, *, credential_required: Callable[..., Any] | None = None) -> None:
+    """Build the app's schema with every status documented (once, on first request);
+    `credential_required` is the dependency that refuses anonymous callers, if any."""
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
@@ -141,6 +172,8 @@ def install_openapi(app: FastAPI) -> None:
                     servers=app.servers,
                 )
             )
+            if credential_required is not None:
+                mark_optional_credentials(app, app.openapi_schema, credential_required)
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]

@@ -57,13 +57,13 @@ async def get_rfq(rfq_id: uuid.UUID, actor: Reader, session: SessionDep) -> RfqR
     return await service.get_rfq(session, actor, rfq_id)
 
 
-@rfqs_router.post("/{rfq_id}/publish", response_model=RfqRead)
+@rfqs_router.post("/{rfq_id}/publish", response_model=RfqRead, responses=problems(409))
 async def publish_rfq(rfq_id: uuid.UUID, actor: Buyer, session: SessionDep) -> RfqRead:
     """Open the draft for quotes until its deadline."""
     return await service.publish(session, actor, rfq_id)
 
 
-@rfqs_router.post("/{rfq_id}/cancel", response_model=RfqRead)
+@rfqs_router.post("/{rfq_id}/cancel", response_model=RfqRead, responses=problems(409))
 async def cancel_rfq(rfq_id: uuid.UUID, actor: Buyer, session: SessionDep) -> RfqRead:
     return await service.cancel(session, actor, rfq_id)
 
