@@ -49,8 +49,12 @@ PUBLIC_WEBHOOK_URL = "https://93.184.215.14/hooks"  # a public address: never ca
 
 @pytest.fixture
 def settings(database_url: str, tmp_path: Path) -> Settings:
+    return security_settings(database_url, tmp_path)
+
+
+def security_settings(database_url: str, tmp_path: Path, **overrides: Any) -> Settings:
     """Limits far above what one test sends from its one address (the suites count
-    statuses, not budgets), a public-looking webhook host and files under tmp_path."""
+    statuses, not budgets) and files under tmp_path."""
     return make_settings(
         database_url=database_url,
         outbox_relay_enabled=False,
@@ -61,6 +65,7 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         rate_limit_otp_per_destination="100000/minute",
         rate_limit_otp_per_ip="100000/minute",
         ip_autoblock_threshold=1_000_000,
+        **overrides,
     )
 
 

@@ -258,3 +258,16 @@ async def test_ship_needs_tracking_and_reject_needs_a_reason(
     assert (await move(client, market, order, "supplier", action="reject")).status_code == 422
     await move(client, market, order, "supplier", action="confirm")
     assert (await move(client, market, order, "supplier", action="ship")).status_code == 422
+
+
+async def test_a_supplier_checking_out_is_refused_as_not_a_buyer_whatever_its_cart(
+    client: httpx.AsyncClient, market: Market
+) -> None:
+    """Found by tests/security/test_owasp.py: the empty cart answered first (422)."""
+    response = await client.post(
+        "/api/v1/checkout",
+        json={"shipping_address": ADDRESS},
+        headers=market.headers["supplier"],
+    )
+    assert response.status_code == 403, response.text
+    assert response.json()["type"] == "urn:marketplace:problem:not-a-buyer"

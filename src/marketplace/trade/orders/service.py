@@ -742,6 +742,9 @@ async def checkout(
     """The cart becomes one order per supplier, in one transaction, at the prices the
     buyer was shown (409 with the new prices when they changed)."""
     user_id = await _require_user(actor)
+    # Before the cart is read: a company that cannot buy is refused, whatever its cart.
+    if actor.company.kind not in ("buyer", "both"):
+        raise NotABuyer()
     cart = await repository.cart_of(session, user_id, actor.company_id, create=False)
     lines = await repository.cart_lines(session, cart.id, lock=True) if cart else []
     if not lines:
