@@ -20,7 +20,7 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 from urllib.parse import urlsplit
 
 import asyncpg
@@ -91,14 +91,18 @@ def _port_open(url: str, default_port: int) -> bool:
         return False
 
 
-def require_service(name: str, url: str, default_port: int) -> None:
-    """Skip (or, in CI, fail) a test whose external service is not running."""
-    if _port_open(url, default_port):
-        return
-    message = f"{name} is not reachable at {url}: start it (see README) to run this test"
+def unavailable(message: str) -> NoReturn:
+    """Something a test needs is missing from this machine: a skip on a developer's
+    machine, a failure in CI, whose own scripts install or start everything."""
     if IN_CI:
         pytest.fail(message)
     pytest.skip(message)
+
+
+def require_service(name: str, url: str, default_port: int) -> None:
+    """Skip (or, in CI, fail) a test whose external service is not running."""
+    if not _port_open(url, default_port):
+        unavailable(f"{name} is not reachable at {url}: start it (see README) to run this test")
 
 
 def _worker_id() -> str:

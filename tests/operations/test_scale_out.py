@@ -52,13 +52,13 @@ from marketplace.identity import service as identity
 from tests.cli.test_embedded_postgres import MARKETPLACE, free_port, wait_until_ready
 from tests.conftest import (
     AMQP_URL,
-    IN_CI,
     REDIS_URL,
     TEST_SECRET_KEY,
     create_migrated_database,
     drop_database,
     make_settings,
     require_service,
+    unavailable,
 )
 from tests.factories import add_member, make_company, make_product, make_user
 from tests.operations.test_graceful_shutdown import SERVICE_RESTART, until_closed
@@ -90,9 +90,7 @@ def nginx_binary() -> str:
     found = shutil.which("nginx") or shutil.which("nginx", path="/usr/sbin:/sbin")
     if found is None:
         message = "nginx is not installed (apt-get install nginx; scripts/services.sh on CI)"
-        if IN_CI:
-            pytest.fail(message)
-        pytest.skip(message)
+        unavailable(message)
     return found
 
 
@@ -296,9 +294,7 @@ def rabbitmqctl(*arguments: str) -> None:
     message = f"rabbitmqctl {' '.join(arguments)}: " + (
         "not installed (it comes with rabbitmq-server)" if done is None else done.stderr.decode()
     )
-    if IN_CI:
-        pytest.fail(message)
-    pytest.skip(message)
+    unavailable(message)
 
 
 def create_vhost(vhost: str) -> str:

@@ -3,7 +3,8 @@
 - **Writing rows**: `add`, `add_all` put new rows in the session and flush, so that the
   database's answer (a unique violation, a foreign key) comes from the repository call
   that wrote them; `flush` writes the changes made to rows already there; `remove`
-  deletes one row. Services never
+  deletes one row; `unique_or` turns a unique violation into the domain's error.
+  Services never
   call `session.add` or `session.flush` themselves; they call their repository, which
   offers these as its own (or, on a hot path, uses `core.driver.insert_rows`).
 - **Keyset pagination**: a list is ordered by a key ending in the row id, and the next
@@ -23,15 +24,18 @@ session itself.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
 from datetime import datetime
 from operator import attrgetter
 from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, Select, and_, or_, tuple_
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
+from marketplace.core.errors import violated_unique_constraint
 from marketplace.core.pagination import Page, encode_cursor
 
 R = TypeVar("R")
@@ -73,6 +77,22 @@ async def flush(session: AsyncSession) -> None:
     """Write the changes made to the session's rows now (a constraint answers here, and
     what follows in the transaction sees them), not at the next query or the commit."""
     await session.flush()
+
+
+@asynccontextmanager
+async def unique_or(
+    session: AsyncSession, constraints: tuple[str, ...], error: Exception
+) -> AsyncIterator[None]:
+    """The block's writes in a savepoint: a violation of one of the unique
+    `constraints` (a name or slug taken already) is raised as `error`, and the request's
+    transaction goes on; any other failure is raised as it was."""
+    try:
+        async with session.begin_nested():
+            yield
+    except IntegrityError as failure:
+        if violated_unique_constraint(failure) in constraints:
+            raise error from failure
+        raise
 
 
 # --- keyset pagination ----------------------------------------------------------------

@@ -191,22 +191,28 @@ async def test_price_list_tiers_are_validated(
 async def test_duplicate_names_and_assignments_are_409(
     client: httpx.AsyncClient, catalog: Catalog
 ) -> None:
+    def duplicate(response: httpx.Response, code: str) -> None:
+        # The domain's own problem, not the generic conflict of any unique violation.
+        assert assert_problem(response, 409)["type"] == f"urn:marketplace:problem:{code}"
+
     owner = catalog.headers["owner"]
     await make_list(client, owner, name="Gold")
-    assert_problem(
-        await client.post("/api/v1/price-lists", json={"name": "Gold"}, headers=owner), 409
+    duplicate(
+        await client.post("/api/v1/price-lists", json={"name": "Gold"}, headers=owner),
+        "duplicate-price-list",
     )
     # Names are per supplier.
     await make_list(client, catalog.headers["outsider"], name="Gold")
-    await client.post("/api/v1/buyer-groups", json={"name": "VIP"}, headers=owner)
-    assert_problem(
-        await client.post("/api/v1/buyer-groups", json={"name": "VIP"}, headers=owner), 409
+    group = await client.post("/api/v1/buyer-groups", json={"name": "VIP"}, headers=owner)
+    duplicate(
+        await client.post("/api/v1/buyer-groups", json={"name": "VIP"}, headers=owner),
+        "duplicate-buyer-group",
     )
     price_list = await make_list(client, owner)
     url = f"/api/v1/price-lists/{price_list['id']}/assignments"
-    body = {"buyer_id": str(catalog.buyer_id)}
-    assert (await client.post(url, json=body, headers=owner)).status_code == 201
-    assert_problem(await client.post(url, json=body, headers=owner), 409)
+    for body in ({"buyer_id": str(catalog.buyer_id)}, {"group_id": group.json()["id"]}):
+        assert (await client.post(url, json=body, headers=owner)).status_code == 201
+        duplicate(await client.post(url, json=body, headers=owner), "duplicate-assignment")
 
 
 @pytest.mark.parametrize(

@@ -8,10 +8,7 @@ paths of its whole subtree in one statement, under row locks.
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from marketplace.catalog import caching
@@ -33,7 +30,6 @@ from marketplace.catalog.categories.schemas import (
     CategoryUpdate,
 )
 from marketplace.core.cache import Cache
-from marketplace.core.errors import violated_unique_constraint
 from marketplace.core.events import emit
 from marketplace.core.logging import get_logger
 
@@ -131,19 +127,6 @@ async def detail(session: AsyncSession, ref: str) -> CategoryDetail:
     )
 
 
-@asynccontextmanager
-async def _unique_slug(session: AsyncSession, slug: str) -> AsyncIterator[None]:
-    """The writes of the block in a savepoint, a slug taken already answered as
-    `DuplicateCategorySlug`."""
-    try:
-        async with session.begin_nested():
-            yield
-    except IntegrityError as error:
-        if violated_unique_constraint(error) in _SLUG_CONSTRAINTS:
-            raise DuplicateCategorySlug(slug=slug) from error
-        raise
-
-
 async def create(
     session: AsyncSession, cache: Cache, staff_user_id: uuid.UUID, data: CategoryCreate
 ) -> CategoryRead:
@@ -156,7 +139,9 @@ async def create(
         position=data.position,
         path=f"{parent.path}/{data.slug}" if parent else data.slug,
     )
-    async with _unique_slug(session, data.slug):
+    async with repository.unique_or(
+        session, _SLUG_CONSTRAINTS, DuplicateCategorySlug(slug=data.slug)
+    ):
         await repository.add(session, category)
     await emit(
         session,
@@ -201,7 +186,7 @@ async def update_category(
         category.position = data.position
     category.slug = slug
     category.parent_id = new_parent_id
-    async with _unique_slug(session, slug):
+    async with repository.unique_or(session, _SLUG_CONSTRAINTS, DuplicateCategorySlug(slug=slug)):
         await repository.flush(session)
     if new_path != old_path:
         # One statement for the subtree: the category itself and every descendant.

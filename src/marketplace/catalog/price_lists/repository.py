@@ -42,6 +42,7 @@ from marketplace.core.repository import add as add
 from marketplace.core.repository import flush as flush
 from marketplace.core.repository import keyset
 from marketplace.core.repository import remove as remove
+from marketplace.core.repository import unique_or as unique_or
 from marketplace.core.tenancy import readable, unscoped
 
 

@@ -19,15 +19,13 @@ rounded half-up to cents, unit prices are kept at their stored precision.
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from operator import attrgetter
 from typing import Any, Literal, cast
 
 import orjson
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from marketplace.catalog import caching
@@ -79,17 +77,10 @@ from marketplace.core.repository import page_of
 _NO_MOQ = Decimal("Infinity")
 
 
-@asynccontextmanager
-async def _unique(session: AsyncSession, constraint: str, error: Exception) -> AsyncIterator[None]:
-    """The writes of the block in a savepoint, a violation of `constraint` answered as
-    `error` (the name, or the buyer, taken already)."""
-    try:
-        async with session.begin_nested():
-            yield
-    except IntegrityError as failure:
-        if constraint in str(failure.orig):
-            raise error from failure
-        raise
+_ASSIGNMENT_CONSTRAINTS = (
+    "uq_price_list_assignments_price_list_id_buyer_id",
+    "uq_price_list_assignments_price_list_id_group_id",
+)
 
 
 # --- buyer groups -----------------------------------------------------------------
@@ -135,7 +126,9 @@ async def create_group(
     session: AsyncSession, supplier_id: uuid.UUID, data: BuyerGroupCreate
 ) -> BuyerGroupRead:
     group = BuyerGroup(id=uuid.uuid4(), supplier_id=supplier_id, name=data.name)
-    async with _unique(session, "uq_buyer_groups_supplier_id_name", DuplicateBuyerGroup()):
+    async with repository.unique_or(
+        session, ("uq_buyer_groups_supplier_id_name",), DuplicateBuyerGroup()
+    ):
         await repository.add(session, group, refresh=True)
     await emit(
         session,
@@ -152,7 +145,9 @@ async def rename_group(
     if not changes:
         return _group_read(group, members)
     group.name = data.name
-    async with _unique(session, "uq_buyer_groups_supplier_id_name", DuplicateBuyerGroup()):
+    async with repository.unique_or(
+        session, ("uq_buyer_groups_supplier_id_name",), DuplicateBuyerGroup()
+    ):
         await repository.flush(session)
     await emit(
         session,
@@ -277,7 +272,9 @@ async def create_price_list(
     session: AsyncSession, supplier_id: uuid.UUID, data: PriceListCreate
 ) -> PriceListRead:
     price_list = PriceList(id=uuid.uuid4(), supplier_id=supplier_id, **data.model_dump())
-    async with _unique(session, "uq_price_lists_supplier_id_name", DuplicatePriceList()):
+    async with repository.unique_or(
+        session, ("uq_price_lists_supplier_id_name",), DuplicatePriceList()
+    ):
         await repository.add(session, price_list, refresh=True)
     await emit(
         session,
@@ -304,7 +301,9 @@ async def update_price_list(
         return _list_read(price_list)
     for name, change in changes.items():
         setattr(price_list, name, change.after)
-    async with _unique(session, "uq_price_lists_supplier_id_name", DuplicatePriceList()):
+    async with repository.unique_or(
+        session, ("uq_price_lists_supplier_id_name",), DuplicatePriceList()
+    ):
         await repository.flush(session)
     await session.refresh(price_list)
     await emit(
@@ -416,7 +415,7 @@ async def assign(
         buyer_id=data.buyer_id,
         group_id=data.group_id,
     )
-    async with _unique(session, "uq_price_list_assignments", DuplicateAssignment()):
+    async with repository.unique_or(session, _ASSIGNMENT_CONSTRAINTS, DuplicateAssignment()):
         await repository.add(session, assignment)
     await emit(
         session,
