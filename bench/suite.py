@@ -64,6 +64,7 @@ from typing import Any
 import asyncpg
 import psutil
 
+import phases
 import wrk_driver
 from bench_health import (
     BENCH_DIR,
@@ -850,6 +851,8 @@ class Runner:
     stack: Stack
     profile: Profile
     use_wrk: bool
+    # `--profile`: py-spy's raw files go here, one per path of the service.
+    profile_dir: Path | None = None
 
     def load(
         self,
@@ -861,8 +864,15 @@ class Runner:
         *,
         sequences: bool = False,
         also: list[Server] | None = None,
+        record_as: str | None = None,
     ) -> dict[str, Any]:
+        """One run; `record_as` names the py-spy recording of the measured window (wrk)
+        or of the warm-up and the window (loadgen) when the run profiles."""
         tool = "wrk" if self.use_wrk and not sequences else "loadgen"
+        recording = None
+        if record_as is not None and self.profile_dir is not None:
+            slug = "".join(c if c.isalnum() else "-" for c in record_as)
+            recording = phases.Recording(self.profile_dir / f"{slug}.txt")
         before: tuple[float, ...]
         after: tuple[float, ...]
         connections = max(connections, 1)
@@ -878,6 +888,8 @@ class Runner:
                 database_cpu_seconds(self.stack.database),
                 time.monotonic(),
             )
+            if recording is not None:
+                recording.start(server.process.pid, duration)
             report = wrk_driver.run(
                 server.base_url, entries, connections, duration, REQUEST_TIMEOUT_SECONDS
             )
@@ -888,9 +900,13 @@ class Runner:
                 time.monotonic(),
             )
         else:
+            if recording is not None:
+                recording.start(server.process.pid, warmup + duration)
             report, before, after = self._loadgen(
                 server, entries, connections, duration, warmup, also or []
             )
+        if recording is not None:
+            report["profile"] = recording.finish()
         if server.process.poll() is not None:
             raise BenchError(f"{server.name} died during the run:\n{server.log_tail()}")
         report["settle_seconds"] = settle(server)
@@ -1191,6 +1207,13 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--no-wrk", action="store_true", help="use loadgen.py even when wrk exists")
     parser.add_argument("--skip-sweep", action="store_true")
     parser.add_argument(
+        "--profile",
+        dest="phases",
+        action="store_true",
+        help="record each path of the service with py-spy and print where its CPU goes "
+        "(the CPU figures of such a run are for the shares, not for comparison)",
+    )
+    parser.add_argument(
         "--only",
         help="comma-separated path names or groups (health, detail, search, listing, orders)",
     )
@@ -1203,6 +1226,8 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
     arguments = parser.parse_args(argv)
     if urllib.parse.urlsplit(arguments.admin_url).hostname not in LOOPBACK_HOSTS:
         parser.error("--admin-url must point at the local server (127.0.0.1)")
+    if arguments.phases and not phases.available():
+        parser.error("--profile needs py-spy (scripts/setup.sh installs it)")
     if not 1 <= arguments.connections <= 1024 or not 1 <= arguments.workers <= 16:
         parser.error("--connections 1..1024, --workers 1..16")
     base = PROFILES["quick" if arguments.quick else "full"]
@@ -1264,7 +1289,7 @@ def selected(targets: list[Target], only: str | None) -> list[Target]:
 def run(arguments: argparse.Namespace, stack: Stack, result: dict[str, Any]) -> bool:
     profile: Profile = arguments.profile
     use_wrk = wrk_driver.available() and not arguments.no_wrk
-    runner = Runner(stack, profile, use_wrk)
+    runner = Runner(stack, profile, use_wrk, arguments.profile_dir)
     print(
         f"load: {'wrk' if use_wrk else 'loadgen.py'} (the checkout and the replay check: "
         "loadgen.py, a sequence per connection)"
@@ -1350,6 +1375,7 @@ def run(arguments: argparse.Namespace, stack: Stack, result: dict[str, Any]) -> 
             profile.warmup,
             sequences=target.sequences,
             also=[worker],
+            record_as=target.name,
         )
         base = runner.load(
             baselines.get(target.baseline_server),
@@ -1372,6 +1398,21 @@ def run(arguments: argparse.Namespace, stack: Stack, result: dict[str, Any]) -> 
         if any(code.startswith("5") for code in ours["non_2xx"]):
             result.setdefault("server_errors", []).append(target.name)
     result["paths"] = paths
+    if runner.profile_dir is not None:
+        print(
+            f"\nwhere the service's CPU goes (py-spy, {phases.SAMPLES_PER_SECOND} samples/s, "
+            "share of busy samples and CPU ms per request; raw stacks in "
+            f"{runner.profile_dir})"
+        )
+        for name, measured in paths.items():
+            ours_report = measured["marketplace"]
+            print(
+                phases.format_breakdown(
+                    name,
+                    ours_report["server_cpu_ms_per_request"],
+                    ours_report.get("profile", {}),
+                )
+            )
 
     if not arguments.skip_sweep:
         sweep_targets = {t.name: t for t in targets}
@@ -1532,6 +1573,11 @@ def main(argv: list[str] | None = None) -> int:
         f"commit {result['commit']}; "
         f"{arguments.workers} worker(s) per server; {arguments.profile.products:,} products"
     )
+    logs = output.with_name(output.stem + "-logs")
+    arguments.profile_dir = None
+    if arguments.phases:
+        arguments.profile_dir = logs / "profiles"
+        arguments.profile_dir.mkdir(parents=True, exist_ok=True)
     ok = False
     with tempfile.TemporaryDirectory(prefix="marketplace-bench-run-") as workdir:
         stack = Stack(
@@ -1552,7 +1598,7 @@ def main(argv: list[str] | None = None) -> int:
             traceback.print_exc()
             result["error"] = repr(error)
         finally:
-            stack.close(logs=output.with_name(output.stem + "-logs"))
+            stack.close(logs=logs)
     result["finished"] = datetime.now(UTC).isoformat(timespec="seconds")
     result["ok"] = ok
     output.parent.mkdir(parents=True, exist_ok=True)
