@@ -27,7 +27,8 @@ SAMPLES_PER_SECOND = 250
 
 # (phase, markers): the first phase one of whose markers is in a frame wins, scanning the
 # stack from its innermost frame outwards. Order matters where a marker of a later phase
-# would also match (a middleware of the project before the project's own code).
+# would also match (a middleware of the project before the project's own code). The
+# event loop, last, only takes what no other phase does.
 PHASES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("SQL driver (asyncpg)", ("/asyncpg/",)),
     ("Redis", ("/redis/",)),
@@ -56,13 +57,27 @@ PHASES: tuple[tuple[str, tuple[str, ...]], ...] = (
 OTHER = "other"
 
 
+# The frames that drive the loop: what lies outside them (the command line, uvicorn's
+# start-up, `asyncio.run`) is on every stack and says nothing about the work.
+LOOP_DRIVERS = ("/asyncio/runners.py", "/asyncio/base_events.py", "/asyncio/events.py")
+
+
 def phase_of(frames: list[str]) -> str:
-    """The phase of one sample, its frames outermost first (py-spy's raw order)."""
-    for frame in reversed(frames):
-        for phase, markers in PHASES:
+    """The phase of one sample, its frames outermost first (py-spy's raw order). Only the
+    frames inside the loop's callback count; the event loop itself comes last: a socket
+    write of asyncio's streams on behalf of the Redis client is Redis, and only the loop's
+    own work (no other known part on the stack) is the loop's."""
+    inside = frames
+    for index in range(len(frames) - 1, -1, -1):
+        if any(driver in frames[index] for driver in LOOP_DRIVERS):
+            inside = frames[index + 1 :]
+            break
+    for frame in reversed(inside):
+        for phase, markers in PHASES[:-1]:
             if any(marker in frame for marker in markers):
                 return phase
-    return OTHER
+    loop, markers = PHASES[-1]
+    return loop if any(m in frame for frame in frames for m in markers) else OTHER
 
 
 def read_raw(path: Path) -> Counter[str]:

@@ -34,6 +34,26 @@ def test_sql_inside_a_dependency_is_sql_not_dependency_resolution() -> None:
     assert phases.phase_of(stack) == "SQL driver (asyncpg)"
 
 
+def test_a_socket_write_for_redis_is_redis_and_the_bare_loop_is_the_loop() -> None:
+    loop = frame("run", f"{STDLIB}/asyncio/runners.py")
+    write = frame("writelines", f"{STDLIB}/asyncio/streams.py")
+    redis = frame("_send_packed_command", f"{VENV}/redis/asyncio/connection.py")
+    assert phases.phase_of([loop, redis, write]) == "Redis"
+    assert phases.phase_of([loop, frame("_run_once", f"{STDLIB}/asyncio/base_events.py")]) == (
+        "event loop"
+    )
+    # The command line and uvicorn's start-up wrap the loop on every stack: not the work.
+    startup = [
+        frame("serve", "/srv/src/marketplace/cli.py"),
+        frame("run", f"{VENV}/uvicorn/server.py"),
+        loop,
+    ]
+    assert phases.phase_of(startup) == "event loop"
+    assert phases.phase_of([*startup, frame("data_received", f"{VENV}/uvicorn/h.py")]) == (
+        "HTTP server"
+    )
+
+
 def test_the_machinery_around_dependencies_is_dependency_resolution() -> None:
     stack = [
         frame("app", f"{VENV}/fastapi/routing.py"),
