@@ -43,7 +43,11 @@ from marketplace.core.metrics import (
     MetricsMiddleware,
     metrics_access,
 )
-from marketplace.core.middleware.abuse import IpFilterMiddleware, RateLimitMiddleware
+from marketplace.core.middleware.abuse import (
+    AddressLimit,
+    IpFilterMiddleware,
+    RateLimitMiddleware,
+)
 from marketplace.core.middleware.body_limit import BodySizeLimitMiddleware
 from marketplace.core.middleware.client_address import ClientAddressMiddleware
 from marketplace.core.middleware.load_shed import LoadShedMiddleware
@@ -220,16 +224,22 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     # Abuse protection runs inside CORS, so that browsers can read its 403 and 429
     # answers, and after the client address is resolved.
-    app.add_middleware(
-        RateLimitMiddleware,
+    address_limit = AddressLimit(
         limit=settings.rate_limit_anonymous,
         limited_prefix="/api/",
         static_prefixes=(DOCS_ASSETS_PATH + "/",),
         credentialed_prefix=API_PREFIX + "/",
         session_cookie=settings.session_cookie_name,
+    )
+    app.add_middleware(
+        RateLimitMiddleware,
+        address_limit=address_limit,
         on_rate_limited=_record_rate_limit_offence,
     )
-    app.add_middleware(IpFilterMiddleware, check=abuse.IpGuard().verdict)
+    # The address's verdict and its per-address limit: one round trip to Redis for both.
+    app.add_middleware(
+        IpFilterMiddleware, check=abuse.IpGuard().verdict, address_limit=address_limit
+    )
     app.add_middleware(ClientAddressMiddleware, trusted_proxies=trusted_proxies)
     # Load shedding inside CORS (browsers can read its 503) and before anything that
     # uses Redis or the database: a request waiting its turn holds nothing.

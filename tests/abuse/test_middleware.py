@@ -13,7 +13,7 @@ from marketplace.core.middleware.abuse import IpFilterMiddleware, IpVerdict, car
 from marketplace.core.platform import Platform
 
 
-async def _deny_everyone(platform: Platform, ip: str) -> IpVerdict:
+async def _deny_everyone(platform: Platform, ip: str, limit: str | None) -> IpVerdict:
     return IpVerdict(refusal=IpDenied())
 
 

@@ -53,7 +53,14 @@ from marketplace.core.pagination import (
     decode_time_keyset,
 )
 from marketplace.core.platform import Platform
-from marketplace.core.ratelimit import SHARED_STORE_ERRORS, StoreOutage
+from marketplace.core.ratelimit import (
+    ABSENT,
+    SHARED_STORE_ERRORS,
+    RateLimiter,
+    RateLimitResult,
+    StoreOutage,
+    digest,
+)
 from marketplace.core.repository import page_of
 from marketplace.settings import Settings
 
@@ -216,14 +223,21 @@ class IpGuard:
     """Decides what each request's address may do; the application holds one.
 
     Per request it costs one round trip to the shared cache, reading the rules and
-    the address's block together. It keeps only derived copies: the parsed form of
-    the cached rules (parsed again only when the cached bytes change) and, while the
-    shared cache is unreachable, the rules last read, re-read from the database at
-    most once per cache TTL.
+    the address's block together; with the per-address limit to count (`limit`), the
+    same round trip counts it (`RateLimiter.hit_guarded`) when the rules read are the
+    ones this process holds and say neither allow nor deny for the address, and no
+    block is there: exactly when the limit would have been counted after the verdict.
+    Otherwise (the rules changed, or are not cached) nothing is counted in that trip
+    and the rate-limit middleware counts the request itself, as before.
+
+    It keeps only derived copies: the parsed form of the cached rules (parsed again
+    only when the cached bytes change) and, while the shared cache is unreachable, the
+    rules last read, re-read from the database at most once per cache TTL.
     """
 
     def __init__(self) -> None:
         self._raw: bytes | None = None
+        self._digest = ""
         self._rules = RuleSet(())
         self._fresh_at = -math.inf
         self._load_lock = asyncio.Lock()
@@ -266,10 +280,45 @@ class IpGuard:
         self.cache_outage.succeeded()
         return True, rules, block
 
+    async def _read_cache_counting(
+        self, platform: Platform, block_key: str, limit: str, address: str
+    ) -> tuple[bool, bytes | None, bytes | None, RateLimitResult | None]:
+        """`_read_cache` and the per-address limit in one round trip: counted only if
+        the cached rules are the ones held (`_digest`) and no block is there."""
+        try:
+            (rules, block), counted = await platform.rate_limiter.hit_guarded(
+                platform.cache,
+                [(RULES_KEY, self._digest), (block_key, ABSENT)],
+                limit,
+                "ip",
+                address,
+            )
+            if rules is None:
+                rules = await self._load(platform)
+                if rules is not None:
+                    await platform.cache.set(RULES_KEY, rules, RULES_CACHE_SECONDS)
+        except SHARED_STORE_ERRORS as error:
+            self.cache_outage.failed(error)
+            # Failing open, as the limiter does: not tried a second time for this request.
+            return False, None, None, RateLimiter.uncounted(limit)
+        self.cache_outage.succeeded()
+        # None when the rules changed or a block is there: nothing counted; the
+        # rate-limit middleware counts the request after the verdict, if it goes on.
+        return True, rules, block, counted
+
+    def _counts_in_the_same_trip(self, platform: Platform, address: Address) -> bool:
+        return (
+            self._raw is not None
+            and not self.cache_outage.active
+            and platform.rate_limiter.can_guard(platform.cache)
+            and self._rules.action_for(address, time.time()) is None
+        )
+
     def _parsed(self, raw: bytes) -> RuleSet:
         if raw != self._raw:
             self._rules = RuleSet.from_json(raw)
             self._raw = raw
+            self._digest = digest(raw)
         self._fresh_at = time.monotonic()
         return self._rules
 
@@ -282,12 +331,20 @@ class IpGuard:
             return self._rules  # the last rules known; nothing better is reachable
         return self._parsed(raw)
 
-    async def verdict(self, platform: Platform, ip: str) -> IpVerdict:
+    async def verdict(self, platform: Platform, ip: str, limit: str | None = None) -> IpVerdict:
+        """What the address may do; with `limit`, the request is also counted against
+        that per-address limit when the verdict lets it through (`IpVerdict.counted`)."""
         address = parse_address(ip)
         if address is None:
             return IpVerdict()
         block_key = BLOCK_KEY + limit_key(ip)
-        reachable, raw_rules, raw_block = await self._read_cache(platform, block_key)
+        counted: RateLimitResult | None = None
+        if limit is not None and self._counts_in_the_same_trip(platform, address):
+            reachable, raw_rules, raw_block, counted = await self._read_cache_counting(
+                platform, block_key, limit, limit_key(ip)
+            )
+        else:
+            reachable, raw_rules, raw_block = await self._read_cache(platform, block_key)
         rules = await self._rules_from(platform, reachable, raw_rules)
         action = rules.action_for(address, time.time())
         if action == "allow":
@@ -295,7 +352,7 @@ class IpGuard:
         if action == "deny":
             return IpVerdict(refusal=IpDenied())
         if raw_block is None:
-            return IpVerdict()
+            return IpVerdict(counted=counted)
         seconds = _parse_block(platform, limit_key(ip), raw_block).seconds_left()
         return IpVerdict(
             refusal=IpBlocked(retry_after=seconds, headers={"Retry-After": str(seconds)})

@@ -8,11 +8,17 @@ wires in (the `abuse` domain), so that `core` imports no domain.
   rule: no deny rules, blocks or per-address limit), refused (a deny rule or an
   automatic block, answered with the problem it returns), or neither.
 - `RateLimitMiddleware` counts every request to the API without credentials against
-  the per-address limit (one round trip to the shared store), adds the `RateLimit-*`
+  the per-address limit (`AddressLimit` says which), adds the `RateLimit-*`
   headers of the most specific limit applied to each response (the per-user or
   per-API-key limit, when the principal dependency applied one, stores its result
   in the same place), and reports a `429` of the request as an offence towards an
   automatic block unless it was a principal's own limit.
+
+One round trip for both: the filter hands the verdict callable the limit to count
+when the request is one the limit applies to, and the callable counts it in the same
+round trip as the verdict when it can (`IpVerdict.counted`); the rate-limit middleware
+then only reads the result. When the callable could not count it (the rules changed,
+the store is in-process), the rate-limit middleware counts it as before.
 
 Only the API is limited per address. The app's page and its static bundles (served at
 `/` from the web build) and the API docs' scripts are files, and one page load fetches
@@ -64,9 +70,13 @@ POLICY_VIOLATION = 1008  # WebSocket close code
 class IpVerdict:
     exempt: bool = False
     refusal: DomainError | None = None
+    # The per-address limit asked for, counted along with the verdict; None: not counted.
+    counted: RateLimitResult | None = None
 
 
-IpCheck = Callable[[Platform, str], Awaitable[IpVerdict]]
+# (platform, client address, the per-address limit to count along with the verdict or
+# None) -> the verdict.
+IpCheck = Callable[[Platform, str, str | None], Awaitable[IpVerdict]]
 OffenceRecorder = Callable[[Platform, str], Awaitable[object]]
 
 
@@ -126,10 +136,33 @@ async def _send_problem(error: DomainError, scope: Scope, receive: Receive, send
     await response(scope, receive, send)
 
 
+@dataclass(frozen=True)
+class AddressLimit:
+    """The per-address limit, and which requests count against it: the API's, except
+    its static files and the requests that carry a credential (counted per principal)."""
+
+    limit: str
+    limited_prefix: str
+    credentialed_prefix: str
+    session_cookie: str
+    static_prefixes: tuple[str, ...] = ()
+
+    def applies_to(self, scope: Scope) -> bool:
+        path: str = scope["path"]
+        if not path.startswith(self.limited_prefix) or path.startswith(self.static_prefixes):
+            return False
+        if not path.startswith(self.credentialed_prefix):
+            return True
+        return not carries_credentials(Headers(scope=scope), self.session_cookie)
+
+
 class IpFilterMiddleware:
-    def __init__(self, app: ASGIApp, *, check: IpCheck) -> None:
+    def __init__(
+        self, app: ASGIApp, *, check: IpCheck, address_limit: AddressLimit | None = None
+    ) -> None:
         self.app = app
         self.check = check
+        self.address_limit = address_limit
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket") or is_exempt_path(scope["path"]):
@@ -137,9 +170,17 @@ class IpFilterMiddleware:
             return
         ip = client_ip(scope)
         if ip is not None:
-            verdict = await self.check(platform_from_scope(scope), ip)
+            limit = self.address_limit
+            counted = (
+                limit.limit
+                if limit and scope["type"] == "http" and limit.applies_to(scope)
+                else None
+            )
+            verdict = await self.check(platform_from_scope(scope), ip, counted)
             if verdict.exempt:
                 scope.setdefault("state", {})[IP_EXEMPT_STATE] = True
+            elif verdict.counted is not None:
+                scope.setdefault("state", {})[RATE_LIMIT_STATE] = verdict.counted
             elif verdict.refusal is not None:
                 if scope["type"] == "http":
                     await _send_problem(verdict.refusal, scope, receive, send)
@@ -161,35 +202,11 @@ def carries_credentials(headers: Headers, session_cookie: str) -> bool:
 
 class RateLimitMiddleware:
     def __init__(
-        self,
-        app: ASGIApp,
-        *,
-        limit: str,
-        limited_prefix: str,
-        static_prefixes: tuple[str, ...] = (),
-        credentialed_prefix: str,
-        session_cookie: str,
-        on_rate_limited: OffenceRecorder,
+        self, app: ASGIApp, *, address_limit: AddressLimit, on_rate_limited: OffenceRecorder
     ) -> None:
         self.app = app
-        self.limit = limit
-        self.limited_prefix = limited_prefix
-        self.static_prefixes = static_prefixes
-        self.credentialed_prefix = credentialed_prefix
-        self.session_cookie = session_cookie
+        self.address_limit = address_limit
         self.on_rate_limited = on_rate_limited
-
-    def _counts_address(self, scope: Scope) -> bool:
-        path: str = scope["path"]
-        if (
-            scope["state"].get(IP_EXEMPT_STATE)
-            or not path.startswith(self.limited_prefix)
-            or path.startswith(self.static_prefixes)
-        ):
-            return False
-        if not scope["path"].startswith(self.credentialed_prefix):
-            return True
-        return not carries_credentials(Headers(scope=scope), self.session_cookie)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or is_exempt_path(scope["path"]):
@@ -198,9 +215,16 @@ class RateLimitMiddleware:
         state = scope.setdefault("state", {})
         ip = client_ip(scope)
         platform = platform_from_scope(scope)
-        if ip is not None and self._counts_address(scope):
-            result = await hit_address_limit(platform, self.limit, ip)
-            state[RATE_LIMIT_STATE] = result
+        if (
+            ip is not None
+            and not state.get(IP_EXEMPT_STATE)
+            and self.address_limit.applies_to(scope)
+        ):
+            # Counted along with the address's verdict (`IpFilterMiddleware`), or here.
+            result: RateLimitResult | None = state.get(RATE_LIMIT_STATE)
+            if result is None:
+                result = await hit_address_limit(platform, self.address_limit.limit, ip)
+                state[RATE_LIMIT_STATE] = result
             if not result.allowed:
                 await _send_problem(result.error(), scope, receive, send)
                 await self.on_rate_limited(platform, ip)
