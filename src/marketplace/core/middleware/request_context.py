@@ -5,9 +5,9 @@ Pure ASGI so it costs one function call per request on the hot path.
 
 from __future__ import annotations
 
+import os
 import re
 import time
-import uuid
 
 import structlog
 from starlette.datastructures import Headers, MutableHeaders
@@ -30,7 +30,9 @@ def incoming_request_id(headers: Headers) -> str:
     candidate = headers.get(REQUEST_ID_HEADER)
     if candidate and _VALID_REQUEST_ID.match(candidate):
         return candidate
-    return uuid.uuid4().hex
+    # 128 random bits as 32 hex digits, the form a uuid4's hex had, at a third of its
+    # cost (uuid4 builds an int and a UUID object: 2.7% of `/health/live`, py-spy).
+    return os.urandom(16).hex()
 
 
 class RequestContextMiddleware:
