@@ -51,7 +51,7 @@ from marketplace.core.middleware.abuse import (
 from marketplace.core.middleware.body_limit import BodySizeLimitMiddleware
 from marketplace.core.middleware.client_address import ClientAddressMiddleware
 from marketplace.core.middleware.load_shed import LoadShedMiddleware
-from marketplace.core.middleware.public_cache import PublicCacheMiddleware
+from marketplace.core.middleware.public_cache import PublicCacheMiddleware, first_keys
 from marketplace.core.middleware.request_context import REQUEST_ID_HEADER, RequestContextMiddleware
 from marketplace.core.middleware.security_headers import SecurityHeadersMiddleware
 from marketplace.core.notifier import build_notifier
@@ -206,16 +206,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     metrics.name_routes(app.routes)
 
     # Added innermost first: the request-context middleware wraps everything else.
+    public_reads = [
+        *catalog_router.cached_public_reads(API_PREFIX),
+        *catalog_categories_router.cached_public_reads(API_PREFIX),
+        *catalog_search_router.cached_public_reads(
+            API_PREFIX, settings.catalog_search_cache_ttl_seconds
+        ),
+    ]
     app.add_middleware(
-        PublicCacheMiddleware,
-        reads=[
-            *catalog_router.cached_public_reads(API_PREFIX),
-            *catalog_categories_router.cached_public_reads(API_PREFIX),
-            *catalog_search_router.cached_public_reads(
-                API_PREFIX, settings.catalog_search_cache_ttl_seconds
-            ),
-        ],
-        session_cookie=settings.session_cookie_name,
+        PublicCacheMiddleware, reads=public_reads, session_cookie=settings.session_cookie_name
     )
     app.add_middleware(
         BodySizeLimitMiddleware,
@@ -240,9 +239,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         address_limit=address_limit,
         on_rate_limited=_record_rate_limit_offence,
     )
-    # The address's verdict and its per-address limit: one round trip to Redis for both.
+    # The address's verdict, its per-address limit and the public cache's first read:
+    # one round trip to Redis for the three.
     app.add_middleware(
-        IpFilterMiddleware, check=abuse.IpGuard().verdict, address_limit=address_limit
+        IpFilterMiddleware,
+        check=abuse.IpGuard().verdict,
+        address_limit=address_limit,
+        prefetch=first_keys(public_reads, settings.session_cookie_name),
     )
     app.add_middleware(ClientAddressMiddleware, trusted_proxies=trusted_proxies)
     # Load shedding inside CORS (browsers can read its 503) and before anything that

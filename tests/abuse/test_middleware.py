@@ -13,7 +13,9 @@ from marketplace.core.middleware.abuse import IpFilterMiddleware, IpVerdict, car
 from marketplace.core.platform import Platform
 
 
-async def _deny_everyone(platform: Platform, ip: str, limit: str | None) -> IpVerdict:
+async def _deny_everyone(
+    platform: Platform, ip: str, limit: str | None, prefetch: str | None
+) -> IpVerdict:
     return IpVerdict(refusal=IpDenied())
 
 

@@ -17,6 +17,7 @@ from typing import Any
 from redis.asyncio import Redis
 
 from marketplace.abuse.service import record_offence
+from marketplace.core.cache import MemoryCache, PrefetchedCache
 from marketplace.settings import Settings
 from tests.abuse.conftest import (
     Sessions,
@@ -112,3 +113,37 @@ async def test_a_blocked_address_is_refused_and_not_counted(
                 key async for key in redis.scan_iter(match=f"{redis_prefix}rl:LIMITER/ip/*.23/*")
             ]
             assert [await redis.get(key) for key in keys] == [b"1"]
+
+
+async def test_a_cached_anonymous_search_reads_its_generation_in_the_same_round_trip(
+    abuse_settings: Callable[..., Settings], redis_prefix: str
+) -> None:
+    """The public cache's first read (the search entries' generation) goes in the edge's
+    round trip; only the page itself is read after it."""
+    search = "/api/v1/products?q=zzroundtripzz"
+    settings = abuse_settings(rate_limit_anonymous="50/hour")
+    async with running(settings) as app, client_from(app, "198.51.100.24") as visitor:
+        first = await visitor.get(search)  # fills the page's entry
+        async with commands_sent(redis_prefix) as seen:
+            again = await visitor.get(search)
+    assert first.status_code == again.status_code == 200
+    assert again.content == first.content
+    assert again.headers["ratelimit-remaining"] == "48"
+    assert [command[0] for command in seen] == ["EVALSHA", "GET"]
+    assert f"{redis_prefix}catalog:search:generation" in seen[0]
+    assert seen[1][1].startswith(f"{redis_prefix}catalog:search:page:")
+
+
+async def test_a_prefetched_entry_answers_the_first_read_only() -> None:
+    cache = MemoryCache()
+    await cache.set("k", b"now")
+    prefetched = PrefetchedCache(cache, "k", b"then")
+    assert await prefetched.get("k") == b"then"
+    assert await prefetched.get("k") == b"now"
+    written = PrefetchedCache(cache, "k", b"then")
+    await written.set("k", b"newer")
+    assert await written.get("k") == b"newer"
+    deleted = PrefetchedCache(cache, "k", b"then")
+    await deleted.delete("k")
+    assert await deleted.get("k") is None
+    assert await PrefetchedCache(cache, "k", None).get("other") is None

@@ -55,6 +55,7 @@ from marketplace.core.pagination import (
 from marketplace.core.platform import Platform
 from marketplace.core.ratelimit import (
     ABSENT,
+    ANY,
     SHARED_STORE_ERRORS,
     RateLimiter,
     RateLimitResult,
@@ -263,48 +264,51 @@ class IpGuard:
             return raw
 
     async def _read_cache(
-        self, platform: Platform, block_key: str
-    ) -> tuple[bool, bytes | None, bytes | None]:
-        """(reachable, cached rules, the address's block) in one round trip."""
+        self, platform: Platform, block_key: str, also_read: str | None
+    ) -> tuple[bool, bytes | None, bytes | None, bytes | None]:
+        """(reachable, cached rules, the address's block, the entry `also_read`) in one
+        round trip."""
         if self.cache_outage.active:
-            return False, None, None
+            return False, None, None, None
         try:
-            rules, block = await platform.cache.get_many(RULES_KEY, block_key)
-            if rules is None:
-                rules = await self._load(platform)
-                if rules is not None:
-                    await platform.cache.set(RULES_KEY, rules, RULES_CACHE_SECONDS)
+            rules, block, *also = await platform.cache.get_many(
+                RULES_KEY, block_key, *([also_read] if also_read else [])
+            )
+            rules = await self._cached_or_loaded(platform, rules)
         except SHARED_STORE_ERRORS as error:
             self.cache_outage.failed(error)
-            return False, None, None
+            return False, None, None, None
         self.cache_outage.succeeded()
-        return True, rules, block
+        return True, rules, block, also[0] if also else None
+
+    async def _cached_or_loaded(self, platform: Platform, rules: bytes | None) -> bytes | None:
+        if rules is None:
+            rules = await self._load(platform)
+            if rules is not None:
+                await platform.cache.set(RULES_KEY, rules, RULES_CACHE_SECONDS)
+        return rules
 
     async def _read_cache_counting(
-        self, platform: Platform, block_key: str, limit: str, address: str
-    ) -> tuple[bool, bytes | None, bytes | None, RateLimitResult | None]:
+        self, platform: Platform, block_key: str, also_read: str | None, limit: str, address: str
+    ) -> tuple[bool, bytes | None, bytes | None, bytes | None, RateLimitResult | None]:
         """`_read_cache` and the per-address limit in one round trip: counted only if
         the cached rules are the ones held (`_digest`) and no block is there."""
+        reads = [(RULES_KEY, self._digest), (block_key, ABSENT)]
+        if also_read:
+            reads.append((also_read, ANY))
         try:
-            (rules, block), counted = await platform.rate_limiter.hit_guarded(
-                platform.cache,
-                [(RULES_KEY, self._digest), (block_key, ABSENT)],
-                limit,
-                "ip",
-                address,
+            (rules, block, *also), counted = await platform.rate_limiter.hit_guarded(
+                platform.cache, reads, limit, "ip", address
             )
-            if rules is None:
-                rules = await self._load(platform)
-                if rules is not None:
-                    await platform.cache.set(RULES_KEY, rules, RULES_CACHE_SECONDS)
+            rules = await self._cached_or_loaded(platform, rules)
         except SHARED_STORE_ERRORS as error:
             self.cache_outage.failed(error)
             # Failing open, as the limiter does: not tried a second time for this request.
-            return False, None, None, RateLimiter.uncounted(limit)
+            return False, None, None, None, RateLimiter.uncounted(limit)
         self.cache_outage.succeeded()
         # None when the rules changed or a block is there: nothing counted; the
         # rate-limit middleware counts the request after the verdict, if it goes on.
-        return True, rules, block, counted
+        return True, rules, block, also[0] if also else None, counted
 
     def _counts_in_the_same_trip(self, platform: Platform, address: Address) -> bool:
         return (
@@ -331,28 +335,35 @@ class IpGuard:
             return self._rules  # the last rules known; nothing better is reachable
         return self._parsed(raw)
 
-    async def verdict(self, platform: Platform, ip: str, limit: str | None = None) -> IpVerdict:
+    async def verdict(
+        self, platform: Platform, ip: str, limit: str | None = None, also_read: str | None = None
+    ) -> IpVerdict:
         """What the address may do; with `limit`, the request is also counted against
-        that per-address limit when the verdict lets it through (`IpVerdict.counted`)."""
+        that per-address limit when the verdict lets it through (`IpVerdict.counted`);
+        with `also_read`, that cache entry is read in the same round trip
+        (`IpVerdict.prefetched`)."""
         address = parse_address(ip)
         if address is None:
             return IpVerdict()
         block_key = BLOCK_KEY + limit_key(ip)
         counted: RateLimitResult | None = None
         if limit is not None and self._counts_in_the_same_trip(platform, address):
-            reachable, raw_rules, raw_block, counted = await self._read_cache_counting(
-                platform, block_key, limit, limit_key(ip)
+            reachable, raw_rules, raw_block, also, counted = await self._read_cache_counting(
+                platform, block_key, also_read, limit, limit_key(ip)
             )
         else:
-            reachable, raw_rules, raw_block = await self._read_cache(platform, block_key)
+            reachable, raw_rules, raw_block, also = await self._read_cache(
+                platform, block_key, also_read
+            )
         rules = await self._rules_from(platform, reachable, raw_rules)
         action = rules.action_for(address, time.time())
+        prefetched = (also_read, also) if also_read and reachable else None
         if action == "allow":
-            return IpVerdict(exempt=True)
+            return IpVerdict(exempt=True, prefetched=prefetched)
         if action == "deny":
             return IpVerdict(refusal=IpDenied())
         if raw_block is None:
-            return IpVerdict(counted=counted)
+            return IpVerdict(counted=counted, prefetched=prefetched)
         seconds = _parse_block(platform, limit_key(ip), raw_block).seconds_left()
         return IpVerdict(
             refusal=IpBlocked(retry_after=seconds, headers={"Retry-After": str(seconds)})

@@ -118,3 +118,51 @@ class MemoryCache:
 
     async def close(self) -> None:
         self._entries.clear()
+
+
+class PrefetchedCache:
+    """A cache with one entry already read (in the edge's round trip to Redis, along
+    with the address's verdict and limit: `core/middleware/abuse.py`): the first read of
+    that key is answered from it, everything else goes to the cache itself. Saves the
+    public cache's lookup its own round trip (issue 14: about an eighth of the CPU of a
+    cached product read, py-spy). Lives for one request."""
+
+    def __init__(self, cache: Cache, key: str, value: bytes | None) -> None:
+        self.cache = cache
+        self.mode = cache.mode
+        self._key: str | None = key
+        self._value = value
+
+    def _take_prefetched(self, key: str) -> tuple[bool, bytes | None]:
+        if key != self._key:
+            return False, None
+        self._key = None  # once: a later read after a write must see the write
+        return True, self._value
+
+    async def get(self, key: str) -> bytes | None:
+        found, value = self._take_prefetched(key)
+        return value if found else await self.cache.get(key)
+
+    async def get_many(self, *keys: str) -> list[bytes | None]:
+        return await self.cache.get_many(*keys)
+
+    async def set(self, key: str, value: bytes, ttl_seconds: float | None = None) -> None:
+        if key == self._key:
+            self._key = None
+        await self.cache.set(key, value, ttl_seconds)
+
+    async def delete(self, *keys: str) -> None:
+        if self._key in keys:
+            self._key = None
+        await self.cache.delete(*keys)
+
+    async def take(self, key: str) -> bytes | None:
+        if key == self._key:
+            self._key = None
+        return await self.cache.take(key)
+
+    async def ping(self) -> None:
+        await self.cache.ping()
+
+    async def close(self) -> None:
+        """The request's view only: the shared cache is closed by its owner."""

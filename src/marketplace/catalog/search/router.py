@@ -56,17 +56,24 @@ def cached_public_reads(api_prefix: str, cache_ttl_seconds: float) -> list[Cache
             cache, params, cache_ttl_seconds=cache_ttl_seconds
         )
 
+    def generation(match: re.Match[str], query: bytes) -> str | None:
+        # Both lookups read the entries' generation first (when the cache is on): read
+        # ahead at the edge, along with the address's verdict (`PrefetchedCache`).
+        return service.GENERATION_KEY if cache_ttl_seconds > 0 else None
+
     return [
         CachedRead(
             route=route_of(search_router, search_products),
             pattern=re.compile(products),
             lookup=cached_page,
             headers=(("vary", VARY),),
+            first_key=generation,
         ),
         CachedRead(
             route=route_of(search_router, product_facets),
             pattern=re.compile(products + "/facets"),
             lookup=cached_facets,
+            first_key=generation,
         ),
     ]
 

@@ -58,6 +58,8 @@ RATE_LIMIT_STATE = "rate_limit"
 # Set when the request's 429 is its principal's own limit (not an offence of the address).
 PRINCIPAL_OVER_LIMIT_STATE = "principal_over_limit"
 PRINCIPAL_LIMITED_STATE = "principal_rate_limited"
+# (key, value) of a cache entry read along with the address's verdict.
+PREFETCHED_STATE = "prefetched_cache_entry"
 
 # Probes and scrapes must never be refused: a blocked load balancer address would
 # otherwise take every instance out of service.
@@ -72,11 +74,17 @@ class IpVerdict:
     refusal: DomainError | None = None
     # The per-address limit asked for, counted along with the verdict; None: not counted.
     counted: RateLimitResult | None = None
+    # The cache entry asked for, read along with the verdict: (key, value or None when
+    # absent); None: not read.
+    prefetched: tuple[str, bytes | None] | None = None
 
 
 # (platform, client address, the per-address limit to count along with the verdict or
-# None) -> the verdict.
-IpCheck = Callable[[Platform, str, str | None], Awaitable[IpVerdict]]
+# None, a cache entry to read along with it or None) -> the verdict.
+IpCheck = Callable[[Platform, str, str | None, str | None], Awaitable[IpVerdict]]
+# The cache entry the request will read first, when known before routing (the public
+# cache's lookup of an anonymous read: `PublicCacheMiddleware.first_key`).
+Prefetch = Callable[[Scope], str | None]
 OffenceRecorder = Callable[[Platform, str], Awaitable[object]]
 
 
@@ -158,11 +166,17 @@ class AddressLimit:
 
 class IpFilterMiddleware:
     def __init__(
-        self, app: ASGIApp, *, check: IpCheck, address_limit: AddressLimit | None = None
+        self,
+        app: ASGIApp,
+        *,
+        check: IpCheck,
+        address_limit: AddressLimit | None = None,
+        prefetch: Prefetch | None = None,
     ) -> None:
         self.app = app
         self.check = check
         self.address_limit = address_limit
+        self.prefetch = prefetch
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket") or is_exempt_path(scope["path"]):
@@ -170,23 +184,25 @@ class IpFilterMiddleware:
             return
         ip = client_ip(scope)
         if ip is not None:
-            limit = self.address_limit
-            counted = (
-                limit.limit
-                if limit and scope["type"] == "http" and limit.applies_to(scope)
-                else None
-            )
-            verdict = await self.check(platform_from_scope(scope), ip, counted)
-            if verdict.exempt:
-                scope.setdefault("state", {})[IP_EXEMPT_STATE] = True
-            elif verdict.counted is not None:
-                scope.setdefault("state", {})[RATE_LIMIT_STATE] = verdict.counted
-            elif verdict.refusal is not None:
+            limit, key = None, None
+            if scope["type"] == "http":
+                if self.address_limit and self.address_limit.applies_to(scope):
+                    limit = self.address_limit.limit
+                key = self.prefetch(scope) if self.prefetch else None
+            verdict = await self.check(platform_from_scope(scope), ip, limit, key)
+            if verdict.refusal is not None:
                 if scope["type"] == "http":
                     await _send_problem(verdict.refusal, scope, receive, send)
                 else:
                     await send({"type": "websocket.close", "code": POLICY_VIOLATION})
                 return
+            state = scope.setdefault("state", {})
+            if verdict.prefetched is not None:
+                state[PREFETCHED_STATE] = verdict.prefetched
+            if verdict.exempt:
+                state[IP_EXEMPT_STATE] = True
+            elif verdict.counted is not None:
+                state[RATE_LIMIT_STATE] = verdict.counted
         await self.app(scope, receive, send)
 
 

@@ -29,8 +29,12 @@ from starlette.datastructures import Headers
 from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from marketplace.core.cache import Cache
-from marketplace.core.middleware.abuse import carries_credentials, platform_from_scope
+from marketplace.core.cache import Cache, PrefetchedCache
+from marketplace.core.middleware.abuse import (
+    PREFETCHED_STATE,
+    carries_credentials,
+    platform_from_scope,
+)
 
 # The request state's entry for the key a lookup missed (see `missed_key`).
 _MISSED_KEY = "public_cache_missed_key"
@@ -58,6 +62,9 @@ class CachedRead:
     lookup: CachedLookup
     media_type: str = "application/json"
     headers: tuple[tuple[str, str], ...] = ()  # further headers the route sends
+    # The cache entry the lookup reads first, when the path and query name it without a
+    # round trip: read ahead, along with the address's verdict (`first_key` below).
+    first_key: Callable[[re.Match[str], bytes], str | None] | None = None
 
 
 def missed_key(request: Request) -> str | None:
@@ -70,6 +77,29 @@ def missed_key(request: Request) -> str | None:
 def route_of(router: APIRouter, endpoint: Callable[..., Any]) -> BaseRoute:
     """The router's route of that endpoint function."""
     return next(route for route in router.routes if getattr(route, "endpoint", None) is endpoint)
+
+
+def first_keys(reads: Sequence[CachedRead], session_cookie: str) -> Callable[[Scope], str | None]:
+    """For a request, the entry its lookup will read first, if a cached read with a
+    `first_key` will look it up (an anonymous GET of its path): the abuse middleware
+    reads it in its own round trip (`IpFilterMiddleware`'s `prefetch`), and the lookup
+    gets it from there (`PrefetchedCache`)."""
+    candidates = tuple(reads)
+
+    def first_key(scope: Scope) -> str | None:
+        if scope["method"] != "GET":
+            return None
+        for read in candidates:
+            match = read.pattern.fullmatch(scope["path"])
+            if match is not None:
+                if read.first_key is None or carries_credentials(
+                    Headers(scope=scope), session_cookie
+                ):
+                    return None
+                return read.first_key(match, scope["query_string"])
+        return None
+
+    return first_key
 
 
 class PublicCacheMiddleware:
@@ -93,7 +123,11 @@ class PublicCacheMiddleware:
     ) -> bool:
         if carries_credentials(Headers(scope=scope), self.session_cookie):
             return False
-        body = await read.lookup(platform_from_scope(scope).cache, match, scope["query_string"])
+        cache = platform_from_scope(scope).cache
+        prefetched = scope.get("state", {}).get(PREFETCHED_STATE)
+        if prefetched is not None:
+            cache = PrefetchedCache(cache, *prefetched)
+        body = await read.lookup(cache, match, scope["query_string"])
         if isinstance(body, Missed):
             scope.setdefault("state", {})[_MISSED_KEY] = body.key
             return False
