@@ -44,7 +44,7 @@ from marketplace.companies.schemas import AddressCreate, CompanyCreate
 from marketplace.core.db import Database
 from marketplace.core.pagination import MAX_LIMIT
 from marketplace.core.storage import LocalStorage, Storage
-from marketplace.demo_catalog import GOODS, PACK_MOQ, RATES
+from marketplace.demo_catalog import DEFAULT_PRODUCTS_PER_SUPPLIER, GOODS, PACK_MOQ, RATES
 from marketplace.demo_pictures import ICON_OF_LEAF, draw_product
 from marketplace.identity import service as identity
 from marketplace.identity.models import User
@@ -52,7 +52,6 @@ from marketplace.settings import Settings
 from marketplace.staff import service as staff
 
 SEED: Final = 20261125
-DEFAULT_PRODUCTS_PER_SUPPLIER: Final = 450
 STAFF_EMAIL: Final = "staff@marketplace.example"
 
 

@@ -11,6 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final
 
+DEFAULT_PRODUCTS_PER_SUPPLIER: Final = 450
+
 Attributes = Mapping[str, tuple[str, ...]]
 # Approximate exchange rates from EUR for the suppliers' currencies.
 RATES: Final[dict[str, float]] = {"EUR": 1.0, "PLN": 4.3, "GBP": 0.86}

@@ -130,3 +130,27 @@ def test_an_api_process_migrates_and_checks_readiness_without_loading_alembic(
     state, loaded = completed.stdout.strip().splitlines()[-2:]
     assert state == "current"
     assert loaded == "[]"
+
+
+def test_a_serving_process_loads_no_library_only_other_commands_use() -> None:
+    """The CLI process that serves (one worker) imports neither Rich nor Pygments
+    (hidden from structlog and httpx, which only use them if present: 3.4 MB), nor
+    Pillow (imported by the first image upload: 2.5 MB), nor the demo data, backups or
+    what they pull in (3.3 MB). Rich is still importable afterwards: typer needs it for
+    a command's help. (Not through tests.conftest: the tests import httpx first.)"""
+    program = (
+        "import sys\n"
+        "from marketplace import cli, worker\n"
+        "from marketplace.app import create_app\n"
+        "from marketplace.settings import Settings\n"
+        "create_app(Settings(database_url='postgresql://unused@127.0.0.1/unused'))\n"
+        "print(sorted({'rich', 'pygments', 'PIL', 'marketplace.demo', 'marketplace.core.backup',"
+        " 'marketplace.demo_pictures'} & set(sys.modules)))\n"
+        "import rich.console\n"
+        "print(rich.console.Console.__name__)\n"
+    )
+    loaded, console = subprocess.run(
+        [sys.executable, "-c", program], capture_output=True, text=True, check=True, cwd=ROOT
+    ).stdout.split()
+    assert loaded == "[]"
+    assert console == "Console"

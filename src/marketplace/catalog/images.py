@@ -20,9 +20,8 @@ import uuid
 import warnings
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
-from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from marketplace.catalog import caching, events, repository
@@ -43,6 +42,9 @@ from marketplace.core.cache import Cache
 from marketplace.core.events import emit
 from marketplace.core.storage import Storage, removed_on_failure
 from marketplace.settings import Settings
+
+if TYPE_CHECKING:
+    from PIL import Image
 
 # Longest side of each standard size, in pixels (never enlarged).
 SIZES: Final = {"thumb": 160, "medium": 640, "large": 1280}
@@ -74,6 +76,10 @@ class Rendered:
 def render(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS) -> Rendered:
     """Identify, check and resize an uploaded image (blocking: run it in the platform's
     image threads). Refuses more than `max_pixels` from the header, before decoding."""
+    # Pillow is imported by the first upload, not at start: most API workers never
+    # resize an image, and importing it costs every one of them 2.5 MB of RSS.
+    from PIL import ExifTags, Image, UnidentifiedImageError
+
     with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         try:
@@ -103,6 +109,8 @@ def render(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS) -> Rendered:
 def _sizes(opened: Image.Image) -> dict[str, bytes]:
     """Each standard size as WebP, largest first, each made from the one before: the
     decoded image is never copied at full size (beyond turning it upright)."""
+    from PIL import Image, ImageOps
+
     # In place: without it, an image that needs no turning is copied whole.
     ImageOps.exif_transpose(opened, in_place=True)
     image = opened

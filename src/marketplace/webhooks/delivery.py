@@ -31,13 +31,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import httpx
 import orjson
 
 from marketplace import __version__
 from marketplace.core.events import emit
 from marketplace.core.i18n import translate
-from marketplace.core.logging import get_logger
+from marketplace.core.logging import get_logger, rich_hidden
 from marketplace.core.platform import Platform
 from marketplace.webhooks import repository, service
 from marketplace.webhooks.events import WebhookDisabled
@@ -50,6 +49,9 @@ from marketplace.webhooks.ssrf import (
     UrlRefused,
     check_webhook_url,
 )
+
+with rich_hidden():  # httpx's command-line client would import Rich: core/logging.py
+    import httpx
 
 logger = get_logger(__name__)
 
