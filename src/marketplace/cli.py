@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 
 # The commands that are not `serve` import what only they need (the demo data and its
 # pictures, Pillow, backups, the embedded PostgreSQL) when they run: with one worker
-# uvicorn serves from this very process, and those imports cost it 3.3 MB of RSS.
+# uvicorn serves from this very process, and those imports cost it 3 MB of RSS.
 
 app = typer.Typer(
     help="B2B marketplace: run the service and manage its data.", no_args_is_help=True
