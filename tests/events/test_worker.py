@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 
 import aio_pika
 import asyncpg
@@ -13,7 +13,7 @@ import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from marketplace.core.broker import AmqpPublisher
+from marketplace.core.broker import AmqpPublisher, Topology
 from marketplace.core.consumers import Consumer, ConsumerRegistry
 from marketplace.core.events import EventEnvelope, emit
 from marketplace.core.outbox import OutboxRelay
@@ -251,3 +251,129 @@ async def test_worker_metrics_follow_the_api_s_rule_in_production(database_url: 
             server.close()
             await server.wait_closed()
             await platform.close()
+
+
+@pytest.fixture
+async def own_exchange() -> AsyncIterator[str]:
+    """An exchange of the test's own: no other test's probes reach its queues."""
+    name = f"test-events-{uuid.uuid4().hex[:8]}"
+    yield name
+    connection = await aio_pika.connect(AMQP_URL)
+    channel = await connection.channel()
+    await channel.exchange_delete(name)
+    await connection.close()
+
+
+async def publish_probes(
+    platform: Platform, consumer: Consumer, exchange: str, notes: list[str]
+) -> list[uuid.UUID]:
+    """Several events in one commit and one relay round: delivered together."""
+    async with platform.database.session_factory() as session:
+        ids = [
+            (
+                await emit(
+                    session,
+                    ProbeHappened(probe_id=uuid.uuid4(), company_id=uuid.uuid4(), note=note),
+                )
+            ).id
+            for note in notes
+        ]
+        await session.commit()
+    publisher = AmqpPublisher(AMQP_URL, topology=Topology((consumer,), exchange))
+    try:
+        await OutboxRelay(platform.database, publisher).run_once()
+    finally:
+        await publisher.close()
+    return ids
+
+
+def batch_consumer(name: str, batches: list[list[str]], worker_of: list[Worker], total: int):  # type: ignore[no-untyped-def]
+    """A batched consumer that records each batch's notes and effects, and whose first
+    batch waits until every other message of `total` waits for the next one."""
+
+    async def handle(
+        session: AsyncSession, platform: Platform, events: Sequence[EventEnvelope]
+    ) -> None:
+        if not batches:
+            batches.append([])  # the first call, whatever becomes of it
+            waiting = worker_of[0]._batches[consumer.name].waiting
+            for _ in range(200):
+                if len(waiting) == total - len(events):
+                    break
+                await asyncio.sleep(0.05)
+            batches.pop()
+        batches.append([event.payload["note"] for event in events])
+        if any(event.payload["note"] == "poison" for event in events):
+            raise RuntimeError("poison")
+        for event in events:
+            await record_effect(session, platform, event)
+
+    consumer = Consumer.batched(
+        f"test-{name}-{uuid.uuid4().hex[:8]}", handle, frozenset({"probe.happened"})
+    )
+    return consumer
+
+
+async def test_messages_waiting_together_are_handled_in_one_transaction(
+    amqp_platform: Platform, effects: asyncpg.Connection, own_exchange: str
+) -> None:
+    batches: list[list[str]] = []
+    worker_of: list[Worker] = []
+    consumer = batch_consumer("batch", batches, worker_of, 10)
+    worker = Worker(
+        amqp_platform, ConsumerRegistry([consumer]), run_relay=False, exchange=own_exchange
+    )
+    worker_of.append(worker)
+    await worker.start()
+    try:
+        ids = await publish_probes(
+            amqp_platform, consumer, own_exchange, [f"n{i}" for i in range(10)]
+        )
+        for event_id in ids:
+            assert await eventually(lambda: count_effects(effects, event_id), 1, 10)
+        # The first message alone, at once; the nine delivered while it ran, together.
+        assert batches == [["n0"], [f"n{i}" for i in range(1, 10)]]
+    finally:
+        await worker.stop()
+        await delete_queues(consumer, len(worker.retry_delays))
+
+
+async def test_a_failing_message_of_a_batch_is_retried_alone(
+    amqp_platform: Platform, effects: asyncpg.Connection, own_exchange: str
+) -> None:
+    batches: list[list[str]] = []
+    worker_of: list[Worker] = []
+    consumer = batch_consumer("batch-poison", batches, worker_of, 4)
+    worker = Worker(
+        amqp_platform,
+        ConsumerRegistry([consumer]),
+        run_relay=False,
+        retry_delays=(1,),
+        exchange=own_exchange,
+    )
+    worker_of.append(worker)
+    await worker.start()
+    connection = await aio_pika.connect(AMQP_URL)
+    try:
+        ids = await publish_probes(
+            amqp_platform, consumer, own_exchange, ["first", "a", "poison", "b"]
+        )
+        channel = await connection.channel()
+        dead = await channel.declare_queue(f"mp.{consumer.name}.dead", durable=True)
+
+        async def dead_count() -> int:
+            declared = await channel.declare_queue(dead.name, durable=True, passive=True)
+            return int(declared.declaration_result.message_count or 0)
+
+        assert await eventually(dead_count, 1, within_seconds=15)
+        message = await dead.get()
+        assert EventEnvelope.model_validate_json(message.body).id == ids[2]
+        await message.ack()
+        # The batch of three failed whole, then each went alone: the others took effect
+        # once, the poisoned one never.
+        assert batches[:2] == [["first"], ["a", "poison", "b"]]
+        assert [await count_effects(effects, event_id) for event_id in ids] == [1, 1, 0, 1]
+    finally:
+        await connection.close()
+        await worker.stop()
+        await delete_queues(consumer, 1)
