@@ -36,6 +36,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_asyn
 from marketplace.app import create_app
 from marketplace.catalog import caching
 from marketplace.core.cache import MemoryCache
+from marketplace.core.db import _TRANSACTION_MEMO as TRANSACTION_MEMO_KEY
 from marketplace.core.db import to_async_url
 from marketplace.core.deps import get_read_session, get_session
 from marketplace.core.embedded_postgres import EmbeddedPostgres
@@ -372,7 +373,12 @@ async def app(
 
     async def test_session() -> AsyncIterator[AsyncSession]:
         # A savepoint per request gives each request the commit-or-roll-back
-        # behaviour of a real transaction, inside the test's outer one.
+        # behaviour of a real transaction, inside the test's outer one. What the last
+        # request's transaction remembered (core.db.transaction_memo: the driver
+        # connection, begun) is forgotten, as a new request's session has nothing:
+        # else a request that runs only driver statements would begin no savepoint,
+        # and its statements would escape its rollback.
+        db_session.info.pop(TRANSACTION_MEMO_KEY, None)
         savepoint = await db_session.begin_nested()
         try:
             yield db_session

@@ -78,6 +78,20 @@ async def test_orders_name_buyer_and_supplier_on_both_sides(
     ]
 
 
+async def test_a_placed_orders_answer_is_the_order_as_read_later(
+    client: httpx.AsyncClient, market: Market
+) -> None:
+    """The answer to placing an order is built from what placing it knew (names from the
+    products' read and the acting company, no review yet): the same as reading it."""
+    owner = market.headers["owner"]
+    placed = await client.post("/api/v1/orders", json=order_body((market.nuts, 2)), headers=owner)
+    assert placed.status_code == 201, placed.text
+    assert placed.json()["supplier_name"] == "Nut House"
+    assert placed.json()["reviewed"] is False
+    read = await client.get(f"/api/v1/orders/{placed.json()['id']}", headers=owner)
+    assert read.json() == placed.json()
+
+
 async def test_order_list_looks_names_up_once_whatever_its_length(
     client: httpx.AsyncClient, market: Market, db_session: AsyncSession
 ) -> None:

@@ -427,12 +427,15 @@ async def count_images(session: AsyncSession, product_id: uuid.UUID) -> int:
 # --- stock: what trade reads and writes (catalog.stock is its interface) ---------------
 
 _PRODUCT_IDS = bindparam("product_ids", type_=postgresql.ARRAY(Uuid))
-# The visible products among `product_ids`, each with its tiers (ascending).
+# The visible products among `product_ids`, each with its tiers (ascending) and its
+# supplier's name (joined already by `visible_products`: an order's answer and a cart
+# show it, and need no query of their own for it).
 _ORDERABLE = DriverStatement(
     visible_products()
     .with_only_columns(
         Product.id,
         Product.supplier_id,
+        Company.name.label("supplier_name"),
         Product.sku,
         Product.name,
         Product.unit,

@@ -30,6 +30,7 @@ from marketplace.core.cache import Cache
 class OrderableProduct:
     id: uuid.UUID
     supplier_id: uuid.UUID
+    supplier_name: str
     sku: str
     name: str
     unit: str
@@ -57,6 +58,7 @@ async def orderable_products(
         row["id"]: OrderableProduct(
             id=row["id"],
             supplier_id=row["supplier_id"],
+            supplier_name=row["supplier_name"],
             sku=row["sku"],
             name=row["name"],
             unit=row["unit"],

@@ -106,6 +106,9 @@ class Placed:
     orders: list[Order]
     lines: dict[uuid.UUID, list[OrderLine]]
     history: dict[uuid.UUID, list[OrderTransition]]
+    # The display names of the orders' companies known while placing them (the buyer
+    # acting, the suppliers of the products): the answer reads no names of its own.
+    names: dict[uuid.UUID, str] = field(default_factory=dict)
 
 
 def _as_stored(value: Decimal, step: Decimal) -> Decimal:
@@ -118,6 +121,7 @@ def _as_stored(value: Decimal, step: Decimal) -> Decimal:
 class _PricedLine:
     request: LineRequest
     supplier_id: uuid.UUID
+    supplier_name: str | None
     currency: str
     sku: str | None
     name: str
@@ -178,6 +182,9 @@ async def _price_lines(
                     request=request,
                     supplier_id=request.supplier_id
                     or (product.supplier_id if product else uuid.UUID(int=0)),
+                    supplier_name=product.supplier_name
+                    if product and not request.supplier_id
+                    else None,
                     currency=request.currency or (product.currency if product else ""),
                     sku=product.sku if product else None,
                     name=request.name or (product.name if product else ""),
@@ -219,6 +226,7 @@ async def _price_lines(
             _PricedLine(
                 request=request,
                 supplier_id=product.supplier_id,
+                supplier_name=product.supplier_name,
                 currency=product.currency,
                 sku=product.sku,
                 name=product.name,
@@ -324,7 +332,10 @@ async def place_orders(
     # still one purchase against the limits.
     needs_approval = await approvals.needs_approval(session, actor, totals, now)
     status = AWAITING_APPROVAL if needs_approval else PLACED
-    placed = Placed(orders=[], lines={}, history={})
+    placed = Placed(orders=[], lines={}, history={}, names={actor.company_id: actor.company.name})
+    placed.names.update(
+        (line.supplier_id, line.supplier_name) for line in lines if line.supplier_name is not None
+    )
     for group in groups:
         subtotal = subtotals[group.supplier_id]
         payment_terms = (payment_terms_by_supplier or {}).get(
@@ -530,13 +541,22 @@ _COMPANY_NAMES = frozenset({"buyer_name", "supplier_name"})
 _JOINED = _COMPANY_NAMES | {"reviewed"}
 
 
-async def order_reads(session: AsyncSession, orders: Sequence[Order]) -> list[OrderRead]:
+async def order_reads(
+    session: AsyncSession, orders: Sequence[Order], placed: Placed | None = None
+) -> list[OrderRead]:
     """Orders as read, each with its buyer's and its supplier's display name and whether
-    it was reviewed (one query each for all of them)."""
-    names = await companies.display_names(
-        session, {order.buyer_id for order in orders} | {order.supplier_id for order in orders}
+    it was reviewed (one query each for all of them). Orders `placed` in this request
+    have no review yet, and the names known while placing them are not read again."""
+    known = placed.names if placed is not None else {}
+    wanted = {order.buyer_id for order in orders} | {order.supplier_id for order in orders}
+    names = {company_id: known[company_id] for company_id in wanted & known.keys()}
+    if wanted - names.keys():
+        names.update(await companies.display_names(session, wanted - names.keys()))
+    reviewed = (
+        set()
+        if placed is not None
+        else await repository.reviewed_orders(session, [order.id for order in orders])
     )
-    reviewed = await repository.reviewed_orders(session, [order.id for order in orders])
     return [
         OrderRead(
             **{name: getattr(order, name) for name in OrderRead.model_fields.keys() - _JOINED},
@@ -568,7 +588,7 @@ async def describe(
             lines=[OrderLineRead.model_validate(line) for line in lines[order.id]],
             history=history_seen_by(viewer_id, order, history[order.id]),
         )
-        for order, read in zip(orders, await order_reads(session, orders), strict=True)
+        for order, read in zip(orders, await order_reads(session, orders, placed), strict=True)
     ]
 
 
