@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import Select, String, bindparam, delete, func, select, text, update
+import asyncpg
+from sqlalchemy import Select, String, Uuid, bindparam, delete, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -222,33 +224,107 @@ async def set_policy(
     )
 
 
+# Carts on the driver (core/driver.py): every cart change and the checkout read the
+# cart and its lines, and answer with the whole cart; through the ORM each of these
+# statements cost more CPU than the database's work (bench/README.md).
+_USER_ID = bindparam("user_id", type_=Uuid)
+_BUYER_ID = bindparam("buyer_id", type_=Uuid)
+_CART_ID = bindparam("cart_id", type_=Uuid)
+_PRODUCT_ID = bindparam("product_id", type_=Uuid)
+_THE_CART = (Cart.user_id == _USER_ID, Cart.buyer_id == _BUYER_ID)
+_CART = DriverStatement(select(Cart.id).where(*_THE_CART))
+_created_cart = (
+    insert(Cart)
+    .values(id=bindparam("id", type_=Uuid), user_id=_USER_ID, buyer_id=_BUYER_ID)
+    .on_conflict_do_nothing(index_elements=["user_id", "buyer_id"])
+    .returning(Cart.id)
+    .cte("created")
+)
+# The cart made now, or the one there was: one statement. Its snapshot predates the
+# insert, so a cart another transaction committed while the insert waited on it is in
+# neither part; `cart_of` then reads it again.
+_MADE_CART = DriverStatement(
+    select(_created_cart.c.id).union_all(select(Cart.id).where(*_THE_CART))
+)
+_LINE_COLUMNS = (
+    CartLine.id,
+    CartLine.product_id,
+    CartLine.quantity,
+    CartLine.quoted_unit_price,
+)
+_LINES = select(*_LINE_COLUMNS).order_by(CartLine.created_at, CartLine.id)
+_CART_LINES = DriverStatement(_LINES.where(CartLine.cart_id == _CART_ID))
+# Checkout: the lines of the user's cart, locked, with the cart's id, in one statement.
+_CHECKOUT_LINES = DriverStatement(
+    _LINES.add_columns(Cart.id.label("cart_id"))
+    .join(Cart, Cart.id == CartLine.cart_id)
+    .where(*_THE_CART)
+    .with_for_update(of=CartLine)
+)
+_UPSERT_LINE = DriverStatement(
+    insert(CartLine)
+    .values(
+        id=bindparam("id", type_=Uuid),
+        cart_id=_CART_ID,
+        product_id=_PRODUCT_ID,
+        quantity=bindparam("quantity", type_=CartLine.__table__.c.quantity.type),
+        quoted_unit_price=bindparam(
+            "unit_price", type_=CartLine.__table__.c.quoted_unit_price.type
+        ),
+    )
+    .on_conflict_do_update(
+        index_elements=["cart_id", "product_id"],
+        set_={
+            "quantity": bindparam("quantity", type_=CartLine.__table__.c.quantity.type),
+            "quoted_unit_price": bindparam(
+                "unit_price", type_=CartLine.__table__.c.quoted_unit_price.type
+            ),
+            "updated_at": func.now(),
+        },
+    )
+    .returning(*_LINE_COLUMNS)
+)
+
+
+@dataclass(frozen=True)
+class CartLineRow:
+    """A cart line as stored (or as just written)."""
+
+    id: uuid.UUID
+    product_id: uuid.UUID
+    quantity: Decimal
+    quoted_unit_price: Decimal
+
+
+def _line(row: asyncpg.Record) -> CartLineRow:
+    return CartLineRow(row["id"], row["product_id"], row["quantity"], row["quoted_unit_price"])
+
+
 async def cart_of(
     session: AsyncSession, user_id: uuid.UUID, buyer_id: uuid.UUID, *, create: bool
-) -> Cart | None:
+) -> uuid.UUID | None:
+    """The id of the user's cart for the buyer; with `create`, made if there is none."""
     if create:
-        await session.execute(
-            insert(Cart)
-            .values(id=uuid.uuid4(), user_id=user_id, buyer_id=buyer_id)
-            .on_conflict_do_nothing(index_elements=["user_id", "buyer_id"])
+        made = await _MADE_CART.fetchval(
+            session, id=uuid.uuid4(), user_id=user_id, buyer_id=buyer_id
         )
-    return (
-        await session.execute(
-            select(Cart).where(Cart.user_id == user_id, Cart.buyer_id == buyer_id)
-        )
-    ).scalar_one_or_none()
+        if made is not None:
+            return made  # type: ignore[no-any-return]
+    return await _CART.fetchval(session, user_id=user_id, buyer_id=buyer_id)  # type: ignore[no-any-return]
 
 
-async def cart_lines(
-    session: AsyncSession, cart_id: uuid.UUID, *, lock: bool = False
-) -> list[CartLine]:
-    statement = (
-        select(CartLine)
-        .where(CartLine.cart_id == cart_id)
-        .order_by(CartLine.created_at, CartLine.id)
-    )
-    if lock:
-        statement = statement.with_for_update()
-    return list((await session.execute(statement)).scalars())
+async def cart_lines(session: AsyncSession, cart_id: uuid.UUID) -> list[CartLineRow]:
+    """The cart's lines, oldest first."""
+    return [_line(row) for row in await _CART_LINES.fetch(session, cart_id=cart_id)]
+
+
+async def lines_to_check_out(
+    session: AsyncSession, user_id: uuid.UUID, buyer_id: uuid.UUID
+) -> tuple[uuid.UUID | None, list[CartLineRow]]:
+    """The user's cart for the buyer and its lines, oldest first, locked until the
+    transaction ends (a concurrent change or checkout of the cart waits)."""
+    rows = await _CHECKOUT_LINES.fetch(session, user_id=user_id, buyer_id=buyer_id)
+    return (rows[0]["cart_id"] if rows else None), [_line(row) for row in rows]
 
 
 async def upsert_cart_line(
@@ -257,25 +333,18 @@ async def upsert_cart_line(
     product_id: uuid.UUID,
     quantity: Decimal,
     unit_price: Decimal,
-) -> None:
-    await session.execute(
-        insert(CartLine)
-        .values(
-            id=uuid.uuid4(),
-            cart_id=cart_id,
-            product_id=product_id,
-            quantity=quantity,
-            quoted_unit_price=unit_price,
-        )
-        .on_conflict_do_update(
-            index_elements=["cart_id", "product_id"],
-            set_={
-                "quantity": quantity,
-                "quoted_unit_price": unit_price,
-                "updated_at": text("now()"),
-            },
-        )
+) -> CartLineRow:
+    """Add the line, or set its quantity and price: the line as stored."""
+    row = await _UPSERT_LINE.fetchrow(
+        session,
+        id=uuid.uuid4(),
+        cart_id=cart_id,
+        product_id=product_id,
+        quantity=quantity,
+        unit_price=unit_price,
     )
+    assert row is not None  # an upsert that updates returns its row too
+    return _line(row)
 
 
 async def set_quoted_price(session: AsyncSession, line_id: uuid.UUID, unit_price: Decimal) -> None:

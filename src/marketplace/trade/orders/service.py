@@ -632,16 +632,24 @@ async def read_cart(session: AsyncSession, actor: Actor) -> CartRead:
     available when it can be ordered as it is: the product orderable, the quantity
     valid for its MOQ and pack size, and covered by the stock."""
     user_id = await _require_user(actor)
-    cart = await repository.cart_of(session, user_id, actor.company_id, create=False)
-    if cart is None:
+    cart_id = await repository.cart_of(session, user_id, actor.company_id, create=False)
+    if cart_id is None:
         return CartRead(buyer_id=actor.company_id, lines=[], subtotals=[])
-    lines = await repository.cart_lines(session, cart.id)
+    lines = await repository.cart_lines(session, cart_id)
     products = await stock.orderable_products(
         session, actor.company_id, [line.product_id for line in lines]
     )
-    names = await companies.display_names(
-        session, {product.supplier_id for product in products.values()}
-    )
+    return await _priced_cart(session, actor, lines, products)
+
+
+async def _priced_cart(
+    session: AsyncSession,
+    actor: Actor,
+    lines: Sequence[repository.CartLineRow],
+    products: dict[uuid.UUID, stock.OrderableProduct],
+) -> CartRead:
+    """The cart's lines priced from `products` (its lines' orderable products, read in
+    this transaction); a line whose price changed is quoted at the new one."""
     read: list[CartLineRead] = []
     subtotals: dict[tuple[uuid.UUID, str], SupplierSubtotal] = {}
     for line in lines:
@@ -687,7 +695,7 @@ async def read_cart(session: AsyncSession, actor: Actor) -> CartRead:
                 sku=product.sku,
                 name=product.name,
                 supplier_id=product.supplier_id,
-                supplier_name=names[product.supplier_id],
+                supplier_name=product.supplier_name,
                 unit=product.unit,
                 currency=product.currency,
                 quantity=line.quantity,
@@ -704,7 +712,7 @@ async def read_cart(session: AsyncSession, actor: Actor) -> CartRead:
                 key,
                 SupplierSubtotal(
                     supplier_id=key[0],
-                    supplier_name=names[key[0]],
+                    supplier_name=product.supplier_name,
                     currency=key[1],
                     subtotal=Decimal(0),
                     lines=0,
@@ -718,10 +726,20 @@ async def read_cart(session: AsyncSession, actor: Actor) -> CartRead:
 async def set_cart_line(
     session: AsyncSession, actor: Actor, product_id: uuid.UUID, quantity: Decimal
 ) -> CartRead:
+    """Add the product or set its quantity, and answer with the whole cart. The cart's
+    products, this one among them, are read once: the product is checked and priced
+    from the same read that prices the rest of the cart."""
     user_id = await _require_user(actor)
     if actor.company.kind not in ("buyer", "both"):
         raise NotABuyer()
-    products = await stock.orderable_products(session, actor.company_id, [product_id])
+    cart_id = await repository.cart_of(session, user_id, actor.company_id, create=True)
+    assert cart_id is not None
+    lines = await repository.cart_lines(session, cart_id)
+    products = await stock.orderable_products(
+        session,
+        actor.company_id,
+        [line.product_id for line in lines if line.product_id != product_id] + [product_id],
+    )
     product = products.get(product_id)
     if product is None:
         raise ProductsUnavailable(
@@ -740,20 +758,31 @@ async def set_cart_line(
         tiers=product.tiers,
         price_list=product.price_list,
     )
-    cart = await repository.cart_of(session, user_id, actor.company_id, create=True)
-    assert cart is not None
-    await repository.upsert_cart_line(session, cart.id, product_id, quantity, price.unit_price)
-    return await read_cart(session, actor)
+    written = await repository.upsert_cart_line(
+        session, cart_id, product_id, quantity, price.unit_price
+    )
+    # The line keeps its place (its creation time) when it was there; a new one is the
+    # newest.
+    if any(line.product_id == product_id for line in lines):
+        lines = [written if line.product_id == product_id else line for line in lines]
+    else:
+        lines = [*lines, written]
+    return await _priced_cart(session, actor, lines, products)
 
 
 async def remove_cart_line(
     session: AsyncSession, actor: Actor, product_id: uuid.UUID | None
 ) -> CartRead:
     user_id = await _require_user(actor)
-    cart = await repository.cart_of(session, user_id, actor.company_id, create=False)
-    if cart is not None:
-        await repository.delete_cart_lines(session, cart.id, product_id)
-    return await read_cart(session, actor)
+    cart_id = await repository.cart_of(session, user_id, actor.company_id, create=False)
+    if cart_id is None:
+        return CartRead(buyer_id=actor.company_id, lines=[], subtotals=[])
+    await repository.delete_cart_lines(session, cart_id, product_id)
+    lines = await repository.cart_lines(session, cart_id)
+    products = await stock.orderable_products(
+        session, actor.company_id, [line.product_id for line in lines]
+    )
+    return await _priced_cart(session, actor, lines, products)
 
 
 async def checkout(
@@ -765,9 +794,8 @@ async def checkout(
     # Before the cart is read: a company that cannot buy is refused, whatever its cart.
     if actor.company.kind not in ("buyer", "both"):
         raise NotABuyer()
-    cart = await repository.cart_of(session, user_id, actor.company_id, create=False)
-    lines = await repository.cart_lines(session, cart.id, lock=True) if cart else []
-    if not lines:
+    cart_id, lines = await repository.lines_to_check_out(session, user_id, actor.company_id)
+    if cart_id is None or not lines:
         raise EmptyOrder()
     requests = [
         LineRequest(
@@ -778,8 +806,7 @@ async def checkout(
         for line in lines
     ]
     placed = await place_orders(session, cache, actor, requests, terms, source="checkout")
-    assert cart is not None
-    await repository.delete_cart_lines(session, cart.id)
+    await repository.delete_cart_lines(session, cart_id)
     return placed
 
 
