@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator, Sequence
+from functools import partial
 
 import aio_pika
 import asyncpg
@@ -330,7 +331,7 @@ async def test_messages_waiting_together_are_handled_in_one_transaction(
             amqp_platform, consumer, own_exchange, [f"n{i}" for i in range(10)]
         )
         for event_id in ids:
-            assert await eventually(lambda: count_effects(effects, event_id), 1, 10)
+            assert await eventually(partial(count_effects, effects, event_id), 1, 10)
         # The first message alone, at once; the nine delivered while it ran, together.
         assert batches == [["n0"], [f"n{i}" for i in range(1, 10)]]
     finally:

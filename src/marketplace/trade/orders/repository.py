@@ -251,6 +251,7 @@ _LINE_COLUMNS = (
     CartLine.product_id,
     CartLine.quantity,
     CartLine.quoted_unit_price,
+    CartLine.created_at,
 )
 _LINES = select(*_LINE_COLUMNS).order_by(CartLine.created_at, CartLine.id)
 _CART_LINES = DriverStatement(_LINES.where(CartLine.cart_id == _CART_ID))
@@ -294,10 +295,18 @@ class CartLineRow:
     product_id: uuid.UUID
     quantity: Decimal
     quoted_unit_price: Decimal
+    created_at: datetime
+
+    @property
+    def place(self) -> tuple[datetime, uuid.UUID]:
+        """Where the line is shown: the order of `cart_lines`."""
+        return (self.created_at, self.id)
 
 
 def _line(row: asyncpg.Record) -> CartLineRow:
-    return CartLineRow(row["id"], row["product_id"], row["quantity"], row["quoted_unit_price"])
+    return CartLineRow(
+        row["id"], row["product_id"], row["quantity"], row["quoted_unit_price"], row["created_at"]
+    )
 
 
 async def cart_of(

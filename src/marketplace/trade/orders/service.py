@@ -761,12 +761,11 @@ async def set_cart_line(
     written = await repository.upsert_cart_line(
         session, cart_id, product_id, quantity, price.unit_price
     )
-    # The line keeps its place (its creation time) when it was there; a new one is the
-    # newest.
-    if any(line.product_id == product_id for line in lines):
-        lines = [written if line.product_id == product_id else line for line in lines]
-    else:
-        lines = [*lines, written]
+    # In the order a read of the cart gives: a changed line keeps its creation time.
+    lines = sorted(
+        [line for line in lines if line.product_id != product_id] + [written],
+        key=lambda line: line.place,
+    )
     return await _priced_cart(session, actor, lines, products)
 
 
