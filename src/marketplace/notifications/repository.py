@@ -7,11 +7,12 @@ from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import ARRAY, Uuid, any_, bindparam, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from marketplace.companies.models import Membership
+from marketplace.core.driver import EntityQuery
 from marketplace.core.outbox import OutboxEvent
 from marketplace.core.repository import keyset
 from marketplace.identity.models import User
@@ -29,19 +30,27 @@ UNREAD_COUNT_CAP = 10_000
 # "members of these companies with these roles" yet; these belong there once it does.
 
 
+# Through the driver (core/driver.py): the "notifications" consumer asks this for
+# every batch of events, with as many companies as the batch names; as `IN (...)`
+# through SQLAlchemy each list length was a statement of its own to render and prepare.
+_MEMBERS_OF = EntityQuery(
+    (Membership, User),
+    lambda columns: (
+        columns.join(User, User.id == Membership.user_id)
+        .where(Membership.company_id == any_(bindparam("company_ids", type_=ARRAY(Uuid))))
+        .order_by(Membership.company_id, Membership.user_id)
+    ),
+)
+
+
 async def members_of(
     session: AsyncSession, company_ids: Collection[uuid.UUID]
 ) -> list[tuple[uuid.UUID, str, User]]:
     """(company id, role, user) of every member of these companies, by company and user."""
     if not company_ids:
         return []
-    statement = (
-        select(Membership.company_id, Membership.role, User)
-        .join(User, User.id == Membership.user_id)
-        .where(Membership.company_id.in_(list(company_ids)))
-        .order_by(Membership.company_id, Membership.user_id)
-    )
-    return [(row[0], row[1], row[2]) for row in (await session.execute(statement)).all()]
+    rows = await _MEMBERS_OF.fetch(session, company_ids=list(company_ids))
+    return [(membership.company_id, membership.role, user) for membership, user in rows]
 
 
 # --- preferences ---------------------------------------------------------------------

@@ -10,12 +10,22 @@ import uuid
 from collections.abc import Collection
 from datetime import datetime
 
-from sqlalchemy import ARRAY, ColumnElement, false, func, literal, or_, select
+from sqlalchemy import ARRAY, ColumnElement, any_, bindparam, false, func, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.types import Uuid
 
 from marketplace.companies.models import Membership
+from marketplace.core.driver import DriverStatement
 from marketplace.core.outbox import OutboxEvent
+
+# Through the driver (core/driver.py): the "realtime" consumer asks this for every
+# batch of events, with as many companies as the batch names; as `IN (...)` through
+# SQLAlchemy each list length was a statement of its own to render and to prepare.
+_MEMBERSHIPS_IN = DriverStatement(
+    select(Membership.user_id, Membership.company_id)
+    .where(Membership.company_id == any_(bindparam("company_ids", type_=ARRAY(Uuid))))
+    .order_by(Membership.user_id, Membership.company_id)
+)
 
 
 async def memberships_in(
@@ -24,12 +34,8 @@ async def memberships_in(
     """(user id, company id) of every member of these companies."""
     if not company_ids:
         return []
-    statement = (
-        select(Membership.user_id, Membership.company_id)
-        .where(Membership.company_id.in_(company_ids))
-        .order_by(Membership.user_id, Membership.company_id)
-    )
-    return [(user_id, company_id) for user_id, company_id in await session.execute(statement)]
+    rows = await _MEMBERSHIPS_IN.fetch(session, company_ids=list(company_ids))
+    return [(row["user_id"], row["company_id"]) for row in rows]
 
 
 async def company_ids_of_user(session: AsyncSession, user_id: uuid.UUID) -> list[uuid.UUID]:

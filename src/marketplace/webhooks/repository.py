@@ -13,11 +13,12 @@ from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import ARRAY, Uuid, any_, bindparam, delete, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from marketplace.core.access import Actor
+from marketplace.core.driver import EntityQuery
 from marketplace.core.pagination import TimeKeyset
 from marketplace.core.repository import add as add
 from marketplace.core.repository import flush as flush
@@ -79,16 +80,26 @@ async def delete_endpoint(session: AsyncSession, actor: Actor, endpoint_id: uuid
     )
 
 
+# Through the driver (core/driver.py): the "webhooks" consumer asks this for every
+# batch of events, with as many companies as the batch names; as `IN (...)` through
+# SQLAlchemy each list length was a statement of its own to render and to prepare.
+_ENABLED_ENDPOINTS_OF = EntityQuery(
+    (WebhookEndpoint,),
+    lambda columns: unscoped(
+        columns, reason="an event's fan-out to the endpoints of the companies it concerns"
+    ).where(
+        WebhookEndpoint.company_id == any_(bindparam("company_ids", type_=ARRAY(Uuid))),
+        WebhookEndpoint.is_enabled.is_(True),
+    ),
+)
+
+
 async def enabled_endpoints_of(
     session: AsyncSession, company_ids: Collection[uuid.UUID]
 ) -> list[WebhookEndpoint]:
     # The fan-out of one event to the companies it concerns (each gets its own view).
-    reason = "an event's fan-out to the endpoints of the companies it concerns"
-    statement = unscoped(select(WebhookEndpoint), reason=reason).where(
-        WebhookEndpoint.company_id.in_(list(company_ids)),
-        WebhookEndpoint.is_enabled.is_(True),
-    )
-    return list((await session.execute(statement)).scalars())
+    rows = await _ENABLED_ENDPOINTS_OF.fetch(session, company_ids=list(company_ids))
+    return [endpoint for (endpoint,) in rows]
 
 
 async def endpoints_by_id(
