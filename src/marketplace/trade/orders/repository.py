@@ -240,12 +240,6 @@ _created_cart = (
     .returning(Cart.id)
     .cte("created")
 )
-# The cart made now, or the one there was: one statement. Its snapshot predates the
-# insert, so a cart another transaction committed while the insert waited on it is in
-# neither part; `cart_of` then reads it again.
-_MADE_CART = DriverStatement(
-    select(_created_cart.c.id).union_all(select(Cart.id).where(*_THE_CART))
-)
 _LINE_COLUMNS = (
     CartLine.id,
     CartLine.product_id,
@@ -261,6 +255,20 @@ _CHECKOUT_LINES = DriverStatement(
     .join(Cart, Cart.id == CartLine.cart_id)
     .where(*_THE_CART)
     .with_for_update(of=CartLine)
+)
+# A cart change: the cart made or found, with its lines (none: one row of NULLs), in
+# one statement. Its snapshot predates the insert, so a cart another transaction
+# committed while the insert waited on it is in neither part: no row, and
+# `made_cart_with_lines` reads it again.
+_the_cart = (
+    select(_created_cart.c.id.label("cart_id"))
+    .union_all(select(Cart.id).where(*_THE_CART))
+    .cte("the_cart")
+)
+_MADE_CART_WITH_LINES = DriverStatement(
+    select(_the_cart.c.cart_id, *_LINE_COLUMNS)
+    .select_from(_the_cart.outerjoin(CartLine, CartLine.cart_id == _the_cart.c.cart_id))
+    .order_by(CartLine.created_at, CartLine.id)
 )
 _UPSERT_LINE = DriverStatement(
     insert(CartLine)
@@ -310,16 +318,25 @@ def _line(row: asyncpg.Record) -> CartLineRow:
 
 
 async def cart_of(
-    session: AsyncSession, user_id: uuid.UUID, buyer_id: uuid.UUID, *, create: bool
+    session: AsyncSession, user_id: uuid.UUID, buyer_id: uuid.UUID
 ) -> uuid.UUID | None:
-    """The id of the user's cart for the buyer; with `create`, made if there is none."""
-    if create:
-        made = await _MADE_CART.fetchval(
-            session, id=uuid.uuid4(), user_id=user_id, buyer_id=buyer_id
-        )
-        if made is not None:
-            return made  # type: ignore[no-any-return]
+    """The id of the user's cart for the buyer, if there is one."""
     return await _CART.fetchval(session, user_id=user_id, buyer_id=buyer_id)  # type: ignore[no-any-return]
+
+
+async def made_cart_with_lines(
+    session: AsyncSession, user_id: uuid.UUID, buyer_id: uuid.UUID
+) -> tuple[uuid.UUID, list[CartLineRow]]:
+    """The user's cart for the buyer, made if there is none, and its lines, oldest
+    first: one statement (three when another transaction made the cart meanwhile)."""
+    rows = await _MADE_CART_WITH_LINES.fetch(
+        session, id=uuid.uuid4(), user_id=user_id, buyer_id=buyer_id
+    )
+    if not rows:
+        cart_id = await cart_of(session, user_id, buyer_id)
+        assert cart_id is not None  # committed by the transaction the insert waited for
+        return cart_id, await cart_lines(session, cart_id)
+    return rows[0]["cart_id"], [_line(row) for row in rows if row["id"] is not None]
 
 
 async def cart_lines(session: AsyncSession, cart_id: uuid.UUID) -> list[CartLineRow]:

@@ -632,7 +632,7 @@ async def read_cart(session: AsyncSession, actor: Actor) -> CartRead:
     available when it can be ordered as it is: the product orderable, the quantity
     valid for its MOQ and pack size, and covered by the stock."""
     user_id = await _require_user(actor)
-    cart_id = await repository.cart_of(session, user_id, actor.company_id, create=False)
+    cart_id = await repository.cart_of(session, user_id, actor.company_id)
     if cart_id is None:
         return CartRead(buyer_id=actor.company_id, lines=[], subtotals=[])
     lines = await repository.cart_lines(session, cart_id)
@@ -732,9 +732,7 @@ async def set_cart_line(
     user_id = await _require_user(actor)
     if actor.company.kind not in ("buyer", "both"):
         raise NotABuyer()
-    cart_id = await repository.cart_of(session, user_id, actor.company_id, create=True)
-    assert cart_id is not None
-    lines = await repository.cart_lines(session, cart_id)
+    cart_id, lines = await repository.made_cart_with_lines(session, user_id, actor.company_id)
     products = await stock.orderable_products(
         session,
         actor.company_id,
@@ -773,7 +771,7 @@ async def remove_cart_line(
     session: AsyncSession, actor: Actor, product_id: uuid.UUID | None
 ) -> CartRead:
     user_id = await _require_user(actor)
-    cart_id = await repository.cart_of(session, user_id, actor.company_id, create=False)
+    cart_id = await repository.cart_of(session, user_id, actor.company_id)
     if cart_id is None:
         return CartRead(buyer_id=actor.company_id, lines=[], subtotals=[])
     await repository.delete_cart_lines(session, cart_id, product_id)
