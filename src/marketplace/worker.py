@@ -10,15 +10,17 @@ retry/dead queue with a publisher confirm), so a worker killed mid-message gets 
 message redelivered; the inbox makes that redelivery a no-op once handled.
 
 Messages are handled in batches per consumer (`_Batches`): while a consumer's batch is
-in its transaction, the messages delivered to it meanwhile wait, and go together in its
-next transaction (`core.consumers.handle_batch`: one inbox statement, the consumer's
-batch handler, one commit). Alone, a message is a batch of one, with no delay; under
-load the batches grow by themselves. Measured with `bench/run` (order placement, 16
-connections): one transaction per message and consumer cost the worker about 2 ms of
-CPU per order (six consumers, each BEGIN, inbox, its reads, COMMIT, and the pool
-opening extra connections for 16 concurrent transactions); see bench/README.md. A
-batch that fails is taken again message by message, so that only the failing message
-is retried or dead-lettered.
+in its transaction, the messages delivered to it meanwhile (up to the prefetch) wait,
+and go together in its next transaction (`core.consumers.handle_batch`: one inbox
+statement, the consumer's batch handler, one commit). Alone, a message is a batch of
+one, with no delay; under load the batches grow by themselves. Measured with
+`bench/run` (order placement, 16 connections): one transaction per message and
+consumer cost the worker about 2 ms of CPU per order on a quiet machine (four consumers
+of `order.placed`, each BEGIN, inbox, its reads, COMMIT, and the pool opening extra
+connections for 16 concurrent transactions); see bench/README.md. A batch that fails
+is taken again message by message, so that only the failing message is retried or
+dead-lettered. Stopping, a batch in its transaction finishes and the messages waiting
+for the next one are left unacknowledged: the broker gives them back to the queue.
 """
 
 from __future__ import annotations
@@ -59,9 +61,9 @@ from marketplace.event_delivery import EventDelivery
 logger = get_logger(__name__)
 
 ATTEMPT_HEADER = "x-attempt"
-# The most messages a consumer takes in one transaction; also the most delivered to it
-# unacknowledged (the channel's prefetch), so that a batch can fill up.
-BATCH_SIZE = 64
+# The most messages delivered to a consumer unacknowledged (the channel's prefetch,
+# per consumer), and so the most it takes in one transaction.
+PREFETCH = 16
 
 
 @dataclass
@@ -96,8 +98,8 @@ class Worker:
         platform: Platform,
         registry: ConsumerRegistry,
         *,
-        prefetch: int = BATCH_SIZE,
-        batch_size: int = BATCH_SIZE,
+        prefetch: int = PREFETCH,
+        batch_size: int = PREFETCH,
         retry_delays: tuple[int, ...] = RETRY_DELAYS_SECONDS,
         run_relay: bool = True,
         exchange: str = EVENTS_EXCHANGE,
@@ -109,6 +111,7 @@ class Worker:
         self.prefetch = prefetch
         self.batch_size = batch_size
         self._batches: dict[str, _Batches] = {}
+        self._stopping = False
         self.retry_delays = retry_delays
         self.topology = Topology(tuple(registry.all()), exchange, retry_delays)
         self.metrics = WorkerMetrics()
@@ -176,7 +179,9 @@ class Worker:
             return
         batches.running = True
         try:
-            while batches.waiting:
+            # Stopping, the messages not started are left unacknowledged: the broker
+            # gives them back to the queue when the connection closes.
+            while batches.waiting and not self._stopping:
                 batch = batches.waiting[: self.batch_size]
                 del batches.waiting[: len(batch)]
                 await self._handle_batch(consumer, batch)
@@ -270,6 +275,7 @@ class Worker:
 
     async def stop(self, timeout_seconds: float = 30) -> None:
         """Stop taking messages, let in-flight handlers finish, close everything."""
+        self._stopping = True
         for queue, tag in self._queues:
             with contextlib.suppress(Exception):
                 await queue.cancel(tag)
