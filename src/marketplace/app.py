@@ -294,6 +294,7 @@ def install_ports(app: FastAPI) -> None:
     in here: so no domain imports one above it (docs/architecture.md, "Layers")."""
     app.state.trust_signals = _trust_signals
     app.state.on_sign_in = companies.accept_invitations_on_sign_in
+    app.state.load_memberships = companies.memberships_as_values
     app.state.record_offence = abuse.record_offence
 
 

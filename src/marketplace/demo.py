@@ -274,6 +274,7 @@ async def _company(session: AsyncSession, spec: CompanySpec, summary: DemoSummar
     if company is None:
         company = await companies.create_company(
             session,
+            None,
             owner.id,
             CompanyCreate.model_validate(
                 {

@@ -96,7 +96,7 @@ async def test_a_revoked_session_token_is_refused(server: LiveServer, world: Wor
     token = await world.access_token(user)
     session_id = server.platform.tokens.verify_access_token(token).session_id
     async with server.platform.database.session_factory() as session:
-        await identity.revoke_session(session, session_id, "logout")
+        await identity.revoke_session(session, server.platform.cache, session_id, "logout")
         await session.commit()
     async with open_socket(server.ws_url(f"?access_token={token}")) as ws:
         assert await close_code(ws) == (1008, "invalid-credentials")
@@ -152,7 +152,7 @@ async def test_a_revoked_session_closes_the_open_connection(
             await ws.send('{"type": "pong"}')
             session_id = server.platform.tokens.verify_access_token(token).session_id
             async with server.platform.database.session_factory() as session:
-                await identity.revoke_session(session, session_id, "logout")
+                await identity.revoke_session(session, server.platform.cache, session_id, "logout")
                 await session.commit()
             code = None
             while code is None:  # keep the heartbeat happy until the re-check

@@ -17,17 +17,15 @@ write (the entry expires by its time-to-live); both are logged.
 
 from __future__ import annotations
 
-import asyncio
 import uuid
-from collections.abc import Coroutine, Iterable, Sequence
-from typing import Any, Final
+from collections.abc import Iterable
+from typing import Final
 
-from redis.exceptions import RedisError
-from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from marketplace.catalog import repository
-from marketplace.core.cache import Cache
+from marketplace.core import cache as core_cache
+from marketplace.core.cache import CACHE_ERRORS, Cache
 from marketplace.core.logging import get_logger
 
 logger = get_logger(__name__)
@@ -43,13 +41,7 @@ SEARCH_GENERATION_KEY: Final = "catalog:search:generation"
 # assignments or a buyer group) retires them all at once.
 PRICING_GENERATION_KEY: Final = "catalog:pricing:generation"
 BUYER_PRICES_TTL_SECONDS: Final = 300.0
-_DELETE_CHUNK: Final = 500
-_PENDING_KEYS: Final = "catalog.cache_keys"
-_LISTENING: Final = "catalog.cache_listening"
-_CACHE_ERRORS = (RedisError, OSError, asyncio.TimeoutError)
-
-# Deletions scheduled after commit; held so that they are not garbage-collected.
-_after_commit_tasks: set[asyncio.Task[None]] = set()
+_CACHE_ERRORS = CACHE_ERRORS
 
 
 def product_key(product_id: uuid.UUID) -> str:
@@ -87,57 +79,14 @@ async def store(cache: Cache, key: str, value: bytes, ttl_seconds: float) -> Non
         logger.warning("catalog.cache.write_failed", key=key, error=repr(error))
 
 
-async def _delete(cache: Cache, keys: Sequence[str]) -> None:
-    try:
-        for start in range(0, len(keys), _DELETE_CHUNK):
-            await cache.delete(*keys[start : start + _DELETE_CHUNK])
-    except _CACHE_ERRORS as error:
-        logger.error("catalog.cache.invalidation_failed", keys=len(keys), error=repr(error))
-
-
 async def invalidate(session: AsyncSession, cache: Cache, keys: Iterable[str]) -> None:
     """Delete the entries now and again once the session's transaction commits."""
-    unique = sorted(set(keys))
-    if not unique:
-        return
-    await _delete(cache, unique)
-    pending: set[str] = session.info.setdefault(_PENDING_KEYS, set())
-    pending.update(unique)
-    if not session.info.get(_LISTENING):
-        session.info[_LISTENING] = True
-        _listen(session, cache)
-
-
-def _listen(session: AsyncSession, cache: Cache) -> None:
-    sync_session = session.sync_session
-
-    @event.listens_for(sync_session, "after_commit")
-    def _after_commit(_session: Any) -> None:
-        keys = sorted(session.info.pop(_PENDING_KEYS, set()))
-        if keys:
-            _spawn(_delete(cache, keys))
-
-    @event.listens_for(sync_session, "after_rollback")
-    def _after_rollback(_session: Any) -> None:
-        # The writes are undone; the entries deleted at once are simply refilled.
-        session.info.pop(_PENDING_KEYS, None)
-
-
-def _spawn(deletion: Coroutine[Any, Any, None]) -> None:
-    try:
-        loop = asyncio.get_running_loop()
-    except RuntimeError:  # committed outside an event loop: nothing left to race with
-        deletion.close()
-        return
-    task = loop.create_task(deletion)
-    _after_commit_tasks.add(task)
-    task.add_done_callback(_after_commit_tasks.discard)
+    await core_cache.invalidate(session, cache, keys)
 
 
 async def drain() -> None:
     """Wait for the deletions scheduled after commits (tests, shutdown)."""
-    while _after_commit_tasks:
-        await asyncio.gather(*list(_after_commit_tasks))
+    await core_cache.drain()
 
 
 async def invalidate_products(

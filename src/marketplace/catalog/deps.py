@@ -32,10 +32,15 @@ async def get_viewer(
     company_id = header_company_id(x_company_id)
     if not principal.is_api_key and company_id is None:
         assert principal.user_id is not None
-        memberships = await companies.memberships_of_user(session, principal.user_id)
-        if len(memberships) != 1:
-            return Viewer(principal=principal)
-        company_id = memberships[0][1].id
+        if principal.memberships is not None:  # read with the credential: no statement
+            if len(principal.memberships) != 1:
+                return Viewer(principal=principal)
+            company_id = principal.memberships[0].company.id
+        else:
+            memberships = await companies.memberships_of_user(session, principal.user_id)
+            if len(memberships) != 1:
+                return Viewer(principal=principal)
+            company_id = memberships[0][1].id
     return Viewer(principal=principal, actor=await resolve_actor(session, principal, company_id))
 
 

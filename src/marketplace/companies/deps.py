@@ -24,28 +24,28 @@ from marketplace.companies.errors import (
 )
 from marketplace.companies.models import Company, Membership
 from marketplace.companies.permissions import ROLE_ACTIONS, SCOPE_ACTIONS, Action, Role, Scope
-from marketplace.core.access import ActingCompany, Actor, Principal
+from marketplace.core.access import Actor, MemberOf, Principal
 from marketplace.core.deps import SessionDep
 from marketplace.identity.deps import CurrentPrincipal
 
-
-def acting_company(company: Company) -> ActingCompany:
-    return ActingCompany(
-        id=company.id, kind=company.kind, name=company.name, country=company.country
-    )
+acting_company = service.acting_company
 
 
 def member_actor(principal: Principal, company: Company, membership: Membership) -> Actor:
     """A member acting for its company: what its role allows (the permission table)."""
-    role = Role(membership.role)
+    return actor_of_member(principal, service.member_of(membership, company))
+
+
+def actor_of_member(principal: Principal, member: MemberOf) -> Actor:
+    role = Role(member.role)
     return Actor(
         principal=principal,
-        company=acting_company(company),
+        company=member.company,
         role=role,
         scopes=frozenset(),
         actions=ROLE_ACTIONS[role],
-        spending_limit=membership.spending_limit,
-        monthly_budget=membership.monthly_budget,
+        spending_limit=member.spending_limit,
+        monthly_budget=member.monthly_budget,
     )
 
 
@@ -70,6 +70,9 @@ async def resolve_actor(session: Any, principal: Principal, company_id: uuid.UUI
             raise CompanyNotFound()
         return key_actor(principal, company)
     assert principal.user_id is not None
+    if principal.memberships is not None:
+        # Read with the credential (a signed-in read from identity's principal cache).
+        return actor_of_member(principal, _member_of(principal.memberships, company_id))
     if company_id is None:
         memberships = await service.memberships_of_user(session, principal.user_id)
         if len(memberships) != 1:
@@ -81,6 +84,18 @@ async def resolve_actor(session: Any, principal: Principal, company_id: uuid.UUI
             raise CompanyNotFound()
         membership, company = found
     return member_actor(principal, company, membership)
+
+
+def _member_of(memberships: tuple[MemberOf, ...], company_id: uuid.UUID | None) -> MemberOf:
+    """The membership acted for, as `resolve_actor` finds it in the database."""
+    if company_id is None:
+        if len(memberships) != 1:
+            raise CompanyRequired()
+        return memberships[0]
+    for member in memberships:
+        if member.company.id == company_id:
+            return member
+    raise CompanyNotFound()
 
 
 def _check(request: Request, actor: Actor, action: Action) -> Actor:

@@ -70,10 +70,10 @@ def _private(company: object) -> CompanyPrivate:
 
 @companies_router.post("", status_code=status.HTTP_201_CREATED, response_model=CompanyPrivate)
 async def create_company(
-    body: CompanyCreate, current: CurrentUser, session: SessionDep
+    body: CompanyCreate, current: CurrentUser, session: SessionDep, cache: CacheDep
 ) -> CompanyPrivate:
     """Register a company. You become its owner; it starts unverified."""
-    return _private(await service.create_company(session, current.user.id, body))
+    return _private(await service.create_company(session, cache, current.user.id, body))
 
 
 @companies_router.get("/{company_id}", response_model=CompanyPrivateProfile | CompanyPublicProfile)
@@ -97,11 +97,11 @@ async def get_company(
 
 @companies_router.patch("/{company_id}", response_model=CompanyPrivate)
 async def update_company(
-    body: CompanyUpdate, actor: UpdateCompany, session: SessionDep
+    body: CompanyUpdate, actor: UpdateCompany, session: SessionDep, cache: CacheDep
 ) -> CompanyPrivate:
     """Change the company profile (owners and admins). Changing the legal identity of a
     pending or verified company sends it back to `unverified`."""
-    return _private(await service.update_company(session, actor, body))
+    return _private(await service.update_company(session, cache, actor, body))
 
 
 # --- addresses --------------------------------------------------------------------
@@ -165,11 +165,15 @@ async def list_members(
     "/{company_id}/members/{user_id}", response_model=MemberRead, responses=problems(409)
 )
 async def update_member(
-    user_id: uuid.UUID, body: MemberUpdate, actor: ManageMembers, session: SessionDep
+    user_id: uuid.UUID,
+    body: MemberUpdate,
+    actor: ManageMembers,
+    session: SessionDep,
+    cache: CacheDep,
 ) -> MemberRead:
     """Change a member's role or spending limit (purchasers only). Granting, changing or
     removing the owner role takes an owner; the last owner cannot be demoted."""
-    return await service.update_member(session, actor, user_id, body)
+    return await service.update_member(session, cache, actor, user_id, body)
 
 
 @companies_router.delete(
@@ -177,10 +181,12 @@ async def update_member(
     status_code=status.HTTP_204_NO_CONTENT,
     responses=problems(409),
 )
-async def remove_member(user_id: uuid.UUID, actor: ReadMembers, session: SessionDep) -> None:
+async def remove_member(
+    user_id: uuid.UUID, actor: ReadMembers, session: SessionDep, cache: CacheDep
+) -> None:
     """Remove a member (owners and admins), or leave the company (your own user id).
     The last owner cannot leave or be removed."""
-    await service.remove_member(session, actor, user_id)
+    await service.remove_member(session, cache, actor, user_id)
 
 
 # --- invitations ------------------------------------------------------------------

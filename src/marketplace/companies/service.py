@@ -58,7 +58,8 @@ from marketplace.companies.schemas import (
     VerificationStatus,
     VerificationSubmit,
 )
-from marketplace.core.access import Actor, Principal
+from marketplace.core.access import ActingCompany, Actor, MemberOf, Principal
+from marketplace.core.cache import Cache
 from marketplace.core.errors import ValidationFailed
 from marketplace.core.events import EventActor, emit, field_changes
 from marketplace.core.i18n import _, translate
@@ -70,12 +71,16 @@ from marketplace.core.pagination import (
 from marketplace.core.platform import Platform
 from marketplace.core.repository import by_created, page_of
 from marketplace.core.security import new_secret
+from marketplace.identity import principal_cache
 from marketplace.identity.models import User
 
 INVITATION_PURPOSE = "invitation"
 
 # Changing any of these changes who the company legally is: what staff verified.
 LEGAL_IDENTITY_FIELDS = ("legal_name", "registration_number", "tax_id", "country")
+# What an actor carries of its company (`core.access.ActingCompany`): a change retires
+# the cached principals (identity.principal_cache), whose memberships hold it.
+ACTING_COMPANY_FIELDS = frozenset({"name", "kind", "country"})
 
 _TRANSITION_EVENTS: dict[VerificationStatus, type[events.VerificationChanged]] = {
     VerificationStatus.PENDING: events.VerificationSubmitted,
@@ -107,6 +112,27 @@ async def memberships_of_user(
     session: AsyncSession, user_id: uuid.UUID
 ) -> list[tuple[Membership, Company]]:
     return await repository.memberships_of_user(session, user_id)
+
+
+def acting_company(company: Company) -> ActingCompany:
+    return ActingCompany(
+        id=company.id, kind=company.kind, name=company.name, country=company.country
+    )
+
+
+def member_of(membership: Membership, company: Company) -> MemberOf:
+    return MemberOf(
+        company=acting_company(company),
+        role=membership.role,
+        spending_limit=membership.spending_limit,
+        monthly_budget=membership.monthly_budget,
+    )
+
+
+async def memberships_as_values(session: AsyncSession, user_id: uuid.UUID) -> tuple[MemberOf, ...]:
+    """The user's memberships as values, in `memberships_of_user`'s order: identity's
+    `MembershipsLoader` (kept with a signed-in principal in its cache)."""
+    return tuple(member_of(*found) for found in await memberships_of_user(session, user_id))
 
 
 async def describe_user(session: AsyncSession, user: User) -> MeRead:
@@ -164,13 +190,19 @@ async def lock_membership(
 # --- companies --------------------------------------------------------------------
 
 
-async def create_company(session: AsyncSession, user_id: uuid.UUID, body: CompanyCreate) -> Company:
-    """A new, unverified company; its creator is its first owner."""
+async def create_company(
+    session: AsyncSession, cache: Cache | None, user_id: uuid.UUID, body: CompanyCreate
+) -> Company:
+    """A new, unverified company; its creator is its first owner. `cache`: the shared
+    cache whose signed-in principals list the user's companies (identity.principal_cache);
+    None only for data loaded outside the service (the demo), which no reader cached."""
     company = Company(
         id=uuid.uuid4(), verification_status="unverified", **body.model_dump(mode="json")
     )
     await repository.add(session, company)
     await repository.add(session, Membership(company_id=company.id, user_id=user_id, role="owner"))
+    if cache is not None:
+        await principal_cache.principals_changed(session, cache)
     await emit(
         session,
         events.CompanyCreated(
@@ -228,7 +260,9 @@ async def _record_transition(
     )
 
 
-async def update_company(session: AsyncSession, actor: Actor, body: CompanyUpdate) -> Company:
+async def update_company(
+    session: AsyncSession, cache: Cache, actor: Actor, body: CompanyUpdate
+) -> Company:
     """Change the profile.
 
     Changing a legal identity field (legal name, registration number, tax id, country)
@@ -247,6 +281,8 @@ async def update_company(session: AsyncSession, actor: Actor, body: CompanyUpdat
     before_after = field_changes(company, changed)
     for name, value in changed.items():
         setattr(company, name, value)
+    if changed.keys() & ACTING_COMPANY_FIELDS:
+        await principal_cache.principals_changed(session, cache)
     if changed:
         await emit(
             session,
@@ -395,7 +431,7 @@ def _require_owner_rights(actor: Actor, locked: _LockedMember) -> None:
 
 
 async def update_member(
-    session: AsyncSession, actor: Actor, user_id: uuid.UUID, body: MemberUpdate
+    session: AsyncSession, cache: Cache, actor: Actor, user_id: uuid.UUID, body: MemberUpdate
 ) -> MemberRead:
     """Change a member's role, spending limit or monthly budget.
 
@@ -434,6 +470,7 @@ async def update_member(
     target.role = new_role.value
     await repository.flush(session)
     if (target.role, target.spending_limit, target.monthly_budget) != before:
+        await principal_cache.principals_changed(session, cache)
         await emit(
             session,
             events.MemberUpdated(
@@ -452,7 +489,9 @@ async def update_member(
     return _member_read(*found)
 
 
-async def remove_member(session: AsyncSession, actor: Actor, user_id: uuid.UUID) -> None:
+async def remove_member(
+    session: AsyncSession, cache: Cache, actor: Actor, user_id: uuid.UUID
+) -> None:
     """Remove a member (members:manage), or leave the company (yourself).
 
     Removing an owner needs an owner, and the last owner can never go.
@@ -467,6 +506,7 @@ async def remove_member(session: AsyncSession, actor: Actor, user_id: uuid.UUID)
         if not locked.other_owners():
             raise LastOwner()
     await repository.delete_membership(session, locked.target.id)
+    await principal_cache.principals_changed(session, cache)
     await emit(
         session,
         events.MemberRemoved(
@@ -588,7 +628,8 @@ async def accept_invitation(
     contact = user.email if invitation is not None and invitation.channel == "email" else user.phone
     if invitation is None or contact != invitation.destination:
         raise InvitationNotFound()
-    await _accept(session, invitation, user.id, now)
+    if await _accept(session, invitation, user.id, now):
+        await principal_cache.principals_changed(session, platform.cache)
     found = await repository.membership_of(session, invitation.company_id, user.id)
     assert found is not None
     membership, company = found
@@ -603,7 +644,8 @@ async def accept_invitation(
 
 async def _accept(
     session: AsyncSession, invitation: Invitation, user_id: uuid.UUID, now: datetime
-) -> None:
+) -> bool:
+    """Whether the user joined (not already a member)."""
     # An existing membership is kept as it is: an invitation never demotes anyone.
     joined = await repository.add_membership_if_absent(
         session, invitation.company_id, user_id, invitation.role, invitation.spending_limit
@@ -621,6 +663,7 @@ async def _accept(
             # Also on sign-in, before any principal is known: the joining person acts.
             actor=EventActor(user_id=user_id),
         )
+    return joined
 
 
 async def add_member_directly(
@@ -647,13 +690,13 @@ async def verify_directly(session: AsyncSession, company: Company) -> None:
 async def accept_invitations_on_sign_in(
     session: AsyncSession, user_id: uuid.UUID, channel: str, destination: str
 ) -> int:
-    """A signed-in user joins every company that invited their verified contact."""
+    """A signed-in user joins every company that invited their verified contact: how
+    many it joined (identity's `SignInHook`)."""
     now = _now()
-    accepted = 0
+    joined = 0
     for invitation in await repository.pending_invitations_for(session, channel, destination, now):
-        await _accept(session, invitation, user_id, now)
-        accepted += 1
-    return accepted
+        joined += await _accept(session, invitation, user_id, now)
+    return joined
 
 
 # --- verification -----------------------------------------------------------------

@@ -29,8 +29,33 @@ from typing import Literal
 
 
 @dataclass(frozen=True, slots=True)
+class ActingCompany:
+    """The company acted for, as read when the request began."""
+
+    id: uuid.UUID
+    kind: str  # "buyer", "supplier" or "both"
+    name: str
+    country: str
+
+
+@dataclass(frozen=True, slots=True)
+class MemberOf:
+    """A user's membership of a company, as values: what acting for it starts from."""
+
+    company: ActingCompany
+    role: str
+    spending_limit: Decimal | None = None
+    monthly_budget: Decimal | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Principal:
-    """Who presented a credential. An API key acts for one company with fixed scopes."""
+    """Who presented a credential. An API key acts for one company with fixed scopes.
+
+    `memberships`: a user's companies when they were read with the credential (a signed-in
+    read answered from identity's principal cache, identity/principal_cache.py), in the
+    order the companies domain lists them; None when not read, and the acting company
+    is then looked up in the database."""
 
     via: Literal["bearer", "cookie", "api_key"]
     user_id: uuid.UUID | None = None
@@ -39,6 +64,7 @@ class Principal:
     is_staff: bool = False
     key_company_id: uuid.UUID | None = None
     key_scopes: frozenset[str] = frozenset()
+    memberships: tuple[MemberOf, ...] | None = None
 
     @property
     def is_api_key(self) -> bool:
@@ -50,16 +76,6 @@ class Principal:
             return "api_key", str(self.api_key_id)
         assert self.user_id is not None
         return "user", str(self.user_id)
-
-
-@dataclass(frozen=True, slots=True)
-class ActingCompany:
-    """The company acted for, as read when the request began."""
-
-    id: uuid.UUID
-    kind: str  # "buyer", "supplier" or "both"
-    name: str
-    country: str
 
 
 @dataclass(frozen=True, slots=True)

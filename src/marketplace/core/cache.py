@@ -1,14 +1,31 @@
 """Key-value cache: Redis when configured, an in-process store otherwise.
 
 Both expose the same small interface so that callers never branch on the mode.
+
+`invalidate` is the one way a write retires cached entries: deleted at once (so that
+the writer reads its own write) and again after its transaction commits, because a
+reader that loaded the old rows between the first delete and the commit may have put
+them back. The catalog's entries and identity's cached principals both use it.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
-from typing import Protocol
+from collections.abc import Coroutine, Iterable, Sequence
+from typing import Any, Final, Protocol
 
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from marketplace.core.logging import get_logger
+
+logger = get_logger(__name__)
+
+# Failures of the cache that readers and writers ride out (logged, never raised).
+CACHE_ERRORS: Final = (RedisError, OSError, asyncio.TimeoutError)
 
 
 class Cache(Protocol):
@@ -166,3 +183,66 @@ class PrefetchedCache:
 
     async def close(self) -> None:
         """The request's view only: the shared cache is closed by its owner."""
+
+
+_DELETE_CHUNK: Final = 500
+_PENDING_KEYS: Final = "cache.keys_after_commit"
+_LISTENING: Final = "cache.listening"
+
+# Deletions scheduled after commit; held so that they are not garbage-collected.
+_after_commit_tasks: set[asyncio.Task[None]] = set()
+
+
+async def _delete(cache: Cache, keys: Sequence[str]) -> None:
+    try:
+        for start in range(0, len(keys), _DELETE_CHUNK):
+            await cache.delete(*keys[start : start + _DELETE_CHUNK])
+    except CACHE_ERRORS as error:
+        logger.error("cache.invalidation_failed", keys=len(keys), error=repr(error))
+
+
+async def invalidate(session: AsyncSession, cache: Cache, keys: Iterable[str]) -> None:
+    """Delete the entries now and again once the session's transaction commits. A cache
+    that is down fails nothing: the failure is logged, the entries expire by their
+    time-to-live."""
+    unique = sorted(set(keys))
+    if not unique:
+        return
+    await _delete(cache, unique)
+    pending: set[str] = session.info.setdefault(_PENDING_KEYS, set())
+    pending.update(unique)
+    if not session.info.get(_LISTENING):
+        session.info[_LISTENING] = True
+        _listen(session, cache)
+
+
+def _listen(session: AsyncSession, cache: Cache) -> None:
+    sync_session = session.sync_session
+
+    @event.listens_for(sync_session, "after_commit")
+    def _after_commit(_session: Any) -> None:
+        keys = sorted(session.info.pop(_PENDING_KEYS, set()))
+        if keys:
+            _spawn(_delete(cache, keys))
+
+    @event.listens_for(sync_session, "after_rollback")
+    def _after_rollback(_session: Any) -> None:
+        # The writes are undone; the entries deleted at once are simply refilled.
+        session.info.pop(_PENDING_KEYS, None)
+
+
+def _spawn(deletion: Coroutine[Any, Any, None]) -> None:
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:  # committed outside an event loop: nothing left to race with
+        deletion.close()
+        return
+    task = loop.create_task(deletion)
+    _after_commit_tasks.add(task)
+    task.add_done_callback(_after_commit_tasks.discard)
+
+
+async def drain() -> None:
+    """Wait for the deletions scheduled after commits (tests, shutdown)."""
+    while _after_commit_tasks:
+        await asyncio.gather(*list(_after_commit_tasks))

@@ -10,6 +10,9 @@ here and the application plugs in the implementation (`app.py`, `install_ports`)
   `/me` lists them).
 - `OffenceRecorder`: a failed sign-in or an invalid credential counts as an offence
   of the address towards an automatic block (abuse).
+- `MembershipsLoader`: the companies a user belongs to, as values, kept with the
+  signed-in principal in its cache (`principal_cache.py`), so that a cached signed-in
+  read knows whom the user acts for without asking the database (companies).
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from typing import Annotated, Protocol
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from marketplace.core.access import MemberOf
 from marketplace.core.platform import Platform
 
 
@@ -28,12 +32,18 @@ class SignInHook(Protocol):
         self, session: AsyncSession, user_id: uuid.UUID, channel: str, destination: str
     ) -> object:
         """`user_id` proved that `destination` (on `channel`: "email" or "phone") is
-        theirs."""
+        theirs. Truthy when it changed the user's memberships (identity then retires
+        the cached principals, principal_cache.py)."""
 
 
 class OffenceRecorder(Protocol):
     async def __call__(self, platform: Platform, ip: str | None, kind: str) -> object:
         """Count one offence (`kind`, e.g. "auth_failure") of the address `ip`."""
+
+
+class MembershipsLoader(Protocol):
+    async def __call__(self, session: AsyncSession, user_id: uuid.UUID) -> tuple[MemberOf, ...]:
+        """The user's memberships, in the order the companies domain lists them."""
 
 
 def get_sign_in_hook(request: Request) -> SignInHook:

@@ -8,7 +8,7 @@ import uuid
 from fastapi import APIRouter, BackgroundTasks, Request, Response, status
 
 from marketplace.core.client_ip import client_ip
-from marketplace.core.deps import NO_STORE, PlatformDep, SessionDep
+from marketplace.core.deps import NO_STORE, CacheDep, PlatformDep, SessionDep
 from marketplace.core.errors import DomainError, problem_response
 from marketplace.core.i18n import negotiate_language
 from marketplace.core.notifier import NotifierDep
@@ -149,7 +149,7 @@ async def logout(
     current: CurrentUser, response: Response, session: SessionDep, platform: PlatformDep
 ) -> Response:
     """End this session: its refresh tokens, access tokens and cookie stop working."""
-    await service.revoke_session(session, current.session_id, "logout")
+    await service.revoke_session(session, platform.cache, current.session_id, "logout")
     response = Response(status_code=status.HTTP_204_NO_CONTENT)
     response.delete_cookie(
         platform.settings.session_cookie_name, path="/", secure=True, httponly=True
@@ -177,9 +177,11 @@ async def sessions(current: CurrentUser, session: SessionDep) -> list[SessionRea
 
 
 @me_router.delete("/sessions/{session_id}", status_code=status.HTTP_204_NO_CONTENT)
-async def revoke_session(session_id: uuid.UUID, current: CurrentUser, session: SessionDep) -> None:
+async def revoke_session(
+    session_id: uuid.UUID, current: CurrentUser, session: SessionDep, cache: CacheDep
+) -> None:
     """Sign out one of your sessions."""
-    await service.revoke_own_session(session, current.user.id, session_id)
+    await service.revoke_own_session(session, cache, current.user.id, session_id)
 
 
 __all__ = ["CurrentPrincipal", "auth_router", "me_router"]

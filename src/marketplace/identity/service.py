@@ -9,13 +9,14 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from marketplace.core.cache import Cache
 from marketplace.core.errors import DomainError, ServiceUnavailable
 from marketplace.core.events import emit
 from marketplace.core.i18n import _, translate
 from marketplace.core.notifier import OutgoingMessage, require_channel
 from marketplace.core.platform import Platform
 from marketplace.core.security import InvalidToken, keyed_hash, new_numeric_code, new_secret
-from marketplace.identity import repository
+from marketplace.identity import principal_cache, repository
 from marketplace.identity.contacts import Channel
 from marketplace.identity.errors import (
     ApiKeyNotFound,
@@ -26,7 +27,8 @@ from marketplace.identity.errors import (
 )
 from marketplace.identity.events import ApiKeyCreated, ApiKeyRevoked
 from marketplace.identity.models import ApiKey, AuthSession, OtpChallenge, RefreshToken, User
-from marketplace.identity.ports import SignInHook
+from marketplace.identity.ports import MembershipsLoader, SignInHook
+from marketplace.identity.principal_cache import CachedPrincipal
 from marketplace.settings import Environment
 
 OTP_PURPOSE = "otp"
@@ -138,7 +140,9 @@ async def verify_otp(
         return InvalidOtpCode()
     user = await repository.get_or_create_user(session, challenge.channel, challenge.destination)
     user.last_login_at = now
-    await on_sign_in(session, user.id, challenge.channel, challenge.destination)
+    if await on_sign_in(session, user.id, challenge.channel, challenge.destination):
+        # It joined companies: the user's other sessions act for them too from now on.
+        await principal_cache.principals_changed(session, platform.cache)
     return user
 
 
@@ -211,6 +215,7 @@ async def refresh(
         if spent is None:
             return InvalidCredentials()
         await repository.revoke_session(session, spent.session_id, "refresh_token_reuse", now)
+        await principal_cache.principals_changed(session, platform.cache)
         return RefreshTokenReused()
     active = await repository.get_active_session(session, session_id, now)
     if active is None:
@@ -222,8 +227,12 @@ async def refresh(
     return IssuedTokens(access_token, new_refresh, expires_in)
 
 
-async def revoke_session(session: AsyncSession, session_id: uuid.UUID, reason: str) -> None:
+async def revoke_session(
+    session: AsyncSession, cache: Cache, session_id: uuid.UUID, reason: str
+) -> None:
+    """End a sign-in session: refused from now on, in every process (principal_cache.py)."""
     await repository.revoke_session(session, session_id, reason, _now())
+    await principal_cache.principals_changed(session, cache)
 
 
 async def list_sessions(session: AsyncSession, user_id: uuid.UUID) -> list[AuthSession]:
@@ -231,12 +240,13 @@ async def list_sessions(session: AsyncSession, user_id: uuid.UUID) -> list[AuthS
 
 
 async def revoke_own_session(
-    session: AsyncSession, user_id: uuid.UUID, session_id: uuid.UUID
+    session: AsyncSession, cache: Cache, user_id: uuid.UUID, session_id: uuid.UUID
 ) -> None:
     own = await repository.get_user_session(session, user_id, session_id)
     if own is None or own.revoked_at is not None:
         raise SessionNotFound()
     await repository.revoke_session(session, session_id, "revoked_by_user", _now())
+    await principal_cache.principals_changed(session, cache)
 
 
 async def authenticate_access_token(
@@ -250,6 +260,36 @@ async def authenticate_access_token(
     if active is None or active[1].id != claims.user_id:
         raise InvalidCredentials()
     return active[1], claims.session_id
+
+
+async def authenticate_reader(
+    session: AsyncSession, platform: Platform, token: str, memberships: MembershipsLoader
+) -> tuple[CachedPrincipal, User | None]:
+    """The signed-in reader of a bearer token with its memberships, from the principal
+    cache when it is current there (principal_cache.py), else from the database (then
+    cached). The user's row comes back only when it was read (a miss)."""
+    try:
+        claims = platform.tokens.verify_access_token(token)
+    except InvalidToken as error:
+        raise InvalidCredentials() from error
+    lookup = await principal_cache.read(platform.cache, claims.session_id, claims.user_id)
+    if lookup.found is not None:
+        return lookup.found, None
+    generation = await principal_cache.begin_generation(platform.cache, lookup)
+    active = await repository.get_active_session(session, claims.session_id, _now())
+    if active is None or active[1].id != claims.user_id:
+        raise InvalidCredentials()
+    auth_session, user = active
+    found = CachedPrincipal(
+        user_id=user.id,
+        session_id=auth_session.id,
+        is_staff=user.is_staff,
+        memberships=await memberships(session, user.id),
+    )
+    await principal_cache.store(
+        platform.cache, generation, found, auth_session.expires_at.timestamp()
+    )
+    return found, user
 
 
 async def authenticate_session(session: AsyncSession, session_id: uuid.UUID) -> User:
@@ -364,8 +404,15 @@ async def find_or_create_user(session: AsyncSession, channel: Channel, destinati
     return await repository.get_or_create_user(session, channel, destination)
 
 
-async def set_staff(session: AsyncSession, user_id: uuid.UUID, is_staff: bool) -> None:
+async def set_staff(
+    session: AsyncSession, cache: Cache | None, user_id: uuid.UUID, is_staff: bool
+) -> None:
+    """`cache`: the service's shared cache, whose cached principals the change retires;
+    None only outside the service (a command granting staff: the grant is seen within
+    `principal_cache.TTL_SECONDS` by reads that cached the user before)."""
     await repository.set_staff(session, user_id, is_staff)
+    if cache is not None:
+        await principal_cache.principals_changed(session, cache)
 
 
 async def throttle_otp_request(platform: Platform, destination: str, ip: str | None) -> None:
