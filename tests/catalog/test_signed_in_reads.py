@@ -38,7 +38,9 @@ async def _priced_product(client: httpx.AsyncClient, catalog: Catalog) -> str:
     price_list = await make_list(client, owner)
     tiers = {"tiers": [{"min_qty": "100", "unit_price": "0.20"}]}
     put = await client.put(
-        f"/api/v1/price-lists/{price_list['id']}/products/{product['id']}", json=tiers, headers=owner
+        f"/api/v1/price-lists/{price_list['id']}/products/{product['id']}",
+        json=tiers,
+        headers=owner,
     )
     assert put.status_code == 200, put.text
     assigned = await client.post(
