@@ -52,7 +52,14 @@ def product_key(product_id: uuid.UUID) -> str:
 def buyer_price_key(buyer_id: uuid.UUID, product_id: uuid.UUID) -> str:
     """The price list that prices the product for this buyer (or none): per buyer, so
     one buyer's entry is never another's."""
-    return f"catalog:buyer-price:v1:{buyer_id}:{product_id}"
+    # v2: the entry holds a map of products (`price_lists.service.buyer_price_lists`).
+    return f"catalog:buyer-price:v2:{buyer_id}:{product_id}"
+
+
+def buyer_page_prices_key(buyer_id: uuid.UUID, page_key: str) -> str:
+    """The price lists that price the products of a cached search page (`page_key`, which
+    names the search generation: a page's products change only with it) for this buyer."""
+    return f"catalog:buyer-page-prices:v1:{buyer_id}:{page_key}"
 
 
 async def read_many(cache: Cache, *keys: str) -> list[bytes | None]:

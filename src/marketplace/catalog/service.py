@@ -30,6 +30,7 @@ from marketplace.catalog.errors import (
 from marketplace.catalog.models import Product, ProductImage
 from marketplace.catalog.price_lists import service as price_lists_service
 from marketplace.catalog.price_lists.models import PriceListTiers, Tier
+from marketplace.catalog.price_lists.service import BuyerPriceEntry
 from marketplace.catalog.repository import ImageRow, ProductRow
 from marketplace.catalog.schemas import (
     ImageRead,
@@ -134,6 +135,13 @@ _COLUMNS: Final = (
     "status",
     "parent_id",
 )
+
+
+class Unread:
+    """A cache entry not read yet (None would say it was read and missing)."""
+
+
+UNREAD: Final = Unread()
 
 
 @dataclass
@@ -562,14 +570,21 @@ async def _detail_for(
     product_id: uuid.UUID,
     *,
     cache_missed: bool = False,
+    entry: bytes | Unread | None = UNREAD,
 ) -> tuple[ProductRead | None, bytes | None]:
     """The detail this viewer may see: (model, None) or, when the shared public entry
     can be served as it is, (None, bytes). 404 when the viewer may not see it.
 
     One read of each thing: the cache once (not at all when `cache_missed`, i.e. this
-    request already missed the entry before routing), then the product's row once; the
-    row says both whose it is and whether anyone may see it."""
-    cached = None if cache_missed else await cached_public_detail(cache, product_id)
+    request already missed the entry before routing, nor when the caller read the
+    `entry` already), then the product's row once; the row says both whose it is and
+    whether anyone may see it."""
+    if cache_missed:
+        cached = None
+    elif isinstance(entry, Unread):
+        cached = await cached_public_detail(cache, product_id)
+    else:
+        cached = entry
     if cached is not None:
         if viewer.reads_public_only:
             return None, cached
@@ -593,12 +608,16 @@ async def your_price(
     buyer_id: uuid.UUID,
     detail: ProductRead,
     quantity: Decimal,
+    *,
+    prefetched: BuyerPriceEntry | None = None,
 ) -> PriceQuoteRead:
     """The one pricing function applied to this buyer: its price list, then the tiers."""
     return _quote(
         detail,
         quantity,
-        await price_lists_service.buyer_price_list(session, cache, buyer_id, detail.id),
+        await price_lists_service.buyer_price_list(
+            session, cache, buyer_id, detail.id, prefetched=prefetched
+        ),
     )
 
 
@@ -637,16 +656,26 @@ async def product_detail(
     own price at the MOQ, computed per request from its cached price list. `missed_key`: the
     entry this request already found missing before routing (`public_cache`)."""
     cache_missed = missed_key is not None and missed_key == caching.product_key(product_id)
+    buyer_id = buyer_of(viewer)
+    entry: bytes | Unread | None = UNREAD
+    prefetched = None
+    if buyer_id is not None:
+        # A buyer's detail needs the shared entry and the buyer's price list choice:
+        # both in one round trip (each Redis call costs about 0.1 ms of CPU).
+        entry, prefetched = await price_lists_service.read_with_buyer_prices(
+            cache, caching.product_key(product_id), caching.buyer_price_key(buyer_id, product_id)
+        )
     detail, encoded = await _detail_for(
-        session, cache, viewer, product_id, cache_missed=cache_missed
+        session, cache, viewer, product_id, cache_missed=cache_missed, entry=entry
     )
     if detail is None:
         assert encoded is not None
         return encoded
-    buyer_id = buyer_of(viewer)
     if buyer_id is not None and not owns(viewer, detail.supplier.id):
         try:
-            detail.your_price = await your_price(session, cache, buyer_id, detail, detail.moq)
+            detail.your_price = await your_price(
+                session, cache, buyer_id, detail, detail.moq, prefetched=prefetched
+            )
         except ValidationFailed:
             # Data older than today's rules (e.g. a MOQ off the pack size): no price
             # at the MOQ rather than a failed page; the price endpoint says why.

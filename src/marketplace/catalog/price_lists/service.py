@@ -458,8 +458,33 @@ async def unassign(
 # --- a buyer's price list, cached -------------------------------------------------
 
 
+@dataclass(frozen=True)
+class BuyerPriceEntry:
+    """The pricing generation and a buyer's entry, as one round trip read them."""
+
+    generation: bytes | None
+    entry: bytes | None
+
+
+async def read_with_buyer_prices(
+    cache: Cache, key: str, prices_key: str
+) -> tuple[bytes | None, BuyerPriceEntry]:
+    """Another cache entry (`key`: the product's shared detail, a search page) read in
+    the same round trip as a buyer's price list choice (`prices_key`), for
+    `buyer_price_list` and `buyer_price_lists` (`prefetched=`)."""
+    value, generation, entry = await caching.read_many(
+        cache, key, caching.PRICING_GENERATION_KEY, prices_key
+    )
+    return value, BuyerPriceEntry(generation, entry)
+
+
 async def buyer_price_list(
-    session: AsyncSession, cache: Cache, buyer_id: uuid.UUID, product_id: uuid.UUID
+    session: AsyncSession,
+    cache: Cache,
+    buyer_id: uuid.UUID,
+    product_id: uuid.UUID,
+    *,
+    prefetched: BuyerPriceEntry | None = None,
 ) -> PriceListTiers | None:
     """The price list that prices the product for this buyer, or None, from the cache
     when this pricing generation has it (`caching.PRICING_GENERATION_KEY`).
@@ -471,37 +496,70 @@ async def buyer_price_list(
     their measured effect"). The entry is the buyer's own (its key names the buyer);
     a price list change retires every entry at once, a product change needs none (the
     price is computed from the product's current detail and the list's tiers)."""
-    key = caching.buyer_price_key(buyer_id, product_id)
-    generation, entry = await caching.read_many(cache, caching.PRICING_GENERATION_KEY, key)
+    chosen = await buyer_price_lists(
+        session,
+        cache,
+        buyer_id,
+        caching.buyer_price_key(buyer_id, product_id),
+        [product_id],
+        prefetched=prefetched,
+    )
+    return chosen.get(product_id)
+
+
+async def buyer_price_lists(
+    session: AsyncSession,
+    cache: Cache,
+    buyer_id: uuid.UUID,
+    key: str,
+    product_ids: Sequence[uuid.UUID],
+    *,
+    prefetched: BuyerPriceEntry | None = None,
+) -> dict[uuid.UUID, PriceListTiers]:
+    """For each of the products, the price list that prices it for this buyer (those
+    none prices are left out), kept under `key` (the buyer's own: it must name the buyer
+    and the products, e.g. `caching.buyer_page_prices_key`) for this pricing generation.
+    `prefetched`: the generation and the entry, read with something else."""
+    if prefetched is None:
+        generation, entry = await caching.read_many(cache, caching.PRICING_GENERATION_KEY, key)
+    else:
+        generation, entry = prefetched.generation, prefetched.entry
     if generation is not None and entry is not None:
         stored = orjson.loads(entry)
         if stored["generation"] == generation.decode():
-            return _decode_price_list(stored["list"])
-    chosen = (await repository.price_lists_for_buyer(session, buyer_id, [product_id])).get(
-        product_id
-    )
+            return {
+                uuid.UUID(product_id): _decode_price_list(value)
+                for product_id, value in stored["lists"].items()
+            }
     if generation is None:
+        # Stored before the database is read: a price list change committed meanwhile
+        # deletes it after this read, so what this read stores is never current.
         generation = uuid.uuid4().hex.encode()
         await caching.store(
             cache, caching.PRICING_GENERATION_KEY, generation, caching.BUYER_PRICES_TTL_SECONDS
         )
-    encoded = orjson.dumps({"generation": generation.decode(), "list": _encode_price_list(chosen)})
+    chosen = await repository.price_lists_for_buyer(session, buyer_id, product_ids)
+    encoded = orjson.dumps(
+        {
+            "generation": generation.decode(),
+            "lists": {
+                str(product_id): _encode_price_list(price_list)
+                for product_id, price_list in chosen.items()
+            },
+        }
+    )
     await caching.store(cache, key, encoded, caching.BUYER_PRICES_TTL_SECONDS)
     return chosen
 
 
-def _encode_price_list(chosen: PriceListTiers | None) -> dict[str, Any] | None:
-    if chosen is None:
-        return None
+def _encode_price_list(chosen: PriceListTiers) -> dict[str, Any]:
     return {
         "id": str(chosen.price_list_id),
         "tiers": [[str(tier.min_qty), str(tier.unit_price)] for tier in chosen.tiers],
     }
 
 
-def _decode_price_list(stored: dict[str, Any] | None) -> PriceListTiers | None:
-    if stored is None:
-        return None
+def _decode_price_list(stored: dict[str, Any]) -> PriceListTiers:
     return PriceListTiers(
         price_list_id=uuid.UUID(stored["id"]),
         tiers=[

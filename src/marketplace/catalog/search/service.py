@@ -33,8 +33,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from marketplace.catalog import caching
 from marketplace.catalog.price_lists import repository as price_lists_repository
+from marketplace.catalog.price_lists import service as price_lists_service
 from marketplace.catalog.price_lists.models import PriceListTiers, Tier
-from marketplace.catalog.price_lists.service import quote, tier_for
+from marketplace.catalog.price_lists.service import BuyerPriceEntry, quote, tier_for
 from marketplace.catalog.search import repository
 from marketplace.catalog.search.errors import (
     InvalidAttributeFilter,
@@ -547,35 +548,66 @@ async def search_products(
     key = _missed(missed_key, PAGE_KEY_PREFIX)
     if key is None:
         key = await _page_key(cache, params, attribute_pairs, sort, cache_ttl_seconds)
-        entry = None if key is None else await caching.read(cache, key)
+        prefetched = None
+        if key is None:
+            entry = None
+        elif buyer_id is None:
+            entry = await caching.read(cache, key)
+        else:
+            # The page and the buyer's price lists of it in one round trip.
+            entry, prefetched = await price_lists_service.read_with_buyer_prices(
+                cache, key, caching.buyer_page_prices_key(buyer_id, key)
+            )
         if entry is not None:
             body, _separator, raw_pricing = entry.partition(_ENTRY_SEPARATOR)
             return await _with_buyer_prices(
                 session,
+                cache,
                 RenderedPage(body),
                 lambda: CachedPricing.model_validate_json(raw_pricing),
                 buyer_id,
+                key,
+                prefetched,
             )
     page, pricing = await _public_page(session, params, attribute_pairs, sort)
     body = page.model_dump_json().encode()
     if key is not None:
         entry = body + _ENTRY_SEPARATOR + pricing.model_dump_json().encode()
         await caching.store(cache, key, entry, cache_ttl_seconds)
-    return await _with_buyer_prices(session, RenderedPage(body), lambda: pricing, buyer_id)
+    return await _with_buyer_prices(
+        session, cache, RenderedPage(body), lambda: pricing, buyer_id, key, None
+    )
 
 
 async def _with_buyer_prices(
     session: AsyncSession,
+    cache: Cache,
     rendered: RenderedPage,
     load_pricing: Callable[[], CachedPricing],
     buyer_id: uuid.UUID | None,
+    page_key: str | None,
+    prefetched: BuyerPriceEntry | None,
 ) -> RenderedPage | ProductSearchPage:
+    """The page with the buyer's price list prices. For a cached page (`page_key`), the
+    buyer's price lists of it are cached too, as a detail's are
+    (`price_lists.service.buyer_price_lists`)."""
     if buyer_id is None:
         return rendered
     page = ProductSearchPage.model_validate_json(rendered.body)
-    price_lists = await price_lists_repository.price_lists_for_buyer(
-        session, buyer_id, [item.id for item in page.items]
-    )
+    product_ids = [item.id for item in page.items]
+    if page_key is None:
+        price_lists = await price_lists_repository.price_lists_for_buyer(
+            session, buyer_id, product_ids
+        )
+    else:
+        price_lists = await price_lists_service.buyer_price_lists(
+            session,
+            cache,
+            buyer_id,
+            caching.buyer_page_prices_key(buyer_id, page_key),
+            product_ids,
+            prefetched=prefetched,
+        )
     if not price_lists:
         return rendered
     return apply_buyer_prices(page, load_pricing(), price_lists)
