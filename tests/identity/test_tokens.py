@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 import jwt
@@ -271,3 +272,32 @@ def test_rotated_keys_verify_old_tokens_and_sign_with_the_first(database_url: st
 def test_short_jwt_keys_are_refused(database_url: str) -> None:
     with pytest.raises(ValueError, match="JWT_KEYS"):
         TokenSigner(make_settings(database_url=database_url, jwt_keys="k1:short"))
+
+
+def test_a_remembered_token_is_refused_once_it_expires(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Verified tokens are remembered (TokenSigner.verify_access_token), never past
+    their expiry: then the token is checked again, and refused."""
+    from jwt import api_jwt
+
+    from marketplace.core import security
+    from marketplace.core.security import InvalidToken
+
+    signer = TokenSigner(make_settings(database_url=database_url))
+    token, ttl = signer.issue_access_token(uuid.uuid4(), uuid.uuid4())
+    first = signer.verify_access_token(token)
+    assert signer.verify_access_token(token) is first  # remembered
+
+    later = ttl + security.LEEWAY_SECONDS + 1
+    real = security.now_seconds()
+
+    class Later(datetime):
+        @classmethod
+        def now(cls, tz: Any = None) -> Later:
+            return cls.fromtimestamp(real + later, tz)
+
+    monkeypatch.setattr(security, "now_seconds", lambda: real + later)
+    monkeypatch.setattr(api_jwt, "datetime", Later)
+    with pytest.raises(InvalidToken):
+        signer.verify_access_token(token)
