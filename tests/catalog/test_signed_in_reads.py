@@ -16,6 +16,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from marketplace.identity import principal_cache
+from marketplace.identity import service as identity
 from marketplace.settings import Settings
 from tests.catalog.conftest import Catalog, create_product
 from tests.catalog.price_lists.test_price_lists import make_list
@@ -100,6 +101,30 @@ async def test_a_sign_out_and_a_revoked_session_are_seen_by_the_next_read(
     refused = await client.get(url, headers=buyer)
     assert refused.status_code == 401, refused.text
     assert (await client.get("/api/v1/me", headers=buyer)).status_code == 401
+
+
+async def test_a_browser_sign_out_is_seen_by_the_next_read(
+    app: FastAPI, client: httpx.AsyncClient, db_session: AsyncSession, catalog: Catalog
+) -> None:
+    url = await _priced_product(client, catalog)
+    user = await make_user(db_session)
+    company = await make_company(db_session, kind="buyer")
+    await add_member(db_session, company, user, "purchaser")
+    platform = platform_of(app)
+    browser = await identity.start_browser_session(
+        db_session, platform, user, identity.ClientInfo(ip="127.0.0.1", user_agent="tests")
+    )
+    cookie = {"Cookie": f"{platform.settings.session_cookie_name}={browser.cookie_secret}"}
+    first = await client.get(url, headers=cookie)
+    assert first.status_code == 200, first.text
+    assert first.json()["your_price"]["source"] == "tiers"  # acting for its one company
+    async with statements_sent(db_session) as sent:
+        assert (await client.get(url, headers=cookie)).content == first.content
+    assert sent.statements == []
+
+    csrf = {**cookie, "X-CSRF-Token": browser.csrf_token}
+    assert (await client.post("/api/v1/auth/logout", headers=csrf)).status_code == 204
+    assert (await client.get(url, headers=cookie)).status_code == 401
 
 
 async def test_a_session_revoked_from_another_device_is_seen_at_once(

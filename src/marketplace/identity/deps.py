@@ -25,7 +25,7 @@ from marketplace.identity.errors import (
     StaffOnly,
 )
 from marketplace.identity.models import ApiKey, User
-from marketplace.identity.ports import MembershipsLoader
+from marketplace.identity.principal_cache import CachedPrincipal
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 CSRF_HEADER = "X-CSRF-Token"
@@ -111,14 +111,23 @@ async def _resolve_principal(
         if request.method in SAFE_METHODS:
             # A read: the principal with its memberships from the principal cache
             # (principal_cache.py; measured in bench/README.md, "Signed-in reads").
-            return await _reader(request, session, platform, bearer.credentials)
-        user, session_id = await service.authenticate_access_token(
-            session, platform, bearer.credentials
-        )
-        credential = Credential(principal_of("bearer", user, session_id, None), user=user)
+            found = await service.authenticate_reader(
+                session, platform, bearer.credentials, request.app.state.load_memberships
+            )
+            credential = _reader("bearer", *found)
+        else:
+            user, session_id = await service.authenticate_access_token(
+                session, platform, bearer.credentials
+            )
+            credential = Credential(principal_of("bearer", user, session_id, None), user=user)
     elif api_key is not None:
         key = await service.authenticate_api_key(session, platform, api_key)
         credential = Credential(principal_of("api_key", None, None, key), api_key=key)
+    elif cookie is not None and request.method in SAFE_METHODS:
+        found = await service.authenticate_cookie_reader(
+            session, platform, cookie, request.app.state.load_memberships
+        )
+        credential = _reader("cookie", *found)
     elif cookie is not None:
         user, session_id = await service.authenticate_cookie(session, platform, cookie)
         if request.method not in SAFE_METHODS:
@@ -130,13 +139,12 @@ async def _resolve_principal(
     return credential
 
 
-async def _reader(
-    request: Request, session: SessionDep, platform: PlatformDep, token: str
+def _reader(
+    via: Literal["bearer", "cookie"], found: CachedPrincipal, user: User | None
 ) -> Credential:
-    loader: MembershipsLoader = request.app.state.load_memberships
-    found, user = await service.authenticate_reader(session, platform, token, loader)
+    """A reader's credential from the principal cache (its user row only when read)."""
     principal = Principal(
-        via="bearer",
+        via=via,
         user_id=found.user_id,
         session_id=found.session_id,
         is_staff=found.is_staff,

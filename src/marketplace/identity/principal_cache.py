@@ -53,7 +53,14 @@ TTL_SECONDS: Final = 60.0
 
 
 def entry_key(session_id: uuid.UUID) -> str:
+    """A bearer token's entry: the sign-in session it names."""
     return f"identity:principal:v1:{session_id}"
+
+
+def cookie_entry_key(cookie_digest: str) -> str:
+    """A browser session's entry: the keyed digest of its cookie's secret (the secret
+    itself is never stored), which is how the database finds that session too."""
+    return f"identity:principal:v1:cookie:{cookie_digest}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,11 +80,11 @@ class Lookup:
     found: CachedPrincipal | None
 
 
-async def read(cache: Cache, session_id: uuid.UUID, user_id: uuid.UUID) -> Lookup:
-    """The session's entry when it is of the current generation, of this user and not
-    past its session's end."""
+async def read(cache: Cache, key: str, user_id: uuid.UUID | None) -> Lookup:
+    """The entry when it is of the current generation, of this user (when the credential
+    names one) and not past its session's end."""
     try:
-        generation, entry = await cache.get_many(GENERATION_KEY, entry_key(session_id))
+        generation, entry = await cache.get_many(GENERATION_KEY, key)
     except CACHE_ERRORS as error:
         logger.warning("identity.principal_cache.read_failed", error=repr(error))
         return Lookup(None, None)
@@ -86,15 +93,15 @@ async def read(cache: Cache, session_id: uuid.UUID, user_id: uuid.UUID) -> Looku
     stored = orjson.loads(entry)
     if (
         stored["g"] != generation.decode()
-        or stored["u"] != str(user_id)
+        or (user_id is not None and stored["u"] != str(user_id))
         or stored["x"] <= time.time()
     ):
         return Lookup(generation, None)
     return Lookup(
         generation,
         CachedPrincipal(
-            user_id=user_id,
-            session_id=session_id,
+            user_id=uuid.UUID(stored["u"]),
+            session_id=uuid.UUID(stored["i"]),
             is_staff=stored["s"],
             memberships=tuple(_decode_membership(item) for item in stored["m"]),
         ),
@@ -117,6 +124,7 @@ async def begin_generation(cache: Cache, lookup: Lookup) -> bytes | None:
 
 async def store(
     cache: Cache,
+    key: str,
     generation: bytes | None,
     principal: CachedPrincipal,
     session_expires_at: float,
@@ -131,13 +139,14 @@ async def store(
         {
             "g": generation.decode(),
             "u": str(principal.user_id),
+            "i": str(principal.session_id),
             "s": principal.is_staff,
             "x": session_expires_at,
             "m": [_encode_membership(member) for member in principal.memberships],
         }
     )
     try:
-        await cache.set(entry_key(principal.session_id), encoded, ttl)
+        await cache.set(key, encoded, ttl)
     except CACHE_ERRORS as error:
         logger.warning("identity.principal_cache.write_failed", error=repr(error))
 

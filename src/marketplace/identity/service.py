@@ -272,14 +272,42 @@ async def authenticate_reader(
         claims = platform.tokens.verify_access_token(token)
     except InvalidToken as error:
         raise InvalidCredentials() from error
-    lookup = await principal_cache.read(platform.cache, claims.session_id, claims.user_id)
+    key = principal_cache.entry_key(claims.session_id)
+    lookup = await principal_cache.read(platform.cache, key, claims.user_id)
     if lookup.found is not None:
         return lookup.found, None
     generation = await principal_cache.begin_generation(platform.cache, lookup)
     active = await repository.get_active_session(session, claims.session_id, _now())
     if active is None or active[1].id != claims.user_id:
         raise InvalidCredentials()
-    auth_session, user = active
+    return await _cache_reader(session, platform, key, generation, *active, memberships)
+
+
+async def authenticate_cookie_reader(
+    session: AsyncSession, platform: Platform, cookie_secret: str, memberships: MembershipsLoader
+) -> tuple[CachedPrincipal, User | None]:
+    """`authenticate_reader` for a browser session's cookie."""
+    digest = platform.hasher.digest(COOKIE_PURPOSE, cookie_secret)
+    key = principal_cache.cookie_entry_key(digest)
+    lookup = await principal_cache.read(platform.cache, key, None)
+    if lookup.found is not None:
+        return lookup.found, None
+    generation = await principal_cache.begin_generation(platform.cache, lookup)
+    active = await repository.get_active_browser_session(session, digest, _now())
+    if active is None:
+        raise InvalidCredentials()
+    return await _cache_reader(session, platform, key, generation, *active, memberships)
+
+
+async def _cache_reader(
+    session: AsyncSession,
+    platform: Platform,
+    key: str,
+    generation: bytes | None,
+    auth_session: AuthSession,
+    user: User,
+    memberships: MembershipsLoader,
+) -> tuple[CachedPrincipal, User]:
     found = CachedPrincipal(
         user_id=user.id,
         session_id=auth_session.id,
@@ -287,7 +315,7 @@ async def authenticate_reader(
         memberships=await memberships(session, user.id),
     )
     await principal_cache.store(
-        platform.cache, generation, found, auth_session.expires_at.timestamp()
+        platform.cache, key, generation, found, auth_session.expires_at.timestamp()
     )
     return found, user
 
