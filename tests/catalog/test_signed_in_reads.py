@@ -183,6 +183,21 @@ async def test_membership_changes_are_seen_by_the_next_read(
 async def test_a_role_change_is_seen_by_the_next_read(
     client: httpx.AsyncClient, catalog: Catalog
 ) -> None:
+    viewer = catalog.headers["viewer"]
+    me = (await client.get("/api/v1/me", headers=viewer)).json()
+    assert (await client.get("/api/v1/audit-events", headers=viewer)).status_code == 403
+    promoted = await client.patch(
+        f"/api/v1/companies/{catalog.supplier_id}/members/{me['id']}",
+        json={"role": "admin"},
+        headers=catalog.headers["owner"],
+    )
+    assert promoted.status_code == 200, promoted.text
+    assert (await client.get("/api/v1/audit-events", headers=viewer)).status_code == 200
+
+
+async def test_a_removed_member_is_a_stranger_from_the_next_read(
+    client: httpx.AsyncClient, catalog: Catalog
+) -> None:
     product = await create_product(client, catalog.headers["owner"], status="draft")
     url = f"/api/v1/products/{product['id']}"
     viewer = catalog.headers["viewer"]
