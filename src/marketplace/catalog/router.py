@@ -37,7 +37,7 @@ from marketplace.catalog.schemas import (
     ProductUpdate,
 )
 from marketplace.core.cache import Cache
-from marketplace.core.deps import CacheDep, PlatformDep, SessionDep
+from marketplace.core.deps import CacheDep, PlatformDep, ReadOnlySessionDep, SessionDep
 from marketplace.core.etags import version_etag
 from marketplace.core.middleware.public_cache import CachedRead, Missed, missed_key, route_of
 from marketplace.core.openapi import problems
@@ -128,7 +128,7 @@ async def get_product(
     request: Request,
     product_id: uuid.UUID,
     viewer: ViewerDep,
-    session: SessionDep,
+    session: ReadOnlySessionDep,
     cache: CacheDep,
 ) -> Response:
     """A product's detail: public when active, not blocked and of a verified supplier;

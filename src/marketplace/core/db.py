@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.pool import AsyncAdaptedQueuePool, PoolProxiedConnection
+from sqlalchemy.util import await_
 
 from marketplace.core.logging import get_logger
 
@@ -111,7 +112,8 @@ def _ping_when_idle(engine: AsyncEngine, idle_seconds: float) -> None:
     """Ping a pooled connection before use only when it sat unused for `idle_seconds`.
 
     SQLAlchemy's `pool_pre_ping` pings on every checkout: three round trips with the
-    asyncpg driver (BEGIN, an empty query, ROLLBACK), about 7% of order throughput.
+    asyncpg driver (BEGIN, an empty query, ROLLBACK), about 7% of order throughput;
+    this ping is the empty query alone.
     Under load connections come back within milliseconds and need none; a connection
     that idled (through a database restart, a firewall timeout) is pinged and, if
     dead, replaced before the request sees it. A connection that dies while in use
@@ -134,7 +136,10 @@ def _ping_when_idle(engine: AsyncEngine, idle_seconds: float) -> None:
         if time.monotonic() - record.info.get(_RETURNED_AT, 0.0) < idle_seconds:
             return
         try:
-            dbapi_connection.ping()
+            # An empty statement on the driver: one round trip. The adapter's `ping()`
+            # wraps it in BEGIN and ROLLBACK (for pgbouncer's transaction mode, which
+            # this service does not use): three.
+            await_(dbapi_connection.driver_connection.fetchrow(";"))
         except Exception as error:
             logger.warning("database.idle_connection_replaced", error=repr(error))
             # The pool discards this connection and checks out another (or a new one).
@@ -263,6 +268,10 @@ class Database:
         self.session_factory: async_sessionmaker[AsyncSession] = async_sessionmaker(
             self.engine, expire_on_commit=False, autoflush=False
         )
+        # The same pool, each statement its own transaction (`read_outside_transaction`).
+        self.autocommit_engine: AsyncEngine = self.engine.execution_options(
+            isolation_level="AUTOCOMMIT"
+        )
         # Set by the event delivery: called after a commit that wrote outbox events.
         self.after_commit_with_events: Callable[[], None] | None = None
 
@@ -277,6 +286,25 @@ class Database:
                 raise
             if session.info.pop("outbox_dirty", False) and self.after_commit_with_events:
                 self.after_commit_with_events()
+
+    def read_outside_transaction(self, session: AsyncSession) -> bool:
+        """Send the rest of `session`'s statements without BEGIN and COMMIT, if it has
+        not begun a transaction yet: for a request that only reads, with one statement
+        or several that need no common snapshot. True when it did.
+
+        asyncpg runs a statement sent outside a transaction block in a transaction of
+        its own: BEGIN and COMMIT were two of the three round trips of an anonymous
+        product read, and the session's commit machinery about 0.1 ms of CPU more
+        (bench/README.md, "Changes and their measured effect", 6). The connection
+        comes from the same pool, its isolation level set and reset on the client side
+        (no statement). A session that has begun (a signed-in caller's credential was
+        read through it) keeps its transaction, so that a request never holds two
+        connections and never mixes the two kinds."""
+        sync = session.sync_session
+        if sync.in_transaction() or sync.bind is not self.engine.sync_engine:
+            return False
+        sync.bind = self.autocommit_engine.sync_engine
+        return True
 
     def dedicated(self, purpose: str) -> Database:
         """A database of one connection, outside this pool, for work that holds a

@@ -39,6 +39,19 @@ async def get_session(platform: PlatformDep) -> AsyncIterator[AsyncSession]:
         yield session
 
 
+async def get_read_only_session(
+    platform: PlatformDep, session: Annotated[AsyncSession, Depends(get_session, scope="function")]
+) -> AsyncSession:
+    """For a route that only reads, on the primary (so it sees the caller's own writes):
+    the request's session, its statements sent outside a transaction when nothing has
+    begun one (an anonymous caller; the credential is resolved before the route's
+    dependencies, app.py), so no BEGIN and COMMIT around them. Each statement then
+    reads its own snapshot: for reads of one statement, or of several that need no
+    common one and no transaction-local setting (`Database.read_outside_transaction`)."""
+    platform.database.read_outside_transaction(session)
+    return session
+
+
 async def get_read_session(
     platform: PlatformDep, session: Annotated[AsyncSession, Depends(get_session, scope="function")]
 ) -> AsyncIterator[AsyncSession]:
@@ -54,6 +67,7 @@ CacheDep = Annotated[Cache, Depends(get_cache)]
 # and never a success reported for data that was not saved.
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 ReadSessionDep = Annotated[AsyncSession, Depends(get_read_session, scope="function")]
+ReadOnlySessionDep = Annotated[AsyncSession, Depends(get_read_only_session, scope="function")]
 
 
 async def no_store(response: Response) -> None:

@@ -106,25 +106,35 @@ class DriverStatement:
 
 
 async def driver_connection(session: AsyncSession) -> asyncpg.Connection:
-    """The asyncpg connection of the session's transaction, that transaction begun.
+    """The asyncpg connection of the session's transaction, that transaction begun (of a
+    read-only session outside a transaction: the connection, nothing begun).
 
     Remembered for the rest of that transaction: finding it through the session costs
     about as much CPU as running a statement on it."""
     memo = transaction_memo(session)
     driver: asyncpg.Connection | None = memo.get("driver") if memo is not None else None
-    if driver is not None and driver.is_in_transaction():
+    if driver is not None and (_outside(memo) or driver.is_in_transaction()):
         return driver
-    driver = await _begun_driver_connection(session)
+    driver, outside = await _begun_driver_connection(session)
     memo = transaction_memo(session)
     assert memo is not None  # begun just now
     memo["driver"] = driver
+    memo["outside_transaction"] = outside
     return driver
 
 
-async def _begun_driver_connection(session: AsyncSession) -> asyncpg.Connection:
+def _outside(memo: dict[str, Any] | None) -> bool:
+    return bool(memo and memo.get("outside_transaction"))
+
+
+async def _begun_driver_connection(session: AsyncSession) -> tuple[asyncpg.Connection, bool]:
+    """The driver connection, and whether its statements run outside a transaction (a
+    read-only session, `Database.read_outside_transaction`: nothing to begin)."""
     connection = await session.connection()
     raw = await connection.get_raw_connection()
     driver: asyncpg.Connection = raw.driver_connection
+    if getattr(raw.dbapi_connection, "autocommit", False):
+        return driver, True
     if not driver.is_in_transaction():
         # SQLAlchemy sends BEGIN with its first statement, through its adapter, which
         # must own the transaction to commit or roll it back. Have the adapter begin
@@ -133,7 +143,7 @@ async def _begun_driver_connection(session: AsyncSession) -> asyncpg.Connection:
             await connection.execute(text("SELECT 1"))
         if not driver.is_in_transaction():
             raise RuntimeError("the session's transaction did not begin")
-    return driver
+    return driver, False
 
 
 # SQLAlchemy's asyncpg adapter (`AsyncAdapt_asyncpg_connection`, SQLAlchemy 2.0) has no
