@@ -216,3 +216,35 @@ async def test_the_pool_counts_the_checkouts_waiting_for_a_connection(database_u
         assert (status["checked_out"], status["waiting"]) == (0, 0)
     finally:
         await database.dispose()
+
+
+async def test_connections_opened_beyond_the_pool_size_are_kept(database_url: str) -> None:
+    # A burst opens the overflow; the next burst gets the same connections instead of
+    # opening them again (core/db.py, `Database.__init__`), within the same ceiling.
+    database = Database(database_url, pool_size=1, max_overflow=2, ping_after_idle_seconds=60)
+    held = asyncio.Event()
+
+    async def backend_during_burst() -> int:
+        async with database.session_factory() as session:
+            pid = int((await session.execute(text("SELECT pg_backend_pid()"))).scalar_one())
+            await held.wait()
+            return pid
+
+    async def burst() -> set[int]:
+        held.clear()
+        tasks = [asyncio.create_task(backend_during_burst()) for _ in range(3)]
+        await asyncio.sleep(0.2)
+        status = database.pool_status()
+        assert (status["checked_out"], status["size"], status["overflow"]) == (3, 1, 2)
+        held.set()
+        return set(await asyncio.gather(*tasks))
+
+    try:
+        first = await burst()
+        status = database.pool_status()
+        assert (status["checked_out"], status["idle"], status["overflow"]) == (0, 3, 2)
+        second = await burst()
+        assert len(first) == 3
+        assert second == first
+    finally:
+        await database.dispose()
