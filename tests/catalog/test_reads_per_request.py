@@ -1,19 +1,17 @@
 """One read of each thing per request: a product's row once, its cache entry once, a
 search's key and entry once, however the request is answered.
 
-Statements are counted on the engine of the test's connection (which the requests
-share); cache reads by wrapping the application's real cache."""
+Statements are counted on the test's connection, which the requests share (SQLAlchemy's
+and the driver's, tests/statements.py); cache reads by wrapping the application's real
+cache."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import httpx
 from fastapi import FastAPI
-from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from marketplace.catalog import caching
@@ -53,22 +51,6 @@ def counting_cache(app: FastAPI) -> CountingCache:
     return counting
 
 
-@contextmanager
-def statements(session: AsyncSession) -> Iterator[list[str]]:
-    """The SQL statements sent on the test's connection meanwhile."""
-    engine = session.get_bind().engine
-    sent: list[str] = []
-
-    def record(*arguments: Any) -> None:
-        sent.append(arguments[2])  # (connection, cursor, statement, ...)
-
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield sent
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
-
-
 def product_row_reads(sent: list[str]) -> int:
     """Reads of a product's row with its supplier and category (`product_row`)."""
     return sum(
@@ -84,14 +66,14 @@ async def test_a_signed_in_buyers_miss_reads_the_product_and_its_entry_once(
     cache = counting_cache(app)
     key = caching.product_key(uuid.UUID(product["id"]))
 
-    with statements(db_session) as sent:
+    async with statements_sent(db_session) as sent:
         response = await client.get(
             f"/api/v1/products/{product['id']}", headers=catalog.headers["buyer"]
         )
 
     assert response.status_code == 200, response.text
     assert response.json()["your_price"] is not None
-    assert product_row_reads(sent) == 1, sent
+    assert product_row_reads(sent.statements) == 1, sent.statements
     assert cache.reads(key) == 1
     assert await cache.get(key) is not None  # the miss filled the shared entry
 
@@ -104,17 +86,17 @@ async def test_an_anonymous_miss_reads_the_entry_and_the_product_once(
     key = caching.product_key(uuid.UUID(product["id"]))
     url = f"/api/v1/products/{product['id']}"
 
-    with statements(db_session) as sent:
+    async with statements_sent(db_session) as sent:
         missed = await client.get(url)
     assert missed.status_code == 200, missed.text
     assert cache.reads(key) == 1  # before routing; the route knows it missed
-    assert product_row_reads(sent) == 1, sent
+    assert product_row_reads(sent.statements) == 1, sent.statements
 
-    with statements(db_session) as sent:
+    async with statements_sent(db_session) as sent:
         hit = await client.get(url)
     assert hit.content == missed.content
     assert cache.reads(key) == 2
-    assert sent == []
+    assert sent.statements == []
 
 
 async def test_an_anonymous_search_miss_reads_its_key_and_entry_once(

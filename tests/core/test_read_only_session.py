@@ -4,9 +4,10 @@ statements outside a transaction (no BEGIN, no COMMIT); a request that has begun
 
 from __future__ import annotations
 
+import asyncio
 import uuid
-from collections.abc import AsyncIterator, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
 import httpx
@@ -59,8 +60,8 @@ async def read_in_the_write_kind(session: SessionDep) -> dict[str, Any]:
     return await _state(session)
 
 
-@contextmanager
-def wire(app: FastAPI) -> Iterator[list[tuple[int, str]]]:
+@asynccontextmanager
+async def wire(app: FastAPI) -> AsyncIterator[list[tuple[int, str]]]:
     """Every statement the application's pooled connections send meanwhile, with the
     server process of its connection: the driver's (BEGIN and COMMIT included, asyncpg's
     query logger) and SQLAlchemy's (its cursor event). Background work (the outbox relay,
@@ -84,6 +85,7 @@ def wire(app: FastAPI) -> Iterator[list[tuple[int, str]]]:
     event.listen(engine, "before_cursor_execute", cursor)
     try:
         yield sent
+        await asyncio.sleep(0)  # asyncpg calls its query loggers soon, not at once
     finally:
         event.remove(engine, "checkout", checked_out)
         event.remove(engine, "before_cursor_execute", cursor)
@@ -118,7 +120,7 @@ def transactions(statements: list[str]) -> tuple[int, int]:
 
 async def test_a_read_alone_runs_outside_a_transaction(real_app: Any) -> None:
     app, client = real_app
-    with wire(app) as sent:
+    async with wire(app) as sent:
         response = await client.get("/api/v1/_read_probe/alone")
     assert response.status_code == 200
     body = response.json()
@@ -132,7 +134,7 @@ async def test_a_request_that_began_a_transaction_keeps_it_on_one_connection(
     real_app: Any,
 ) -> None:
     app, client = real_app
-    with wire(app) as sent:
+    async with wire(app) as sent:
         response = await client.get("/api/v1/_read_probe/after-a-read")
     assert response.status_code == 200
     body = response.json()
@@ -143,7 +145,7 @@ async def test_a_request_that_began_a_transaction_keeps_it_on_one_connection(
 
 async def test_the_write_kind_still_begins_and_commits(real_app: Any) -> None:
     app, client = real_app
-    with wire(app) as sent:
+    async with wire(app) as sent:
         response = await client.get("/api/v1/_read_probe/write-kind")
     assert response.status_code == 200
     body = response.json()
@@ -155,7 +157,7 @@ async def test_an_anonymous_product_read_sends_one_statement(real_app: Any) -> N
     # Unknown: the product's statement runs and finds nothing (a 404), which is the
     # whole database work of an uncached anonymous detail.
     app, client = real_app
-    with wire(app) as sent:
+    async with wire(app) as sent:
         response = await client.get(f"/api/v1/products/{uuid.uuid4()}")
     assert response.status_code == 404
     reads = [(pid, statement) for pid, statement in sent if "FROM products" in statement]

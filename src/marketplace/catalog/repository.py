@@ -44,7 +44,7 @@ from marketplace.catalog.models import PriceTier, Product, ProductImage
 from marketplace.catalog.price_lists.models import Tier
 from marketplace.companies.models import Company
 from marketplace.core.access import ANONYMOUS, Viewer
-from marketplace.core.driver import DriverStatement
+from marketplace.core.driver import DriverStatement, EntityQuery
 from marketplace.core.pagination import TimeKeyset
 from marketplace.core.repository import add as add
 from marketplace.core.repository import flush as flush
@@ -277,7 +277,7 @@ def _detail_images() -> ColumnElement[Any]:
     return type_coerce(subquery, JSON)
 
 
-def _product_with_family() -> Select[Product, Company, Category, bool, Any, Any]:
+def _product_with_family() -> EntityQuery:
     """The product (`:product_id`) and the other members of its family, with their
     supplier and category and whether anyone may see them; head first, then by SKU.
     The product's own row also carries its tiers and images (NULL on the family's rows:
@@ -291,22 +291,28 @@ def _product_with_family() -> Select[Product, Company, Category, bool, Any, Any]
         .scalar_subquery()
     )
     own_row = Product.id == product_id
-    statement = unscoped(
-        select(
-            Product,
-            Company,
-            Category,
-            visible_condition().label("is_visible"),
-            case((own_row, _detail_tiers())).label("tiers"),
-            case((own_row, _detail_images())).label("images"),
+
+    def build(columns: Select[Any]) -> Select[Any]:
+        statement = unscoped(
+            columns,
+            reason="built once at import; product_row applies the gate to the row it finds",
+        )
+        return (
+            statement.select_from(Product)
+            .join(Company, Company.id == Product.supplier_id)
+            .outerjoin(Category, Category.id == Product.category_id)
+            .where(or_(Product.id == product_id, Product.id == head, Product.parent_id == head))
+            .order_by(Product.id != head, Product.sku)
+        )
+
+    return EntityQuery(
+        (Product, Company, Category),
+        build,
+        extra=(
+            visible_condition(),
+            case((own_row, _detail_tiers())),
+            case((own_row, _detail_images())),
         ),
-        reason="built once at import; product_row applies the gate to the row it finds",
-    )
-    return (
-        statement.join(Company, Company.id == Product.supplier_id)
-        .outerjoin(Category, Category.id == Product.category_id)
-        .where(or_(Product.id == product_id, Product.id == head, Product.parent_id == head))
-        .order_by(Product.id != head, Product.sku)
     )
 
 
@@ -315,7 +321,9 @@ def _product_with_family() -> Select[Product, Company, Category, bool, Any, Any]
 # no statement construction or cache key per request (SQLAlchemy keeps a built
 # statement's key): building this statement per request cost about 3 ms of CPU, the
 # two statements before it about 1.5 ms (bench/README.md, "Changes and their measured
-# effect").
+# effect"). On the driver (`core/driver.py`), its rows handed back as the session's
+# instances: the ORM's execution and loading of three entities per row was 80% of the
+# handler's CPU on an uncached detail (py-spy; "Changes and their measured effect", 6).
 _PRODUCT_WITH_FAMILY = _product_with_family()
 
 
@@ -327,7 +335,7 @@ async def product_row(
     change); staff see every product (moderation). `_PRODUCT_WITH_FAMILY` reads them
     all in one statement built once, so the gate's rule is applied to the row found
     (`may_read`, `may_change`) rather than to the statement."""
-    rows = (await session.execute(_PRODUCT_WITH_FAMILY, {"product_id": product_id})).all()
+    rows = await _PRODUCT_WITH_FAMILY.fetch(session, product_id=product_id)
     found = next((row for row in rows if row[0].id == product_id), None)
     if found is None:
         return None

@@ -332,30 +332,52 @@ class EntityQuery:
     """Whole rows of mapped classes, selected through the driver and handed back as
     the session's persistent instances, as `session.execute(select(A, B))` would:
     an instance the session already holds is returned as it is, a new one is added
-    to the session clean, so that later changes to it are flushed as usual."""
+    to the session clean, so that later changes to it are flushed as usual.
+
+    `extra`: further labelled columns, each row's values following its instances. An
+    entity of an outer join whose primary key reads NULL (no row joined) is None."""
 
     def __init__(
-        self, entities: Sequence[type[Any]], build: Callable[[Select[Any]], Select[Any]]
+        self,
+        entities: Sequence[type[Any]],
+        build: Callable[[Select[Any]], Select[Any]],
+        *,
+        extra: Sequence[ColumnElement[Any]] = (),
     ) -> None:
         self._entities = tuple(entities)
         self._labels: list[list[tuple[str, str]]] = []  # per entity: (label, attribute)
-        columns = []
+        self._keys: list[list[str]] = []  # per entity: the labels of its primary key
+        columns: list[ColumnElement[Any]] = []
         for index, entity in enumerate(self._entities):
             labels = []
+            mapper = inspect(entity)
+            primary = {mapper.get_property_by_column(column).key for column in mapper.primary_key}
             for column, attribute in _columns_of(entity):
                 label = f"e{index}_{column.key}"
                 columns.append(column.label(label))
                 labels.append((label, attribute))
             self._labels.append(labels)
+            self._keys.append([label for label, attribute in labels if attribute in primary])
+        self._extra = tuple(f"x{index}" for index in range(len(extra)))
+        columns.extend(
+            column.label(label) for column, label in zip(extra, self._extra, strict=True)
+        )
         self._statement = DriverStatement(build(select(*columns)))
 
     async def fetch(self, session: AsyncSession, **values: Any) -> list[tuple[Any, ...]]:
         rows = await self._statement.fetch(session, **values)
         return [
             tuple(
-                _persistent(session, entity, {attribute: row[label] for label, attribute in labels})
-                for entity, labels in zip(self._entities, self._labels, strict=True)
+                None
+                if all(row[label] is None for label in keys)
+                else _persistent(
+                    session, entity, {attribute: row[label] for label, attribute in labels}
+                )
+                for entity, labels, keys in zip(
+                    self._entities, self._labels, self._keys, strict=True
+                )
             )
+            + tuple(row[label] for label in self._extra)
             for row in rows
         ]
 
