@@ -5,12 +5,15 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import httpx
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from marketplace.catalog.search import repository
 from marketplace.catalog.search.schemas import SearchSort
 from marketplace.core.db import Database
+from tests.catalog.search.conftest import Catalog, search
+from tests.statements import statements_sent
 
 
 async def plan_cache_mode(session: AsyncSession) -> str:
@@ -43,3 +46,24 @@ async def test_searches_plan_for_their_parameters_and_nothing_else_does(
             assert await plan_cache_mode(session) == "force_custom_plan"
     finally:
         await database.dispose()
+
+
+async def test_a_category_scope_sets_the_plans_in_its_own_round_trip(
+    client: httpx.AsyncClient, db_session: AsyncSession, catalog: Catalog
+) -> None:
+    # A category's search: its scope (which also sets plan_cache_mode), then the search;
+    # the setting is no statement of its own. (A first search has the driver learn the
+    # types of the results: statements of its own, once per connection.)
+    await search(client, category="test-safety", sort="newest")
+    async with statements_sent(db_session) as sent:
+        body = await search(client, category="test-tools", sort="newest")
+    assert "drill" in catalog.names([item["id"] for item in body["items"]])  # a subcategory's
+    assert len(sent) == 2, sent.statements
+    assert sent.count("set_config") == 1
+    assert sent.count("FROM categories") == 1
+    assert await plan_cache_mode(db_session) == "force_custom_plan"
+
+
+async def test_the_scope_of_an_unknown_category_is_none(db_session: AsyncSession) -> None:
+    assert await repository.category_scope(db_session, "no-such-category-slug") is None
+    assert await plan_cache_mode(db_session) == "force_custom_plan"

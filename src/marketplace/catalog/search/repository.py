@@ -203,10 +203,23 @@ async def correction_candidates(
     return list(tokens.items())
 
 
-def _category_scope() -> Select[uuid.UUID]:
+def _custom_plans_setting() -> ColumnElement[Any]:
+    return func.set_config("plan_cache_mode", "force_custom_plan", True)
+
+
+def _category_scope() -> Select[Any]:
+    """The ids of the category and its descendants, as one array; and, in the same round
+    trip, this transaction's searches set to plan for their parameters (see
+    `plan_for_the_parameters`): a category's search follows its scope, and the setting
+    was a statement of its own (the scope's own lookup by slug and path needs no
+    custom plan)."""
     path = select(Category.path).where(Category.slug == bindparam("slug")).scalar_subquery()
-    return select(Category.id).where(
+    ids = select(Category.id).where(
         or_(Category.path == path, func.starts_with(Category.path, path + "/"))
+    )
+    return select(
+        func.array(ids.scalar_subquery()).label("ids"),
+        _custom_plans_setting().label("custom_plans"),
     )
 
 
@@ -219,8 +232,12 @@ _CORRECTION_CANDIDATES = DriverStatement(CORRECTION_CANDIDATES)
 
 
 async def category_scope(session: AsyncSession, slug: str) -> list[uuid.UUID] | None:
-    """The category and all its descendants (by path prefix); None for an unknown slug."""
-    ids = [row[0] for row in await _CATEGORY_SCOPE.fetch(session, slug=slug)]
+    """The category and all its descendants (by path prefix); None for an unknown slug.
+    The transaction's later searches plan for their parameters (`_category_scope`)."""
+    row = await _CATEGORY_SCOPE.fetchrow(session, slug=slug)
+    assert row is not None  # an aggregate: one row
+    _planned_for_the_parameters(session)
+    ids: list[uuid.UUID] = list(row["ids"] or ())
     return ids or None
 
 
@@ -373,9 +390,14 @@ def _thumbnail_id() -> ColumnElement[Any]:
     )
 
 
-_CUSTOM_PLANS = DriverStatement(
-    select(func.set_config("plan_cache_mode", "force_custom_plan", True))
-)
+_CUSTOM_PLANS = DriverStatement(select(_custom_plans_setting()))
+
+
+def _planned_for_the_parameters(session: AsyncSession) -> None:
+    """Remember that this transaction set `plan_cache_mode` (after a statement set it)."""
+    memo = transaction_memo(session)
+    assert memo is not None  # the statement began it
+    memo["custom_plans"] = True
 
 
 async def plan_for_the_parameters(session: AsyncSession) -> None:
@@ -390,9 +412,7 @@ async def plan_for_the_parameters(session: AsyncSession) -> None:
     if memo is not None and memo.get("custom_plans"):
         return
     await _CUSTOM_PLANS.fetchval(session)
-    memo = transaction_memo(session)
-    assert memo is not None  # the statement began it
-    memo["custom_plans"] = True
+    _planned_for_the_parameters(session)
 
 
 def _price_tiers() -> ColumnElement[Any]:
