@@ -295,3 +295,27 @@ async def test_sqlalchemy_adapter_still_begins_without_a_statement(database: Dat
         # The adapter owns it: SQLAlchemy's rollback ends it.
         await session.rollback()
         assert not driver.is_in_transaction()
+
+
+@pytest.mark.usefixtures("rows_table")
+async def test_an_expired_instance_the_session_holds_is_filled_from_the_row(
+    db_session: AsyncSession,
+) -> None:
+    # As the ORM's loading does: a rollback expired it, and a read through the driver
+    # hands it back loaded (no lazy load later, which would fail outside the greenlet).
+    held = ProbeRow(label_text="before")
+    db_session.add(held)
+    await db_session.flush()
+    number = held.number
+    savepoint = await db_session.begin_nested()
+    held.label_text = "changed, then rolled back"
+    await db_session.flush()
+    await savepoint.rollback()
+    assert "label_text" in sqlalchemy.inspect(held).unloaded
+    query = EntityQuery((ProbeRow,), lambda columns: columns.where(ProbeRow.number == number))
+
+    [(found,)] = await query.fetch(db_session)
+
+    assert found is held
+    assert not sqlalchemy.inspect(found).unloaded
+    assert found.label_text == "before"

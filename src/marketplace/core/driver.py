@@ -389,6 +389,10 @@ def _persistent(session: AsyncSession, entity: type[Any], values: dict[str, Any]
     )
     held = session.identity_map.get(key)
     if held is not None:
+        # Attributes expired (by a rollback, say) or never loaded are filled from the
+        # row, as the ORM's loading fills them; the others keep the session's values.
+        for attribute in inspect(held).unloaded & values.keys():
+            set_committed_value(held, attribute, values[attribute])
         return held
     instance = mapper.class_manager.new_instance()
     for attribute, value in values.items():
