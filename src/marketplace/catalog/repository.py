@@ -323,7 +323,7 @@ def _product_with_family() -> EntityQuery:
 # two statements before it about 1.5 ms (bench/README.md, "Changes and their measured
 # effect"). On the driver (`core/driver.py`), its rows handed back as the session's
 # instances: the ORM's execution and loading of three entities per row was 80% of the
-# handler's CPU on an uncached detail (py-spy; "Changes and their measured effect", 6).
+# handler's CPU on an uncached detail (py-spy; "Changes and their measured effect", 10).
 _PRODUCT_WITH_FAMILY = _product_with_family()
 
 

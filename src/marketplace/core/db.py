@@ -263,7 +263,7 @@ class Database:
         # the fast reads made bursts like that all the time: opening connections (the
         # TLS request, authentication, asyncpg's type introspection) was 20-25% of the
         # CPU of an uncached product read and of /health/ready (py-spy, bench/README.md
-        # "Changes and their measured effect", 6). The ceiling is unchanged, and
+        # "Changes and their measured effect", 10). The ceiling is unchanged, and
         # asyncpg's own pool, the baselines', keeps its connections too.
         self.engine: AsyncEngine = create_engine(
             url,
@@ -304,7 +304,7 @@ class Database:
         asyncpg runs a statement sent outside a transaction block in a transaction of
         its own: BEGIN and COMMIT were two of the three round trips of an anonymous
         product read, and the session's commit machinery about 0.1 ms of CPU more
-        (bench/README.md, "Changes and their measured effect", 6). The connection
+        (bench/README.md, "Changes and their measured effect", 10). The connection
         comes from the same pool, its isolation level set and reset on the client side
         (no statement). A session that has begun (a signed-in caller's credential was
         read through it) keeps its transaction, so that a request never holds two
