@@ -65,6 +65,23 @@ async def delete_queues(consumer: Consumer, retries: int) -> None:
     await connection.close()
 
 
+async def dead_lettered(
+    connection: aio_pika.abc.AbstractConnection, consumer: Consumer
+) -> aio_pika.abc.AbstractIncomingMessage:
+    """The first message of the consumer's dead-letter queue, once one is there."""
+    channel = await connection.channel()
+    dead = await channel.declare_queue(f"mp.{consumer.name}.dead", durable=True)
+
+    async def dead_count() -> int:
+        declared = await channel.declare_queue(dead.name, durable=True, passive=True)
+        return int(declared.declaration_result.message_count or 0)
+
+    assert await eventually(dead_count, 1, within_seconds=15)
+    message = await dead.get()
+    assert message is not None
+    return message
+
+
 async def count_effects(effects: asyncpg.Connection, event_id: uuid.UUID) -> int:
     return int(
         await effects.fetchval("SELECT count(*) FROM probe_effects WHERE event_id = $1", event_id)
@@ -125,15 +142,7 @@ async def test_message_failing_every_try_is_dead_lettered(
     connection = await aio_pika.connect(AMQP_URL)
     try:
         event_id = await publish_probe(amqp_platform)
-        channel = await connection.channel()
-        dead = await channel.declare_queue(f"mp.{consumer.name}.dead", durable=True)
-
-        async def dead_count() -> int:
-            declared = await channel.declare_queue(dead.name, durable=True, passive=True)
-            return int(declared.declaration_result.message_count or 0)
-
-        assert await eventually(dead_count, 1, within_seconds=15)
-        message = await dead.get()
+        message = await dead_lettered(connection, consumer)
         assert EventEnvelope.model_validate_json(message.body).id == event_id
         assert message.headers["x-attempt"] == 3
         await message.ack()
@@ -359,15 +368,7 @@ async def test_a_failing_message_of_a_batch_is_retried_alone(
         ids = await publish_probes(
             amqp_platform, consumer, own_exchange, ["first", "a", "poison", "b"]
         )
-        channel = await connection.channel()
-        dead = await channel.declare_queue(f"mp.{consumer.name}.dead", durable=True)
-
-        async def dead_count() -> int:
-            declared = await channel.declare_queue(dead.name, durable=True, passive=True)
-            return int(declared.declaration_result.message_count or 0)
-
-        assert await eventually(dead_count, 1, within_seconds=15)
-        message = await dead.get()
+        message = await dead_lettered(connection, consumer)
         assert EventEnvelope.model_validate_json(message.body).id == ids[2]
         await message.ack()
         # The batch of three failed whole, then each went alone: the others took effect
