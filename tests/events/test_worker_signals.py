@@ -148,6 +148,14 @@ async def test_a_worker_stopped_mid_batch_loses_no_event_and_applies_none_twice(
         await first.go()
         events = await publish_probes(amqp_platform, EVENTS)
         assert await eventually(lambda: _some_applied(effects, events), True, within_seconds=30)
+        if stop_signal is signal.SIGKILL:
+            # Killed while a handler is between its start and its commit (each takes 0.5 s
+            # before committing, a batch of them longer). The worker takes the messages
+            # that arrived during a batch in its next one, so the moment right after a
+            # commit has none in flight: wait for one, or the kill may find nothing to lose.
+            assert await eventually(
+                lambda: _one_in_flight(first, effects, events), True, within_seconds=30
+            )
         first.process.send_signal(stop_signal)
         exit_code = await asyncio.to_thread(first.process.wait, 40)
         applied_by_first = await effects_by_event(effects, events)
@@ -176,6 +184,14 @@ async def test_a_worker_stopped_mid_batch_loses_no_event_and_applies_none_twice(
 
 async def _some_applied(effects: asyncpg.Connection, events: set[str]) -> bool:
     return len(await effects_by_event(effects, events)) >= 2
+
+
+async def _one_in_flight(
+    worker: ProbeWorker, effects: asyncpg.Connection, events: set[str]
+) -> bool:
+    """A handler of `worker` has started and not committed."""
+    started = worker.lines("start", events)
+    return bool(started - set(await effects_by_event(effects, events)))
 
 
 async def _all_applied(effects: asyncpg.Connection, events: set[str]) -> bool:
