@@ -41,7 +41,6 @@ SEARCH_GENERATION_KEY: Final = "catalog:search:generation"
 # assignments or a buyer group) retires them all at once.
 PRICING_GENERATION_KEY: Final = "catalog:pricing:generation"
 BUYER_PRICES_TTL_SECONDS: Final = 300.0
-_CACHE_ERRORS = CACHE_ERRORS
 
 
 def product_key(product_id: uuid.UUID) -> str:
@@ -66,7 +65,7 @@ async def read_many(cache: Cache, *keys: str) -> list[bytes | None]:
     """Several entries in one round trip; all None when the cache is unavailable."""
     try:
         return await cache.get_many(*keys)
-    except _CACHE_ERRORS as error:
+    except CACHE_ERRORS as error:
         logger.warning("catalog.cache.read_failed", key=keys[0], error=repr(error))
         return [None] * len(keys)
 
@@ -74,7 +73,7 @@ async def read_many(cache: Cache, *keys: str) -> list[bytes | None]:
 async def read(cache: Cache, key: str) -> bytes | None:
     try:
         return await cache.get(key)
-    except _CACHE_ERRORS as error:
+    except CACHE_ERRORS as error:
         logger.warning("catalog.cache.read_failed", key=key, error=repr(error))
         return None
 
@@ -82,7 +81,7 @@ async def read(cache: Cache, key: str) -> bytes | None:
 async def store(cache: Cache, key: str, value: bytes, ttl_seconds: float) -> None:
     try:
         await cache.set(key, value, ttl_seconds)
-    except _CACHE_ERRORS as error:
+    except CACHE_ERRORS as error:
         logger.warning("catalog.cache.write_failed", key=key, error=repr(error))
 
 
