@@ -26,7 +26,9 @@ from sqlalchemy import (
     bindparam,
     func,
     insert,
+    literal_column,
     select,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -35,6 +37,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from marketplace.core.db import Database
 from marketplace.core.driver import (
     ADAPTER_BEGIN,
+    ASYNCPG_PLAN_EACH_RUN,
     DriverStatement,
     EntityQuery,
     begin_in_adapter,
@@ -319,3 +322,52 @@ async def test_an_expired_instance_the_session_holds_is_filled_from_the_row(
     assert found is held
     assert not sqlalchemy.inspect(found).unloaded
     assert found.label_text == "before"
+
+
+# Division by zero when the planner folds the constants of a plan made for the value 0;
+# a generic plan (parameters unknown) skips the row and never divides.
+_DIVIDE = "SELECT 1 / CAST({0} AS int) AS quotient WHERE CAST({0} AS int) <> 0"
+
+
+async def test_a_statement_planned_each_run_never_gets_a_generic_plan(database: Database) -> None:
+    """The same statement prepared as usual, run enough times for PostgreSQL to keep a
+    generic plan; planned each run, it is planned for the value each time, in or out of
+    a transaction, and no setting is touched."""
+    prepared = DriverStatement(text(_DIVIDE.format(":divisor")))
+    planned = DriverStatement(text(_DIVIDE.format(":divisor") + " "), plan_each_run=True)
+    async with database.session_factory() as session:
+        for _ in range(8):
+            assert await prepared.fetchval(session, divisor=1) == 1
+            assert await planned.fetchval(session, divisor=1) == 1
+        # The prepared one went generic: the value 0 was never planned for.
+        assert await prepared.fetchval(session, divisor=0) is None
+        with pytest.raises(asyncpg.DivisionByZeroError):
+            await planned.fetchval(session, divisor=0)
+        await session.rollback()
+        assert (await session.scalar(text("SELECT current_setting('plan_cache_mode')"))) == "auto"
+        kept = await session.scalars(text("SELECT statement FROM pg_prepared_statements"))
+        assert [sql for sql in kept if "AS quotient" in sql] == [prepared.sql], (
+            "the one planned each run is kept as no named statement"
+        )
+
+
+async def test_asyncpg_still_lets_a_statement_be_planned_each_run(database: Database) -> None:
+    """`plan_each_run` leans on asyncpg's internals (its statement cache, and unnamed
+    statements marked unprepared). When an upgrade changes them, this fails and says
+    which version did."""
+    version = f"asyncpg {asyncpg.__version__}"
+    async with database.session_factory() as session:
+        connection = await session.connection()
+        driver = (await connection.get_raw_connection()).driver_connection
+        assert driver is not None
+        for name in ASYNCPG_PLAN_EACH_RUN:
+            assert hasattr(driver, name), f"{version}: Connection.{name} is gone"
+        statement = DriverStatement(select(literal_column("41") + 1), plan_each_run=True)
+        for _ in range(3):
+            assert await statement.fetchval(session) == 42
+        key = (statement.sql, driver._protocol.get_record_class(), False)
+        held = driver._stmt_cache.get(key, promote=False)
+        assert held is not None, f"{version}: the statement cache's keys changed"
+        assert held.name == "", f"{version}: the statement is no longer the unnamed one"
+        assert not held.prepared, f"{version}: the statement is no longer re-parsed each run"
+        await session.rollback()

@@ -61,12 +61,29 @@ async def get_read_session(
         yield read
 
 
+async def get_read_statements_session(
+    platform: PlatformDep, session: Annotated[AsyncSession, Depends(get_session, scope="function")]
+) -> AsyncIterator[AsyncSession]:
+    """`get_read_session` for reads whose statements need no common snapshot: on the
+    primary, sent outside a transaction when nothing has begun one (as
+    `get_read_only_session`). Searches: the words' corrections and the page, or the
+    facets and the category tree, read what is independent of each other; BEGIN and
+    COMMIT were two of an uncached text search's five statements."""
+    async for read in platform.replicas.session(session):
+        if read is session:
+            platform.database.read_outside_transaction(session)
+        yield read
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 CacheDep = Annotated[Cache, Depends(get_cache)]
 # scope="function": commit before the response is sent, so a failed commit is a 500
 # and never a success reported for data that was not saved.
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 ReadSessionDep = Annotated[AsyncSession, Depends(get_read_session, scope="function")]
+ReadStatementsSessionDep = Annotated[
+    AsyncSession, Depends(get_read_statements_session, scope="function")
+]
 ReadOnlySessionDep = Annotated[AsyncSession, Depends(get_read_only_session, scope="function")]
 
 

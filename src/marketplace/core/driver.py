@@ -51,9 +51,13 @@ _DIALECT = PGDialect_asyncpg()  # type: ignore[no-untyped-call]
 
 
 class DriverStatement:
-    """A statement compiled once; its bind parameters are filled by name per call."""
+    """A statement compiled once; its bind parameters are filled by name per call.
 
-    def __init__(self, statement: ClauseElement) -> None:
+    `plan_each_run`: planned for its parameters every time it runs (`plan_each_run`
+    below), never on a generic plan."""
+
+    def __init__(self, statement: ClauseElement, *, plan_each_run: bool = False) -> None:
+        self.plan_each_run = plan_each_run
         compiled = cast(SQLCompiler, statement.compile(dialect=_DIALECT))
         if compiled.positiontup is None:
             raise ValueError("the dialect did not number the parameters")
@@ -82,26 +86,32 @@ class DriverStatement:
                     ).decode()
         return arguments
 
-    async def fetch(self, session: AsyncSession, **values: Any) -> list[asyncpg.Record]:
+    async def _connection(self, session: AsyncSession) -> asyncpg.Connection:
         connection = await driver_connection(session)
+        if self.plan_each_run:
+            await plan_each_run(connection, self.sql)
+        return connection
+
+    async def fetch(self, session: AsyncSession, **values: Any) -> list[asyncpg.Record]:
+        connection = await self._connection(session)
         return list(await connection.fetch(self.sql, *self._arguments(values)))
 
     async def fetchrow(self, session: AsyncSession, **values: Any) -> asyncpg.Record | None:
-        connection = await driver_connection(session)
+        connection = await self._connection(session)
         return await connection.fetchrow(self.sql, *self._arguments(values))
 
     async def fetchval(self, session: AsyncSession, **values: Any) -> Any:
-        connection = await driver_connection(session)
+        connection = await self._connection(session)
         return await connection.fetchval(self.sql, *self._arguments(values))
 
     async def execute(self, session: AsyncSession, **values: Any) -> None:
-        connection = await driver_connection(session)
+        connection = await self._connection(session)
         await connection.execute(self.sql, *self._arguments(values))
 
     async def executemany(self, session: AsyncSession, rows: Sequence[Mapping[str, Any]]) -> None:
         """Once per row, pipelined: one round trip for all of them."""
         if rows:
-            connection = await driver_connection(session)
+            connection = await self._connection(session)
             await connection.executemany(self.sql, [self._arguments(row) for row in rows])
 
 
@@ -164,6 +174,40 @@ async def begin_in_adapter(adapter: Any) -> bool:
         return False
     await begin()
     return True
+
+
+# asyncpg prepares each statement once per connection (named, in its statement cache)
+# and runs it again by name; after five runs PostgreSQL may switch such a statement to
+# a generic plan, blind to the parameters, when it estimates that one as cheap. For
+# search that plan was ten times slower (uncached facets 98 -> 9.6 ms, category + price
+# 23.6 -> 6.5 ms, bench/README.md), so searches used to set `plan_cache_mode` for their
+# transaction first: BEGIN, set_config and COMMIT, three of a text search's five round
+# trips. A statement parsed afresh as the unnamed one is planned for its parameters on
+# every run (PostgreSQL only weighs a generic plan from a statement's sixth run), and
+# asyncpg sends such a statement's Parse with its Bind and Execute: one round trip, in a
+# transaction or not, without touching any setting. asyncpg has no public way to ask
+# for that per statement (only `statement_cache_size=0`, for every statement, and then
+# with a round trip of its own to describe each one): this puts the unnamed statement,
+# described once per connection and marked unprepared, where asyncpg's statement cache
+# keeps the named one, so that `fetch` & co. find it there and re-parse it each run.
+# tests/core/test_driver.py fails, naming the installed asyncpg, when these internals
+# change (`ASYNCPG_PLAN_EACH_RUN`).
+ASYNCPG_PLAN_EACH_RUN = ("_stmt_cache", "_get_statement", "_protocol")
+
+
+async def plan_each_run(connection: asyncpg.Connection, sql: str) -> None:
+    """Have `connection` parse and plan `sql` afresh on each of its runs from now on
+    (until its statement cache drops the entry: checked on each call, cheaply)."""
+    raw: Any = connection
+    if not raw._stmt_cache.get_max_size():
+        return  # no statement cache: asyncpg parses every statement afresh already
+    key = (sql, raw._protocol.get_record_class(), False)
+    held = raw._stmt_cache.get(key, promote=False)
+    if held is not None and not held.name and not held.prepared:
+        return
+    state = await raw._get_statement(sql, None, named=False, use_cache=False)
+    state.mark_unprepared()
+    raw._stmt_cache.put(key, state)
 
 
 @dataclass(frozen=True, eq=False)  # one per (class, unset columns): compared by identity

@@ -14,17 +14,20 @@ Query shapes (their plans on 100,000 products are in bench/README.md):
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import cache
 from typing import Any
 
+import asyncpg
 from sqlalchemy import (
     Float,
+    Integer,
     Numeric,
     Row,
     Select,
+    String,
     Uuid,
     and_,
     any_,
@@ -44,8 +47,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import ARRAY, aggregate_order_by, array
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.selectable import LateralFromClause
+from sqlalchemy.sql.type_api import TypeEngine
 
 from marketplace.catalog.categories.models import Category
 from marketplace.catalog.models import PriceTier, Product, ProductImage
@@ -53,7 +58,6 @@ from marketplace.catalog.repository import visible_products
 from marketplace.catalog.search.models import MAX_TERM_LENGTH
 from marketplace.catalog.search.schemas import SearchSort
 from marketplace.companies.models import Company
-from marketplace.core.db import transaction_memo
 from marketplace.core.driver import DriverStatement
 from marketplace.core.repository import Descending, keyset
 
@@ -188,7 +192,6 @@ async def correction_candidates(
     is "fire door").
     Candidates share a deletion variant with the word (the symmetric-delete lookup,
     migration 0640_search_term_deletions): one index probe per variant of the word."""
-    await plan_for_the_parameters(session)
     rows = await _CORRECTION_CANDIDATES.fetch(
         session,
         **correction_parameters(
@@ -203,40 +206,29 @@ async def correction_candidates(
     return list(tokens.items())
 
 
-def _custom_plans_setting() -> ColumnElement[Any]:
-    return func.set_config("plan_cache_mode", "force_custom_plan", True)
-
-
 def _category_scope() -> Select[Any]:
-    """The ids of the category and its descendants, as one array; and, in the same round
-    trip, this transaction's searches set to plan for their parameters (see
-    `plan_for_the_parameters`): a category's search follows its scope, and the setting
-    was a statement of its own (the scope's own lookup by slug and path needs no
-    custom plan)."""
+    """The ids of the category and its descendants, as one array."""
     path = select(Category.path).where(Category.slug == bindparam("slug")).scalar_subquery()
     ids = select(Category.id).where(
         or_(Category.path == path, func.starts_with(Category.path, path + "/"))
     )
-    return select(
-        func.array(ids.scalar_subquery()).label("ids"),
-        _custom_plans_setting().label("custom_plans"),
-    )
+    return select(func.array(ids.scalar_subquery()).label("ids"))
 
 
-# Every search runs these two before its own statement (a category filter, words): on
-# the driver, built and compiled once, instead of through the ORM's execution, which
-# cost more CPU than PostgreSQL's work (bench/README.md, "Changes and their measured
-# effect").
+# Every search runs these before its own statement (a category filter, words): on the
+# driver, built and compiled once, instead of through the ORM's execution, which cost
+# more CPU than PostgreSQL's work (bench/README.md, "Changes and their measured
+# effect"). The scope's lookup by slug and path needs no plan of its own per slug; the
+# corrections' probes, like every search, are planned for their parameters
+# (`core.driver.plan_each_run`).
 _CATEGORY_SCOPE = DriverStatement(_category_scope())
-_CORRECTION_CANDIDATES = DriverStatement(CORRECTION_CANDIDATES)
+_CORRECTION_CANDIDATES = DriverStatement(CORRECTION_CANDIDATES, plan_each_run=True)
 
 
 async def category_scope(session: AsyncSession, slug: str) -> list[uuid.UUID] | None:
-    """The category and all its descendants (by path prefix); None for an unknown slug.
-    The transaction's later searches plan for their parameters (`_category_scope`)."""
+    """The category and all its descendants (by path prefix); None for an unknown slug."""
     row = await _CATEGORY_SCOPE.fetchrow(session, slug=slug)
     assert row is not None  # an aggregate: one row
-    _planned_for_the_parameters(session)
     ids: list[uuid.UUID] = list(row["ids"] or ())
     return ids or None
 
@@ -248,15 +240,108 @@ async def all_categories(session: AsyncSession) -> Sequence[AnyRow]:
     return rows.all()
 
 
-def _tsquery(text_query: str) -> ColumnElement[Any]:
+# -- statements, one per shape -------------------------------------------------------
+#
+# A search's statement depends on which filters it has (its shape), not on their
+# values: each shape is built and compiled once, its values sent as parameters, and run
+# on the driver (`core.driver`), planned for those values on every run. Building the
+# statement with SQLAlchemy and running it through the ORM per request was the largest
+# part of an uncached text search's CPU (21%, bench/README.md "Where the time goes").
+
+
+def _text_value(name: str) -> Callable[[SearchFilters], Any]:
+    return lambda filters: getattr(filters.text, name) if filters.text is not None else None
+
+
+def _category_ids(filters: SearchFilters) -> list[uuid.UUID] | None:
+    return list(filters.category_ids) if filters.category_ids is not None else None
+
+
+# The parameters of the filters that have one: (name, its value, its SQL type).
+_VALUES: tuple[tuple[str, Callable[[SearchFilters], Any], TypeEngine[Any]], ...] = (
+    ("tsquery", _text_value("tsquery"), String()),
+    ("exact_tsquery", _text_value("exact_tsquery"), String()),
+    ("strict_tsquery", _text_value("strict_tsquery"), String()),
+    ("likeliest_tsquery", _text_value("likeliest_tsquery"), String()),
+    ("sku_exact", _text_value("sku_exact"), Product.sku.type),
+    ("sku_prefix", _text_value("sku_prefix"), Product.sku.type),
+    # = ANY(array): one statement text whatever the number of categories
+    ("category_ids", _category_ids, ARRAY(Uuid)),
+    ("supplier_id", lambda filters: filters.supplier_id, Product.supplier_id.type),
+    ("supplier_country", lambda filters: filters.supplier_country, Company.country.type),
+    ("currency", lambda filters: filters.currency, Product.currency.type),
+    ("price_min", lambda filters: filters.price_min, Numeric()),
+    ("price_max", lambda filters: filters.price_max, Numeric()),
+    ("quantity", lambda filters: filters.quantity, Numeric()),
+)
+_TYPES = {name: type_ for name, _value, type_ in _VALUES}
+
+# Which filters a search has: (text?, in stock?, the names of the valued filters
+# present, the number of accepted values of each attribute key in key order).
+FilterShape = tuple[bool, bool, tuple[str, ...], tuple[int, ...]]
+
+
+def _attribute_parameter(key_index: int, value_index: int) -> str:
+    return f"attribute_{key_index}_{value_index}"
+
+
+def filter_shape(filters: SearchFilters) -> tuple[FilterShape, dict[str, Any]]:
+    """The shape of `filters` and the values of its parameters."""
+    values: dict[str, Any] = {}
+    for name, value_of, _type in _VALUES:
+        value = value_of(filters)
+        if value is not None:
+            values[name] = value
+    present = tuple(values)
+    accepted = []
+    for key_index, (key, alternatives) in enumerate(sorted(filters.attributes.items())):
+        accepted.append(len(alternatives))
+        for value_index, value in enumerate(alternatives):
+            values[_attribute_parameter(key_index, value_index)] = {key: value}
+    shape = (filters.text is not None, filters.in_stock, present, tuple(accepted))
+    return shape, values
+
+
+@dataclass(frozen=True)
+class _Bound:
+    """A filter shape as the statement's parameters (None: that filter is not used)."""
+
+    text: bool
+    in_stock: bool
+    parameters: dict[str, ColumnElement[Any]]
+    attributes: tuple[tuple[ColumnElement[Any], ...], ...]
+
+    def get(self, name: str) -> ColumnElement[Any] | None:
+        return self.parameters.get(name)
+
+
+def _bound(shape: FilterShape) -> _Bound:
+    text_used, in_stock, present, accepted = shape
+    return _Bound(
+        text=text_used,
+        in_stock=in_stock,
+        parameters={name: bindparam(name, type_=_TYPES[name]) for name in present},
+        attributes=tuple(
+            tuple(
+                bindparam(
+                    _attribute_parameter(key_index, value_index), type_=Product.attributes.type
+                )
+                for value_index in range(count)
+            )
+            for key_index, count in enumerate(accepted)
+        ),
+    )
+
+
+def _tsquery(text_query: ColumnElement[Any]) -> ColumnElement[Any]:
     return func.to_tsquery(SEARCH_CONFIG, text_query)
 
 
-def tier_price_at(quantity: Decimal) -> LateralFromClause:
+def tier_price_at(quantity: ColumnElement[Any]) -> LateralFromClause:
     """Per product, the tier price at `quantity` raised to the MOQ and rounded up to the
     pack size: exactly what `service.priced_quantity` shows. A LATERAL join, so that it is
     computed once per row however often filters, sort and output use it."""
-    wanted = func.greatest(cast(literal(quantity), Numeric), Product.moq)
+    wanted = func.greatest(cast(quantity, Numeric), Product.moq)
     priced = case(
         (Product.order_multiple.is_(None), wanted),
         else_=func.ceil(wanted / Product.order_multiple) * Product.order_multiple,
@@ -270,7 +355,7 @@ def tier_price_at(quantity: Decimal) -> LateralFromClause:
     )
 
 
-def with_price(statement: AnySelect, quantity: Decimal | None) -> tuple[AnySelect, Any]:
+def with_price(statement: AnySelect, quantity: ColumnElement[Any] | None) -> tuple[AnySelect, Any]:
     """The statement (joined to the tier prices when needed) and the unit price that price
     filters and sorts use: the base price (first tier) without a quantity, the tier price
     at the quantity with one."""
@@ -280,12 +365,13 @@ def with_price(statement: AnySelect, quantity: Decimal | None) -> tuple[AnySelec
     return statement.outerjoin(price_at, true()), price_at.c.unit_price
 
 
-def _text_match(text_query: TextQuery) -> ColumnElement[bool]:
+def _text_match(bound: _Bound) -> ColumnElement[bool]:
     conditions: list[ColumnElement[bool]] = []
-    if text_query.tsquery is not None:
-        conditions.append(Product.search_vector.op("@@")(_tsquery(text_query.tsquery)))
-    if text_query.sku_prefix is not None:
-        conditions.append(Product.sku.ilike(text_query.sku_prefix))
+    tsquery, sku_prefix = bound.get("tsquery"), bound.get("sku_prefix")
+    if tsquery is not None:
+        conditions.append(Product.search_vector.op("@@")(_tsquery(tsquery)))
+    if sku_prefix is not None:
+        conditions.append(Product.sku.ilike(sku_prefix))
     return or_(*conditions) if conditions else false()
 
 
@@ -293,25 +379,26 @@ def _text_match(text_query: TextQuery) -> ColumnElement[bool]:
 _SKU_EXACT, _SKU_PREFIX, _EXACT_WORDS, _WORDS_AS_TYPED, _LIKELIEST_CORRECTIONS = 16, 8, 4, 2, 1
 
 
-def rank_expression(text_query: TextQuery) -> ColumnElement[float]:
+def rank_expression(bound: _Bound) -> ColumnElement[float]:
     """Exact SKU first, then a SKU prefix, then the words exactly as typed ("screw"
     before "screwdriver"), then as typed with prefixes, then the likeliest correction of
     each word ("blot": bolts before boots), then `ts_rank` over the weighted document."""
     parts: list[ColumnElement[Any]] = []
-    if text_query.sku_exact is not None and text_query.sku_prefix is not None:
+    sku_exact, sku_prefix = bound.get("sku_exact"), bound.get("sku_prefix")
+    if sku_exact is not None and sku_prefix is not None:
         parts.append(
             case(
-                (Product.sku.ilike(text_query.sku_exact), _SKU_EXACT),
-                (Product.sku.ilike(text_query.sku_prefix), _SKU_PREFIX),
+                (Product.sku.ilike(sku_exact), _SKU_EXACT),
+                (Product.sku.ilike(sku_prefix), _SKU_PREFIX),
                 else_=0,
             )
         )
     tiers = [
         (query, weight)
         for query, weight in (
-            (text_query.exact_tsquery, _EXACT_WORDS),
-            (text_query.strict_tsquery, _WORDS_AS_TYPED),
-            (text_query.likeliest_tsquery, _LIKELIEST_CORRECTIONS),
+            (bound.get("exact_tsquery"), _EXACT_WORDS),
+            (bound.get("strict_tsquery"), _WORDS_AS_TYPED),
+            (bound.get("likeliest_tsquery"), _LIKELIEST_CORRECTIONS),
         )
         if query is not None
     ]
@@ -325,57 +412,54 @@ def rank_expression(text_query: TextQuery) -> ColumnElement[float]:
                 else_=0,
             )
         )
-    if text_query.tsquery is not None:
+    tsquery = bound.get("tsquery")
+    if tsquery is not None:
         # Normalisation 32 (rank / (rank + 1)) keeps it below the tiers, in the same order.
-        parts.append(func.ts_rank(Product.search_vector, _tsquery(text_query.tsquery), 32))
+        parts.append(func.ts_rank(Product.search_vector, _tsquery(tsquery), 32))
     total: ColumnElement[Any] = literal(0) if not parts else parts[0]
     for part in parts[1:]:
         total = total + part
     return cast(total, Float(precision=53))
 
 
-def _attribute_match(key: str, values: Sequence[Any]) -> ColumnElement[bool]:
-    return or_(*(Product.attributes.contains({key: value}) for value in values))
+def _attribute_match(alternatives: Sequence[ColumnElement[Any]]) -> ColumnElement[bool]:
+    return or_(*(Product.attributes.contains(value) for value in alternatives))
 
 
-def _base_conditions(filters: SearchFilters) -> list[ColumnElement[bool]]:
+def _base_conditions(bound: _Bound) -> list[ColumnElement[bool]]:
     """Every filter except the three that have facets (category, country, price)."""
     conditions: list[ColumnElement[bool]] = []
-    if filters.text is not None:
-        conditions.append(_text_match(filters.text))
-    if filters.supplier_id is not None:
-        conditions.append(Product.supplier_id == filters.supplier_id)
-    if filters.currency is not None:
-        conditions.append(Product.currency == filters.currency)
-    if filters.in_stock:
+    if bound.text:
+        conditions.append(_text_match(bound))
+    supplier_id, currency = bound.get("supplier_id"), bound.get("currency")
+    if supplier_id is not None:
+        conditions.append(Product.supplier_id == supplier_id)
+    if currency is not None:
+        conditions.append(Product.currency == currency)
+    if bound.in_stock:
         conditions.append(Product.in_stock.expression)
-    for key, values in sorted(filters.attributes.items()):
-        conditions.append(_attribute_match(key, values))
+    for alternatives in bound.attributes:
+        conditions.append(_attribute_match(alternatives))
     return conditions
 
 
-def _category_condition(filters: SearchFilters) -> ColumnElement[bool] | None:
-    if filters.category_ids is None:
-        return None
-    # = ANY(array): one statement text whatever the number of categories
-    ids = literal(list(filters.category_ids), type_=ARRAY(Uuid))
-    return Product.category_id == any_(ids)
+def _category_condition(bound: _Bound) -> ColumnElement[bool] | None:
+    ids = bound.get("category_ids")
+    return None if ids is None else Product.category_id == any_(ids)
 
 
-def _country_condition(filters: SearchFilters) -> ColumnElement[bool] | None:
-    if filters.supplier_country is None:
-        return None
-    return Company.country == filters.supplier_country
+def _country_condition(bound: _Bound) -> ColumnElement[bool] | None:
+    country = bound.get("supplier_country")
+    return None if country is None else Company.country == country
 
 
-def _price_condition(
-    filters: SearchFilters, price: ColumnElement[Any]
-) -> ColumnElement[bool] | None:
+def _price_condition(bound: _Bound, price: ColumnElement[Any]) -> ColumnElement[bool] | None:
     conditions = []
-    if filters.price_min is not None:
-        conditions.append(price >= filters.price_min)
-    if filters.price_max is not None:
-        conditions.append(price <= filters.price_max)
+    price_min, price_max = bound.get("price_min"), bound.get("price_max")
+    if price_min is not None:
+        conditions.append(price >= price_min)
+    if price_max is not None:
+        conditions.append(price <= price_max)
     return and_(*conditions) if conditions else None
 
 
@@ -390,31 +474,6 @@ def _thumbnail_id() -> ColumnElement[Any]:
     )
 
 
-_CUSTOM_PLANS = DriverStatement(select(_custom_plans_setting()))
-
-
-def _planned_for_the_parameters(session: AsyncSession) -> None:
-    """Remember that this transaction set `plan_cache_mode` (after a statement set it)."""
-    memo = transaction_memo(session)
-    assert memo is not None  # the statement began it
-    memo["custom_plans"] = True
-
-
-async def plan_for_the_parameters(session: AsyncSession) -> None:
-    """For the rest of this transaction, plan each search for its actual parameters.
-
-    asyncpg prepares every statement, and after five runs PostgreSQL may keep a generic
-    plan, blind to the parameters; for text search that plan was 10x slower (uncached
-    facets 98 -> 9.6 ms, category + price 23.6 -> 6.5 ms). Only searches: elsewhere
-    (order placement and the foreign-key checks of its inserts) the planning a generic
-    plan saves is worth more (0.7 ms of PostgreSQL CPU per order). Once per transaction."""
-    memo = transaction_memo(session)
-    if memo is not None and memo.get("custom_plans"):
-        return
-    await _CUSTOM_PLANS.fetchval(session)
-    _planned_for_the_parameters(session)
-
-
 def _price_tiers() -> ColumnElement[Any]:
     """The product's tiers as [[min_qty, unit_price], ...] ascending: one query for a page
     instead of a second round trip (evaluated for the page's rows only, after the sort)."""
@@ -427,10 +486,10 @@ def _price_tiers() -> ColumnElement[Any]:
     return type_coerce(subquery, ARRAY(Numeric(asdecimal=True), dimensions=2))
 
 
-def sort_key(sort: SearchSort, filters: SearchFilters, price: Any) -> ColumnElement[Any]:
+def sort_key(sort: SearchSort, bound: _Bound, price: Any) -> ColumnElement[Any]:
     if sort is SearchSort.RELEVANCE:
-        assert filters.text is not None
-        return rank_expression(filters.text)
+        assert bound.text
+        return rank_expression(bound)
     if sort is SearchSort.NEWEST:
         return Product.created_at.expression
     key: ColumnElement[Any] = price
@@ -448,14 +507,12 @@ _DESCENDING: dict[SearchSort, Descending] = {
 }
 
 
-def _cursor(key: ColumnElement[Any], after: Keyset | None) -> tuple[Any, ...] | None:
+def _cursor(key: ColumnElement[Any]) -> tuple[Any, ...]:
     """The last item's key as parameters typed like its columns (a relevance rank is a
     real, a price a numeric), not as whatever the cursor's JSON made of them."""
-    if after is None:
-        return None
     return (
-        literal(after.value, type_=key.type),
-        literal(after.id, type_=Product.id.type),
+        bindparam("after_value", type_=key.type),
+        bindparam("after_id", type_=Product.id.type),
     )
 
 
@@ -488,27 +545,93 @@ def _listing() -> tuple[AnySelect, tuple[ColumnElement[Any], ...]]:
     return visible_products().outerjoin(Category, Category.id == Product.category_id), columns
 
 
-def search_statement(
-    filters: SearchFilters, sort: SearchSort, after: Keyset | None, limit: int
-) -> AnySelect:
+# Parameters that only rank: facets count matches, whatever their order.
+_RANKING_ONLY = frozenset(("exact_tsquery", "strict_tsquery", "likeliest_tsquery", "sku_exact"))
+
+
+def _matching_shape(filters: SearchFilters) -> tuple[FilterShape, dict[str, Any]]:
+    """`filter_shape` without the parameters that only rank (facets, sorts by other keys)."""
+    (text_used, in_stock, present, accepted), values = filter_shape(filters)
+    matching = tuple(name for name in present if name not in _RANKING_ONLY)
+    for name in _RANKING_ONLY:
+        values.pop(name, None)
+    return (text_used, in_stock, matching, accepted), values
+
+
+# (filter shape, sort, whether after a cursor)
+SearchShape = tuple[FilterShape, SearchSort, bool]
+
+
+def _search_select(shape: SearchShape) -> AnySelect:
+    filters, sort, after = shape
+    bound = _bound(filters)
     listing, columns = _listing()
-    statement, price = with_price(listing, filters.quantity)
-    key = sort_key(sort, filters, price)
+    statement, price = with_price(listing, bound.get("quantity"))
+    key = sort_key(sort, bound, price)
     statement = statement.with_only_columns(*columns, key.label("sort_key")).where(
-        *_base_conditions(filters)
+        *_base_conditions(bound)
     )
     for condition in (
-        _category_condition(filters),
-        _country_condition(filters),
-        _price_condition(filters, price),
+        _category_condition(bound),
+        _country_condition(bound),
+        _price_condition(bound, price),
     ):
         if condition is not None:
             statement = statement.where(condition)
     if sort in (SearchSort.PRICE_ASC, SearchSort.PRICE_DESC):
         statement = statement.where(key.is_not(None))
     return keyset(
-        statement, (key, Product.id), _cursor(key, after), limit, descending=_DESCENDING[sort]
+        statement,
+        (key, Product.id),
+        _cursor(key) if after else None,
+        bindparam("limit", type_=Integer),  # type: ignore[arg-type]
+        descending=_DESCENDING[sort],
     )
+
+
+def _search_shape(
+    filters: SearchFilters, sort: SearchSort, after: Keyset | None, limit: int
+) -> tuple[SearchShape, dict[str, Any]]:
+    shape, values = (
+        filter_shape(filters) if sort is SearchSort.RELEVANCE else _matching_shape(filters)
+    )
+    values["limit"] = limit
+    if after is not None:
+        values["after_value"] = after.value
+        values["after_id"] = after.id
+    return (shape, sort, after is not None), values
+
+
+def search_statement(
+    filters: SearchFilters, sort: SearchSort, after: Keyset | None, limit: int
+) -> AnySelect:
+    """The statement `search` runs, its values bound (for EXPLAIN, bench/explain_catalog.py)."""
+    shape, values = _search_shape(filters, sort, after, limit)
+    return _search_select(shape).params(values)
+
+
+class _Statements:
+    """Driver statements by shape, built on first use. Bounded: the shapes in use are
+    few, but attribute filters multiply them."""
+
+    LIMIT = 512
+
+    def __init__(self, build: Callable[[Any], ClauseElement]) -> None:
+        self._build = build
+        self._statements: dict[Any, DriverStatement] = {}
+
+    def get(self, shape: Any) -> DriverStatement:
+        statement = self._statements.get(shape)
+        if statement is None:
+            if len(self._statements) >= self.LIMIT:
+                self._statements.clear()
+            statement = self._statements[shape] = DriverStatement(
+                self._build(shape), plan_each_run=True
+            )
+        return statement
+
+
+_SEARCHES = _Statements(_search_select)
 
 
 async def search(
@@ -517,21 +640,21 @@ async def search(
     sort: SearchSort,
     after: Keyset | None,
     limit: int,
-) -> Sequence[AnyRow]:
-    await plan_for_the_parameters(session)
-    rows = await session.execute(search_statement(filters, sort, after, limit))
-    found: Sequence[AnyRow] = rows.all()
-    return found
+) -> list[asyncpg.Record]:
+    """At most `limit` rows of `_listing()`'s columns and `sort_key`, in the sort's order."""
+    shape, values = _search_shape(filters, sort, after, limit)
+    return await _SEARCHES.get(shape).fetch(session, **values)
 
 
-def facet_statement(filters: SearchFilters, sample_limit: int) -> AnySelect:
+def _facet_select(shape: FilterShape) -> AnySelect:
     """One pass over (at most `sample_limit` of) the products matching every filter but the
     faceted three, each row flagged with whether it passes those three; each facet counts
     the rows that pass the other two, so that it ignores its own filter."""
-    statement, price = with_price(visible_products(), filters.quantity)
-    in_category = _category_condition(filters)
-    in_country = _country_condition(filters)
-    in_price = _price_condition(filters, price)
+    bound = _bound(shape)
+    statement, price = with_price(visible_products(), bound.get("quantity"))
+    in_category = _category_condition(bound)
+    in_country = _country_condition(bound)
+    in_price = _price_condition(bound, price)
     bounds = literal([str(bound) for bound in PRICE_BUCKET_BOUNDS], ARRAY(Numeric))
     matched = (
         statement.with_only_columns(
@@ -545,8 +668,8 @@ def facet_statement(filters: SearchFilters, sample_limit: int) -> AnySelect:
                 "in_price"
             ),
         )
-        .where(*_base_conditions(filters))
-        .limit(sample_limit)
+        .where(*_base_conditions(bound))
+        .limit(bindparam("sample_limit", type_=Integer))
         .cte("matched")
     )
     column = matched.c
@@ -575,6 +698,15 @@ def facet_statement(filters: SearchFilters, sample_limit: int) -> AnySelect:
     )
 
 
+def facet_statement(filters: SearchFilters, sample_limit: int) -> AnySelect:
+    """The statement `facet_counts` runs, its values bound (for EXPLAIN)."""
+    shape, values = _matching_shape(filters)
+    return _facet_select(shape).params(values, sample_limit=sample_limit)
+
+
+_FACETS = _Statements(_facet_select)
+
+
 # GROUPING() bit masks of the four grouping sets (a set bit: the column is not grouped).
 _BY_CATEGORY, _BY_COUNTRY, _BY_PRICE, _OVERALL = 0b0111, 0b1011, 0b1100, 0b1111
 
@@ -582,23 +714,24 @@ _BY_CATEGORY, _BY_COUNTRY, _BY_PRICE, _OVERALL = 0b0111, 0b1011, 0b1100, 0b1111
 async def facet_counts(
     session: AsyncSession, filters: SearchFilters, sample_limit: int = FACET_SAMPLE_LIMIT
 ) -> FacetCounts:
-    await plan_for_the_parameters(session)
-    rows = await session.execute(facet_statement(filters, sample_limit))
+    shape, values = _matching_shape(filters)
+    rows = await _FACETS.get(shape).fetch(session, **values, sample_limit=sample_limit)
     total = sampled = 0
     categories: dict[uuid.UUID, int] = {}
     countries: dict[str, int] = {}
     buckets: dict[tuple[str, int], int] = {}
     for row in rows:
-        if row.grouping == _OVERALL:
-            total, sampled = row.total, row.sampled
-        elif row.grouping == _BY_CATEGORY:
-            if row.category_id is not None and row.by_category:
-                categories[row.category_id] = row.by_category
-        elif row.grouping == _BY_COUNTRY:
-            if row.by_country:
-                countries[row.country] = row.by_country
-        elif row.grouping == _BY_PRICE and row.bucket is not None and row.by_price:
-            buckets[(row.currency, row.bucket)] = row.by_price
+        grouping = row["grouping"]
+        if grouping == _OVERALL:
+            total, sampled = row["total"], row["sampled"]
+        elif grouping == _BY_CATEGORY:
+            if row["category_id"] is not None and row["by_category"]:
+                categories[row["category_id"]] = row["by_category"]
+        elif grouping == _BY_COUNTRY:
+            if row["by_country"]:
+                countries[row["country"]] = row["by_country"]
+        elif grouping == _BY_PRICE and row["bucket"] is not None and row["by_price"]:
+            buckets[(row["currency"], row["bucket"])] = row["by_price"]
     return FacetCounts(
         total=total,
         sampled=sampled,

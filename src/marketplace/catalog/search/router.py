@@ -22,7 +22,7 @@ from marketplace.companies.deps import header_company_id, resolve_actor
 from marketplace.companies.errors import CompanyRequired
 from marketplace.companies.permissions import Action
 from marketplace.core.cache import Cache
-from marketplace.core.deps import CacheDep, ReadSessionDep, SessionDep, SettingsDep
+from marketplace.core.deps import CacheDep, ReadStatementsSessionDep, SessionDep, SettingsDep
 from marketplace.core.middleware.public_cache import CachedRead, Missed, missed_key, route_of
 from marketplace.identity.deps import OptionalPrincipal
 
@@ -149,7 +149,7 @@ def attribute_pairs(request: Request, params: ProductFilters) -> list[tuple[str,
 @search_router.get("", response_model=ProductSearchPage, summary="Search the catalog")
 async def search_products(
     request: Request,
-    session: ReadSessionDep,
+    session: ReadStatementsSessionDep,
     cache: CacheDep,
     settings: SettingsDep,
     params: Annotated[ProductSearchParams, Query()],
@@ -176,7 +176,7 @@ async def search_products(
 @search_router.get("/facets", response_model=ProductFacets, summary="Facet counts of a search")
 async def product_facets(
     request: Request,
-    session: ReadSessionDep,
+    session: ReadStatementsSessionDep,
     cache: CacheDep,
     settings: SettingsDep,
     params: Annotated[ProductFilters, Query()],

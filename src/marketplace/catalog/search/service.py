@@ -26,6 +26,7 @@ from datetime import datetime
 from decimal import ROUND_CEILING, Decimal, InvalidOperation
 from typing import Any
 
+import asyncpg
 import orjson
 from pydantic import BaseModel
 from rapidfuzz.distance import OSA, JaroWinkler
@@ -285,10 +286,10 @@ async def build_filters(
 # -- cursors --------------------------------------------------------------------------
 
 
-def _keyset_of(sort: SearchSort) -> Callable[[repository.AnyRow], tuple[Any, ...]]:
+def _keyset_of(sort: SearchSort) -> Callable[[asyncpg.Record], tuple[Any, ...]]:
     """A result row's cursor: its sort (a cursor serves only the sort that issued it),
     the row's sort value and its id."""
-    return lambda row: (sort.value, row.sort_key, row.id)
+    return lambda row: (sort.value, row["sort_key"], row["id"])
 
 
 def _decode_keyset(cursor: str, sort: SearchSort) -> repository.Keyset:
@@ -419,40 +420,45 @@ async def _public_page(
     found = await repository.search(session, filters, sort, after, params.limit + 1)
     rows = found[: params.limit]
     tiers = {
-        row.id: [Tier(min_qty, unit_price) for min_qty, unit_price in row.price_tiers or ()]
+        row["id"]: [Tier(min_qty, unit_price) for min_qty, unit_price in row["price_tiers"] or ()]
         for row in rows
     }
     items = []
     for row in rows:
-        quantity = priced_quantity(params.quantity, row.moq, row.order_multiple)
+        product_id = row["id"]
+        quantity = priced_quantity(params.quantity, row["moq"], row["order_multiple"])
+        category_id = row["category_id"]
         item = ProductSearchItem(
-            id=row.id,
-            sku=row.sku,
-            name=row.name,
+            id=product_id,
+            sku=row["sku"],
+            name=row["name"],
             supplier=SupplierSummary(
-                id=row.supplier_id, name=row.supplier_name, country=row.supplier_country
+                id=row["supplier_id"], name=row["supplier_name"], country=row["supplier_country"]
             ),
             category=CategorySummary(
-                id=row.category_id, slug=row.category_slug, name=row.category_name
+                id=category_id, slug=row["category_slug"], name=row["category_name"]
             )
-            if row.category_id is not None
+            if category_id is not None
             else None,
-            unit=row.unit,
-            currency=row.currency,
-            base_price=row.base_price,
+            unit=row["unit"],
+            currency=row["currency"],
+            base_price=row["base_price"],
             unit_price=None,
             price_quantity=quantity,
-            moq=row.moq,
-            order_multiple=row.order_multiple,
-            in_stock=row.in_stock,
-            lead_time_days=row.lead_time_days,
-            thumbnail_url=_thumbnail_url(row.id, row.thumbnail_id),
-            created_at=row.created_at,
+            moq=row["moq"],
+            order_multiple=row["order_multiple"],
+            in_stock=row["in_stock"],
+            lead_time_days=row["lead_time_days"],
+            thumbnail_url=_thumbnail_url(product_id, row["thumbnail_id"]),
+            created_at=row["created_at"],
         )
-        item.unit_price = _public_unit_price(quantity, item, tiers[row.id])
+        item.unit_price = _public_unit_price(quantity, item, tiers[product_id])
         items.append(item)
     pricing = CachedPricing(
-        tiers={row.id: [(tier.min_qty, tier.unit_price) for tier in tiers[row.id]] for row in rows}
+        tiers={
+            product_id: [(tier.min_qty, tier.unit_price) for tier in product_tiers]
+            for product_id, product_tiers in tiers.items()
+        }
     )
     return page_of(found, params.limit, items, key=_keyset_of(sort)), pricing
 
