@@ -28,10 +28,12 @@ async def test_a_key_adds_three_statements_in_the_orders_transaction(
         response = await client.post(ORDERS, json=body, headers=keyed_headers)
     assert response.status_code == 201, response.text
 
-    # Session, membership, products (with their supplier's name), price lists, number,
-    # the order with its lines and event, the stock reservation. The answer reads
-    # nothing: the names were known while placing, and a new order has no review.
-    assert len(plain) == 7, plain.statements
+    # Session, membership, products (with their supplier's name and the buyer's price
+    # lists), number, the order with its lines and event, the stock reservation. The
+    # answer reads nothing: the names were known while placing, and a new order has no
+    # review.
+    assert len(plain) == 6, plain.statements
+    assert plain.count("FROM price_list_tiers") == 1
     assert plain.count("SELECT companies.id, companies.name") == 0
     assert plain.count("FROM reviews") == 0
     assert len(keyed) == len(plain) + 3, keyed.statements
