@@ -28,11 +28,13 @@ async def test_a_key_adds_three_statements_in_the_orders_transaction(
         response = await client.post(ORDERS, json=body, headers=keyed_headers)
     assert response.status_code == 201, response.text
 
-    # Session, membership, products (with their supplier's name and the buyer's price
-    # lists), number, the order with its lines and event, the stock reservation. The
-    # answer reads nothing: the names were known while placing, and a new order has no
-    # review.
-    assert len(plain) == 6, plain.statements
+    # The session with the user's memberships, products (with their supplier's name and
+    # the buyer's price lists), number, the order with its lines and event, the stock
+    # reservation. The answer reads nothing: the names were known while placing, and a
+    # new order has no review.
+    assert len(plain) == 5, plain.statements
+    assert plain.count("FROM auth_sessions") == 1
+    assert plain.count("JOIN memberships") == 1
     assert plain.count("FROM price_list_tiers") == 1
     assert plain.count("SELECT companies.id, companies.name") == 0
     assert plain.count("FROM reviews") == 0
@@ -50,5 +52,6 @@ async def test_a_key_adds_three_statements_in_the_orders_transaction(
     assert again.status_code == 201
     assert again.headers["Idempotent-Replayed"] == "true"
     assert again.json() == response.json()
-    # Session, membership, the claim with its lookup: the stored answer, no order work.
-    assert len(replayed) == 3, replayed.statements
+    # The session with the memberships, the claim with its lookup: the stored answer,
+    # no order work.
+    assert len(replayed) == 2, replayed.statements
