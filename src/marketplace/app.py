@@ -295,6 +295,7 @@ def install_ports(app: FastAPI) -> None:
     app.state.trust_signals = _trust_signals
     app.state.on_sign_in = companies.accept_invitations_on_sign_in
     app.state.load_memberships = companies.memberships_as_values
+    app.state.load_active_session = companies.active_session_with_memberships
     app.state.record_offence = abuse.record_offence
 
 

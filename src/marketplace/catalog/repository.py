@@ -42,6 +42,7 @@ from sqlalchemy.orm import aliased
 from marketplace.catalog.categories.models import Category
 from marketplace.catalog.models import PriceTier, Product, ProductImage
 from marketplace.catalog.price_lists.models import Tier
+from marketplace.catalog.price_lists.repository import buyer_price_list_rows
 from marketplace.companies.models import Company
 from marketplace.core.access import ANONYMOUS, Viewer
 from marketplace.core.driver import DriverStatement, EntityQuery
@@ -438,7 +439,7 @@ _PRODUCT_IDS = bindparam("product_ids", type_=postgresql.ARRAY(Uuid))
 # The visible products among `product_ids`, each with its tiers (ascending) and its
 # supplier's name (joined already by `visible_products`: an order's answer and a cart
 # show it, and need no query of their own for it).
-_ORDERABLE = DriverStatement(
+_ORDERABLE_SELECT = (
     visible_products()
     .with_only_columns(
         Product.id,
@@ -465,13 +466,62 @@ _ORDERABLE = DriverStatement(
     )
     .where(Product.id == any_(_PRODUCT_IDS))
 )
+_ORDERABLE = DriverStatement(_ORDERABLE_SELECT)
+
+
+# The same with the buyer's price for each product in the same statement: the tiers of
+# its best price list (`buyer_price_list_rows`, reduced as `choose_price_lists` does:
+# the first list by priority, then id; its tiers ascending). One round trip instead of
+# two on every order, cart change and checkout (bench/README.md, "order placement").
+_BUYER_LISTS = buyer_price_list_rows(bindparam("buyer_id", type_=Uuid), _PRODUCT_IDS).cte(
+    "buyer_lists"
+)
+
+
+def _best_list(product_id: Any) -> Any:
+    """The id of the product's best list among the buyer's (a scalar subquery)."""
+    lists = _BUYER_LISTS.alias()
+    return (
+        select(lists.c.id)
+        .where(lists.c.product_id == product_id)
+        .order_by(lists.c.priority.desc(), lists.c.id)
+        .limit(1)
+        .scalar_subquery()
+    )
+
+
+_ORDERABLE_FOR_BUYER = DriverStatement(
+    _ORDERABLE_SELECT.add_columns(
+        _best_list(Product.id).label("price_list_id"),
+        select(
+            func.array_agg(
+                postgresql.aggregate_order_by(
+                    postgresql.array([_BUYER_LISTS.c.min_qty, _BUYER_LISTS.c.unit_price]),
+                    _BUYER_LISTS.c.min_qty,
+                )
+            )
+        )
+        .where(
+            _BUYER_LISTS.c.product_id == Product.id,
+            _BUYER_LISTS.c.id == _best_list(_BUYER_LISTS.c.product_id),
+        )
+        .scalar_subquery()
+        .label("price_list_tiers"),
+    ).add_cte(_BUYER_LISTS)
+)
 
 
 async def orderable_rows(
-    session: AsyncSession, product_ids: Sequence[uuid.UUID]
+    session: AsyncSession, product_ids: Sequence[uuid.UUID], buyer_id: uuid.UUID | None = None
 ) -> list[asyncpg.Record]:
     """The visible products among `product_ids`, each with its tiers (ascending), on the
-    driver (see core.driver): the first read of every order."""
+    driver (see core.driver): the first read of every order. With `buyer_id`, each row
+    also has the buyer's best price list for it (`price_list_id`, NULL when none) and
+    that list's tiers (`price_list_tiers`, ascending)."""
+    if buyer_id is not None:
+        return await _ORDERABLE_FOR_BUYER.fetch(
+            session, product_ids=list(product_ids), buyer_id=buyer_id
+        )
     return await _ORDERABLE.fetch(session, product_ids=list(product_ids))
 
 

@@ -21,7 +21,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from marketplace.catalog import caching, repository
 from marketplace.catalog.models import covers_moq
-from marketplace.catalog.price_lists import repository as price_lists_repository
 from marketplace.catalog.price_lists.models import PriceListTiers, Tier
 from marketplace.core.cache import Cache
 
@@ -46,14 +45,12 @@ class OrderableProduct:
 async def orderable_products(
     session: AsyncSession, buyer_id: uuid.UUID, product_ids: Sequence[uuid.UUID]
 ) -> dict[uuid.UUID, OrderableProduct]:
-    """The visible products among `product_ids`, priced for this buyer. Two statements
-    on the driver (see core.driver): this is the first read of every order."""
+    """The visible products among `product_ids`, priced for this buyer. One statement
+    on the driver (see core.driver), the buyer's price lists with the products: this is
+    the first read of every order."""
     if not product_ids:
         return {}
-    rows = await repository.orderable_rows(session, product_ids)
-    lists = await price_lists_repository.price_lists_for_order(
-        session, buyer_id, [row["id"] for row in rows]
-    )
+    rows = await repository.orderable_rows(session, product_ids, buyer_id)
     return {
         row["id"]: OrderableProduct(
             id=row["id"],
@@ -70,7 +67,15 @@ async def orderable_products(
             tiers=[
                 Tier(min_qty=min_qty, unit_price=price) for min_qty, price in row["tiers"] or ()
             ],
-            price_list=lists.get(row["id"]),
+            price_list=None
+            if row["price_list_id"] is None
+            else PriceListTiers(
+                price_list_id=row["price_list_id"],
+                tiers=[
+                    Tier(min_qty=min_qty, unit_price=price)
+                    for min_qty, price in row["price_list_tiers"]
+                ],
+            ),
         )
         for row in rows
     }

@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from marketplace.core.driver import insert_rows
 from marketplace.core.logging import get_logger
-from marketplace.core.outbox import OutboxEvent, partition_of
+from marketplace.core.outbox import OutboxEvent, UnpublishedEvent, partition_of
 
 
 @dataclass(frozen=True)
@@ -194,7 +194,7 @@ class EventEnvelope(BaseModel):
     payload: dict[str, Any]
 
     @classmethod
-    def from_row(cls, row: OutboxEvent) -> EventEnvelope:
+    def from_row(cls, row: OutboxEvent | UnpublishedEvent) -> EventEnvelope:
         return cls(
             id=row.id,
             type=row.type,

@@ -39,6 +39,7 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     String,
+    and_,
     bindparam,
     delete,
     func,
@@ -145,16 +146,23 @@ class IdempotencyGuard:
     scope: KeyScope | None = None
     request_hash: str = ""
     replay: Response | None = None
+    # The key's answer was committed by its previous holder after the claim's snapshot
+    # was taken (see `_CLAIM`): this request's work must not commit.
+    superseded: bool = False
 
     @property
     def claimed(self) -> bool:
-        return self.scope is not None and self.replay is None
+        return self.scope is not None and self.replay is None and not self.superseded
 
     async def complete(self, session: AsyncSession, status: int, body: BaseModel) -> Response:
         """Store the response in the request's transaction and return it."""
         payload = body.model_dump_json().encode()
-        if self.claimed:
-            await self._store(session, status, payload, "application/json")
+        if self.claimed and not await self._store(session, status, payload, "application/json"):
+            # A live answer is stored already: the request that gave it committed in the
+            # instant between the claim's snapshot and its lock. This request's work is
+            # rolled back (the error), and a retry replays that answer.
+            self.superseded = True
+            raise IdempotencyInProgress()
         return Response(payload, status_code=status, media_type="application/json")
 
     async def record_failure(
@@ -186,9 +194,10 @@ class IdempotencyGuard:
 
     async def _store(
         self, session: AsyncSession, status: int, body: bytes, content_type: str
-    ) -> None:
-        """Under the key's lock no live record exists; an expired one is replaced."""
-        await _STORE.execute(
+    ) -> bool:
+        """Store the answer, replacing an expired one: False, storing nothing, when a live
+        one exists (its request committed after this one's claim read the records)."""
+        stored = await _STORE.fetchval(
             session,
             **self._scope.values(),
             request_hash=self.request_hash,
@@ -196,6 +205,7 @@ class IdempotencyGuard:
             response_body=body,
             response_headers={"content-type": content_type},
         )
+        return stored is not None
 
 
 def _principal_of(request: Request) -> str | None:
@@ -220,12 +230,11 @@ def _scope_of(request: Request, key: str) -> KeyScope:
     return KeyScope(principal, company_id, request.method, path, key)
 
 
-# The key's three statements (claim, lookup, record) run on the driver, in the request's
-# transaction (core/driver.py): through SQLAlchemy they cost about 0.3-0.6 ms of CPU
-# each, so a keyed order cost about 1.5 ms more than the same order without a key; on
-# the driver they cost under 0.1 ms each (bench/README.md, "Changes and their measured
-# effect"). The lookup stays a statement of its own after the claim: its snapshot must
-# be taken once the lock is held, to see what the lock's last holder committed.
+# The key's statements (the claim with its lookup, the record) run on the driver, in the
+# request's transaction (core/driver.py): through SQLAlchemy they cost about 0.3-0.6 ms
+# of CPU each, so a keyed order cost about 1.5 ms more than the same order without a
+# key; on the driver they cost under 0.1 ms each (bench/README.md, "Changes and their
+# measured effect").
 _TRY_LOCK = DriverStatement(
     select(func.pg_try_advisory_xact_lock(bindparam("lock_id", type_=BigInteger)))
 )
@@ -236,13 +245,31 @@ _RECORD_NAMED = (
     IdempotencyRecord.path == bindparam("path"),
     IdempotencyRecord.key == bindparam("key"),
 )
-_STORED = DriverStatement(
+# The claim and the lookup in one statement (one round trip less per keyed request).
+# Its snapshot is taken before the lock: a holder that committed its answer in between
+# (and so let the lock go) is not seen, and the request runs its work again. The record
+# is the arbiter then: `_STORE` stores nothing over a live answer, and that request
+# rolls back (`IdempotencyGuard.complete`): one answer, one piece of work committed.
+_claim = select(
+    func.pg_try_advisory_xact_lock(bindparam("lock_id", type_=BigInteger)).label("locked")
+).subquery("claim")
+_CLAIM = DriverStatement(
     select(
+        _claim.c.locked,
         IdempotencyRecord.request_hash,
         IdempotencyRecord.response_status,
         IdempotencyRecord.response_body,
         IdempotencyRecord.response_headers,
-    ).where(*_RECORD_NAMED, IdempotencyRecord.expires_at > func.now())
+    ).select_from(
+        _claim.outerjoin(
+            IdempotencyRecord,
+            and_(
+                _claim.c.locked,
+                *_RECORD_NAMED,
+                IdempotencyRecord.expires_at > func.now(),
+            ),
+        )
+    )
 )
 
 
@@ -274,7 +301,7 @@ def _store_statement() -> DriverStatement:
             index_elements=["principal", "company_id", "method", "path", "key"],
             set_={**replaced, "created_at": func.now()},
             where=IdempotencyRecord.expires_at <= func.now(),
-        )
+        ).returning(IdempotencyRecord.expires_at)
     )
 
 
@@ -286,9 +313,13 @@ async def _try_lock(session: AsyncSession, scope: KeyScope) -> bool:
     return bool(await _TRY_LOCK.fetchval(session, lock_id=scope.lock_id))
 
 
-async def _stored(session: AsyncSession, scope: KeyScope) -> asyncpg.Record | None:
-    # A statement after the lock's: its snapshot sees what the lock's last holder committed.
-    return await _STORED.fetchrow(session, **scope.values())
+async def _claim_key(session: AsyncSession, scope: KeyScope) -> asyncpg.Record | None:
+    """The key's lock taken and its live answer looked up: None when the lock is taken
+    by another request; else a row whose `request_hash` is NULL when no answer was
+    seen (see `_CLAIM`)."""
+    row = await _CLAIM.fetchrow(session, lock_id=scope.lock_id, **scope.values())
+    assert row is not None  # the claim's one row, joined or not
+    return row if row["locked"] else None
 
 
 def _replay(record: asyncpg.Record) -> Response:
@@ -312,10 +343,10 @@ async def idempotency(request: Request, session: SessionDep) -> AsyncIterator[Id
         raise InvalidIdempotencyKey()
     scope = _scope_of(request, key)
     guard = IdempotencyGuard(scope, hashlib.sha256(await request.body()).hexdigest())
-    if not await _try_lock(session, scope):
+    stored = await _claim_key(session, scope)
+    if stored is None:
         raise IdempotencyInProgress()
-    stored = await _stored(session, scope)
-    if stored is not None:
+    if stored["request_hash"] is not None:
         if stored["request_hash"] != guard.request_hash:
             raise IdempotencyKeyReused()
         guard.replay = _replay(stored)

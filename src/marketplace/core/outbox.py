@@ -18,6 +18,7 @@ import asyncio
 import contextlib
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -32,6 +33,8 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    any_,
+    bindparam,
     func,
     select,
     text,
@@ -43,6 +46,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.types import Uuid
 
 from marketplace.core.db import Base, Database
+from marketplace.core.driver import DriverStatement
 from marketplace.core.logging import get_logger
 
 if TYPE_CHECKING:
@@ -149,6 +153,69 @@ async def outbox_backlog(database: Database) -> tuple[int, float]:
     return int(row[0]), max(float(row[1]), 0.0)
 
 
+@dataclass(frozen=True, slots=True)
+class UnpublishedEvent:
+    """An outbox row as the relay reads it (`_OLDEST_UNPUBLISHED`'s columns, in order)."""
+
+    seq: int
+    id: uuid.UUID
+    type: str
+    version: int
+    aggregate_type: str
+    aggregate_id: uuid.UUID
+    partition: int
+    company_ids: list[uuid.UUID]
+    actor_user_id: uuid.UUID | None
+    actor_api_key_id: uuid.UUID | None
+    actor_is_staff: bool
+    request_id: str | None
+    ip: str | None
+    occurred_at: datetime
+    payload: dict[str, Any]
+    attempts: int
+
+
+# The relay's statements run on the driver (core/driver.py), in its round's transaction:
+# a round follows every commit that wrote events (order placement's, say), and through
+# the ORM its three statements and the rows it loaded cost more CPU in the API process
+# than the publishing itself (bench/README.md, "order placement").
+_PENDING = (
+    select(OutboxEvent.partition.label("partition"))
+    .where(OutboxEvent.published_at.is_(None))
+    .distinct()
+    .subquery()
+)
+_LOCK_PENDING = DriverStatement(
+    select(_PENDING.c.partition).where(
+        func.pg_try_advisory_xact_lock(ADVISORY_LOCK_BASE + _PENDING.c.partition)
+    )
+)
+_LOCK_PARTITION = DriverStatement(
+    select(
+        func.pg_try_advisory_xact_lock(ADVISORY_LOCK_BASE + bindparam("partition", type_=Integer))
+    )
+)
+_OLDEST_UNPUBLISHED = DriverStatement(
+    select(
+        *(
+            OutboxEvent.__table__.c[name]
+            for name in UnpublishedEvent.__dataclass_fields__  # the dataclass's order
+        )
+    )
+    .where(
+        OutboxEvent.partition == any_(bindparam("partitions", type_=ARRAY(Integer))),
+        OutboxEvent.published_at.is_(None),
+    )
+    .order_by(OutboxEvent.seq)
+    .limit(bindparam("limit", type_=Integer))
+)
+_MARK_PUBLISHED = DriverStatement(
+    update(OutboxEvent)
+    .where(OutboxEvent.seq == any_(bindparam("seqs", type_=ARRAY(BigInteger))))
+    .values(published_at=bindparam("now", type_=DateTime(timezone=True)))
+)
+
+
 class OutboxRelay:
     def __init__(
         self,
@@ -200,22 +267,10 @@ class OutboxRelay:
         they are retried one partition at a time, so that healthy partitions go through
         and the attempt is counted on the one that fails (`_publish_partition`)."""
         async with self.database.session_factory() as session, session.begin():
-            pending = (
-                select(OutboxEvent.partition.label("partition"))
-                .where(OutboxEvent.published_at.is_(None))
-                .distinct()
-                .subquery()
-            )
             # A statement of its own, before the rows are read: the read's snapshot then
             # sees whatever another relay committed for these partitions before we
             # locked them, so nothing is published twice.
-            locked = list(
-                await session.scalars(
-                    select(pending.c.partition).where(
-                        func.pg_try_advisory_xact_lock(ADVISORY_LOCK_BASE + pending.c.partition)
-                    )
-                )
-            )
+            locked = [row["partition"] for row in await _LOCK_PENDING.fetch(session)]
             if not locked:
                 return 0
             rows = await self._oldest_unpublished(session, locked)
@@ -242,25 +297,15 @@ class OutboxRelay:
 
     async def _oldest_unpublished(
         self, session: AsyncSession, partitions: Sequence[int]
-    ) -> list[OutboxEvent]:
-        return list(
-            await session.scalars(
-                select(OutboxEvent)
-                .where(
-                    OutboxEvent.partition.in_(partitions),
-                    OutboxEvent.published_at.is_(None),
-                )
-                .order_by(OutboxEvent.seq)
-                .limit(self.batch_size)
-            )
+    ) -> list[UnpublishedEvent]:
+        rows = await _OLDEST_UNPUBLISHED.fetch(
+            session, partitions=list(partitions), limit=self.batch_size
         )
+        return [UnpublishedEvent(*row.values()) for row in rows]
 
     async def _publish_partition(self, partition: int) -> int:
         async with self.database.session_factory() as session, session.begin():
-            locked = await session.scalar(
-                select(func.pg_try_advisory_xact_lock(ADVISORY_LOCK_BASE + partition))
-            )
-            if not locked:
+            if not await _LOCK_PARTITION.fetchval(session, partition=partition):
                 return 0  # another relay owns this partition right now
             rows = await self._oldest_unpublished(session, [partition])
             if not rows:
@@ -271,7 +316,7 @@ class OutboxRelay:
         return len(rows)
 
     async def _publish_rows(
-        self, session: AsyncSession, rows: list[OutboxEvent], *, blame: bool
+        self, session: AsyncSession, rows: list[UnpublishedEvent], *, blame: bool
     ) -> Exception | None:
         """Publish and mark; on failure return the error instead of raising, and with
         `blame` record the attempt on the oldest event (committed with the transaction,
@@ -323,11 +368,9 @@ class OutboxRelay:
         await self._mark_published(session, rows)
         return None
 
-    async def _mark_published(self, session: AsyncSession, rows: list[OutboxEvent]) -> None:
-        await session.execute(
-            update(OutboxEvent)
-            .where(OutboxEvent.seq.in_([row.seq for row in rows]))
-            .values(published_at=datetime.now(UTC))
+    async def _mark_published(self, session: AsyncSession, rows: list[UnpublishedEvent]) -> None:
+        await _MARK_PUBLISHED.execute(
+            session, seqs=[row.seq for row in rows], now=datetime.now(UTC)
         )
         self.published.inc(len(rows))
 

@@ -11,7 +11,7 @@ from typing import Annotated, Literal
 from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
-from marketplace.core.access import Principal, Viewer
+from marketplace.core.access import MemberOf, Principal, Viewer
 from marketplace.core.client_ip import client_ip
 from marketplace.core.deps import PlatformDep, SessionDep
 from marketplace.core.errors import DomainError
@@ -116,10 +116,11 @@ async def _resolve_principal(
             )
             credential = _reader("bearer", *found)
         else:
-            user, session_id = await service.authenticate_access_token(
-                session, platform, bearer.credentials
+            # A write: from the database, the memberships in the session's statement.
+            found_writer = await service.authenticate_writer(
+                session, platform, bearer.credentials, request.app.state.load_active_session
             )
-            credential = Credential(principal_of("bearer", user, session_id, None), user=user)
+            credential = _writer("bearer", *found_writer)
     elif api_key is not None:
         key = await service.authenticate_api_key(session, platform, api_key)
         credential = Credential(principal_of("api_key", None, None, key), api_key=key)
@@ -129,14 +130,34 @@ async def _resolve_principal(
         )
         credential = _reader("cookie", *found)
     elif cookie is not None:
-        user, session_id = await service.authenticate_cookie(session, platform, cookie)
-        if request.method not in SAFE_METHODS:
-            expected = service.csrf_token_for(platform, session_id)
-            presented = request.headers.get(CSRF_HEADER, "")
-            if not hmac.compare_digest(presented.encode(), expected.encode()):
-                raise CsrfFailed()
-        credential = Credential(principal_of("cookie", user, session_id, None), user=user)
+        user, session_id, memberships = await service.authenticate_cookie_writer(
+            session, platform, cookie, request.app.state.load_active_session
+        )
+        expected = service.csrf_token_for(platform, session_id)
+        presented = request.headers.get(CSRF_HEADER, "")
+        if not hmac.compare_digest(presented.encode(), expected.encode()):
+            raise CsrfFailed()
+        credential = _writer("cookie", user, session_id, memberships)
     return credential
+
+
+def _writer(
+    via: Literal["bearer", "cookie"],
+    user: User,
+    session_id: uuid.UUID,
+    memberships: tuple[MemberOf, ...],
+) -> Credential:
+    """A write's credential, its memberships read with its session (in one statement):
+    the acting company is then found among them (`companies.deps`), with no statement
+    of its own."""
+    principal = Principal(
+        via=via,
+        user_id=user.id,
+        session_id=session_id,
+        is_staff=user.is_staff,
+        memberships=memberships,
+    )
+    return Credential(principal, user=user)
 
 
 def _reader(

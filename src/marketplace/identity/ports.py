@@ -13,11 +13,14 @@ here and the application plugs in the implementation (`app.py`, `install_ports`)
 - `MembershipsLoader`: the companies a user belongs to, as values, kept with the
   signed-in principal in its cache (`principal_cache.py`), so that a cached signed-in
   read knows whom the user acts for without asking the database (companies).
+- `ActiveSessionLoader`: a write's sign-in session, its user and the user's
+  memberships, read from the database in one statement (companies).
 """
 
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Annotated, Protocol
 
 from fastapi import Depends, Request
@@ -25,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from marketplace.core.access import MemberOf
 from marketplace.core.platform import Platform
+from marketplace.identity.models import AuthSession, User
 
 
 class SignInHook(Protocol):
@@ -44,6 +48,20 @@ class OffenceRecorder(Protocol):
 class MembershipsLoader(Protocol):
     async def __call__(self, session: AsyncSession, user_id: uuid.UUID) -> tuple[MemberOf, ...]:
         """The user's memberships, in the order the companies domain lists them."""
+
+
+class ActiveSessionLoader(Protocol):
+    async def __call__(
+        self,
+        session: AsyncSession,
+        now: datetime,
+        *,
+        session_id: uuid.UUID | None = None,
+        cookie_secret_hash: str | None = None,
+    ) -> tuple[AuthSession, User, tuple[MemberOf, ...]] | None:
+        """The sign-in session named by its id or by its cookie's digest, if neither
+        revoked nor expired at `now`, with its user and the user's memberships in the
+        order the companies domain lists them."""
 
 
 def get_sign_in_hook(request: Request) -> SignInHook:

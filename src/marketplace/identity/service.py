@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from marketplace.core.access import MemberOf
 from marketplace.core.cache import Cache
 from marketplace.core.errors import DomainError, ServiceUnavailable
 from marketplace.core.events import emit
@@ -27,7 +28,7 @@ from marketplace.identity.errors import (
 )
 from marketplace.identity.events import ApiKeyCreated, ApiKeyRevoked
 from marketplace.identity.models import ApiKey, AuthSession, OtpChallenge, RefreshToken, User
-from marketplace.identity.ports import MembershipsLoader, SignInHook
+from marketplace.identity.ports import ActiveSessionLoader, MembershipsLoader, SignInHook
 from marketplace.identity.principal_cache import CachedPrincipal
 from marketplace.settings import Environment
 
@@ -260,6 +261,32 @@ async def authenticate_access_token(
     if active is None or active[1].id != claims.user_id:
         raise InvalidCredentials()
     return active[1], claims.session_id
+
+
+async def authenticate_writer(
+    session: AsyncSession, platform: Platform, token: str, load: ActiveSessionLoader
+) -> tuple[User, uuid.UUID, tuple[MemberOf, ...]]:
+    """A write's bearer token: its active session, read from the database (never the
+    cache), with its user and the user's memberships in the same statement."""
+    try:
+        claims = platform.tokens.verify_access_token(token)
+    except InvalidToken as error:
+        raise InvalidCredentials() from error
+    active = await load(session, _now(), session_id=claims.session_id)
+    if active is None or active[1].id != claims.user_id:
+        raise InvalidCredentials()
+    return active[1], claims.session_id, active[2]
+
+
+async def authenticate_cookie_writer(
+    session: AsyncSession, platform: Platform, cookie_secret: str, load: ActiveSessionLoader
+) -> tuple[User, uuid.UUID, tuple[MemberOf, ...]]:
+    """`authenticate_writer` for a browser session's cookie."""
+    digest = platform.hasher.digest(COOKIE_PURPOSE, cookie_secret)
+    active = await load(session, _now(), cookie_secret_hash=digest)
+    if active is None:
+        raise InvalidCredentials()
+    return active[1], active[0].id, active[2]
 
 
 async def authenticate_reader(
