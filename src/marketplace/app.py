@@ -23,7 +23,7 @@ from marketplace.catalog.search import router as catalog_search_router
 from marketplace.companies import router as companies_router
 from marketplace.companies import service as companies
 from marketplace.companies.schemas import TrustSignals
-from marketplace.core import health
+from marketplace.core import dependency_plan, health
 from marketplace.core.api_docs import (
     DOCS_ASSETS_PATH,
     OPENAPI_PATH,
@@ -135,6 +135,8 @@ def include_api(app: FastAPI) -> None:
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
+    # Dependencies resolved from a plan made once per route (core/dependency_plan.py).
+    dependency_plan.install()
     # Fail at start-up, not at the first request, with every problem at once (bad
     # JWT_KEYS, TRUSTED_PROXIES, DATABASE_URL...): what `check-config` runs.
     require_valid_configuration(settings)
