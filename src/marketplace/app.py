@@ -23,7 +23,7 @@ from marketplace.catalog.search import router as catalog_search_router
 from marketplace.companies import router as companies_router
 from marketplace.companies import service as companies
 from marketplace.companies.schemas import TrustSignals
-from marketplace.core import dependency_plan, health
+from marketplace.core import dependency_plan, health, route_table
 from marketplace.core.api_docs import (
     DOCS_ASSETS_PATH,
     OPENAPI_PATH,
@@ -206,6 +206,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     else:
         app.add_route("/", redirect_to_api_docs, include_in_schema=False)
     metrics.name_routes(app.routes)
+    # The route found from the path's first segments (core/route_table.py).
+    route_table.install(app)
 
     # Added innermost first: the request-context middleware wraps everything else.
     public_reads = [
