@@ -11,7 +11,18 @@ from typing import Annotated, Any
 import fastapi.routing
 import httpx
 import pytest
-from fastapi import APIRouter, BackgroundTasks, Depends, FastAPI, Header, Query, Request, Response
+from fastapi import (
+    APIRouter,
+    BackgroundTasks,
+    Depends,
+    FastAPI,
+    Header,
+    Query,
+    Request,
+    Response,
+    Security,
+)
+from fastapi.security import SecurityScopes
 
 from marketplace.core import dependency_plan
 
@@ -179,3 +190,28 @@ def test_install_replaces_fastapis_function_once() -> None:
     dependency_plan.install()
     assert dependency_plan.installed()
     assert vars(fastapi.routing)["solve_dependencies"] is dependency_plan.solve_dependencies
+
+
+seen: list[list[str]] = []
+
+
+async def scoped(security_scopes: SecurityScopes) -> str:
+    seen.append(security_scopes.scopes)
+    return "scoped"
+
+
+async def test_a_tree_the_plan_does_not_model_is_walked_by_fastapi() -> None:
+    """Security scopes: FastAPI's own walk resolves the route, every time."""
+    seen.clear()
+    app = FastAPI()
+
+    @app.get("/scoped")
+    async def endpoint(value: Annotated[str, Security(scoped, scopes=["read"])]) -> str:
+        return value
+
+    for _ in range(2):
+        status, body, _, _ = await _exchange(app, True, "/scoped")
+        assert (status, body) == (200, "scoped")
+    assert seen == [["read"], ["read"]]
+    plan = next(p for p in dependency_plan._plans.values() if p.dependant.call is endpoint)
+    assert not plan.usable

@@ -77,6 +77,7 @@ class _Plan:
     # Every dependant whose own parameters are read (the steps', then the route's).
     with_params: tuple[tuple[int, Dependant], ...]
     uses_background_tasks: bool
+    usable: bool = True  # False: FastAPI's own walk (remembered, not planned again)
 
 
 _plans: dict[int, _Plan] = {}
@@ -156,7 +157,7 @@ def _make_plan(dependant: Dependant, overrides: dict[Any, Any]) -> _Plan:
     )
 
 
-def _plan_for(dependant: Dependant, overrides: dict[Any, Any]) -> _Plan | None:
+def _plan_for(dependant: Dependant, overrides: dict[Any, Any]) -> _Plan:
     plan = _plans.get(id(dependant))
     if (
         plan is not None
@@ -168,7 +169,7 @@ def _plan_for(dependant: Dependant, overrides: dict[Any, Any]) -> _Plan | None:
     try:
         plan = _make_plan(dependant, overrides)
     except _Unplannable:
-        return None
+        plan = _Plan(dependant, tuple(overrides.items()), (), (), (), False, usable=False)
     if len(_plans) >= _PLANS_MAX:
         _plans.clear()
     _plans[id(dependant)] = plan
@@ -254,7 +255,7 @@ async def solve_dependencies(
         return await _original_solve(**original)
     overrides = getattr(dependency_overrides_provider, "dependency_overrides", None) or {}
     plan = _plan_for(dependant, overrides)
-    if plan is None:
+    if not plan.usable:
         return await _original_solve(**original)
     # Every parameter first: an invalid one is resolved by FastAPI's walk from the start.
     own: dict[int, dict[str, Any]] = {}
