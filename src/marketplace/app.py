@@ -23,7 +23,7 @@ from marketplace.catalog.search import router as catalog_search_router
 from marketplace.companies import router as companies_router
 from marketplace.companies import service as companies
 from marketplace.companies.schemas import TrustSignals
-from marketplace.core import health
+from marketplace.core import dependency_plan, health, route_table
 from marketplace.core.api_docs import (
     DOCS_ASSETS_PATH,
     OPENAPI_PATH,
@@ -135,6 +135,8 @@ def include_api(app: FastAPI) -> None:
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
+    # Dependencies resolved from a plan made once per route (core/dependency_plan.py).
+    dependency_plan.install()
     # Fail at start-up, not at the first request, with every problem at once (bad
     # JWT_KEYS, TRUSTED_PROXIES, DATABASE_URL...): what `check-config` runs.
     require_valid_configuration(settings)
@@ -204,6 +206,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     else:
         app.add_route("/", redirect_to_api_docs, include_in_schema=False)
     metrics.name_routes(app.routes)
+    # The route found from the path's first segments (core/route_table.py).
+    route_table.install(app)
 
     # Added innermost first: the request-context middleware wraps everything else.
     public_reads = [
