@@ -112,9 +112,10 @@ class HotPath:
     (pool checkout and release, `asyncio.timeout` around each read and write, its
     observability hooks, a socket write per command), the largest phase of every cached
     read (py-spy: 0.09-0.45 ms per request, three to four commands). Here it is 3 µs at
-    16 commands in flight and 14 µs one at a time (`/tmp`-free micro-benchmark of MGET
-    and EVALSHA against the same server, uvloop; bench/README.md has the per-path figures).
-    Packing and parsing are hiredis's (C).
+    16 commands in flight and 14 µs one at a time (a loop of MGET and EVALSHA against the
+    same server on uvloop; the per-path figures are in bench/README.md, "11."). Packing
+    and parsing are hiredis's (C). What is left is the socket write itself (one per turn
+    of the loop, not per command).
 
     Only short commands go here (GET, MGET, SET, EVALSHA of the rate limits' scripts):
     one slow command would delay every command behind it. Everything else (deletions in
