@@ -38,6 +38,7 @@ from redis.exceptions import RedisError
 from marketplace.core.cache import Cache, RedisCache
 from marketplace.core.errors import RateLimited
 from marketplace.core.logging import get_logger
+from marketplace.core.redis import Script, hot_path
 
 logger = get_logger(__name__)
 
@@ -168,22 +169,34 @@ class _RedisWindows:
         self.key_prefix = key_prefix + "rl:"
         self._script = client.register_script(_INCREMENT_SCRIPT)
         self._guarded_script = client.register_script(_GUARDED_INCREMENT_SCRIPT)
+        # The scripts run on the pipelined connection when there is one (as the cache's
+        # reads: `core.redis.HotPath`), else through the client's pool.
+        self.hot = hot_path(client)
+        self._hot_script = Script(_INCREMENT_SCRIPT)
+        self._hot_guarded_script = Script(_GUARDED_INCREMENT_SCRIPT)
 
     async def increment_guarded(
         self, keys: Sequence[str], conditions: Sequence[str], key: str, period_seconds: int
     ) -> tuple[list[bytes | None], int | None, float]:
-        result: Any = await self._guarded_script(
-            keys=[*keys, self.key_prefix + key], args=[period_seconds * 1000, 1, *conditions]
-        )
+        all_keys = [*keys, self.key_prefix + key]
+        args: list[str | int] = [period_seconds * 1000, 1, *conditions]
+        result: Any
+        if self.hot is not None:
+            result = await self.hot.evalsha(self._hot_guarded_script, all_keys, args)
+        else:
+            result = await self._guarded_script(keys=all_keys, args=args)
         *values, count, ttl_ms = result
         if count < 0:
             return values, None, 0.0
         return values, int(count), int(ttl_ms) / 1000
 
     async def increment(self, key: str, period_seconds: int, cost: int) -> tuple[int, float]:
-        result: Any = await self._script(
-            keys=[self.key_prefix + key], args=[period_seconds * 1000, cost]
-        )
+        keys, args = [self.key_prefix + key], [period_seconds * 1000, cost]
+        result: Any
+        if self.hot is not None:
+            result = await self.hot.evalsha(self._hot_script, keys, args)
+        else:
+            result = await self._script(keys=keys, args=args)
         count, ttl_ms = result
         return int(count), int(ttl_ms) / 1000
 
