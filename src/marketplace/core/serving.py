@@ -36,6 +36,9 @@ logger = get_logger(__name__)
 # At most this many connections accepted per readiness of the socket: a bound on one
 # turn's work (uvicorn's default listen backlog is 2,048).
 ACCEPT_BATCH = 1024
+# After a failing accept (out of file descriptors or memory) the socket stays readable:
+# watching it again only after a pause keeps the loop from spinning on it.
+ACCEPT_PAUSE_SECONDS = 0.1
 
 
 class BulkAccept:
@@ -55,6 +58,8 @@ class BulkAccept:
         )
         self.listener.setblocking(False)
         self.handshakes: set[asyncio.Task[Any]] = set()
+        self.failures = 0
+        self.closed = False
         loop.add_reader(self.listener.fileno(), self.accept_waiting)
 
     def accept_waiting(self) -> int:
@@ -64,8 +69,12 @@ class BulkAccept:
                 connection, _ = self.listener.accept()
             except (BlockingIOError, InterruptedError, ConnectionAbortedError):
                 break
-            except OSError as error:  # EMFILE, ENFILE, ENOBUFS: uvloop's own accept reports it
-                logger.warning("accept.failed", error=str(error))
+            except OSError as error:  # EMFILE, ENFILE, ENOBUFS: out of descriptors or memory
+                self.failures += 1
+                if self.failures % 100 == 1:  # a line per hundred, not one per pause
+                    logger.warning("accept.failed", error=str(error), failures=self.failures)
+                self.loop.remove_reader(self.listener.fileno())
+                self.loop.call_later(ACCEPT_PAUSE_SECONDS, self._watch_again)
                 break
             connection.setblocking(False)
             accepted += 1
@@ -80,7 +89,12 @@ class BulkAccept:
         except OSError:  # the client went away before it was served
             connection.close()
 
+    def _watch_again(self) -> None:
+        if not self.closed:
+            self.loop.add_reader(self.listener.fileno(), self.accept_waiting)
+
     def close(self) -> None:
+        self.closed = True
         with contextlib.suppress(ValueError, OSError):
             self.loop.remove_reader(self.listener.fileno())
         self.listener.close()
