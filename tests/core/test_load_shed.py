@@ -14,6 +14,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.types import Message, Receive, Scope, Send
 
 from marketplace.core.deps import get_session
 from marketplace.core.middleware.load_shed import LoadShedMiddleware
@@ -151,3 +152,45 @@ async def test_the_503_is_documented_on_every_api_route(app: FastAPI) -> None:
         if path.startswith("/api/"):
             for method, operation in methods.items():
                 assert "503" in operation["responses"], (method, path)
+
+
+async def test_a_request_cancelled_while_waiting_takes_no_slot() -> None:
+    """A waiter that goes away (the server stopping) leaves the count of slots right."""
+    gate = asyncio.Event()
+
+    async def held(scope: Scope, receive: Receive, send: Send) -> None:
+        await gate.wait()
+        await send({"type": "http.response.start", "status": 204, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    shedder = LoadShedMiddleware(held, limited_prefix="/api/", max_in_flight=1, queue_timeout=30.0)
+    statuses: list[int] = []
+
+    async def send(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            statuses.append(message["status"])
+
+    async def receive() -> Message:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    def request() -> Scope:
+        return {"type": "http", "path": "/api/v1/x", "method": "GET", "headers": []}
+
+    first = asyncio.create_task(shedder(request(), receive, send))
+    await asyncio.sleep(0)
+    assert shedder.in_flight == 1
+    second = asyncio.create_task(shedder(request(), receive, send))
+    for _ in range(100):
+        if shedder.waiting:
+            break
+        await asyncio.sleep(0)
+    assert shedder.waiting == 1
+    second.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await second
+
+    gate.set()
+    await first
+    assert (shedder.in_flight, shedder.waiting) == (0, 0)
+    await shedder(request(), receive, send)  # served at once: the slot is free
+    assert statuses == [204, 204]
