@@ -125,6 +125,9 @@ def serve(
             proxy_headers=False,
             server_header=False,
             timeout_graceful_shutdown=30,
+            # uvloop accepting every waiting connection at once (core/serving.py): a
+            # burst of connections is otherwise accepted one per turn of the loop.
+            loop="marketplace.core.serving:new_event_loop",
         )
     finally:
         if embedded is not None:
