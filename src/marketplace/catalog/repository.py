@@ -505,6 +505,8 @@ _ORDERABLE_FOR_BUYER = DriverStatement(
             _BUYER_LISTS.c.product_id == Product.id,
             _BUYER_LISTS.c.id == _best_list(_BUYER_LISTS.c.product_id),
         )
+        # The outer product, already through the gate (`visible_products`).
+        .correlate(Product)
         .scalar_subquery()
         .label("price_list_tiers"),
     ).add_cte(_BUYER_LISTS)
