@@ -26,6 +26,7 @@ from generate_catalog import DEFAULT_DATABASE_URL
 from marketplace.catalog.search import repository, service
 from marketplace.catalog.search.schemas import ProductSearchParams
 from marketplace.core.db import to_async_url
+from marketplace.core.pagination import encode_cursor
 
 RUNS = 3
 
@@ -62,7 +63,7 @@ async def _deep_cursor(session: AsyncSession, pages: int) -> str:
     )
     rows = (await session.execute(statement)).all()
     last = rows[-1]
-    return str(service._encode_keyset(service.SearchSort.NEWEST, last.sort_key, last.id))
+    return str(encode_cursor(*service._keyset_of(service.SearchSort.NEWEST)(last._mapping)))
 
 
 async def explain(database_url: str, only: str | None) -> None:
