@@ -72,7 +72,7 @@ from marketplace.core.platform import Platform
 from marketplace.core.repository import by_created, page_of
 from marketplace.core.security import new_secret
 from marketplace.identity import principal_cache
-from marketplace.identity.models import AuthSession, User
+from marketplace.identity.models import User
 
 INVITATION_PURPOSE = "invitation"
 
@@ -135,18 +135,9 @@ async def memberships_as_values(session: AsyncSession, user_id: uuid.UUID) -> tu
     return tuple(member_of(*found) for found in await memberships_of_user(session, user_id))
 
 
-async def active_session_with_memberships(
-    session: AsyncSession,
-    now: datetime,
-    *,
-    session_id: uuid.UUID | None = None,
-    cookie_secret_hash: str | None = None,
-) -> tuple[AuthSession, User, tuple[MemberOf, ...]] | None:
-    """Identity's `ActiveSessionLoader`: a write's sign-in session with its user and the
-    user's memberships, in one statement."""
-    return await repository.active_session_with_memberships(
-        session, now, session_id=session_id, cookie_secret_hash=cookie_secret_hash
-    )
+# Identity's `ActiveSessionLoader`: a write's sign-in session with its user and the
+# user's memberships, in one statement (the repository's, as it is).
+active_session_with_memberships = repository.active_session_with_memberships
 
 
 async def describe_user(session: AsyncSession, user: User) -> MeRead:

@@ -16,7 +16,13 @@ from marketplace.core.events import emit
 from marketplace.core.i18n import _, translate
 from marketplace.core.notifier import OutgoingMessage, require_channel
 from marketplace.core.platform import Platform
-from marketplace.core.security import InvalidToken, keyed_hash, new_numeric_code, new_secret
+from marketplace.core.security import (
+    AccessClaims,
+    InvalidToken,
+    keyed_hash,
+    new_numeric_code,
+    new_secret,
+)
 from marketplace.identity import principal_cache, repository
 from marketplace.identity.contacts import Channel
 from marketplace.identity.errors import (
@@ -250,13 +256,18 @@ async def revoke_own_session(
     await principal_cache.principals_changed(session, cache)
 
 
+def _verified_claims(platform: Platform, token: str) -> AccessClaims:
+    """An access token's claims; a bad or expired token is a 401 (`InvalidCredentials`)."""
+    try:
+        return platform.tokens.verify_access_token(token)
+    except InvalidToken as error:
+        raise InvalidCredentials() from error
+
+
 async def authenticate_access_token(
     session: AsyncSession, platform: Platform, token: str
 ) -> tuple[User, uuid.UUID]:
-    try:
-        claims = platform.tokens.verify_access_token(token)
-    except InvalidToken as error:
-        raise InvalidCredentials() from error
+    claims = _verified_claims(platform, token)
     active = await repository.get_active_session(session, claims.session_id, _now())
     if active is None or active[1].id != claims.user_id:
         raise InvalidCredentials()
@@ -268,10 +279,7 @@ async def authenticate_writer(
 ) -> tuple[User, uuid.UUID, tuple[MemberOf, ...]]:
     """A write's bearer token: its active session, read from the database (never the
     cache), with its user and the user's memberships in the same statement."""
-    try:
-        claims = platform.tokens.verify_access_token(token)
-    except InvalidToken as error:
-        raise InvalidCredentials() from error
+    claims = _verified_claims(platform, token)
     active = await load(session, _now(), session_id=claims.session_id)
     if active is None or active[1].id != claims.user_id:
         raise InvalidCredentials()
@@ -295,10 +303,7 @@ async def authenticate_reader(
     """The signed-in reader of a bearer token with its memberships, from the principal
     cache when it is current there (principal_cache.py), else from the database (then
     cached). The user's row comes back only when it was read (a miss)."""
-    try:
-        claims = platform.tokens.verify_access_token(token)
-    except InvalidToken as error:
-        raise InvalidCredentials() from error
+    claims = _verified_claims(platform, token)
     key = principal_cache.entry_key(claims.session_id)
     lookup = await principal_cache.read(platform.cache, key, claims.user_id)
     if lookup.found is not None:
