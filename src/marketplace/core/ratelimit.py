@@ -175,16 +175,20 @@ class _RedisWindows:
         self._hot_script = Script(_INCREMENT_SCRIPT)
         self._hot_guarded_script = Script(_GUARDED_INCREMENT_SCRIPT)
 
+    async def _run(
+        self, hot_script: Script, pooled_script: Any, keys: list[str], args: list[Any]
+    ) -> Any:
+        """A script on the pipelined connection when there is one, else through the pool."""
+        if self.hot is not None:
+            return await self.hot.evalsha(hot_script, keys, args)
+        return await pooled_script(keys=keys, args=args)
+
     async def increment_guarded(
         self, keys: Sequence[str], conditions: Sequence[str], key: str, period_seconds: int
     ) -> tuple[list[bytes | None], int | None, float]:
         all_keys = [*keys, self.key_prefix + key]
         args: list[str | int] = [period_seconds * 1000, 1, *conditions]
-        result: Any
-        if self.hot is not None:
-            result = await self.hot.evalsha(self._hot_guarded_script, all_keys, args)
-        else:
-            result = await self._guarded_script(keys=all_keys, args=args)
+        result = await self._run(self._hot_guarded_script, self._guarded_script, all_keys, args)
         *values, count, ttl_ms = result
         if count < 0:
             return values, None, 0.0
@@ -192,12 +196,7 @@ class _RedisWindows:
 
     async def increment(self, key: str, period_seconds: int, cost: int) -> tuple[int, float]:
         keys, args = [self.key_prefix + key], [period_seconds * 1000, cost]
-        result: Any
-        if self.hot is not None:
-            result = await self.hot.evalsha(self._hot_script, keys, args)
-        else:
-            result = await self._script(keys=keys, args=args)
-        count, ttl_ms = result
+        count, ttl_ms = await self._run(self._hot_script, self._script, keys, args)
         return int(count), int(ttl_ms) / 1000
 
     async def clear(self, key: str) -> None:
